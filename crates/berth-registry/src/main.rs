@@ -1,0 +1,2 @@
+//! `berth-registry`: an OCI distribution registry with auth, search and a web UI.
+fn main() {}

@@ -1,0 +1,2 @@
+//! `berthd`: the daemon serving the Engine API on a unix socket.
+fn main() {}

@@ -1,0 +1,2 @@
+//! The `berth` command line: Docker's commands, flags and output, speaking the Engine API
+//! through `client`.
