@@ -1,2 +1,39 @@
-//! Serde types of the Docker Engine API: request and response bodies, query structs, version
-//! constants, and the progress/stream message types. No I/O.
+//! Serde types of the Docker Engine API (moby's `api/swagger.yaml`): request and response
+//! bodies, query-string helpers, filters, version constants, and the JSON progress and stream
+//! message types. No I/O.
+//!
+//! Vocabulary: a *config* is what the user asked for (`ContainerConfig`, `HostConfig`); an
+//! *inspect* is the full record the daemon reports; a *summary* is one row of a list. Field
+//! names follow the wire (`PascalCase`), and fields this crate does not model are kept in an
+//! `extra` map so that a body round-trips without loss.
+
+pub mod container;
+pub mod filters;
+pub mod image;
+pub mod progress;
+pub mod query;
+pub mod serde_util;
+pub mod system;
+pub mod version;
+
+pub use container::*;
+pub use filters::Filters;
+pub use image::*;
+pub use progress::*;
+pub use system::*;
+
+use serde::{Deserialize, Serialize};
+
+/// The body of every error response: `{"message": "..."}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorResponse {
+    /// Human-readable message; the docker CLI prints it after `Error response from daemon: `.
+    pub message: String,
+}
+
+/// `{"Id": "..."}`, returned by commit and exec create.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IdResponse {
+    #[serde(rename = "Id")]
+    pub id: String,
+}
