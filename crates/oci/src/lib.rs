@@ -2,3 +2,51 @@
 //! media types, manifests, indexes and image configs (OCI and Docker schema2), and layer tars —
 //! applying them to a directory (whiteouts, opaque dirs, hard links; nothing escapes the target)
 //! and producing them from a diff.
+//!
+//! Vocabulary (the OCI image spec's):
+//! - a **blob** is content addressed by its [`Digest`]; a **descriptor** points at one
+//!   (media type, digest, size);
+//! - a **layer** is a tar (possibly compressed) of filesystem changes; its **diff ID** is the
+//!   digest of the *uncompressed* tar, its **chain ID** ([`config::chain_id`]) identifies the
+//!   stack of layers below and including it;
+//! - the **image config** lists the diff IDs and the runtime defaults; the **image ID** is the
+//!   digest of the config bytes exactly as stored;
+//! - a **manifest** ties one config to its layer blobs; an **index** (Docker: manifest list)
+//!   points at manifests per platform;
+//! - a **whiteout** (`.wh.<name>` in a tar, a 0/0 character device in an overlay upper dir)
+//!   deletes a lower file; an **opaque** directory (`.wh..wh..opq`, or the
+//!   `trusted.overlay.opaque=y` xattr) hides everything below it in lower layers.
+//!
+//! Modules: [`digest`], [`reference`], [`media_type`], [`manifest`], [`config`],
+//! [`compression`], and `layer` (apply, diff, changes).
+
+pub mod compression;
+pub mod config;
+pub mod digest;
+pub mod manifest;
+pub mod media_type;
+pub mod reference;
+
+pub use compression::Compression;
+pub use config::{chain_id, ImageConfig};
+pub use digest::{Algorithm, Digest, Digester, HashingReader, HashingWriter};
+pub use manifest::{Descriptor, Index, Manifest, Platform};
+pub use reference::{AnyReference, Reference};
+
+/// The small set of error categories every berth error maps to; only the API server turns
+/// them into HTTP statuses. Lower crates (`store`) re-export this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// The named thing does not exist (404).
+    NotFound,
+    /// The request conflicts with current state, e.g. a name already in use (409).
+    Conflict,
+    /// The caller sent something malformed or out of range (400).
+    InvalidArgument,
+    /// Credentials missing or refused (401).
+    Unauthorized,
+    /// A dependency is temporarily unreachable (503).
+    Unavailable,
+    /// A bug or an unexpected failure of the system underneath (500).
+    Internal,
+}

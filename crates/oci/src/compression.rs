@@ -1,0 +1,207 @@
+//! Layer compression: detection from magic bytes and decompressing readers for plain tar,
+//! gzip (flate2 on zlib-rs), zstd and xz (xz2, liblzma).
+
+use std::fmt;
+use std::io::{self, Cursor, Read};
+
+use crate::ErrorKind;
+
+/// A compression format of a layer or an imported tarball.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// Uncompressed.
+    None,
+    /// gzip (RFC 1952), possibly several members.
+    Gzip,
+    /// Zstandard.
+    Zstd,
+    /// xz (LZMA2). Accepted by `docker import`/`load`; never produced.
+    Xz,
+    /// bzip2: recognised so the error can name it; not supported.
+    Bzip2,
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Compression::None => "uncompressed",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+            Compression::Xz => "xz",
+            Compression::Bzip2 => "bzip2",
+        })
+    }
+}
+
+/// Why a stream cannot be decompressed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompressionError {
+    /// Reading the first bytes failed.
+    #[error("reading the stream header: {source}")]
+    Read {
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// A format that is recognised but not supported.
+    #[error("{format} compression is not supported (use uncompressed, gzip, zstd or xz)")]
+    Unsupported {
+        /// The format found.
+        format: Compression,
+    },
+    /// The decoder could not be set up.
+    #[error("initialising the {format} decoder: {source}")]
+    Decoder {
+        /// The format.
+        format: Compression,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl CompressionError {
+    /// `InvalidArgument` for unsupported formats, `Internal` otherwise.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            CompressionError::Unsupported { .. } => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
+const MAGIC_LEN: usize = 6;
+
+/// The compression `head` (the first bytes of a stream) starts with. Anything unrecognised is
+/// [`Compression::None`].
+pub fn detect(head: &[u8]) -> Compression {
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Compression::Zstd
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        Compression::Xz
+    } else if head.starts_with(b"BZh") {
+        Compression::Bzip2
+    } else {
+        Compression::None
+    }
+}
+
+/// A boxed decompressing reader.
+pub type DecompressReader<'a> = Box<dyn Read + Send + 'a>;
+
+/// Reads the first bytes of `r`, detects the compression and returns a reader of the
+/// decompressed bytes (the peeked bytes are replayed, nothing is lost).
+pub fn decompress<'a, R: Read + Send + 'a>(
+    mut r: R,
+) -> Result<(Compression, DecompressReader<'a>), CompressionError> {
+    let mut head = [0u8; MAGIC_LEN];
+    let mut n = 0;
+    while n < MAGIC_LEN {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(CompressionError::Read { source }),
+        }
+    }
+    let format = detect(&head[..n]);
+    let whole = Cursor::new(head[..n].to_vec()).chain(r);
+    Ok((format, decoder(format, whole)?))
+}
+
+/// A reader that decodes `format` from `r` (no detection).
+pub fn decoder<'a, R: Read + Send + 'a>(
+    format: Compression,
+    r: R,
+) -> Result<DecompressReader<'a>, CompressionError> {
+    Ok(match format {
+        Compression::None => Box::new(r),
+        // Multi-member: `pigz` and some registries concatenate gzip members.
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 * 1024, r),
+        )),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(r)
+                .map_err(|source| CompressionError::Decoder { format, source })?,
+        ),
+        Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(r)),
+        Compression::Bzip2 => return Err(CompressionError::Unsupported { format }),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn payload() -> Vec<u8> {
+        (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect()
+    }
+
+    fn roundtrip(compressed: Vec<u8>, want: Compression) {
+        let (format, mut r) = decompress(&compressed[..]).unwrap();
+        assert_eq!(format, want);
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        assert_eq!(out, payload());
+    }
+
+    #[test]
+    fn plain_passes_through() {
+        roundtrip(payload(), Compression::None);
+    }
+
+    #[test]
+    fn gzip_including_multi_member() {
+        let data = payload();
+        let (a, b) = data.split_at(1000);
+        let mut out = Vec::new();
+        for part in [a, b] {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(part).unwrap();
+            out.extend(enc.finish().unwrap());
+        }
+        roundtrip(out, Compression::Gzip);
+    }
+
+    #[test]
+    fn zstd_and_xz() {
+        roundtrip(
+            zstd::encode_all(&payload()[..], 3).unwrap(),
+            Compression::Zstd,
+        );
+        let mut enc = xz2::write::XzEncoder::new(Vec::new(), 1);
+        enc.write_all(&payload()).unwrap();
+        roundtrip(enc.finish().unwrap(), Compression::Xz);
+    }
+
+    #[test]
+    fn short_and_empty_streams() {
+        let (f, mut r) = decompress(&b"ab"[..]).unwrap();
+        assert_eq!(f, Compression::None);
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "ab");
+        assert_eq!(decompress(&b""[..]).unwrap().0, Compression::None);
+    }
+
+    #[test]
+    fn bzip2_is_named_in_the_error() {
+        let e = decompress(&b"BZh91AY&SY"[..]).err().unwrap();
+        assert_eq!(
+            e.to_string(),
+            "bzip2 compression is not supported (use uncompressed, gzip, zstd or xz)"
+        );
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn corrupt_gzip_fails_on_read() {
+        let (_, mut r) = decompress(&[0x1f, 0x8b, 0, 0, 0, 0, 1, 2, 3][..]).unwrap();
+        assert!(r.read_to_end(&mut Vec::new()).is_err());
+    }
+}
