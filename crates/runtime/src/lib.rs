@@ -1,3 +1,41 @@
-//! Turns a container's config into a running process: OCI runtime spec generation with
-//! Docker's defaults, the libcontainer launcher used by `berth-shim`, and the shim protocol.
-//! All `unsafe` and raw syscalls live in `runtime::sys`.
+//! Turns a container's config into a running process.
+//!
+//! Vocabulary:
+//! - a **container spec** ([`spec::ContainerSpec`]) is what the engine knows about a container
+//!   (args, env, user, limits, security options); [`spec::build`] turns it into an OCI runtime
+//!   **spec** (`config.json`) with Docker's defaults;
+//! - a **bundle** is a directory holding that `config.json` ([`spec::write_bundle`]);
+//! - the **shim** (`berth-shim`) is one small process per container that creates the container
+//!   from the bundle through youki's `libcontainer` ([`launcher`], feature `launcher`), holds its
+//!   stdio, writes its **json-file log** ([`logfile`]), serves **attach**, and records the
+//!   **exit record**. [`shim`] defines the protocol and, with feature `client`, the daemon's
+//!   async client;
+//! - the **state dir** of a shim is `<exec-root>/shims/<id>/`: its socket, pid, exit record.
+//!
+//! All `unsafe` and raw syscalls of the runtime live in [`sys`].
+
+pub mod cgroup;
+#[cfg(feature = "launcher")]
+pub mod launcher;
+pub mod logfile;
+pub mod shim;
+pub mod spec;
+pub mod sys;
+pub mod timefmt;
+
+/// What kind of failure an error is, for callers that map errors to API statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The request conflicts with the current state (e.g. the container already exited).
+    Conflict,
+    /// The caller's input is wrong; the message names what.
+    InvalidArgument,
+    /// Not allowed.
+    Unauthorized,
+    /// A needed service or process is not reachable right now.
+    Unavailable,
+    /// A bug or an unexpected system failure.
+    Internal,
+}

@@ -1,0 +1,102 @@
+//! The few cgroup reads and removals berth does itself (libcontainer creates and fills the
+//! cgroups): the OOM-kill counter behind `State.OOMKilled`, and removal of a container's cgroup
+//! (and of test parents) on cgroup v1, hybrid and v2 hosts.
+//!
+//! A **cgroup path** is the spec's `linux.cgroupsPath`, e.g. `/berth/<id>`: on v1 it exists under
+//! every controller's hierarchy (`/sys/fs/cgroup/<ctrl>/berth/<id>`), on v2 once under
+//! `/sys/fs/cgroup`.
+
+use std::path::{Path, PathBuf};
+
+const ROOT: &str = "/sys/fs/cgroup";
+
+/// Whether the host uses only the unified (v2) hierarchy.
+pub fn is_v2_only() -> bool {
+    Path::new(ROOT).join("cgroup.controllers").exists()
+}
+
+fn rel(path: &str) -> &str {
+    path.trim_start_matches('/')
+}
+
+/// Every directory the cgroup path occupies on this host (existing or not).
+pub fn dirs(path: &str) -> Vec<PathBuf> {
+    if is_v2_only() {
+        return vec![Path::new(ROOT).join(rel(path))];
+    }
+    let Ok(entries) = std::fs::read_dir(ROOT) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path().join(rel(path)))
+        .collect()
+}
+
+/// How many processes of the cgroup the kernel's OOM killer has killed (v1
+/// `memory.oom_control`'s `oom_kill`, v2 `memory.events`' `oom_kill`). `None` when the cgroup
+/// or the counter is absent. Read it before the cgroup is deleted.
+pub fn oom_kill_count(path: &str) -> Option<u64> {
+    let file = if is_v2_only() {
+        Path::new(ROOT).join(rel(path)).join("memory.events")
+    } else {
+        Path::new(ROOT).join("memory").join(rel(path)).join("memory.oom_control")
+    };
+    let text = std::fs::read_to_string(file).ok()?;
+    text.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse().ok()))
+}
+
+/// Removes the cgroup `path` in every hierarchy, children first. Missing directories are fine;
+/// a cgroup that still has processes cannot be removed and is reported.
+pub fn remove(path: &str) -> std::io::Result<()> {
+    let mut first_err = None;
+    for dir in dirs(path) {
+        if let Err(e) = remove_tree(&dir) {
+            first_err.get_or_insert(e);
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&e.path())?;
+        }
+    }
+    // cgroupfs directories are removed with rmdir even though they list control files.
+    match std::fs::remove_dir(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirs_cover_each_hierarchy() {
+        let d = dirs("/berth-unit/x");
+        assert!(!d.is_empty());
+        assert!(d.iter().all(|p| p.ends_with("berth-unit/x")));
+        if !is_v2_only() {
+            assert!(d.iter().any(|p| p.starts_with("/sys/fs/cgroup/memory")));
+        }
+    }
+
+    #[test]
+    fn create_read_and_remove_a_cgroup() {
+        let path = format!("/berth-unit-{}/leaf", std::process::id());
+        let mem = if is_v2_only() { Path::new(ROOT).join(rel(&path)) } else { Path::new(ROOT).join("memory").join(rel(&path)) };
+        std::fs::create_dir_all(&mem).unwrap();
+        assert_eq!(oom_kill_count(&path), Some(0));
+        remove(&format!("/berth-unit-{}", std::process::id())).unwrap();
+        assert!(!mem.exists());
+        assert_eq!(oom_kill_count(&path), None);
+    }
+}

@@ -1,0 +1,316 @@
+//! The shim protocol between `berthd` and `berth-shim`, and (feature `client`) the daemon's
+//! async client.
+//!
+//! # Files in a shim's state dir (`<exec-root>/shims/<id>/`)
+//! | file | written by | content |
+//! |---|---|---|
+//! | `shim.json` | daemon, before spawning | [`ShimConfig`] |
+//! | `shim.sock` | shim | the control socket below; removed when the shim exits |
+//! | `shim.pid` | shim | the shim's pid |
+//! | `exit.json` | shim, atomically (temp + rename), before it answers `wait` | [`ExitRecord`] |
+//! | `shim.log` | shim | the shim's own diagnostics (its stderr) |
+//! | `console.sock` | shim | libcontainer's console socket (TTY only, during create) |
+//! | `libcontainer/` | libcontainer | runtime state; deleted after exit |
+//!
+//! # Spawning
+//! The daemon writes `shim.json` and runs `berth-shim <state-dir>`. That process forks: the
+//! child starts a new session (so it is no child of the daemon and outlives it), creates the
+//! container — **created, not started**: init waits — and reports to the parent, which prints one
+//! JSON line, [`SpawnReply`], on stdout and exits (0 on success). The daemon therefore only reaps
+//! a short-lived process, and knows the init pid before `start`.
+//!
+//! # The control socket
+//! Each request is a new connection to `shim.sock`. The client writes one JSON line, a
+//! [`Request`]; the shim answers one JSON line, a [`Response`] (`{"error":{…}}` on failure).
+//! - `state` → `{"state":{…}}` at once.
+//! - `start` → `{}` once the command runs; failures carry dockerd's wording.
+//! - `attach` (`stdin`, `stdout`, `stderr` flags) → `{}`, then the connection *is* the stream:
+//!   the shim sends output in Docker's wire format — raw bytes with a TTY, otherwise 8-byte
+//!   frames `[stream, 0, 0, 0, len (u32 BE)]` + payload, stream 1 = stdout, 2 = stderr — ready to
+//!   be spliced onto a hijacked HTTP connection; the client's bytes go to the container's stdin.
+//!   When the client shuts down its write side, that attacher's stdin is done; with `StdinOnce`
+//!   the first attacher to do so closes the container's stdin (the container sees EOF). The
+//!   stream ends (EOF) after the container exited and its output was drained. Several attachers
+//!   may be connected at once; one that cannot keep up (4 MiB behind) is disconnected rather than
+//!   stalling the container.
+//! - `resize` (`width`, `height`) → `{}`: TIOCSWINSZ on the pty master.
+//! - `kill` (`signal`) → `{}`; through a pidfd, so never a recycled pid. Conflict once exited.
+//! - `wait` → `{"exit":{…}}` when the container has exited (at once if it already has).
+//! - `close-stdin` → `{}`: closes the container's stdin.
+//!
+//! # After exit
+//! The shim drains the output, writes the log's last partial lines, reads the cgroup's
+//! `oom_kill` counter, deletes the libcontainer state and the cgroup (killing any leftover),
+//! writes `exit.json`, answers waiters, ends attach streams, removes `shim.sock` and exits.
+//! A daemon that was down meanwhile finds `exit.json` ([`read_exit_record`]).
+
+#[cfg(feature = "client")]
+mod client;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "client")]
+pub use client::{spawn, ShimError, ShimHandle, SpawnOptions};
+
+use crate::logfile::LogConfig;
+use crate::ErrorKind;
+
+/// The daemon's config for one shim, in `shim.json`.
+pub const CONFIG_FILE: &str = "shim.json";
+/// The control socket.
+pub const SOCKET_FILE: &str = "shim.sock";
+/// The shim's pid.
+pub const PID_FILE: &str = "shim.pid";
+/// The exit record.
+pub const EXIT_FILE: &str = "exit.json";
+/// The shim's own diagnostics.
+pub const LOG_FILE: &str = "shim.log";
+/// libcontainer's console socket (TTY containers).
+pub const CONSOLE_SOCKET_FILE: &str = "console.sock";
+/// libcontainer's state root.
+pub const RUNTIME_ROOT_DIR: &str = "libcontainer";
+
+/// What the shim needs to run one container.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ShimConfig {
+    /// The container id.
+    pub id: String,
+    /// The bundle directory holding `config.json` (see [`crate::spec::write_bundle`]).
+    pub bundle: PathBuf,
+    /// The spec's `linux.cgroupsPath` (for the OOM counter).
+    pub cgroups_path: String,
+    /// Whether the container has a TTY (must match the spec's `process.terminal`).
+    pub tty: bool,
+    /// Keep stdin open (`-i`); otherwise the container's stdin is `/dev/null`.
+    pub open_stdin: bool,
+    /// Close the container's stdin when the first attacher's stdin ends (`StdinOnce`).
+    pub stdin_once: bool,
+    /// The initial console size for a TTY.
+    #[serde(default)]
+    pub console_size: Option<ConsoleSize>,
+    /// Where to write the json-file log; `None` logs nothing (`--log-driver none`).
+    #[serde(default)]
+    pub log: Option<LogConfig>,
+}
+
+/// A terminal size.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ConsoleSize {
+    /// Columns.
+    pub width: u16,
+    /// Rows.
+    pub height: u16,
+}
+
+/// A request on the control socket.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Request {
+    /// Report the [`ShimState`].
+    State,
+    /// Start the created container.
+    Start,
+    /// Turn this connection into an attach stream.
+    Attach {
+        /// Forward the client's bytes to the container's stdin.
+        stdin: bool,
+        /// Send stdout.
+        stdout: bool,
+        /// Send stderr.
+        stderr: bool,
+    },
+    /// Resize the TTY.
+    Resize {
+        /// Columns.
+        width: u16,
+        /// Rows.
+        height: u16,
+    },
+    /// Send a signal to the container's init.
+    Kill {
+        /// The signal number.
+        signal: i32,
+    },
+    /// Answer when the container has exited.
+    Wait,
+    /// Close the container's stdin.
+    CloseStdin,
+}
+
+/// Where the container is in its life, as the shim sees it.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Created; init waits for `start`.
+    Created,
+    /// The command runs.
+    Running,
+    /// The command exited; the shim is finishing up.
+    Exited,
+}
+
+/// The answer to `state`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShimState {
+    /// Where the container is.
+    pub status: Status,
+    /// The container's init pid.
+    pub pid: i32,
+    /// The shim's pid.
+    pub shim_pid: i32,
+}
+
+/// How and when the container ended.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExitRecord {
+    /// The exit status, or 128 + signal number when killed by a signal.
+    pub exit_code: i32,
+    /// Whether the kernel's OOM killer killed a process of the container.
+    pub oom_killed: bool,
+    /// When the shim saw the exit (RFC 3339 with nanoseconds, UTC).
+    pub exited_at: String,
+    /// The init pid that exited.
+    pub pid: i32,
+}
+
+/// An error as it crosses the socket.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct WireError {
+    /// The message (dockerd's wording where the CLI depends on it).
+    pub message: String,
+    /// The kind, for the daemon's HTTP status.
+    pub kind: WireKind,
+}
+
+/// [`ErrorKind`] on the wire.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum WireKind {
+    /// See [`ErrorKind::NotFound`].
+    NotFound,
+    /// See [`ErrorKind::Conflict`].
+    Conflict,
+    /// See [`ErrorKind::InvalidArgument`].
+    InvalidArgument,
+    /// See [`ErrorKind::Internal`].
+    Internal,
+}
+
+impl From<ErrorKind> for WireKind {
+    fn from(k: ErrorKind) -> Self {
+        match k {
+            ErrorKind::NotFound => WireKind::NotFound,
+            ErrorKind::Conflict => WireKind::Conflict,
+            ErrorKind::InvalidArgument => WireKind::InvalidArgument,
+            _ => WireKind::Internal,
+        }
+    }
+}
+
+impl From<WireKind> for ErrorKind {
+    fn from(k: WireKind) -> Self {
+        match k {
+            WireKind::NotFound => ErrorKind::NotFound,
+            WireKind::Conflict => ErrorKind::Conflict,
+            WireKind::InvalidArgument => ErrorKind::InvalidArgument,
+            WireKind::Internal => ErrorKind::Internal,
+        }
+    }
+}
+
+/// A reply line on the control socket.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Response {
+    /// Set when the request failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+    /// The answer to `state`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ShimState>,
+    /// The answer to `wait`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<ExitRecord>,
+}
+
+impl Response {
+    /// A failure reply.
+    pub fn error(message: impl Into<String>, kind: ErrorKind) -> Self {
+        Response { error: Some(WireError { message: message.into(), kind: kind.into() }), ..Default::default() }
+    }
+}
+
+/// What the spawning process prints on stdout.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SpawnReply {
+    /// The container's init pid, when created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// The shim's pid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shim_pid: Option<i32>,
+    /// Why creation failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<WireError>,
+}
+
+/// The multiplexed-stream id of stdout in Docker's 8-byte frame header.
+pub const STREAM_STDOUT: u8 = 1;
+/// The multiplexed-stream id of stderr.
+pub const STREAM_STDERR: u8 = 2;
+
+/// Docker's frame header for `len` bytes of `stream`.
+pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
+    let l = (len as u32).to_be_bytes();
+    [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
+}
+
+/// Reads `exit.json` from a state dir: `Ok(None)` if the container has not exited (or the
+/// record was never written).
+pub fn read_exit_record(state_dir: &Path) -> std::io::Result<Option<ExitRecord>> {
+    match std::fs::read(state_dir.join(EXIT_FILE)) {
+        Ok(data) => serde_json::from_slice(&data).map(Some).map_err(std::io::Error::other),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes `exit.json` atomically (temp file, fsync, rename).
+pub fn write_exit_record(state_dir: &Path, rec: &ExitRecord) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = state_dir.join(".exit.json.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&serde_json::to_vec(rec).map_err(std::io::Error::other)?)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, state_dir.join(EXIT_FILE))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_have_a_stable_wire_form() {
+        let r = Request::Attach { stdin: true, stdout: true, stderr: false };
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"op":"attach","stdin":true,"stdout":true,"stderr":false}"#);
+        assert_eq!(serde_json::to_string(&Request::CloseStdin).unwrap(), r#"{"op":"close-stdin"}"#);
+        let back: Request = serde_json::from_str(r#"{"op":"kill","signal":9}"#).unwrap();
+        assert_eq!(back, Request::Kill { signal: 9 });
+        assert_eq!(serde_json::to_string(&Response::default()).unwrap(), "{}");
+    }
+
+    #[test]
+    fn frame_header_is_dockers() {
+        assert_eq!(frame_header(STREAM_STDERR, 0x0102), [2, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn exit_record_round_trips_through_the_state_dir() {
+        let d = tempfile::tempdir().unwrap();
+        assert_eq!(read_exit_record(d.path()).unwrap(), None);
+        let rec = ExitRecord { exit_code: 137, oom_killed: true, exited_at: "2026-01-01T00:00:00Z".into(), pid: 42 };
+        write_exit_record(d.path(), &rec).unwrap();
+        assert_eq!(read_exit_record(d.path()).unwrap(), Some(rec));
+    }
+}
