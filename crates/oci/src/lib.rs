@@ -18,11 +18,12 @@
 //!   `trusted.overlay.opaque=y` xattr) hides everything below it in lower layers.
 //!
 //! Modules: [`digest`], [`reference`], [`media_type`], [`manifest`], [`config`],
-//! [`compression`], and `layer` (apply, diff, changes).
+//! [`compression`], and [`layer`] (apply, diff, changes).
 
 pub mod compression;
 pub mod config;
 pub mod digest;
+pub mod layer;
 pub mod manifest;
 pub mod media_type;
 pub mod reference;
