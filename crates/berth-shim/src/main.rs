@@ -1,3 +1,236 @@
-//! `berth-shim`: one per running container; holds its stdio and log, serves attach, records
-//! the exit status. Single-threaded, no async runtime.
-fn main() {}
+//! `berth-shim`: one per container. It creates the container through `runtime::launcher`
+//! (youki's libcontainer), holds its pty master or pipes, writes its json-file log, serves
+//! attach/start/kill/resize/wait on a unix socket, records the exit status, and cleans up.
+//! Single-threaded, no async runtime. The protocol is documented in `runtime::shim`.
+//!
+//! Usage: `berth-shim <state-dir>` where `<state-dir>/shim.json` holds a `runtime::shim::ShimConfig`.
+//! The process forks: the parent prints one `SpawnReply` JSON line once the container is
+//! created (or failed) and exits; the child, in its own session, lives on as the shim.
+
+mod server;
+
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+
+use runtime::launcher::{self, Stdio};
+use runtime::shim::{self, ShimConfig, SpawnReply, WireError};
+use runtime::{sys, ErrorKind};
+
+fn main() {
+    let Some(state_dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
+        eprintln!("usage: berth-shim <state-dir>");
+        std::process::exit(2);
+    };
+    let reply = match prepare(&state_dir) {
+        Ok(p) => p,
+        Err(e) => {
+            print_reply(&SpawnReply {
+                pid: None,
+                shim_pid: None,
+                error: Some(e),
+            });
+            std::process::exit(1);
+        }
+    };
+    let (listener, cfg) = reply;
+    let (r, w) = match sys::pipe() {
+        Ok(p) => p,
+        Err(e) => fail_early(&e.to_string()),
+    };
+    // Still single-threaded here: the fork is safe, and the child may do anything.
+    match sys::fork() {
+        Ok(sys::Forked::Parent { .. }) => {
+            drop(w);
+            // One line, not EOF: the created-but-not-started init still holds the write end
+            // (libcontainer only marks fds close-on-exec).
+            let mut out = Vec::new();
+            let _ = std::io::BufRead::read_until(
+                &mut std::io::BufReader::new(std::fs::File::from(r)),
+                b'\n',
+                &mut out,
+            );
+            let reply: SpawnReply = serde_json::from_slice(&out).unwrap_or(SpawnReply {
+                pid: None,
+                shim_pid: None,
+                error: Some(WireError {
+                    message: "shim died while creating the container".into(),
+                    kind: ErrorKind::Internal.into(),
+                }),
+            });
+            print_reply(&reply);
+            std::process::exit(if reply.error.is_some() { 1 } else { 0 });
+        }
+        Ok(sys::Forked::Child) => {
+            drop(r);
+            child(&state_dir, cfg, listener, w)
+        }
+        Err(e) => fail_early(&e.to_string()),
+    }
+}
+
+fn fail_early(msg: &str) -> ! {
+    print_reply(&SpawnReply {
+        pid: None,
+        shim_pid: None,
+        error: Some(WireError {
+            message: msg.to_string(),
+            kind: ErrorKind::Internal.into(),
+        }),
+    });
+    std::process::exit(1)
+}
+
+fn print_reply(reply: &SpawnReply) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, reply);
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// Reads the config and binds the control socket, before forking, so that errors reach the
+/// daemon directly and the socket exists as soon as the spawn reply says so.
+fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
+    let bad = |m: String| WireError {
+        message: m,
+        kind: ErrorKind::InvalidArgument.into(),
+    };
+    let cfg_path = state_dir.join(shim::CONFIG_FILE);
+    let data =
+        std::fs::read(&cfg_path).map_err(|e| bad(format!("read {}: {e}", cfg_path.display())))?;
+    let cfg: ShimConfig = serde_json::from_slice(&data)
+        .map_err(|e| bad(format!("parse {}: {e}", cfg_path.display())))?;
+    let sock = state_dir.join(shim::SOCKET_FILE);
+    let _ = std::fs::remove_file(&sock);
+    let listener =
+        UnixListener::bind(&sock).map_err(|e| bad(format!("bind {}: {e}", sock.display())))?;
+    Ok((listener, cfg))
+}
+
+/// The long-lived shim: detach, create the container, report, serve.
+fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: OwnedFd) -> ! {
+    let _ = sys::new_session();
+    redirect_stdio(state_dir);
+    let _ = std::fs::write(
+        state_dir.join(shim::PID_FILE),
+        std::process::id().to_string(),
+    );
+    let mut report = std::fs::File::from(report);
+    match server::Shim::create(state_dir, cfg, listener) {
+        Ok(shim) => {
+            let reply = SpawnReply {
+                pid: Some(shim.pid()),
+                shim_pid: Some(std::process::id() as i32),
+                error: None,
+            };
+            let _ = serde_json::to_writer(&mut report, &reply);
+            let _ = report.write_all(b"\n");
+            drop(report);
+            shim.run()
+        }
+        Err(e) => {
+            eprintln!("berth-shim: {}", e.message);
+            let _ = std::fs::remove_file(state_dir.join(shim::SOCKET_FILE));
+            let _ = serde_json::to_writer(
+                &mut report,
+                &SpawnReply {
+                    pid: None,
+                    shim_pid: None,
+                    error: Some(e),
+                },
+            );
+            let _ = report.write_all(b"\n");
+            std::process::exit(1)
+        }
+    }
+}
+
+/// Points 0 and 1 at /dev/null and 2 at `shim.log`, so the daemon's pipes close (the spawn
+/// reply's EOF) and nothing of the daemon's terminal is held.
+fn redirect_stdio(state_dir: &Path) {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let _ = sys::dup_onto(null.as_fd(), 0);
+        let _ = sys::dup_onto(null.as_fd(), 1);
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(state_dir.join(shim::LOG_FILE));
+    if let Ok(log) = log {
+        let _ = sys::dup_onto(log.as_fd(), 2);
+    }
+}
+
+/// The container side and the shim side of the container's stdio.
+pub(crate) struct StdioPlan {
+    pub launch: Stdio,
+    /// Shim's write end of the container's stdin (pipes with `-i`).
+    pub stdin: Option<OwnedFd>,
+    /// Shim's read ends of stdout and stderr (pipes).
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    /// The console socket to accept the pty master on (TTY).
+    pub console: Option<UnixListener>,
+}
+
+pub(crate) fn plan_stdio(state_dir: &Path, cfg: &ShimConfig) -> Result<StdioPlan, String> {
+    if cfg.tty {
+        let path = state_dir.join(shim::CONSOLE_SOCKET_FILE);
+        let _ = std::fs::remove_file(&path);
+        let console =
+            UnixListener::bind(&path).map_err(|e| format!("bind {}: {e}", path.display()))?;
+        return Ok(StdioPlan {
+            launch: Stdio::Console { socket: path },
+            stdin: None,
+            stdout: None,
+            stderr: None,
+            console: Some(console),
+        });
+    }
+    let (stdin_r, stdin_w) = if cfg.open_stdin {
+        let (r, w) = sys::pipe().map_err(|e| e.to_string())?;
+        (r, Some(w))
+    } else {
+        let null = std::fs::File::open("/dev/null").map_err(|e| format!("open /dev/null: {e}"))?;
+        (OwnedFd::from(null), None)
+    };
+    let (out_r, out_w) = sys::pipe().map_err(|e| e.to_string())?;
+    let (err_r, err_w) = sys::pipe().map_err(|e| e.to_string())?;
+    Ok(StdioPlan {
+        launch: Stdio::Pipes {
+            stdin: stdin_r,
+            stdout: out_w,
+            stderr: err_w,
+        },
+        stdin: stdin_w,
+        stdout: Some(out_r),
+        stderr: Some(err_r),
+        console: None,
+    })
+}
+
+pub(crate) fn create_container(
+    state_dir: &Path,
+    cfg: &ShimConfig,
+    launch: Stdio,
+) -> Result<launcher::Launched, WireError> {
+    let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
+    // libcontainer clones the init now: it must inherit the default SIGPIPE disposition.
+    let _ = sys::set_sigpipe_ignored(false);
+    let res = launcher::create(&cfg.id, &cfg.bundle, &root, launch);
+    let _ = sys::set_sigpipe_ignored(true);
+    res.map_err(|e| {
+        // A failed create may leave libcontainer's state dir and the cgroup behind.
+        let _ = std::fs::remove_dir_all(root.join(&cfg.id));
+        let _ = runtime::cgroup::remove(&cfg.cgroups_path);
+        WireError {
+            message: e.to_string(),
+            kind: e.kind().into(),
+        }
+    })
+}

@@ -61,21 +61,33 @@ fn is_mountpoint(path: &Path) -> bool {
 /// its directory must exist). Blocking: call it from `spawn_blocking` in async code.
 pub fn create(path: &Path) -> Result<(), NetnsError> {
     if is_mountpoint(path) {
-        return Err(NetnsError::Exists { path: path.to_owned() });
+        return Err(NetnsError::Exists {
+            path: path.to_owned(),
+        });
     }
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(|source| NetnsError::File { path: path.to_owned(), source })?;
+        .map_err(|source| NetnsError::File {
+            path: path.to_owned(),
+            source,
+        })?;
     let p = path.to_owned();
     let result = std::thread::Builder::new()
         .name("netns-create".into())
         .spawn(move || in_new_netns(&p))
-        .map_err(|source| NetnsError::File { path: path.to_owned(), source })?
+        .map_err(|source| NetnsError::File {
+            path: path.to_owned(),
+            source,
+        })?
         .join()
-        .unwrap_or_else(|_| Err(NetnsError::Thread { path: path.to_owned() }));
+        .unwrap_or_else(|_| {
+            Err(NetnsError::Thread {
+                path: path.to_owned(),
+            })
+        });
     if result.is_err() {
         let _ = std::fs::remove_file(path);
     }
@@ -85,20 +97,37 @@ pub fn create(path: &Path) -> Result<(), NetnsError> {
 /// Runs on its own thread: unshare the thread's network namespace, bring `lo` up, pin the
 /// namespace. The thread then ends; its namespace lives on through the mount.
 fn in_new_netns(path: &Path) -> Result<(), NetnsError> {
-    let sys = |step| move |source| NetnsError::Sys { path: path.to_owned(), step, source };
+    let sys = |step| {
+        move |source| NetnsError::Sys {
+            path: path.to_owned(),
+            step,
+            source,
+        }
+    };
     // Only this thread moves to the new namespace (unshare(2) on a thread is per-thread for
     // CLONE_NEWNET).
     nix::sched::unshare(CloneFlags::CLONE_NEWNET).map_err(sys("unshare(CLONE_NEWNET)"))?;
     loopback_up().map_err(sys("bring lo up"))?;
     let ns = format!("/proc/self/task/{}/ns/net", nix::unistd::gettid());
-    nix::mount::mount(Some(ns.as_str()), path, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-        .map_err(sys("bind-mount the namespace"))
+    nix::mount::mount(
+        Some(ns.as_str()),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .map_err(sys("bind-mount the namespace"))
 }
 
 /// Sets IFF_UP on `lo` with the classic SIOCGIFFLAGS/SIOCSIFFLAGS ioctls on a datagram socket.
 fn loopback_up() -> Result<(), Errno> {
     use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
-    let sock: OwnedFd = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)?;
+    let sock: OwnedFd = socket(
+        AddressFamily::Inet,
+        SockType::Datagram,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
     // SAFETY: ifreq is a plain C struct/union; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -119,29 +148,56 @@ fn loopback_up() -> Result<(), Errno> {
 pub fn remove(path: &Path) -> Result<(), NetnsError> {
     match nix::mount::umount2(path, MntFlags::MNT_DETACH) {
         Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => {}
-        Err(source) => return Err(NetnsError::Sys { path: path.to_owned(), step: "unmount", source }),
+        Err(source) => {
+            return Err(NetnsError::Sys {
+                path: path.to_owned(),
+                step: "unmount",
+                source,
+            })
+        }
     }
     match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(NetnsError::File { path: path.to_owned(), source: e }),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(NetnsError::File {
+            path: path.to_owned(),
+            source: e,
+        }),
         _ => Ok(()),
     }
 }
 
 /// Runs `f` on a dedicated thread inside the namespace pinned at `path` (for checks and later
 /// for netlink work inside a container's namespace).
-pub fn run_in<T: Send + 'static>(path: &Path, f: impl FnOnce() -> T + Send + 'static) -> Result<T, NetnsError> {
-    let file = std::fs::File::open(path).map_err(|source| NetnsError::File { path: path.to_owned(), source })?;
+pub fn run_in<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, NetnsError> {
+    let file = std::fs::File::open(path).map_err(|source| NetnsError::File {
+        path: path.to_owned(),
+        source,
+    })?;
     let p = path.to_owned();
     std::thread::Builder::new()
         .name("netns-run".into())
         .spawn(move || {
-            nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
-                .map_err(|source| NetnsError::Sys { path: p.clone(), step: "setns", source })?;
+            nix::sched::setns(&file, CloneFlags::CLONE_NEWNET).map_err(|source| {
+                NetnsError::Sys {
+                    path: p.clone(),
+                    step: "setns",
+                    source,
+                }
+            })?;
             Ok(f())
         })
-        .map_err(|source| NetnsError::File { path: path.to_owned(), source })?
+        .map_err(|source| NetnsError::File {
+            path: path.to_owned(),
+            source,
+        })?
         .join()
-        .unwrap_or_else(|_| Err(NetnsError::Thread { path: path.to_owned() }))
+        .unwrap_or_else(|_| {
+            Err(NetnsError::Thread {
+                path: path.to_owned(),
+            })
+        })
 }
 
 #[cfg(test)]
@@ -158,7 +214,12 @@ mod tests {
 
     fn lo_flags() -> Result<i32, Errno> {
         use nix::sys::socket::{socket, AddressFamily, SockFlag, SockType};
-        let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)?;
+        let sock = socket(
+            AddressFamily::Inet,
+            SockType::Datagram,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
         // SAFETY: all-zero ifreq is valid; SIOCGIFFLAGS fills it during the call.
         let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
         for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -190,12 +251,19 @@ mod tests {
         create(&path).unwrap();
         assert!(is_mountpoint(&path));
         let flags = run_in(&path, lo_flags).unwrap().unwrap();
-        assert_ne!(flags & libc::IFF_UP, 0, "lo must be up inside the namespace");
+        assert_ne!(
+            flags & libc::IFF_UP,
+            0,
+            "lo must be up inside the namespace"
+        );
         // /proc/thread-self/net follows the reading thread's namespace.
         assert_eq!(links_in(&path), vec!["lo".to_string()]);
         // The host's namespace is untouched: it has more than lo here.
         let host_ns = std::fs::read_link("/proc/self/ns/net").unwrap();
-        let inner_ns = run_in(&path, || std::fs::read_link("/proc/thread-self/ns/net").unwrap()).unwrap();
+        let inner_ns = run_in(&path, || {
+            std::fs::read_link("/proc/thread-self/ns/net").unwrap()
+        })
+        .unwrap();
         assert_ne!(host_ns, inner_ns);
         assert!(matches!(create(&path), Err(NetnsError::Exists { .. })));
         remove(&path).unwrap();
@@ -212,7 +280,12 @@ mod tests {
         let _gb = Guard(b.clone());
         create(&a).unwrap();
         create(&b).unwrap();
-        let id = |p: &Path| run_in(p, || std::fs::read_link("/proc/thread-self/ns/net").unwrap()).unwrap();
+        let id = |p: &Path| {
+            run_in(p, || {
+                std::fs::read_link("/proc/thread-self/ns/net").unwrap()
+            })
+            .unwrap()
+        };
         assert_ne!(id(&a), id(&b));
     }
 }

@@ -24,7 +24,9 @@ pub fn dirs(path: &str) -> Vec<PathBuf> {
     if is_v2_only() {
         return vec![Path::new(ROOT).join(rel(path))];
     }
-    let Ok(entries) = std::fs::read_dir(ROOT) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(ROOT) else {
+        return Vec::new();
+    };
     entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -39,10 +41,16 @@ pub fn oom_kill_count(path: &str) -> Option<u64> {
     let file = if is_v2_only() {
         Path::new(ROOT).join(rel(path)).join("memory.events")
     } else {
-        Path::new(ROOT).join("memory").join(rel(path)).join("memory.oom_control")
+        Path::new(ROOT)
+            .join("memory")
+            .join(rel(path))
+            .join("memory.oom_control")
     };
     let text = std::fs::read_to_string(file).ok()?;
-    text.lines().find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse().ok()))
+    text.lines().find_map(|l| {
+        l.strip_prefix("oom_kill ")
+            .and_then(|n| n.trim().parse().ok())
+    })
 }
 
 /// Removes the cgroup `path` in every hierarchy, children first. Missing directories are fine;
@@ -92,7 +100,11 @@ mod tests {
     #[test]
     fn create_read_and_remove_a_cgroup() {
         let path = format!("/berth-unit-{}/leaf", std::process::id());
-        let mem = if is_v2_only() { Path::new(ROOT).join(rel(&path)) } else { Path::new(ROOT).join("memory").join(rel(&path)) };
+        let mem = if is_v2_only() {
+            Path::new(ROOT).join(rel(&path))
+        } else {
+            Path::new(ROOT).join("memory").join(rel(&path))
+        };
         std::fs::create_dir_all(&mem).unwrap();
         assert_eq!(oom_kill_count(&path), Some(0));
         remove(&format!("/berth-unit-{}", std::process::id())).unwrap();

@@ -92,14 +92,24 @@ pub struct Launched {
 /// Creates the container of `bundle` (its `config.json`) with state under `root`: the init
 /// process exists, in its namespaces and cgroup, waiting to be started.
 pub fn create(id: &str, bundle: &Path, root: &Path, stdio: Stdio) -> Result<Launched, LaunchError> {
-    let err = |e: &dyn std::error::Error| LaunchError::Create { id: id.to_string(), message: chain(e) };
+    let err = |e: &dyn std::error::Error| LaunchError::Create {
+        id: id.to_string(),
+        message: chain(e),
+    };
     std::fs::create_dir_all(root).map_err(|e| err(&e))?;
     let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
         .with_executor(BerthExecutor)
         .with_root_path(root)
         .map_err(|e| err(&e))?;
     builder = match stdio {
-        Stdio::Pipes { stdin, stdout, stderr } => builder.with_stdin(stdin).with_stdout(stdout).with_stderr(stderr),
+        Stdio::Pipes {
+            stdin,
+            stdout,
+            stderr,
+        } => builder
+            .with_stdin(stdin)
+            .with_stdout(stdout)
+            .with_stderr(stderr),
         Stdio::Console { socket } => builder.with_console_socket(Some(socket)),
     };
     let container = builder
@@ -108,10 +118,13 @@ pub fn create(id: &str, bundle: &Path, root: &Path, stdio: Stdio) -> Result<Laun
         .with_detach(true)
         .build()
         .map_err(|e| err(&e))?;
-    let pid = container.pid().map(|p| p.as_raw()).ok_or_else(|| LaunchError::Create {
-        id: id.to_string(),
-        message: "container has no init pid after create".into(),
-    })?;
+    let pid = container
+        .pid()
+        .map(|p| p.as_raw())
+        .ok_or_else(|| LaunchError::Create {
+            id: id.to_string(),
+            message: "container has no init pid after create".into(),
+        })?;
     Ok(Launched { container, pid })
 }
 
@@ -123,12 +136,20 @@ impl Launched {
 
     /// Lets the init process exec the container's command.
     pub fn start(&mut self) -> Result<(), LaunchError> {
-        self.container.start().map_err(|e| LaunchError::Start { id: self.container.id().to_string(), message: chain(&e) })
+        self.container.start().map_err(|e| LaunchError::Start {
+            id: self.container.id().to_string(),
+            message: chain(&e),
+        })
     }
 
     /// Removes the runtime state and the cgroup, killing whatever is left in it.
     pub fn delete(&mut self) -> Result<(), LaunchError> {
-        self.container.delete(true).map_err(|e| LaunchError::Delete { id: self.container.id().to_string(), message: chain(&e) })
+        self.container
+            .delete(true)
+            .map_err(|e| LaunchError::Delete {
+                id: self.container.id().to_string(),
+                message: chain(&e),
+            })
     }
 }
 
@@ -138,7 +159,11 @@ struct BerthExecutor;
 
 impl BerthExecutor {
     fn args(spec: &Spec) -> Result<&Vec<String>, String> {
-        spec.process().as_ref().and_then(|p| p.args().as_ref()).filter(|a| !a.is_empty()).ok_or_else(|| "no command specified".to_string())
+        spec.process()
+            .as_ref()
+            .and_then(|p| p.args().as_ref())
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| "no command specified".to_string())
     }
 
     /// Resolves the command inside the container (this runs after pivot_root) as Go's
@@ -148,7 +173,11 @@ impl BerthExecutor {
         let cmd = &args[0];
         let check = |p: &Path| -> Result<(), String> {
             let meta = std::fs::metadata(p).map_err(|e| {
-                format!("exec: {cmd:?}: stat {}: {}", p.display(), crate::sys::errno_text(&e))
+                format!(
+                    "exec: {cmd:?}: stat {}: {}",
+                    p.display(),
+                    crate::sys::errno_text(&e)
+                )
             })?;
             if meta.is_dir() {
                 return Err(format!("exec: {cmd:?}: is a directory"));
@@ -164,8 +193,15 @@ impl BerthExecutor {
             check(Path::new(cmd))?;
             return Ok(PathBuf::from(cmd));
         }
-        let env = spec.process().as_ref().and_then(|p| p.env().clone()).unwrap_or_default();
-        let path_var = env.iter().find_map(|e| e.strip_prefix("PATH=")).unwrap_or(crate::spec::DEFAULT_PATH);
+        let env = spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.env().clone())
+            .unwrap_or_default();
+        let path_var = env
+            .iter()
+            .find_map(|e| e.strip_prefix("PATH="))
+            .unwrap_or(crate::spec::DEFAULT_PATH);
         for dir in path_var.split(':') {
             let dir = if dir.is_empty() { "." } else { dir };
             let candidate = Path::new(dir).join(cmd);
@@ -179,17 +215,26 @@ impl BerthExecutor {
 
 impl Executor for BerthExecutor {
     fn validate(&self, spec: &Spec) -> Result<(), ExecutorValidationError> {
-        Self::resolve(spec).map(drop).map_err(ExecutorValidationError::ArgValidationError)
+        Self::resolve(spec)
+            .map(drop)
+            .map_err(ExecutorValidationError::ArgValidationError)
     }
 
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
         let path = Self::resolve(spec).map_err(ExecutorError::Other)?;
         let to_c = |s: &str| std::ffi::CString::new(s).map_err(|_| ExecutorError::InvalidArg);
         let args = Self::args(spec).map_err(ExecutorError::Other)?;
-        let argv = args.iter().map(|a| to_c(a)).collect::<Result<Vec<_>, _>>()?;
+        let argv = args
+            .iter()
+            .map(|a| to_c(a))
+            .collect::<Result<Vec<_>, _>>()?;
         let path = to_c(&path.to_string_lossy())?;
         // The environment was installed by `setup_envs` just before; execv keeps it.
         let e = nix::unistd::execv(&path, &argv).unwrap_err();
-        Err(ExecutorError::Other(format!("exec: {:?}: {}", args[0], e.desc().to_lowercase())))
+        Err(ExecutorError::Other(format!(
+            "exec: {:?}: {}",
+            args[0],
+            e.desc().to_lowercase()
+        )))
     }
 }

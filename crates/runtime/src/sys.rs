@@ -32,7 +32,9 @@ pub enum SysError {
         source: Errno,
     },
     /// The mount data would not fit in the kernel's one page.
-    #[error("mount options for {target} are {len} bytes, over the kernel's limit of {MOUNT_DATA_MAX}")]
+    #[error(
+        "mount options for {target} are {len} bytes, over the kernel's limit of {MOUNT_DATA_MAX}"
+    )]
     MountOptionsTooLong { target: PathBuf, len: usize },
     /// `umount2(2)` failed.
     #[error("unmount {target}: {source}")]
@@ -110,14 +112,26 @@ fn split_mount_options(options: &[String]) -> (MsFlags, String) {
 /// become flags, the rest — e.g. `lowerdir=…,upperdir=…,workdir=…` — is the data string).
 ///
 /// The data string may not exceed [`MOUNT_DATA_MAX`] bytes (one page).
-pub fn mount(fstype: &str, source: &Path, target: &Path, options: &[String]) -> Result<(), SysError> {
+pub fn mount(
+    fstype: &str,
+    source: &Path,
+    target: &Path,
+    options: &[String],
+) -> Result<(), SysError> {
     let (flags, data) = split_mount_options(options);
     if data.len() > MOUNT_DATA_MAX {
-        return Err(SysError::MountOptionsTooLong { target: target.to_owned(), len: data.len() });
+        return Err(SysError::MountOptionsTooLong {
+            target: target.to_owned(),
+            len: data.len(),
+        });
     }
     let data = (!data.is_empty()).then_some(data.as_str());
     nix::mount::mount(Some(source), target, Some(fstype), flags, data).map_err(|source| {
-        SysError::Mount { fstype: fstype.to_owned(), target: target.to_owned(), source }
+        SysError::Mount {
+            fstype: fstype.to_owned(),
+            target: target.to_owned(),
+            source,
+        }
     })
 }
 
@@ -125,20 +139,37 @@ pub fn mount(fstype: &str, source: &Path, target: &Path, options: &[String]) -> 
 /// from the tree at once and is freed when the last user is gone — what a container rootfs
 /// needs when a process may still hold it. Not mounted (EINVAL) counts as success.
 pub fn unmount(target: &Path, detach: bool) -> Result<(), SysError> {
-    let flags = if detach { MntFlags::MNT_DETACH } else { MntFlags::empty() };
+    let flags = if detach {
+        MntFlags::MNT_DETACH
+    } else {
+        MntFlags::empty()
+    };
     match nix::mount::umount2(target, flags) {
         Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(()),
-        Err(source) => Err(SysError::Unmount { target: target.to_owned(), source }),
+        Err(source) => Err(SysError::Unmount {
+            target: target.to_owned(),
+            source,
+        }),
     }
 }
 
 /// Opens `path` (relative or absolute) as if `root` were `/`: symlinks and `..` can never leave
 /// `root` (`openat2` with `RESOLVE_IN_ROOT`, Linux 5.6+). `flags` are `open(2)` flags.
-pub fn open_in_root(root: BorrowedFd<'_>, root_path: &Path, path: &Path, flags: i32) -> Result<OwnedFd, SysError> {
+pub fn open_in_root(
+    root: BorrowedFd<'_>,
+    root_path: &Path,
+    path: &Path,
+    flags: i32,
+) -> Result<OwnedFd, SysError> {
     let rel = path.strip_prefix("/").unwrap_or(path);
-    let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
-    let c = CString::new(rel.as_os_str().as_bytes())
-        .map_err(|_| SysError::NulInPath { path: path.to_owned() })?;
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let c = CString::new(rel.as_os_str().as_bytes()).map_err(|_| SysError::NulInPath {
+        path: path.to_owned(),
+    })?;
     // SAFETY: open_how is a plain C struct; all-zero is a valid value for every field.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (flags | libc::O_CLOEXEC) as u64;
@@ -169,17 +200,52 @@ pub fn open_in_root(root: BorrowedFd<'_>, root_path: &Path, path: &Path, flags: 
 pub fn open_dir_nofollow(parent: BorrowedFd<'_>, name: &std::ffi::OsStr) -> Result<OwnedFd, Errno> {
     use nix::fcntl::OFlag;
     let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let fd = nix::fcntl::openat(Some(parent.as_raw_fd()), name, flags, nix::sys::stat::Mode::empty())?;
+    let fd = nix::fcntl::openat(
+        Some(parent.as_raw_fd()),
+        name,
+        flags,
+        nix::sys::stat::Mode::empty(),
+    )?;
     // SAFETY: openat succeeded, so `fd` is a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Sets SIGPIPE's disposition: ignored (so a write to a closed pipe or socket returns EPIPE)
+/// or default. The shim keeps the default while libcontainer clones the container's init —
+/// dispositions set to "ignore" survive exec and containers expect SIGPIPE to kill — and ignores
+/// it afterwards.
+pub fn set_sigpipe_ignored(ignored: bool) -> Result<(), SysError> {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    let handler = if ignored {
+        SigHandler::SigIgn
+    } else {
+        SigHandler::SigDfl
+    };
+    // SAFETY: SIG_IGN and SIG_DFL are not Rust handlers, so no code runs in signal context.
+    unsafe { signal(Signal::SIGPIPE, handler) }
+        .map(drop)
+        .map_err(call("signal(SIGPIPE)"))
+}
+
 /// Sets a terminal's window size (TIOCSWINSZ) — on the pty master it reaches the container.
 pub fn set_winsize(fd: BorrowedFd<'_>, width: u16, height: u16) -> Result<(), SysError> {
-    let ws = libc::winsize { ws_row: height, ws_col: width, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: height,
+        ws_col: width,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer, which is valid for the call.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws as *const libc::winsize) };
-    Errno::result(ret).map(drop).map_err(call("ioctl(TIOCSWINSZ)"))
+    let ret = unsafe {
+        libc::ioctl(
+            fd.as_raw_fd(),
+            libc::TIOCSWINSZ,
+            &ws as *const libc::winsize,
+        )
+    };
+    Errno::result(ret)
+        .map(drop)
+        .map_err(call("ioctl(TIOCSWINSZ)"))
 }
 
 /// Opens a pidfd for `pid` (pidfd_open(2), Linux 5.3+): pollable for exit, and signals sent
@@ -188,7 +254,10 @@ pub fn pidfd_open(pid: i32) -> Result<OwnedFd, SysError> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1; no memory is passed.
     let ret = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     if ret < 0 {
-        return Err(SysError::Call { call: "pidfd_open", source: Errno::last() });
+        return Err(SysError::Call {
+            call: "pidfd_open",
+            source: Errno::last(),
+        });
     }
     // SAFETY: the syscall succeeded, so `ret` is a fresh fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
@@ -198,10 +267,19 @@ pub fn pidfd_open(pid: i32) -> Result<OwnedFd, SysError> {
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: i32) -> Result<(), SysError> {
     // SAFETY: a null siginfo is allowed (the kernel fills in a SI_USER one); no other memory.
     let ret = unsafe {
-        libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, std::ptr::null::<u8>(), 0)
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<u8>(),
+            0,
+        )
     };
     if ret < 0 {
-        return Err(SysError::Call { call: "pidfd_send_signal", source: Errno::last() });
+        return Err(SysError::Call {
+            call: "pidfd_send_signal",
+            source: Errno::last(),
+        });
     }
     Ok(())
 }
@@ -220,9 +298,14 @@ pub fn fork() -> Result<Forked, SysError> {
     // SAFETY: callers guarantee the process is single-threaded, so the child may allocate and
     // run arbitrary code: no other thread can hold a lock at the moment of the fork.
     match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Forked::Parent { child: child.as_raw() }),
+        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Forked::Parent {
+            child: child.as_raw(),
+        }),
         Ok(nix::unistd::ForkResult::Child) => Ok(Forked::Child),
-        Err(source) => Err(SysError::Call { call: "fork", source }),
+        Err(source) => Err(SysError::Call {
+            call: "fork",
+            source,
+        }),
     }
 }
 
@@ -233,8 +316,13 @@ pub fn recv_fd(sock: &UnixStream) -> Result<OwnedFd, SysError> {
     let mut name = [0u8; 4096];
     let mut iov = [io::IoSliceMut::new(&mut name)];
     let mut cmsg = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)
-        .map_err(call("recvmsg"))?;
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(call("recvmsg"))?;
     for c in msg.cmsgs().map_err(call("recvmsg cmsgs"))? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             if let Some(&fd) = fds.first() {
@@ -243,7 +331,10 @@ pub fn recv_fd(sock: &UnixStream) -> Result<OwnedFd, SysError> {
             }
         }
     }
-    Err(SysError::Call { call: "recvmsg (no fd received)", source: Errno::EBADMSG })
+    Err(SysError::Call {
+        call: "recvmsg (no fd received)",
+        source: Errno::EBADMSG,
+    })
 }
 
 /// Puts `fd` in non-blocking mode.
@@ -251,14 +342,22 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>) -> Result<(), SysError> {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     let flags = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL).map_err(call("fcntl(F_GETFL)"))?;
     let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
-    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags)).map(drop).map_err(call("fcntl(F_SETFL)"))
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags))
+        .map(drop)
+        .map_err(call("fcntl(F_SETFL)"))
 }
 
 /// Sets or clears close-on-exec on `fd`.
 pub fn set_cloexec(fd: BorrowedFd<'_>, on: bool) -> Result<(), SysError> {
     use nix::fcntl::{fcntl, FcntlArg, FdFlag};
-    let flags = if on { FdFlag::FD_CLOEXEC } else { FdFlag::empty() };
-    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(flags)).map(drop).map_err(call("fcntl(F_SETFD)"))
+    let flags = if on {
+        FdFlag::FD_CLOEXEC
+    } else {
+        FdFlag::empty()
+    };
+    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFD(flags))
+        .map(drop)
+        .map_err(call("fcntl(F_SETFD)"))
 }
 
 /// A close-on-exec pipe: (read end, write end).
@@ -268,7 +367,9 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), SysError> {
 
 /// Makes `fd` the process's descriptor number `target` (dup2), e.g. to point 0/1/2 elsewhere.
 pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> Result<(), SysError> {
-    nix::unistd::dup2(fd.as_raw_fd(), target).map(drop).map_err(call("dup2"))
+    nix::unistd::dup2(fd.as_raw_fd(), target)
+        .map(drop)
+        .map_err(call("dup2"))
 }
 
 /// Starts a new session (setsid), leaving the spawner's process group and terminal.
@@ -284,13 +385,19 @@ pub fn try_reap(pid: i32) -> Result<Option<i32>, SysError> {
         Ok(WaitStatus::Exited(_, code)) => Ok(Some(code)),
         Ok(WaitStatus::Signaled(_, sig, _)) => Ok(Some(128 + sig as i32)),
         Ok(_) => Ok(None),
-        Err(source) => Err(SysError::Call { call: "waitpid", source }),
+        Err(source) => Err(SysError::Call {
+            call: "waitpid",
+            source,
+        }),
     }
 }
 
 /// Waits until one of `fds` is ready or `timeout_ms` passes (-1: forever). Returns the revents
 /// per fd, in order.
-pub fn poll(fds: &[(BorrowedFd<'_>, bool, bool)], timeout_ms: i32) -> Result<Vec<PollReady>, SysError> {
+pub fn poll(
+    fds: &[(BorrowedFd<'_>, bool, bool)],
+    timeout_ms: i32,
+) -> Result<Vec<PollReady>, SysError> {
     use nix::poll::{PollFd, PollFlags, PollTimeout};
     let mut pfds: Vec<PollFd<'_>> = fds
         .iter()
@@ -312,7 +419,12 @@ pub fn poll(fds: &[(BorrowedFd<'_>, bool, bool)], timeout_ms: i32) -> Result<Vec
     };
     match nix::poll::poll(&mut pfds, timeout) {
         Ok(_) | Err(Errno::EINTR) => {}
-        Err(source) => return Err(SysError::Call { call: "poll", source }),
+        Err(source) => {
+            return Err(SysError::Call {
+                call: "poll",
+                source,
+            })
+        }
     }
     Ok(pfds
         .iter()
@@ -389,7 +501,9 @@ pub fn errno_text(e: &io::Error) -> String {
         Some(n) => {
             let desc = Errno::from_raw(n).desc();
             let mut c = desc.chars();
-            c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_lowercase().chain(c).collect())
+                .unwrap_or_default()
         }
         None => e.to_string(),
     }
@@ -401,8 +515,10 @@ mod tests {
 
     #[test]
     fn mount_options_split_into_flags_and_data() {
-        let opts: Vec<String> =
-            ["ro", "nosuid", "lowerdir=/a:/b", "upperdir=/u"].iter().map(|s| s.to_string()).collect();
+        let opts: Vec<String> = ["ro", "nosuid", "lowerdir=/a:/b", "upperdir=/u"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (flags, data) = split_mount_options(&opts);
         assert_eq!(flags, MsFlags::MS_RDONLY | MsFlags::MS_NOSUID);
         assert_eq!(data, "lowerdir=/a:/b,upperdir=/u");
@@ -411,7 +527,13 @@ mod tests {
     #[test]
     fn overlong_mount_data_is_refused_before_the_syscall() {
         let long = format!("lowerdir={}", "/x".repeat(3000));
-        let err = mount("overlay", Path::new("overlay"), Path::new("/nonexistent"), &[long]).unwrap_err();
+        let err = mount(
+            "overlay",
+            Path::new("overlay"),
+            Path::new("/nonexistent"),
+            &[long],
+        )
+        .unwrap_err();
         assert!(matches!(err, SysError::MountOptionsTooLong { .. }), "{err}");
         assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     }

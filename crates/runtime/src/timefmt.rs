@@ -112,7 +112,10 @@ mod tests {
         let t = UNIX_EPOCH + Duration::new(1_764_325_441, 123_456_789);
         assert_eq!(parse_rfc3339(&format_rfc3339_nano(t)), Some(t));
         let with_offset = parse_rfc3339("2023-11-14T23:13:20.12+01:00").unwrap();
-        assert_eq!(with_offset, UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000));
+        assert_eq!(
+            with_offset,
+            UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000)
+        );
         assert_eq!(parse_rfc3339("2023-13-14T23:13:20Z"), None);
         assert_eq!(parse_rfc3339("yesterday"), None);
     }

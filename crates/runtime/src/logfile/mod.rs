@@ -60,7 +60,11 @@ pub struct LogConfig {
 impl LogConfig {
     /// A config with the default rotation.
     pub fn with_defaults(path: PathBuf) -> Self {
-        LogConfig { path, max_size: DEFAULT_MAX_SIZE, max_files: DEFAULT_MAX_FILES }
+        LogConfig {
+            path,
+            max_size: DEFAULT_MAX_SIZE,
+            max_files: DEFAULT_MAX_FILES,
+        }
     }
 
     /// The path of rotated file `n` (0 is the live file).
@@ -102,7 +106,9 @@ impl LogError {
     /// The error's kind.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            LogError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            LogError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ErrorKind::NotFound
+            }
             LogError::Io { .. } => ErrorKind::Internal,
         }
     }

@@ -28,7 +28,11 @@ impl ReadOptions {
 
 fn parse_line(line: &[u8]) -> Option<LogEntry> {
     let rec: Record<'_> = serde_json::from_slice(line).ok()?;
-    Some(LogEntry { stream: rec.stream, time: parse_rfc3339(&rec.time)?, line: rec.log.into_owned().into_bytes() })
+    Some(LogEntry {
+        stream: rec.stream,
+        time: parse_rfc3339(&rec.time)?,
+        line: rec.log.into_owned().into_bytes(),
+    })
 }
 
 /// Reads the history of a log (oldest rotated file first) filtered by `opts`, and returns a
@@ -50,11 +54,18 @@ pub fn read(cfg: &LogConfig, opts: &ReadOptions) -> Result<(Vec<LogEntry>, LogFo
         let path = cfg.file(n);
         let mut data = Vec::new();
         match File::open(&path) {
-            Ok(mut f) => f.read_to_end(&mut data).map_err(|source| LogError::Io { path: path.clone(), source })?,
+            Ok(mut f) => f.read_to_end(&mut data).map_err(|source| LogError::Io {
+                path: path.clone(),
+                source,
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(source) => return Err(LogError::Io { path, source }),
         };
-        for e in data.split(|&b| b == b'\n').filter_map(parse_line).filter(|e| opts.wants(e)) {
+        for e in data
+            .split(|&b| b == b'\n')
+            .filter_map(parse_line)
+            .filter(|e| opts.wants(e))
+        {
             push(&mut out, e);
         }
     }
@@ -80,7 +91,13 @@ pub struct LogFollower {
 
 impl LogFollower {
     fn open(cfg: LogConfig, opts: ReadOptions) -> Result<Self, LogError> {
-        let mut f = LogFollower { cfg, opts, file: None, ino: 0, partial: Vec::new() };
+        let mut f = LogFollower {
+            cfg,
+            opts,
+            file: None,
+            ino: 0,
+            partial: Vec::new(),
+        };
         f.reopen()?;
         Ok(f)
     }
@@ -99,7 +116,10 @@ impl LogFollower {
     }
 
     fn io(&self, source: std::io::Error) -> LogError {
-        LogError::Io { path: self.cfg.path.clone(), source }
+        LogError::Io {
+            path: self.cfg.path.clone(),
+            source,
+        }
     }
 
     /// Whether `until` has passed, so following can stop.
@@ -120,10 +140,16 @@ impl LogFollower {
             if current == Some(self.ino) {
                 // Same file; handle an outside truncation by starting over.
                 if let Some(f) = self.file.as_mut() {
-                    let pos = f.stream_position().map_err(|source| LogError::Io { path: self.cfg.path.clone(), source })?;
+                    let pos = f.stream_position().map_err(|source| LogError::Io {
+                        path: self.cfg.path.clone(),
+                        source,
+                    })?;
                     let len = f.metadata().map(|m| m.len()).unwrap_or(pos);
                     if len < pos {
-                        f.seek(SeekFrom::Start(0)).map_err(|source| LogError::Io { path: self.cfg.path.clone(), source })?;
+                        f.seek(SeekFrom::Start(0)).map_err(|source| LogError::Io {
+                            path: self.cfg.path.clone(),
+                            source,
+                        })?;
                         self.partial.clear();
                         continue;
                     }
@@ -136,9 +162,14 @@ impl LogFollower {
     }
 
     fn drain(&mut self, out: &mut Vec<LogEntry>) -> Result<(), LogError> {
-        let Some(file) = self.file.as_mut() else { return Ok(()) };
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
         let mut data = std::mem::take(&mut self.partial);
-        file.read_to_end(&mut data).map_err(|source| LogError::Io { path: self.cfg.path.clone(), source })?;
+        file.read_to_end(&mut data).map_err(|source| LogError::Io {
+            path: self.cfg.path.clone(),
+            source,
+        })?;
         let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         for line in data[..complete].split(|&b| b == b'\n') {
             if let Some(e) = parse_line(line).filter(|e| self.opts.wants(e)) {

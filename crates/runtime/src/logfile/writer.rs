@@ -21,13 +21,26 @@ pub struct JsonLogWriter {
 impl JsonLogWriter {
     /// Opens (appending to) the live log file.
     pub fn open(cfg: LogConfig) -> Result<Self, LogError> {
-        let err = |source| LogError::Io { path: cfg.path.clone(), source };
+        let err = |source| LogError::Io {
+            path: cfg.path.clone(),
+            source,
+        };
         if let Some(dir) = cfg.path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(&cfg.path).map_err(err)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&cfg.path)
+            .map_err(err)?;
         let size = file.metadata().map_err(err)?.len();
-        Ok(JsonLogWriter { cfg, file, size, pending: [Vec::new(), Vec::new()], buf: Vec::with_capacity(512) })
+        Ok(JsonLogWriter {
+            cfg,
+            file,
+            size,
+            pending: [Vec::new(), Vec::new()],
+            buf: Vec::with_capacity(512),
+        })
     }
 
     fn slot(stream: Stream) -> usize {
@@ -96,7 +109,12 @@ impl JsonLogWriter {
         if self.cfg.max_size > 0 && self.size > 0 && self.size + len > self.cfg.max_size {
             self.rotate()?;
         }
-        self.file.write_all(&self.buf).map_err(|source| LogError::Io { path: self.cfg.path.clone(), source })?;
+        self.file
+            .write_all(&self.buf)
+            .map_err(|source| LogError::Io {
+                path: self.cfg.path.clone(),
+                source,
+            })?;
         self.size += len;
         Ok(())
     }
@@ -115,7 +133,9 @@ impl JsonLogWriter {
             for n in (1..max).rev() {
                 let from = self.cfg.file(n - 1);
                 match std::fs::rename(&from, self.cfg.file(n)) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(&from)(e)),
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(err(&from)(e))
+                    }
                     _ => {}
                 }
             }

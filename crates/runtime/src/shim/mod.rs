@@ -237,7 +237,13 @@ pub struct Response {
 impl Response {
     /// A failure reply.
     pub fn error(message: impl Into<String>, kind: ErrorKind) -> Self {
-        Response { error: Some(WireError { message: message.into(), kind: kind.into() }), ..Default::default() }
+        Response {
+            error: Some(WireError {
+                message: message.into(),
+                kind: kind.into(),
+            }),
+            ..Default::default()
+        }
     }
 }
 
@@ -270,7 +276,9 @@ pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
 /// record was never written).
 pub fn read_exit_record(state_dir: &Path) -> std::io::Result<Option<ExitRecord>> {
     match std::fs::read(state_dir.join(EXIT_FILE)) {
-        Ok(data) => serde_json::from_slice(&data).map(Some).map_err(std::io::Error::other),
+        Ok(data) => serde_json::from_slice(&data)
+            .map(Some)
+            .map_err(std::io::Error::other),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
@@ -292,9 +300,19 @@ mod tests {
 
     #[test]
     fn requests_have_a_stable_wire_form() {
-        let r = Request::Attach { stdin: true, stdout: true, stderr: false };
-        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"op":"attach","stdin":true,"stdout":true,"stderr":false}"#);
-        assert_eq!(serde_json::to_string(&Request::CloseStdin).unwrap(), r#"{"op":"close-stdin"}"#);
+        let r = Request::Attach {
+            stdin: true,
+            stdout: true,
+            stderr: false,
+        };
+        assert_eq!(
+            serde_json::to_string(&r).unwrap(),
+            r#"{"op":"attach","stdin":true,"stdout":true,"stderr":false}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Request::CloseStdin).unwrap(),
+            r#"{"op":"close-stdin"}"#
+        );
         let back: Request = serde_json::from_str(r#"{"op":"kill","signal":9}"#).unwrap();
         assert_eq!(back, Request::Kill { signal: 9 });
         assert_eq!(serde_json::to_string(&Response::default()).unwrap(), "{}");
@@ -302,14 +320,22 @@ mod tests {
 
     #[test]
     fn frame_header_is_dockers() {
-        assert_eq!(frame_header(STREAM_STDERR, 0x0102), [2, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(
+            frame_header(STREAM_STDERR, 0x0102),
+            [2, 0, 0, 0, 0, 0, 1, 2]
+        );
     }
 
     #[test]
     fn exit_record_round_trips_through_the_state_dir() {
         let d = tempfile::tempdir().unwrap();
         assert_eq!(read_exit_record(d.path()).unwrap(), None);
-        let rec = ExitRecord { exit_code: 137, oom_killed: true, exited_at: "2026-01-01T00:00:00Z".into(), pid: 42 };
+        let rec = ExitRecord {
+            exit_code: 137,
+            oom_killed: true,
+            exited_at: "2026-01-01T00:00:00Z".into(),
+            pid: 42,
+        };
         write_exit_record(d.path(), &rec).unwrap();
         assert_eq!(read_exit_record(d.path()).unwrap(), Some(rec));
     }

@@ -76,7 +76,11 @@ pub fn all_capabilities() -> Vec<String> {
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())
         .unwrap_or(CAPABILITIES.len() - 1);
-    CAPABILITIES.iter().take(last + 1).map(|c| c.to_string()).collect()
+    CAPABILITIES
+        .iter()
+        .take(last + 1)
+        .map(|c| c.to_string())
+        .collect()
 }
 
 /// `net_admin` → `CAP_NET_ADMIN`; `ALL` stays `ALL`; unknown names are an error.
@@ -85,7 +89,11 @@ fn normalize(cap: &str) -> Result<String, SpecError> {
     if upper == "ALL" {
         return Ok(upper);
     }
-    let full = if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") };
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
     if CAPABILITIES.contains(&full.as_str()) {
         Ok(full)
     } else {
@@ -95,9 +103,16 @@ fn normalize(cap: &str) -> Result<String, SpecError> {
 
 /// The effective capability set, as dockerd computes it from the defaults, `--cap-add` and
 /// `--cap-drop` (`ALL` allowed in either; a drop of ALL keeps only the explicit adds).
-pub fn capabilities(privileged: bool, add: &[String], drop: &[String]) -> Result<Vec<String>, SpecError> {
+pub fn capabilities(
+    privileged: bool,
+    add: &[String],
+    drop: &[String],
+) -> Result<Vec<String>, SpecError> {
     let add: Vec<String> = add.iter().map(|c| normalize(c)).collect::<Result<_, _>>()?;
-    let drop: Vec<String> = drop.iter().map(|c| normalize(c)).collect::<Result<_, _>>()?;
+    let drop: Vec<String> = drop
+        .iter()
+        .map(|c| normalize(c))
+        .collect::<Result<_, _>>()?;
     let all = all_capabilities();
     if privileged {
         return Ok(all);
@@ -128,7 +143,12 @@ pub fn cgroup_v2_only() -> bool {
 /// pid, ipc, uts, mount; network unless host; cgroup on pure v2 (as dockerd's default
 /// `cgroupns=private` there, host on v1).
 pub fn namespaces(netns: Option<&Path>) -> Vec<Value> {
-    let mut ns = vec![json!({"type": "pid"}), json!({"type": "ipc"}), json!({"type": "uts"}), json!({"type": "mount"})];
+    let mut ns = vec![
+        json!({"type": "pid"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+        json!({"type": "mount"}),
+    ];
     if let Some(path) = netns {
         ns.push(json!({"type": "network", "path": path}));
     }
@@ -158,7 +178,13 @@ pub fn masked_paths() -> Vec<&'static str> {
 
 /// Paths remounted read-only (dockerd's list).
 pub fn readonly_paths() -> Vec<&'static str> {
-    vec!["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+    vec![
+        "/proc/bus",
+        "/proc/fs",
+        "/proc/irq",
+        "/proc/sys",
+        "/proc/sysrq-trigger",
+    ]
 }
 
 /// The standard mounts: proc, /dev (tmpfs), devpts, shm, mqueue, sysfs, the cgroup tree.
@@ -195,15 +221,15 @@ pub fn device_rules(privileged: bool) -> Vec<Value> {
         json!({"allow": false, "access": "rwm"}),
         allow("c", None, None, "m"),
         allow("b", None, None, "m"),
-        allow("c", Some(1), Some(3), "rwm"),   // null
-        allow("c", Some(1), Some(5), "rwm"),   // zero
-        allow("c", Some(1), Some(7), "rwm"),   // full
-        allow("c", Some(1), Some(8), "rwm"),   // random
-        allow("c", Some(1), Some(9), "rwm"),   // urandom
-        allow("c", Some(5), Some(0), "rwm"),   // tty
-        allow("c", Some(5), Some(1), "rwm"),   // console
-        allow("c", Some(5), Some(2), "rwm"),   // ptmx
-        allow("c", Some(136), None, "rwm"),    // pts/*
+        allow("c", Some(1), Some(3), "rwm"),    // null
+        allow("c", Some(1), Some(5), "rwm"),    // zero
+        allow("c", Some(1), Some(7), "rwm"),    // full
+        allow("c", Some(1), Some(8), "rwm"),    // random
+        allow("c", Some(1), Some(9), "rwm"),    // urandom
+        allow("c", Some(5), Some(0), "rwm"),    // tty
+        allow("c", Some(5), Some(1), "rwm"),    // console
+        allow("c", Some(5), Some(2), "rwm"),    // ptmx
+        allow("c", Some(136), None, "rwm"),     // pts/*
         allow("c", Some(10), Some(200), "rwm"), // net/tun
     ]
 }
@@ -214,10 +240,14 @@ pub fn host_devices() -> Value {
     let mut out = Vec::new();
     let mut stack = vec![std::path::PathBuf::from("/dev")];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             let path = e.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
             let ft = meta.file_type();
             if ft.is_dir() {
                 if !matches!(path.to_str(), Some("/dev/pts" | "/dev/shm" | "/dev/mqueue")) {
@@ -232,7 +262,10 @@ pub fn host_devices() -> Value {
             } else {
                 continue;
             };
-            if matches!(path.to_str(), Some("/dev/console" | "/dev/ptmx" | "/dev/tty")) {
+            if matches!(
+                path.to_str(),
+                Some("/dev/console" | "/dev/ptmx" | "/dev/tty")
+            ) {
                 continue;
             }
             let rdev = meta.rdev();
@@ -250,7 +283,10 @@ pub fn host_devices() -> Value {
 /// may lack CAP_SYS_RESOURCE, and the runtime would fail later with a vaguer EPERM).
 pub fn rlimit(u: &Ulimit) -> Result<Value, SpecError> {
     use nix::sys::resource::{getrlimit, Resource};
-    let err = |reason: String| SpecError::Ulimit { name: u.name.clone(), reason };
+    let err = |reason: String| SpecError::Ulimit {
+        name: u.name.clone(),
+        reason,
+    };
     let (typ, res) = match u.name.as_str() {
         "core" => ("RLIMIT_CORE", Resource::RLIMIT_CORE),
         "cpu" => ("RLIMIT_CPU", Resource::RLIMIT_CPU),
@@ -271,7 +307,10 @@ pub fn rlimit(u: &Ulimit) -> Result<Value, SpecError> {
         _ => return Err(err("unknown ulimit type".into())),
     };
     if u.soft > u.hard {
-        return Err(err(format!("soft limit {} is above hard limit {}", u.soft, u.hard)));
+        return Err(err(format!(
+            "soft limit {} is above hard limit {}",
+            u.soft, u.hard
+        )));
     }
     let (_, host_hard) = getrlimit(res).map_err(|e| err(format!("getrlimit: {e}")))?;
     if u.hard > host_hard {

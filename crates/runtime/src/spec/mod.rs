@@ -196,9 +196,15 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
     }
     let security = SecurityOpts::parse(&c.security_opt)?;
     let user = user::resolve(&c.rootfs, &c.user, &c.group_add)?;
-    let cwd = if c.working_dir.is_empty() { "/".to_string() } else { c.working_dir.clone() };
-    user::create_workdir(&c.rootfs, &cwd)
-        .map_err(|source| SpecError::WorkingDir { path: cwd.clone(), source })?;
+    let cwd = if c.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        c.working_dir.clone()
+    };
+    user::create_workdir(&c.rootfs, &cwd).map_err(|source| SpecError::WorkingDir {
+        path: cwd.clone(),
+        source,
+    })?;
     let caps = defaults::capabilities(c.privileged, &c.cap_add, &c.cap_drop)?;
     let env = environment(c, &user);
     let mut args = c.args.clone();
@@ -207,10 +213,13 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
     }
     let seccomp = match (&security.seccomp, c.privileged) {
         (_, true) | (SeccompChoice::Unconfined, _) => None,
-        (SeccompChoice::Default, false) => Some(seccomp::compile(&seccomp::default_profile(), &caps)?),
-        (SeccompChoice::Custom(json), false) => {
-            Some(seccomp::compile(&seccomp::Profile::from_json(json)?, &caps)?)
+        (SeccompChoice::Default, false) => {
+            Some(seccomp::compile(&seccomp::default_profile(), &caps)?)
         }
+        (SeccompChoice::Custom(json), false) => Some(seccomp::compile(
+            &seccomp::Profile::from_json(json)?,
+            &caps,
+        )?),
     };
     let mut process = json!({
         "terminal": c.tty,
@@ -240,7 +249,8 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
         linux["devices"] = defaults::host_devices();
     }
     if let Some(s) = seccomp {
-        linux["seccomp"] = serde_json::to_value(s).map_err(|source| SpecError::Generate { source })?;
+        linux["seccomp"] =
+            serde_json::to_value(s).map_err(|source| SpecError::Generate { source })?;
     }
     let mut spec = json!({
         "ociVersion": "1.0.2",
@@ -259,7 +269,10 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
 /// Writes `spec` as `<bundle>/config.json` (atomically: temp file + rename).
 pub fn write_bundle(bundle: &Path, spec: &Spec) -> Result<(), SpecError> {
     let path = bundle.join("config.json");
-    let err = |source| SpecError::WriteBundle { path: path.clone(), source };
+    let err = |source| SpecError::WriteBundle {
+        path: path.clone(),
+        source,
+    };
     std::fs::create_dir_all(bundle).map_err(err)?;
     let tmp = bundle.join(".config.json.tmp");
     let data = serde_json::to_vec(spec).map_err(|source| SpecError::Generate { source })?;
@@ -280,7 +293,10 @@ struct SecurityOpts {
 
 impl SecurityOpts {
     fn parse(opts: &[String]) -> Result<Self, SpecError> {
-        let mut out = SecurityOpts { no_new_privileges: false, seccomp: SeccompChoice::Default };
+        let mut out = SecurityOpts {
+            no_new_privileges: false,
+            seccomp: SeccompChoice::Default,
+        };
         for opt in opts {
             let invalid = || SpecError::InvalidSecurityOpt { opt: opt.clone() };
             // Docker accepts both `key=value` and the older `key:value`.
@@ -313,7 +329,10 @@ fn environment(c: &ContainerSpec, user: &ResolvedUser) -> Vec<String> {
     let mut env: Vec<String> = Vec::with_capacity(c.env.len() + 4);
     let set = |env: &mut Vec<String>, kv: &str| {
         let key = kv.split_once('=').map_or(kv, |(k, _)| k);
-        match env.iter_mut().find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key) {
+        match env
+            .iter_mut()
+            .find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
+        {
             Some(slot) => *slot = kv.to_string(),
             None => env.push(kv.to_string()),
         }
@@ -337,7 +356,12 @@ fn rlimits(ulimits: &[Ulimit]) -> Result<Vec<Value>, SpecError> {
 }
 
 fn resources(r: &Resources, privileged: bool) -> Result<Value, SpecError> {
-    let bad = |field, reason: &str| Err(SpecError::Resource { field, reason: reason.to_string() });
+    let bad = |field, reason: &str| {
+        Err(SpecError::Resource {
+            field,
+            reason: reason.to_string(),
+        })
+    };
     if r.memory < 0 {
         return bad("Memory", "must not be negative");
     }
@@ -345,13 +369,22 @@ fn resources(r: &Resources, privileged: bool) -> Result<Value, SpecError> {
         return bad("Memory", "minimum memory limit allowed is 6MB");
     }
     if r.memory_swap > 0 && r.memory > 0 && r.memory_swap < r.memory {
-        return bad("MemorySwap", "minimum memoryswap limit should be larger than memory limit");
+        return bad(
+            "MemorySwap",
+            "minimum memoryswap limit should be larger than memory limit",
+        );
     }
     if r.memory_swap > 0 && r.memory == 0 {
-        return bad("MemorySwap", "you should always set the Memory limit when using Memoryswap limit");
+        return bad(
+            "MemorySwap",
+            "you should always set the Memory limit when using Memoryswap limit",
+        );
     }
     if r.nano_cpus < 0 || (r.nano_cpus > 0 && r.nano_cpus < 10_000_000) {
-        return bad("NanoCpus", "range of CPUs is from 0.01 to the number of CPUs available");
+        return bad(
+            "NanoCpus",
+            "range of CPUs is from 0.01 to the number of CPUs available",
+        );
     }
     let mut res = json!({ "devices": defaults::device_rules(privileged) });
     if r.memory > 0 {

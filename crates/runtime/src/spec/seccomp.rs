@@ -120,24 +120,37 @@ fn native_arch() -> (&'static str, &'static str, &'static [&'static str]) {
     if cfg!(target_arch = "aarch64") {
         ("arm64", "SCMP_ARCH_AARCH64", &["SCMP_ARCH_ARM"])
     } else {
-        ("amd64", "SCMP_ARCH_X86_64", &["SCMP_ARCH_X86", "SCMP_ARCH_X32"])
+        (
+            "amd64",
+            "SCMP_ARCH_X86_64",
+            &["SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        )
     }
 }
 
 fn parse_arch(name: &str) -> Result<Arch, SeccompError> {
-    serde_json::from_value(serde_json::Value::String(name.to_string()))
-        .map_err(|_| SeccompError::Arch { arch: name.to_string() })
+    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+        SeccompError::Arch {
+            arch: name.to_string(),
+        }
+    })
 }
 
 fn kernel_version() -> (u32, u32) {
-    let release = nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default();
+    let release = nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default();
     parse_version(&release).unwrap_or((0, 0))
 }
 
 fn parse_version(s: &str) -> Option<(u32, u32)> {
     let mut it = s.split(['.', '-']);
     let major = it.next()?.parse().ok()?;
-    let minor = it.next()?.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?;
+    let minor = it
+        .next()?
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .ok()?;
     Some((major, minor))
 }
 
@@ -150,15 +163,23 @@ pub fn compile(profile: &Profile, caps: &[String]) -> Result<LinuxSeccomp, Secco
             .arch_map
             .iter()
             .filter(|m| m.architecture == native)
-            .flat_map(|m| std::iter::once(m.architecture.clone()).chain(m.sub_architectures.iter().cloned()))
+            .flat_map(|m| {
+                std::iter::once(m.architecture.clone()).chain(m.sub_architectures.iter().cloned())
+            })
             .collect()
     } else {
         profile.architectures.clone()
     };
     if arches.is_empty() {
-        arches = std::iter::once(native).chain(subs.iter().copied()).map(str::to_string).collect();
+        arches = std::iter::once(native)
+            .chain(subs.iter().copied())
+            .map(str::to_string)
+            .collect();
     }
-    let architectures = arches.iter().map(|a| parse_arch(a)).collect::<Result<Vec<_>, _>>()?;
+    let architectures = arches
+        .iter()
+        .map(|a| parse_arch(a))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut syscalls = Vec::new();
     for rule in &profile.syscalls {
         if !applies(rule, caps, docker_arch, kernel)? {
@@ -184,7 +205,12 @@ pub fn compile(profile: &Profile, caps: &[String]) -> Result<LinuxSeccomp, Secco
     Ok(out)
 }
 
-fn applies(rule: &Rule, caps: &[String], arch: &str, kernel: (u32, u32)) -> Result<bool, SeccompError> {
+fn applies(
+    rule: &Rule,
+    caps: &[String],
+    arch: &str,
+    kernel: (u32, u32),
+) -> Result<bool, SeccompError> {
     let has = |c: &String| caps.contains(c);
     if !rule.includes.caps.iter().all(has) || rule.excludes.caps.iter().any(has) {
         return Ok(false);
@@ -196,7 +222,8 @@ fn applies(rule: &Rule, caps: &[String], arch: &str, kernel: (u32, u32)) -> Resu
         return Ok(false);
     }
     if let Some(min) = &rule.includes.min_kernel {
-        let want = parse_version(min).ok_or_else(|| SeccompError::MinKernel { value: min.clone() })?;
+        let want =
+            parse_version(min).ok_or_else(|| SeccompError::MinKernel { value: min.clone() })?;
         if kernel < want {
             return Ok(false);
         }
@@ -219,7 +246,10 @@ mod tests {
     }
 
     fn default_caps() -> Vec<String> {
-        super::super::DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect()
+        super::super::DEFAULT_CAPABILITIES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]
@@ -228,17 +258,56 @@ mod tests {
         assert_eq!(s.default_action(), LinuxSeccompAction::ScmpActErrno);
         assert_eq!(s.default_errno_ret(), Some(libc::EPERM as u32));
         let allow = allowed(&s);
-        for ok in ["read", "write", "execve", "openat", "clone", "chroot", "ptrace", "socket", "exit_group"] {
+        for ok in [
+            "read",
+            "write",
+            "execve",
+            "openat",
+            "clone",
+            "chroot",
+            "ptrace",
+            "socket",
+            "exit_group",
+        ] {
             // clone is present only with an argument filter; check the rest unconditionally.
             if ok != "clone" {
                 assert!(allow.iter().any(|n| n == ok), "{ok} should be allowed");
             }
         }
-        for blocked in ["mount", "umount2", "unshare", "setns", "keyctl", "add_key", "bpf", "reboot", "kexec_load", "init_module", "open_by_handle_at", "userfaultfd", "pivot_root", "swapon", "sethostname"] {
-            assert!(!allow.iter().any(|n| n == blocked), "{blocked} should be blocked");
+        for blocked in [
+            "mount",
+            "umount2",
+            "unshare",
+            "setns",
+            "keyctl",
+            "add_key",
+            "bpf",
+            "reboot",
+            "kexec_load",
+            "init_module",
+            "open_by_handle_at",
+            "userfaultfd",
+            "pivot_root",
+            "swapon",
+            "sethostname",
+        ] {
+            assert!(
+                !allow.iter().any(|n| n == blocked),
+                "{blocked} should be blocked"
+            );
         }
-        let clone3 = s.syscalls().as_ref().unwrap().iter().find(|r| r.names().contains(&"clone3".to_string())).unwrap();
-        assert_eq!(clone3.errno_ret(), Some(libc::ENOSYS as u32), "clone3 must fail with ENOSYS so libc falls back to clone");
+        let clone3 = s
+            .syscalls()
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|r| r.names().contains(&"clone3".to_string()))
+            .unwrap();
+        assert_eq!(
+            clone3.errno_ret(),
+            Some(libc::ENOSYS as u32),
+            "clone3 must fail with ENOSYS so libc falls back to clone"
+        );
     }
 
     #[test]
@@ -246,12 +315,23 @@ mod tests {
         let mut caps = default_caps();
         caps.push("CAP_SYS_ADMIN".into());
         let allow = allowed(&compile(&default_profile(), &caps).unwrap());
-        for n in ["mount", "unshare", "setns", "clone", "clone3", "sethostname"] {
-            assert!(allow.iter().any(|a| a == n), "{n} should be allowed with CAP_SYS_ADMIN");
+        for n in [
+            "mount",
+            "unshare",
+            "setns",
+            "clone",
+            "clone3",
+            "sethostname",
+        ] {
+            assert!(
+                allow.iter().any(|a| a == n),
+                "{n} should be allowed with CAP_SYS_ADMIN"
+            );
         }
         let mut no_chroot = default_caps();
         no_chroot.retain(|c| c != "CAP_SYS_CHROOT");
-        assert!(!allowed(&compile(&default_profile(), &no_chroot).unwrap()).contains(&"chroot".to_string()));
+        assert!(!allowed(&compile(&default_profile(), &no_chroot).unwrap())
+            .contains(&"chroot".to_string()));
     }
 
     #[test]
@@ -274,7 +354,10 @@ mod tests {
         assert_eq!(rules[0].errno_ret(), Some(13));
         assert_eq!(s.architectures().as_ref().unwrap().len(), 2);
         let e = Profile::from_json("{not json").unwrap_err();
-        assert!(e.to_string().starts_with("decoding seccomp profile failed"), "{e}");
+        assert!(
+            e.to_string().starts_with("decoding seccomp profile failed"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -94,7 +94,12 @@ fn parse_group(text: &str) -> Vec<GroupEntry> {
                 gid: f.get(2)?.parse().ok()?,
                 members: f
                     .get(3)
-                    .map(|m| m.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+                    .map(|m| {
+                        m.split(',')
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             })
         })
@@ -103,15 +108,23 @@ fn parse_group(text: &str) -> Vec<GroupEntry> {
 
 /// Reads a file of the rootfs; a missing file reads as empty (scratch images have none).
 fn read_in_root(rootfs: &Path, path: &str) -> Result<String, UserError> {
-    let err = |source| UserError::Read { path: path.to_string(), source };
+    let err = |source| UserError::Read {
+        path: path.to_string(),
+        source,
+    };
     let root = std::fs::File::open(rootfs).map_err(err)?;
     match sys::open_in_root(root.as_fd(), rootfs, Path::new(path), libc::O_RDONLY) {
         Ok(fd) => {
             let mut s = String::new();
-            std::fs::File::from(fd).read_to_string(&mut s).map_err(err)?;
+            std::fs::File::from(fd)
+                .read_to_string(&mut s)
+                .map_err(err)?;
             Ok(s)
         }
-        Err(SysError::OpenInRoot { source: Errno::ENOENT | Errno::ENOTDIR, .. }) => Ok(String::new()),
+        Err(SysError::OpenInRoot {
+            source: Errno::ENOENT | Errno::ENOTDIR,
+            ..
+        }) => Ok(String::new()),
         Err(e) => Err(err(std::io::Error::other(e))),
     }
 }
@@ -121,37 +134,52 @@ fn read_in_root(rootfs: &Path, path: &str) -> Result<String, UserError> {
 pub fn resolve(rootfs: &Path, user: &str, group_add: &[String]) -> Result<ResolvedUser, UserError> {
     let passwd = parse_passwd(&read_in_root(rootfs, "/etc/passwd")?);
     let needs_groups = user.contains(':') || !group_add.is_empty() || !passwd.is_empty();
-    let groups = if needs_groups { parse_group(&read_in_root(rootfs, "/etc/group")?) } else { Vec::new() };
+    let groups = if needs_groups {
+        parse_group(&read_in_root(rootfs, "/etc/group")?)
+    } else {
+        Vec::new()
+    };
     let (user_part, group_part) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (user, None),
     };
     if group_part.is_some_and(|g| g.is_empty() || g.contains(':')) {
-        return Err(UserError::Invalid { user: user.to_string() });
+        return Err(UserError::Invalid {
+            user: user.to_string(),
+        });
     }
     let user_part = if user_part.is_empty() { "0" } else { user_part };
-    let entry = match user_part.parse::<u32>() {
-        Ok(uid) => passwd.iter().find(|p| p.uid == uid),
-        Err(_) => Some(
-            passwd
-                .iter()
-                .find(|p| p.name == user_part)
-                .ok_or_else(|| UserError::NoUser { name: user_part.to_string() })?,
-        ),
-    };
+    let entry =
+        match user_part.parse::<u32>() {
+            Ok(uid) => passwd.iter().find(|p| p.uid == uid),
+            Err(_) => Some(passwd.iter().find(|p| p.name == user_part).ok_or_else(|| {
+                UserError::NoUser {
+                    name: user_part.to_string(),
+                }
+            })?),
+        };
     let uid = entry.map_or_else(|| user_part.parse().unwrap_or(0), |e| e.uid);
     let mut resolved = ResolvedUser {
         uid,
         gid: entry.map_or(0, |e| e.gid),
         additional_gids: Vec::new(),
-        home: entry.map_or("/".to_string(), |e| if e.home.is_empty() { "/".into() } else { e.home.clone() }),
+        home: entry.map_or("/".to_string(), |e| {
+            if e.home.is_empty() {
+                "/".into()
+            } else {
+                e.home.clone()
+            }
+        }),
     };
     match group_part {
         Some(g) => resolved.gid = lookup_group(&groups, g)?,
         None => {
             if let Some(e) = entry {
-                resolved.additional_gids =
-                    groups.iter().filter(|g| g.members.contains(&e.name)).map(|g| g.gid).collect();
+                resolved.additional_gids = groups
+                    .iter()
+                    .filter(|g| g.members.contains(&e.name))
+                    .map(|g| g.gid)
+                    .collect();
             }
         }
     }
@@ -172,18 +200,23 @@ fn lookup_group(groups: &[GroupEntry], g: &str) -> Result<u32, UserError> {
         .iter()
         .find(|e| e.name == g)
         .map(|e| e.gid)
-        .ok_or_else(|| UserError::NoGroup { name: g.to_string() })
+        .ok_or_else(|| UserError::NoGroup {
+            name: g.to_string(),
+        })
 }
 
 /// Joins `path` onto `root` resolving symlinks as if `root` were `/` (absolute targets and
 /// `..` stay inside), like Go's securejoin. Missing components are kept as they are.
 pub fn secure_join(root: &Path, path: &str) -> std::io::Result<PathBuf> {
-    let mut pending: Vec<std::ffi::OsString> =
-        Path::new(path).components().rev().filter_map(|c| match c {
+    let mut pending: Vec<std::ffi::OsString> = Path::new(path)
+        .components()
+        .rev()
+        .filter_map(|c| match c {
             Component::Normal(n) => Some(n.to_owned()),
             Component::ParentDir => Some("..".into()),
             _ => None,
-        }).collect();
+        })
+        .collect();
     let mut resolved = PathBuf::new();
     let mut links = 0;
     while let Some(comp) = pending.pop() {
@@ -233,12 +266,22 @@ pub fn create_workdir(rootfs: &Path, dir: &str) -> Result<(), SysError> {
     let root = std::fs::File::open(rootfs).map_err(|e| io_err(Path::new("/"), e))?;
     let mut parent: OwnedFd = root.into();
     for comp in rel.components() {
-        let Component::Normal(name) = comp else { continue };
-        let fail = |source| SysError::OpenInRoot { root: rootfs.to_owned(), path: PathBuf::from(dir), source };
+        let Component::Normal(name) = comp else {
+            continue;
+        };
+        let fail = |source| SysError::OpenInRoot {
+            root: rootfs.to_owned(),
+            path: PathBuf::from(dir),
+            source,
+        };
         let open = |p: &OwnedFd| sys::open_dir_nofollow(p.as_fd(), name);
         let fd = match open(&parent) {
             Err(Errno::ENOENT) => {
-                match mkdirat(Some(parent.as_raw_fd()), name, Mode::from_bits_truncate(0o755)) {
+                match mkdirat(
+                    Some(parent.as_raw_fd()),
+                    name,
+                    Mode::from_bits_truncate(0o755),
+                ) {
                     Ok(()) | Err(Errno::EEXIST) => {}
                     Err(e) => return Err(fail(e)),
                 }
@@ -263,7 +306,11 @@ mod tests {
             "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n",
         )
         .unwrap();
-        std::fs::write(d.path().join("etc/group"), "root:x:0:\nwheel:x:10:app,other\napp:x:1000:\naudio:x:29:\n").unwrap();
+        std::fs::write(
+            d.path().join("etc/group"),
+            "root:x:0:\nwheel:x:10:app,other\napp:x:1000:\naudio:x:29:\n",
+        )
+        .unwrap();
         d
     }
 
@@ -271,11 +318,43 @@ mod tests {
     fn resolves_every_user_form() {
         let d = rootfs();
         let r = |u: &str| resolve(d.path(), u, &[]).unwrap();
-        assert_eq!(r(""), ResolvedUser { uid: 0, gid: 0, additional_gids: vec![], home: "/root".into() });
-        assert_eq!(r("app"), ResolvedUser { uid: 1000, gid: 1000, additional_gids: vec![10], home: "/home/app".into() });
+        assert_eq!(
+            r(""),
+            ResolvedUser {
+                uid: 0,
+                gid: 0,
+                additional_gids: vec![],
+                home: "/root".into()
+            }
+        );
+        assert_eq!(
+            r("app"),
+            ResolvedUser {
+                uid: 1000,
+                gid: 1000,
+                additional_gids: vec![10],
+                home: "/home/app".into()
+            }
+        );
         assert_eq!(r("1000").additional_gids, vec![10]);
-        assert_eq!(r("app:audio"), ResolvedUser { uid: 1000, gid: 29, additional_gids: vec![], home: "/home/app".into() });
-        assert_eq!(r("1234:5678"), ResolvedUser { uid: 1234, gid: 5678, additional_gids: vec![], home: "/".into() });
+        assert_eq!(
+            r("app:audio"),
+            ResolvedUser {
+                uid: 1000,
+                gid: 29,
+                additional_gids: vec![],
+                home: "/home/app".into()
+            }
+        );
+        assert_eq!(
+            r("1234:5678"),
+            ResolvedUser {
+                uid: 1234,
+                gid: 5678,
+                additional_gids: vec![],
+                home: "/".into()
+            }
+        );
         let with_add = resolve(d.path(), "app", &["audio".into(), "42".into()]).unwrap();
         assert_eq!(with_add.additional_gids, vec![10, 29, 42]);
     }
@@ -284,10 +363,16 @@ mod tests {
     fn unknown_names_give_dockers_messages() {
         let d = rootfs();
         let e = resolve(d.path(), "foo", &[]).unwrap_err();
-        assert_eq!(e.to_string(), "unable to find user foo: no matching entries in passwd file");
+        assert_eq!(
+            e.to_string(),
+            "unable to find user foo: no matching entries in passwd file"
+        );
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
         let e = resolve(d.path(), "app:nogroup", &[]).unwrap_err();
-        assert_eq!(e.to_string(), "unable to find group nogroup: no matching entries in group file");
+        assert_eq!(
+            e.to_string(),
+            "unable to find group nogroup: no matching entries in group file"
+        );
         assert!(resolve(d.path(), "app:", &[]).is_err());
     }
 
@@ -300,7 +385,9 @@ mod tests {
         // Followed on the host, this link reaches the other directory's passwd.
         let target = format!("../../../../../../../..{}/passwd", host.path().display());
         std::os::unix::fs::symlink(&target, d.path().join("etc/passwd")).unwrap();
-        assert!(std::fs::read_to_string(d.path().join("etc/passwd")).unwrap().contains("hostonly"));
+        assert!(std::fs::read_to_string(d.path().join("etc/passwd"))
+            .unwrap()
+            .contains("hostonly"));
         let e = resolve(d.path(), "hostonly", &[]).unwrap_err();
         assert!(matches!(e, UserError::NoUser { .. }), "{e}");
     }
@@ -311,9 +398,15 @@ mod tests {
         let outside = tempfile::tempdir().unwrap();
         std::os::unix::fs::symlink(outside.path(), d.path().join("escape")).unwrap();
         create_workdir(d.path(), "/escape/work/dir").unwrap();
-        assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none(), "created outside the rootfs");
+        assert!(
+            std::fs::read_dir(outside.path()).unwrap().next().is_none(),
+            "created outside the rootfs"
+        );
         // The absolute link target was taken relative to the rootfs.
-        let inside = d.path().join(outside.path().strip_prefix("/").unwrap()).join("work/dir");
+        let inside = d
+            .path()
+            .join(outside.path().strip_prefix("/").unwrap())
+            .join("work/dir");
         assert!(inside.is_dir());
         create_workdir(d.path(), "/srv/app").unwrap();
         assert!(d.path().join("srv/app").is_dir());

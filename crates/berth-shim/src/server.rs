@@ -1,0 +1,550 @@
+//! The shim's event loop: one `poll(2)` over the control socket, the connections, the
+//! container's output and the init's pidfd.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use runtime::launcher::Launched;
+use runtime::logfile::{JsonLogWriter, Stream};
+use runtime::shim::{
+    self, ExitRecord, Request, Response, ShimConfig, ShimState, Status, WireError,
+};
+use runtime::{cgroup, sys, timefmt, ErrorKind};
+
+/// An attacher more than this far behind is disconnected instead of stalling the container.
+const MAX_PENDING: usize = 4 << 20;
+/// Don't read more stdin from attachers while this much waits for the container.
+const MAX_STDIN_PENDING: usize = 64 << 10;
+/// How long to keep draining output after the init exited (orphans holding the pipes).
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+struct Attacher {
+    sock: UnixStream,
+    stdin: bool,
+    stdout: bool,
+    stderr: bool,
+    /// Still reading the client's bytes (false after its EOF or without stdin).
+    reading: bool,
+    out: Vec<u8>,
+}
+
+/// Which output fd an event belongs to.
+#[derive(Clone, Copy)]
+enum Output {
+    Master,
+    Stdout,
+    Stderr,
+}
+
+enum Slot {
+    Listener,
+    Pidfd,
+    Output(Output),
+    StdinTarget,
+    Attacher(usize),
+}
+
+pub struct Shim {
+    state_dir: PathBuf,
+    cfg: ShimConfig,
+    listener: UnixListener,
+    launched: Launched,
+    pidfd: OwnedFd,
+    status: Status,
+    master: Option<OwnedFd>,
+    stdin: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+    stderr: Option<OwnedFd>,
+    stdin_pending: Vec<u8>,
+    close_stdin_when_flushed: bool,
+    stdin_once_used: bool,
+    log: Option<JsonLogWriter>,
+    attachers: Vec<Attacher>,
+    waiters: Vec<UnixStream>,
+    exit: Option<(i32, SystemTime, Instant)>,
+}
+
+fn werr(message: impl Into<String>, kind: ErrorKind) -> WireError {
+    WireError {
+        message: message.into(),
+        kind: kind.into(),
+    }
+}
+
+impl Shim {
+    /// Creates the container (not started) and sets up its stdio.
+    pub fn create(
+        state_dir: &Path,
+        cfg: ShimConfig,
+        listener: UnixListener,
+    ) -> Result<Shim, WireError> {
+        let plan = crate::plan_stdio(state_dir, &cfg).map_err(|m| werr(m, ErrorKind::Internal))?;
+        let log = match &cfg.log {
+            Some(l) => Some(
+                JsonLogWriter::open(l.clone())
+                    .map_err(|e| werr(e.to_string(), ErrorKind::Internal))?,
+            ),
+            None => None,
+        };
+        let launched = crate::create_container(state_dir, &cfg, plan.launch)?;
+        let mut master = None;
+        if let Some(console) = plan.console {
+            let (conn, _) = console
+                .accept()
+                .map_err(|e| werr(format!("console socket: {e}"), ErrorKind::Internal))?;
+            let fd = sys::recv_fd(&conn).map_err(|e| werr(e.to_string(), ErrorKind::Internal))?;
+            let _ = std::fs::remove_file(state_dir.join(shim::CONSOLE_SOCKET_FILE));
+            if let Some(size) = cfg.console_size {
+                let _ = sys::set_winsize(fd.as_fd(), size.width, size.height);
+            }
+            master = Some(fd);
+        }
+        let pidfd = sys::pidfd_open(launched.pid())
+            .map_err(|e| werr(e.to_string(), ErrorKind::Internal))?;
+        for fd in [&master, &plan.stdin, &plan.stdout, &plan.stderr]
+            .into_iter()
+            .flatten()
+        {
+            let _ = sys::set_nonblocking(fd.as_fd());
+        }
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| werr(e.to_string(), ErrorKind::Internal))?;
+        Ok(Shim {
+            state_dir: state_dir.to_owned(),
+            cfg,
+            listener,
+            launched,
+            pidfd,
+            status: Status::Created,
+            master,
+            stdin: plan.stdin,
+            stdout: plan.stdout,
+            stderr: plan.stderr,
+            stdin_pending: Vec::new(),
+            close_stdin_when_flushed: false,
+            stdin_once_used: false,
+            log,
+            attachers: Vec::new(),
+            waiters: Vec::new(),
+            exit: None,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.launched.pid()
+    }
+
+    fn outputs_open(&self) -> bool {
+        self.master.is_some() || self.stdout.is_some() || self.stderr.is_some()
+    }
+
+    /// Serves until the container exited and everything is cleaned up; then exits the process.
+    pub fn run(mut self) -> ! {
+        loop {
+            if let Some((_, _, at)) = self.exit {
+                if !self.outputs_open() || at.elapsed() >= DRAIN_GRACE {
+                    self.finish();
+                }
+            }
+            let timeout = match self.exit {
+                Some((_, _, at)) => DRAIN_GRACE.saturating_sub(at.elapsed()).as_millis() as i32 + 1,
+                None => -1,
+            };
+            self.poll_once(timeout);
+        }
+    }
+
+    fn poll_once(&mut self, timeout: i32) {
+        let mut slots = Vec::new();
+        let mut fds: Vec<(BorrowedFd<'_>, bool, bool)> = Vec::new();
+        fds.push((self.listener.as_fd(), true, false));
+        slots.push(Slot::Listener);
+        if self.exit.is_none() {
+            fds.push((self.pidfd.as_fd(), true, false));
+            slots.push(Slot::Pidfd);
+        }
+        for (fd, which) in [
+            (&self.master, Output::Master),
+            (&self.stdout, Output::Stdout),
+            (&self.stderr, Output::Stderr),
+        ] {
+            if let Some(fd) = fd {
+                fds.push((fd.as_fd(), true, false));
+                slots.push(Slot::Output(which));
+            }
+        }
+        if !self.stdin_pending.is_empty() {
+            if let Some(fd) = self.stdin_target() {
+                fds.push((fd, false, true));
+                slots.push(Slot::StdinTarget);
+            }
+        }
+        let stdin_room = self.stdin_pending.len() < MAX_STDIN_PENDING;
+        for (i, a) in self.attachers.iter().enumerate() {
+            let read = a.reading && stdin_room;
+            if read || !a.out.is_empty() {
+                fds.push((a.sock.as_fd(), read, !a.out.is_empty()));
+                slots.push(Slot::Attacher(i));
+            }
+        }
+        let ready = match sys::poll(&fds, timeout) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("berth-shim: {e}");
+                return;
+            }
+        };
+        drop(fds);
+        let mut attacher_events = Vec::new();
+        for (slot, r) in slots.into_iter().zip(ready) {
+            match slot {
+                Slot::Listener if r.readable => self.accept_all(),
+                Slot::Pidfd if r.readable => self.reap(),
+                Slot::Output(which) if r.readable => self.read_output(which),
+                Slot::StdinTarget if r.writable => self.flush_stdin(),
+                Slot::Attacher(i) if r.readable || r.writable => attacher_events.push((i, r)),
+                _ => {}
+            }
+        }
+        // Highest index first so removals don't shift the ones still to handle.
+        for (i, r) in attacher_events.into_iter().rev() {
+            if i >= self.attachers.len() {
+                continue;
+            }
+            let mut keep = true;
+            if r.writable {
+                keep = self.flush_attacher(i);
+            }
+            if keep && r.readable {
+                self.read_attacher(i);
+            } else if !keep {
+                self.attachers.swap_remove(i);
+            }
+        }
+    }
+
+    fn stdin_target(&self) -> Option<BorrowedFd<'_>> {
+        self.master
+            .as_ref()
+            .or(self.stdin.as_ref())
+            .map(|f| f.as_fd())
+    }
+
+    fn reap(&mut self) {
+        match sys::try_reap(self.launched.pid()) {
+            Ok(Some(code)) => {
+                self.status = Status::Exited;
+                self.exit = Some((code, SystemTime::now(), Instant::now()));
+                // Nobody reads stdin any more.
+                self.stdin = None;
+                self.stdin_pending.clear();
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("berth-shim: {e}"),
+        }
+    }
+
+    fn read_output(&mut self, which: Output) {
+        let mut buf = [0u8; 32 * 1024];
+        let fd = match which {
+            Output::Master => &self.master,
+            Output::Stdout => &self.stdout,
+            Output::Stderr => &self.stderr,
+        };
+        let Some(fd) = fd else { return };
+        let n = match sys::read_nb(fd.as_fd(), &mut buf) {
+            Ok(Some(0)) | Err(_) => {
+                // EOF, or EIO on a pty master once every slave is closed.
+                match which {
+                    Output::Master => self.master = None,
+                    Output::Stdout => self.stdout = None,
+                    Output::Stderr => self.stderr = None,
+                }
+                return;
+            }
+            Ok(None) => return,
+            Ok(Some(n)) => n,
+        };
+        let data = &buf[..n];
+        let stream = if matches!(which, Output::Stderr) {
+            Stream::Stderr
+        } else {
+            Stream::Stdout
+        };
+        if let Some(log) = self.log.as_mut() {
+            if let Err(e) = log.write(stream, data) {
+                eprintln!("berth-shim: {e}");
+            }
+        }
+        let tty = self.cfg.tty;
+        self.attachers.retain_mut(|a| {
+            let wanted = match stream {
+                Stream::Stdout => a.stdout,
+                Stream::Stderr => a.stderr,
+            };
+            if !wanted {
+                return true;
+            }
+            if !tty {
+                let id = if stream == Stream::Stdout {
+                    shim::STREAM_STDOUT
+                } else {
+                    shim::STREAM_STDERR
+                };
+                a.out.extend_from_slice(&shim::frame_header(id, data.len()));
+            }
+            a.out.extend_from_slice(data);
+            a.out.len() <= MAX_PENDING
+        });
+    }
+
+    fn flush_stdin(&mut self) {
+        let Some(fd) = self.stdin_target() else {
+            self.stdin_pending.clear();
+            return;
+        };
+        match sys::write_nb(fd, &self.stdin_pending) {
+            Ok(Some(n)) => {
+                self.stdin_pending.drain(..n);
+            }
+            Ok(None) => {}
+            Err(_) => {
+                // The container closed its stdin: drop what it will never read.
+                self.stdin_pending.clear();
+                self.stdin = None;
+            }
+        }
+        if self.stdin_pending.is_empty() && self.close_stdin_when_flushed {
+            self.stdin = None;
+        }
+    }
+
+    /// Writes what is pending to an attacher; false when it is gone.
+    fn flush_attacher(&mut self, i: usize) -> bool {
+        let a = &mut self.attachers[i];
+        match sys::write_nb(a.sock.as_fd(), &a.out) {
+            Ok(Some(n)) => {
+                a.out.drain(..n);
+                true
+            }
+            Ok(None) => true,
+            Err(_) => false,
+        }
+    }
+
+    fn read_attacher(&mut self, i: usize) {
+        let mut buf = [0u8; 16 * 1024];
+        let a = &mut self.attachers[i];
+        match sys::read_nb(a.sock.as_fd(), &mut buf) {
+            Ok(Some(0)) | Err(_) => {
+                a.reading = false;
+                if a.stdin {
+                    self.attacher_stdin_closed();
+                }
+            }
+            Ok(Some(n)) => {
+                if a.stdin && self.exit.is_none() {
+                    self.stdin_pending.extend_from_slice(&buf[..n]);
+                    self.flush_stdin();
+                }
+            }
+            Ok(None) => {}
+        }
+    }
+
+    /// StdinOnce: the first attacher to end its stdin closes the container's (pipes only: a
+    /// pty has no separate stdin to close).
+    fn attacher_stdin_closed(&mut self) {
+        if self.cfg.stdin_once && !self.stdin_once_used {
+            self.stdin_once_used = true;
+            self.close_stdin();
+        }
+    }
+
+    fn close_stdin(&mut self) {
+        if self.stdin_pending.is_empty() {
+            self.stdin = None;
+        } else {
+            self.close_stdin_when_flushed = true;
+        }
+    }
+
+    fn accept_all(&mut self) {
+        // Bounded: at most 64 connections per wake-up, the rest wait for the next poll.
+        for _ in 0..64 {
+            match self.listener.accept() {
+                Ok((conn, _)) => self.handle(conn),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Reads one request line (blocking, with a timeout: the daemon sends it at once).
+    fn handle(&mut self, mut conn: UnixStream) {
+        let _ = conn.set_nonblocking(false);
+        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut line = Vec::with_capacity(128);
+        let mut extra = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !line.contains(&b'\n') && line.len() < 64 * 1024 {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => line.extend_from_slice(&buf[..n]),
+            }
+        }
+        if let Some(nl) = line.iter().position(|&b| b == b'\n') {
+            extra = line.split_off(nl + 1);
+        }
+        let reply = match serde_json::from_slice::<Request>(&line) {
+            Ok(req) => self.dispatch(req, conn, extra),
+            Err(e) => Some((
+                conn,
+                Response::error(format!("bad request: {e}"), ErrorKind::InvalidArgument),
+            )),
+        };
+        if let Some((mut conn, resp)) = reply {
+            let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
+            let _ = send_line(&mut conn, &resp);
+        }
+    }
+
+    /// Runs one request; returns the connection and its reply unless the connection was kept.
+    fn dispatch(
+        &mut self,
+        req: Request,
+        conn: UnixStream,
+        extra: Vec<u8>,
+    ) -> Option<(UnixStream, Response)> {
+        let ok = Response::default();
+        let resp = match req {
+            Request::State => Response {
+                state: Some(ShimState {
+                    status: self.status,
+                    pid: self.launched.pid(),
+                    shim_pid: std::process::id() as i32,
+                }),
+                ..ok
+            },
+            Request::Start => self.start(),
+            Request::Kill { signal } => match self.exit {
+                Some(_) => Response::error("container is not running", ErrorKind::Conflict),
+                None => match sys::pidfd_send_signal(self.pidfd.as_fd(), signal) {
+                    Ok(()) => ok,
+                    Err(e) => Response::error(e.to_string(), ErrorKind::Internal),
+                },
+            },
+            Request::Resize { width, height } => match &self.master {
+                Some(m) => match sys::set_winsize(m.as_fd(), width, height) {
+                    Ok(()) => ok,
+                    Err(e) => Response::error(e.to_string(), ErrorKind::Internal),
+                },
+                None if self.cfg.tty => ok,
+                None => Response::error("the container has no TTY", ErrorKind::Conflict),
+            },
+            Request::CloseStdin => {
+                self.close_stdin();
+                ok
+            }
+            Request::Wait => {
+                // Answered in `finish` (the exit record exists only once cleanup is done).
+                self.waiters.push(conn);
+                return None;
+            }
+            Request::Attach {
+                stdin,
+                stdout,
+                stderr,
+            } => {
+                let mut conn = conn;
+                if send_line(&mut conn, &ok).is_err() {
+                    return None;
+                }
+                let _ = conn.set_nonblocking(true);
+                let stdin = stdin && (self.stdin.is_some() || self.master.is_some());
+                let mut a = Attacher {
+                    sock: conn,
+                    stdin,
+                    stdout,
+                    stderr,
+                    reading: true,
+                    out: Vec::new(),
+                };
+                if stdin && !extra.is_empty() && self.exit.is_none() {
+                    self.stdin_pending.extend_from_slice(&extra);
+                }
+                if self.exit.is_some() && !self.outputs_open() {
+                    a.reading = false;
+                }
+                self.attachers.push(a);
+                return None;
+            }
+        };
+        Some((conn, resp))
+    }
+
+    fn start(&mut self) -> Response {
+        match self.status {
+            Status::Created => match self.launched.start() {
+                Ok(()) => {
+                    self.status = Status::Running;
+                    Response::default()
+                }
+                Err(e) => Response::error(e.to_string(), e.kind()),
+            },
+            Status::Running => Response::error("container is already running", ErrorKind::Conflict),
+            Status::Exited => Response::error("container has exited", ErrorKind::Conflict),
+        }
+    }
+
+    /// After exit and drain: log, OOM, delete, exit record, waiters, attachers; then exit.
+    fn finish(&mut self) -> ! {
+        let (code, at, _) = self
+            .exit
+            .unwrap_or((255, SystemTime::now(), Instant::now()));
+        if let Some(log) = self.log.as_mut() {
+            let _ = log.flush_partial();
+        }
+        let oom_killed = cgroup::oom_kill_count(&self.cfg.cgroups_path).is_some_and(|n| n > 0);
+        if let Err(e) = self.launched.delete() {
+            eprintln!("berth-shim: {e}");
+        }
+        let _ = cgroup::remove(&self.cfg.cgroups_path);
+        let rec = ExitRecord {
+            exit_code: code,
+            oom_killed,
+            exited_at: timefmt::format_rfc3339_nano(at),
+            pid: self.launched.pid(),
+        };
+        if let Err(e) = shim::write_exit_record(&self.state_dir, &rec) {
+            eprintln!("berth-shim: write exit record: {e}");
+        }
+        // Attach streams end (after their last output) before waiters hear of the exit, so a
+        // client that reads both never misses output.
+        for mut a in self.attachers.drain(..) {
+            let _ = a.sock.set_nonblocking(false);
+            let _ = a.sock.set_write_timeout(Some(Duration::from_secs(2)));
+            let _ = a.sock.write_all(&a.out);
+            let _ = a.sock.shutdown(std::net::Shutdown::Both);
+        }
+        let resp = Response {
+            exit: Some(rec),
+            ..Response::default()
+        };
+        for mut w in self.waiters.drain(..) {
+            let _ = w.set_write_timeout(Some(Duration::from_secs(2)));
+            let _ = send_line(&mut w, &resp);
+        }
+        let _ = std::fs::remove_file(self.state_dir.join(shim::SOCKET_FILE));
+        std::process::exit(0)
+    }
+}
+
+fn send_line(conn: &mut UnixStream, resp: &Response) -> std::io::Result<()> {
+    let mut data = serde_json::to_vec(resp).map_err(std::io::Error::other)?;
+    data.push(b'\n');
+    conn.write_all(&data)
+}
