@@ -522,6 +522,8 @@ impl Shim {
         if let Err(e) = shim::write_exit_record(&self.state_dir, &rec) {
             eprintln!("berth-shim: write exit record: {e}");
         }
+        // From here on, new clients find no socket and read the exit record instead.
+        let _ = std::fs::remove_file(self.state_dir.join(shim::SOCKET_FILE));
         // Attach streams end (after their last output) before waiters hear of the exit, so a
         // client that reads both never misses output.
         for mut a in self.attachers.drain(..) {
@@ -538,7 +540,6 @@ impl Shim {
             let _ = w.set_write_timeout(Some(Duration::from_secs(2)));
             let _ = send_line(&mut w, &resp);
         }
-        let _ = std::fs::remove_file(self.state_dir.join(shim::SOCKET_FILE));
         std::process::exit(0)
     }
 }

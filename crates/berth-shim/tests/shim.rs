@@ -142,8 +142,13 @@ async fn kill_and_wait() {
         .unwrap();
     assert_eq!(exit, rec);
     assert!(
-        !f.state_dir.join(runtime::shim::SOCKET_FILE).exists()
-            || !runtime::sys::process_alive(h.shim_pid())
+        !f.state_dir.join(runtime::shim::SOCKET_FILE).exists(),
+        "the socket goes before wait is answered"
+    );
+    assert_eq!(
+        with_timeout(h.wait()).await.unwrap(),
+        rec,
+        "a later wait reads the record"
     );
 }
 

@@ -70,16 +70,29 @@ const CAPABILITIES: [&str; 41] = [
     "CAP_CHECKPOINT_RESTORE",
 ];
 
-/// All capabilities this kernel knows (up to `/proc/sys/kernel/cap_last_cap`).
+/// All capabilities that can be granted here: those this kernel knows (up to
+/// `/proc/sys/kernel/cap_last_cap`) and that are in this process's bounding set — a container
+/// cannot get what its runtime lacks (root without CAP_SYS_RESOURCE on some hosts), and asking
+/// for it makes the runtime fail.
 pub fn all_capabilities() -> Vec<String> {
     let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())
         .unwrap_or(CAPABILITIES.len() - 1);
+    let bounding = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:").map(|v| v.trim().to_string()))
+        })
+        .and_then(|hex| u64::from_str_radix(&hex, 16).ok())
+        .unwrap_or(u64::MAX);
     CAPABILITIES
         .iter()
+        .enumerate()
         .take(last + 1)
-        .map(|c| c.to_string())
+        .filter(|(i, _)| bounding & (1u64 << i) != 0)
+        .map(|(_, c)| c.to_string())
         .collect()
 }
 
@@ -128,7 +141,10 @@ pub fn capabilities(
         caps.retain(|c| !drop.contains(c));
     }
     for c in add.iter().filter(|c| *c != "ALL") {
-        if !caps.contains(c) && all.contains(c) {
+        if !all.contains(c) {
+            return Err(SpecError::UnavailableCapability { cap: c.clone() });
+        }
+        if !caps.contains(c) {
             caps.push(c.clone());
         }
     }

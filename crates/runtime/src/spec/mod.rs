@@ -138,6 +138,9 @@ pub enum SpecError {
     /// A capability name is unknown.
     #[error("unknown capability: {cap:?}")]
     UnknownCapability { cap: String },
+    /// A capability this host's runtime does not hold itself, so cannot grant.
+    #[error("capability {cap} is not available on this host (not in the runtime's bounding set)")]
+    UnavailableCapability { cap: String },
     /// A `--security-opt` value is not understood.
     #[error("invalid --security-opt: {opt:?}")]
     InvalidSecurityOpt { opt: String },

@@ -1,0 +1,174 @@
+//! The shim's life apart from its spawner: detachment, reconnection, exit while the daemon is
+//! down, log rotation; and the shim's memory footprint.
+
+mod common;
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use common::*;
+use runtime::logfile::LogConfig;
+use runtime::shim::{ShimConfig, ShimHandle, Status};
+
+#[tokio::test]
+async fn shim_survives_a_killed_spawner_and_reconnects() {
+    let f = Fixture::new("survive");
+    let spec = f.spec(&["sh", "-c", "read x; echo got $x; exit 4"]);
+    let oci = runtime::spec::build(&spec).unwrap();
+    runtime::spec::write_bundle(&f.bundle, &oci).unwrap();
+    let cfg = ShimConfig {
+        open_stdin: true,
+        ..f.config(&spec)
+    };
+    std::fs::create_dir_all(&f.state_dir).unwrap();
+    std::fs::write(
+        f.state_dir.join(runtime::shim::CONFIG_FILE),
+        serde_json::to_vec(&cfg).unwrap(),
+    )
+    .unwrap();
+    // A stand-in "daemon": a shell that spawns the shim, then would live on.
+    let mut daemon = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{SHIM} {}; exec sleep 1000", f.state_dir.display()))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(daemon.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let reply: runtime::shim::SpawnReply = serde_json::from_str(&line).unwrap();
+    assert!(reply.error.is_none(), "{line}");
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+
+    let h = ShimHandle::connect(&f.state_dir).await.unwrap();
+    assert_eq!(Some(h.pid()), reply.pid);
+    let shim_pid = h.shim_pid();
+    let stat = std::fs::read_to_string(format!("/proc/{shim_pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        fields[3],
+        shim_pid.to_string(),
+        "the shim leads its own session"
+    );
+    assert_ne!(
+        fields[1],
+        daemon.id().to_string(),
+        "the shim is not the daemon's child"
+    );
+
+    let mut s = h.attach(true, true, true).await.unwrap();
+    h.start().await.unwrap();
+    // "Daemon restart": a new handle from the state dir only.
+    let h2 = ShimHandle::connect(&f.state_dir).await.unwrap();
+    assert_eq!(h2.state().await.unwrap().status, Status::Running);
+    write_all(&mut s, b"ping\n").await;
+    let (out, _) = read_multiplexed(s).await;
+    assert_eq!(out, "got ping\n");
+    assert_eq!(with_timeout(h2.wait()).await.unwrap().exit_code, 4);
+}
+
+#[tokio::test]
+async fn exit_while_daemon_is_down_leaves_the_record() {
+    let f = Fixture::new("down");
+    let h = f.spawn(&f.spec(&["sh", "-c", "exit 7"])).await.unwrap();
+    h.start().await.unwrap();
+    let shim_pid = h.shim_pid();
+    drop(h);
+    // Nobody waits: the shim must finish on its own. Bounded poll for it to go away.
+    for _ in 0..500 {
+        if !runtime::sys::process_alive(shim_pid)
+            || std::fs::read_to_string(format!("/proc/{shim_pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rec = runtime::shim::read_exit_record(&f.state_dir)
+        .unwrap()
+        .expect("exit record");
+    assert_eq!(rec.exit_code, 7);
+    // A reconnecting daemon learns the same through wait().
+    let err = ShimHandle::connect(&f.state_dir).await.unwrap_err();
+    assert_eq!(err.kind(), runtime::ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn log_rotates_and_reads_back_in_order() {
+    let f = Fixture::new("rotate");
+    let spec = f.spec(&[
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done",
+    ]);
+    let log = LogConfig {
+        path: f.log_path.clone(),
+        max_size: 4000,
+        max_files: 3,
+    };
+    let cfg = ShimConfig {
+        log: Some(log.clone()),
+        ..f.config(&spec)
+    };
+    let h = f.spawn_with(&spec, cfg).await.unwrap();
+    h.start().await.unwrap();
+    assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 0);
+    assert!(log.file(1).exists() && log.file(2).exists() && !log.file(3).exists());
+    for n in 0..3 {
+        assert!(std::fs::metadata(log.file(n)).unwrap().len() <= 4000);
+    }
+    let (entries, _) = runtime::logfile::read(&log, &Default::default()).unwrap();
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.line).into_owned())
+        .collect();
+    assert_eq!(lines.last().map(String::as_str), Some("line 299\n"));
+    let first: usize = lines[0].trim_start_matches("line ").trim().parse().unwrap();
+    let want: Vec<String> = (first..300).map(|i| format!("line {i}\n")).collect();
+    assert_eq!(lines, want, "rotated files keep a contiguous tail");
+}
+
+#[tokio::test]
+async fn several_attachers_get_the_same_output() {
+    let f = Fixture::new("multi");
+    let h = f
+        .spawn(&f.spec(&["sh", "-c", "echo one; echo two >&2"]))
+        .await
+        .unwrap();
+    let a = h.attach(false, true, true).await.unwrap();
+    let b = h.attach(false, true, false).await.unwrap();
+    h.start().await.unwrap();
+    let (out_a, err_a) = read_multiplexed(a).await;
+    let (out_b, err_b) = read_multiplexed(b).await;
+    assert_eq!((out_a.as_str(), err_a.as_str()), ("one\n", "two\n"));
+    assert_eq!(
+        (out_b.as_str(), err_b.as_str()),
+        ("one\n", ""),
+        "stderr was not asked for"
+    );
+    assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 0);
+}
+
+/// Prints the shim's RSS while a container runs (the target is ≤ 2 MiB). Run with
+/// `--ignored --nocapture` to see the figure.
+#[tokio::test]
+#[ignore]
+async fn measure_shim_rss() {
+    let f = Fixture::new("rss");
+    let h = f.spawn(&f.spec(&["sleep", "30"])).await.unwrap();
+    h.start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss = runtime::sys::rss_kib(h.shim_pid()).unwrap();
+    let smaps =
+        std::fs::read_to_string(format!("/proc/{}/smaps_rollup", h.shim_pid())).unwrap_or_default();
+    println!("shim RSS: {rss} KiB\n{smaps}");
+    h.kill(9).await.unwrap();
+    with_timeout(h.wait()).await.unwrap();
+}
