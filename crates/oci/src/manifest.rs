@@ -51,7 +51,7 @@ impl ManifestError {
 }
 
 /// A pointer to a blob: media type, digest, size, and optional extras.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Descriptor {
     /// Media type of the target.
     #[serde(rename = "mediaType")]

@@ -19,7 +19,7 @@ use super::apply::{
     clean, entry_name, errno, io_err, ApplyError, ApplyOptions, ApplyStats, WhiteoutMode,
 };
 use super::fsutil::{file_type, lstat_at, remove_at, remove_children, Root};
-use super::meta::{read_meta, Meta};
+use super::meta::{numeric, read_meta, Meta};
 use super::path::{join, CleanPath};
 use super::{OPAQUE_XATTR, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX};
 
@@ -284,15 +284,13 @@ impl Applier {
         let (major, minor) = if ty == FileType::Fifo {
             (0, 0) // FIFOs often leave the device fields blank
         } else {
-            let major = h
-                .device_major()
-                .map_err(dev_field("device major"))?
-                .unwrap_or(0);
+            // Device numbers live at bytes 329..337 and 337..345 of a ustar/GNU header.
+            let bytes = h.as_bytes();
+            let major = h.device_major().map(|v| u64::from(v.unwrap_or(0)));
+            let minor = h.device_minor().map(|v| u64::from(v.unwrap_or(0)));
             (
-                major,
-                h.device_minor()
-                    .map_err(dev_field("device minor"))?
-                    .unwrap_or(0),
+                numeric(&bytes[329..337], major).map_err(dev_field("device major"))? as u32,
+                numeric(&bytes[337..345], minor).map_err(dev_field("device minor"))? as u32,
             )
         };
         let name = path.name().unwrap_or_default();

@@ -36,6 +36,15 @@ fn parse_time(v: &str) -> Option<Timespec> {
     })
 }
 
+/// A numeric header field: blank (all NUL or spaces) reads as 0, as Go's archive/tar reads
+/// it — plenty of real layers leave uid/gid empty; anything else must parse.
+pub(super) fn numeric(field: &[u8], parsed: std::io::Result<u64>) -> std::io::Result<u64> {
+    match parsed {
+        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => Ok(0),
+        r => r,
+    }
+}
+
 pub(super) fn read_meta<R: Read>(
     e: &mut tar::Entry<'_, R>,
     raw: &[u8],
@@ -48,11 +57,12 @@ pub(super) fn read_meta<R: Read>(
             source,
         }
     };
-    let mode = h.mode().map_err(field("mode"))? & 0o7777;
-    let mut uid = h.uid().map_err(field("uid"))?;
-    let mut gid = h.gid().map_err(field("gid"))?;
+    let old = h.as_old();
+    let mode = numeric(&old.mode, h.mode().map(u64::from)).map_err(field("mode"))? as u32 & 0o7777;
+    let mut uid = numeric(&old.uid, h.uid()).map_err(field("uid"))?;
+    let mut gid = numeric(&old.gid, h.gid()).map_err(field("gid"))?;
     let mtime = Timespec {
-        tv_sec: h.mtime().map_err(field("mtime"))? as i64,
+        tv_sec: numeric(&old.mtime, h.mtime()).map_err(field("mtime"))? as i64,
         tv_nsec: 0,
     };
     let mut times = Timestamps {

@@ -506,3 +506,47 @@ fn changes_report_like_docker_diff() {
     .unwrap();
     assert_eq!(json, r#"{"Path":"/a","Kind":1}"#);
 }
+
+#[test]
+fn blank_numeric_fields_read_as_zero_like_go() {
+    // tar::Header::new_gnu leaves uid/gid/mtime blank unless set; Docker (Go) reads 0.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = Header::new_gnu();
+    h.set_size(1);
+    h.set_mode(0o640);
+    h.set_entry_type(EntryType::Regular);
+    b.append_data(&mut h, "f", &b"x"[..]).unwrap();
+    let mut h = Header::new_gnu();
+    h.set_entry_type(EntryType::Char);
+    h.set_mode(0o600);
+    h.set_size(0);
+    b.append_data(&mut h, "c", &b""[..]).unwrap();
+    let fx = Fixture::new();
+    fx.apply(&b.into_inner().unwrap()).unwrap();
+    let m = fs::metadata(fx.target.join("f")).unwrap();
+    assert_eq!(
+        (m.uid(), m.gid(), m.mode() & 0o777, m.mtime()),
+        (0, 0, 0o640, 0)
+    );
+    assert_eq!(fs::symlink_metadata(fx.target.join("c")).unwrap().rdev(), 0);
+    // Garbage in a numeric field is still an error naming the entry.
+    let mut t = Tar::new().file("g", b"").finish();
+    t[108..116].copy_from_slice(b"zz\0\0\0\0\0\0");
+    let sum: u32 = t[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    t[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    let err = fx.apply(&t).unwrap_err();
+    assert!(
+        err.to_string().contains("\"g\"") && err.to_string().contains("uid"),
+        "{err}"
+    );
+}

@@ -1,0 +1,201 @@
+//! Garbage collection, mark and sweep (containerd's `core/metadata/gc.go` in miniature).
+//!
+//! Roots: every image (its config, manifest and layer blobs, its layers' snapshots), every
+//! live lease (its blobs, snapshots and ingests), every active snapshot and view (containers'
+//! rw layers and unpacks in flight). Snapshots are kept with their whole parent chain. What is
+//! not reachable is removed: committed snapshots (children first), blobs, ingests older than
+//! the configured age, and directories without a record (debris of a crash).
+//!
+//! GC takes the store's GC lock for writing; every operation that records a new reference
+//! takes it for reading, so a reference is never half-recorded while GC looks.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::SystemTime;
+
+use oci::Digest;
+
+use crate::images::{self, ImageRecord};
+use crate::lease::{self, LeaseRecord, Resource};
+use crate::snapshot::overlay::SnapRecord;
+use crate::snapshot::Kind;
+use crate::store::{Store, StoreError, OWNER_LABEL};
+
+/// What a collection removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcStats {
+    /// Blobs deleted.
+    pub blobs_removed: u64,
+    /// Bytes of blobs deleted.
+    pub blob_bytes: u64,
+    /// Snapshots deleted (records and directories).
+    pub snapshots_removed: u64,
+    /// Ingests deleted.
+    pub ingests_removed: u64,
+    /// Snapshot directories without a record deleted.
+    pub orphan_dirs_removed: u64,
+}
+
+struct Marks {
+    blobs: HashSet<Digest>,
+    ingests: HashSet<String>,
+}
+
+fn mark_snapshots(
+    records: &std::collections::HashMap<String, SnapRecord>,
+    roots: Vec<String>,
+) -> HashSet<String> {
+    let mut keep = HashSet::new();
+    for root in roots {
+        let mut next = Some(root);
+        while let Some(k) = next {
+            if !keep.insert(k.clone()) {
+                break;
+            }
+            next = records.get(&k).and_then(|r| r.parent.clone());
+        }
+    }
+    keep
+}
+
+impl Store {
+    /// Removes everything unreachable; see the module docs.
+    pub fn gc(&self) -> Result<GcStats, StoreError> {
+        let _w = self
+            .inner
+            .gc_lock
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut stats = GcStats::default();
+        let sn = &self.inner.snapshots;
+        // Mark and delete records in one transaction: a consistent view, and the records of
+        // what is swept are gone before any directory is touched.
+        let (marks, removed_ids) = self.inner.db.write(|tx| {
+            let imgs: Vec<ImageRecord> = images::list(tx)?;
+            let leases: Vec<(String, LeaseRecord)> = tx.raw_list(lease::TABLE, "")?;
+            for (id, l) in &leases {
+                if l.expired() {
+                    tx.raw_delete(lease::TABLE, id)?;
+                }
+            }
+            let leased: BTreeSet<Resource> = lease::all_resources(tx)?;
+            let records = sn.records(tx)?;
+            let mut roots: Vec<String> = Vec::new();
+            let mut marks = Marks {
+                blobs: HashSet::new(),
+                ingests: HashSet::new(),
+            };
+            for img in &imgs {
+                marks.blobs.insert(img.id.clone());
+                if let Some(m) = &img.manifest {
+                    marks.blobs.insert(m.digest.clone());
+                }
+                for l in &img.layers {
+                    marks.blobs.insert(l.blob.digest.clone());
+                    roots.push(l.chain_id.to_string());
+                }
+            }
+            for r in leased {
+                match r {
+                    Resource::Blob(d) => {
+                        marks.blobs.insert(d);
+                    }
+                    Resource::Snapshot(k) => roots.push(k),
+                    Resource::Ingest(k) => {
+                        marks.ingests.insert(k);
+                    }
+                }
+            }
+            roots.extend(
+                records
+                    .iter()
+                    .filter(|(_, r)| r.kind != Kind::Committed)
+                    .map(|(k, _)| k.clone()),
+            );
+            let keep = mark_snapshots(&records, roots);
+            let mut sweep: Vec<(&String, &SnapRecord)> =
+                records.iter().filter(|(k, _)| !keep.contains(*k)).collect();
+            // Children have larger ids than their parents: remove them first.
+            sweep.sort_by_key(|(_, r)| std::cmp::Reverse(r.id));
+            let mut ids = Vec::new();
+            for (k, r) in sweep {
+                tx.raw_delete(crate::snapshot::overlay::TABLE, k)?;
+                ids.push(r.id);
+            }
+            Ok::<_, StoreError>((marks, ids))
+        })?;
+        for id in &removed_ids {
+            sn.remove_dir(*id)?;
+            stats.snapshots_removed += 1;
+        }
+        self.sweep_orphan_dirs(&mut stats)?;
+        for b in self.inner.content.list()? {
+            if !marks.blobs.contains(&b.digest) && self.inner.content.delete(&b.digest)? {
+                stats.blobs_removed += 1;
+                stats.blob_bytes += b.size;
+            }
+        }
+        let max_age = self.inner.opts.ingest_max_age;
+        for ing in self.inner.content.ingests()? {
+            let age = SystemTime::now()
+                .duration_since(ing.updated)
+                .unwrap_or_default();
+            if !marks.ingests.contains(&ing.key)
+                && age > max_age
+                && self.inner.content.abort(&ing.key)?
+            {
+                stats.ingests_removed += 1;
+            }
+        }
+        if stats != GcStats::default() {
+            tracing::info!(?stats, "garbage collected");
+        }
+        Ok(stats)
+    }
+
+    fn sweep_orphan_dirs(&self, stats: &mut GcStats) -> Result<(), StoreError> {
+        let sn = &self.inner.snapshots;
+        let known: HashSet<u64> = self
+            .inner
+            .db
+            .read(|tx| sn.records(tx))?
+            .values()
+            .map(|r| r.id)
+            .collect();
+        for id in sn.dir_ids()? {
+            if !known.contains(&id) {
+                sn.remove_dir(id)?;
+                stats.orphan_dirs_removed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Start-up recovery: leases of dead processes go, active snapshots and views owned by
+    /// nobody (unpacks interrupted by a crash) go, broken ingests go; then a full GC.
+    pub(crate) fn recover(&self) -> Result<GcStats, StoreError> {
+        let sn = &self.inner.snapshots;
+        let removed = self.inner.db.write(|tx| {
+            for (id, l) in tx.raw_list::<LeaseRecord>(lease::TABLE, "")? {
+                if !l.persistent || l.expired() {
+                    tx.raw_delete(lease::TABLE, &id)?;
+                }
+            }
+            let leased = lease::all_resources(tx)?;
+            let mut ids = Vec::new();
+            for (k, r) in sn.records(tx)? {
+                let owned = r.labels.contains_key(OWNER_LABEL)
+                    || leased.contains(&Resource::Snapshot(k.clone()));
+                if r.kind != Kind::Committed && !owned {
+                    tx.raw_delete(crate::snapshot::overlay::TABLE, &k)?;
+                    ids.push(r.id);
+                }
+            }
+            Ok::<_, StoreError>(ids)
+        })?;
+        for id in removed {
+            sn.remove_dir(id)?;
+        }
+        self.inner.content.remove_broken_ingests()?;
+        self.gc()
+    }
+}
