@@ -1,0 +1,665 @@
+//! Command-line syntax: docker's commands, aliases and flags as clap definitions.
+//!
+//! Flags whose values need docker's own validation (`--memory 512m`, `--cpus 1.5`) are taken
+//! as strings here and checked in `opts`, so errors read as docker's. Boolean flags accept
+//! an explicit value (`--rm=false`, `--sig-proxy=false`) as pflag's do.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Parses Go's `strconv.ParseBool` spellings.
+pub fn go_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => Err(format!("strconv.ParseBool: parsing {s:?}: invalid syntax")),
+    }
+}
+
+/// `berth [OPTIONS] COMMAND`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "berth",
+    about = "A self-sufficient runtime for containers",
+    disable_version_flag = true,
+    subcommand_required = false
+)]
+pub struct Cli {
+    /// Daemon socket to connect to
+    #[arg(short = 'H', long = "host", value_name = "list")]
+    pub host: Option<String>,
+    /// Enable debug mode
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+    /// Set the logging level ("debug", "info", "warn", "error", "fatal")
+    #[arg(short = 'l', long = "log-level", value_name = "string")]
+    pub log_level: Option<String>,
+    /// Location of client config files
+    #[arg(long, value_name = "string")]
+    pub config: Option<String>,
+    /// Name of the context to use (only "default" exists)
+    #[arg(short = 'c', long, value_name = "string")]
+    pub context: Option<String>,
+    /// Print version information and quit
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Top-level commands (and the `container`/`image`/`system` management groups).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create and run a new container from an image
+    Run(RunArgs),
+    /// Create a new container
+    Create(CreateArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Restart one or more containers
+    Restart(StopArgs),
+    /// Kill one or more running containers
+    Kill(KillArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Fetch the logs of a container
+    Logs(LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
+    Wait(WaitArgs),
+    /// Return low-level information on Docker objects
+    Inspect(InspectArgs),
+    /// Attach local standard input, output, and error streams to a running container
+    Attach(AttachArgs),
+    /// Display the running processes of a container
+    Top(TopArgs),
+    /// Rename a container
+    Rename(RenameArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportArgs),
+    /// List images
+    Images(ImagesArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
+    /// Remove one or more images
+    Rmi(RmiArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Show the Docker version information
+    Version(VersionArgs),
+    /// Display system-wide information
+    Info(InfoArgs),
+    /// Get real time events from the server
+    Events(EventsArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Manage Docker
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+/// `berth container …`.
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    Run(RunArgs),
+    Create(CreateArgs),
+    Start(StartArgs),
+    Stop(StopArgs),
+    Restart(StopArgs),
+    Kill(KillArgs),
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    #[command(visible_aliases = ["ps", "list"])]
+    Ls(PsArgs),
+    Logs(LogsArgs),
+    Wait(WaitArgs),
+    Inspect(TypedInspectArgs),
+    Attach(AttachArgs),
+    Top(TopArgs),
+    Rename(RenameArgs),
+    /// Remove all stopped containers
+    Prune(PruneArgs),
+}
+
+/// `berth image …`.
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    Import(ImportArgs),
+    #[command(visible_alias = "list")]
+    Ls(ImagesArgs),
+    Inspect(TypedInspectArgs),
+    Tag(TagArgs),
+    #[command(visible_aliases = ["rmi", "remove"])]
+    Rm(RmiArgs),
+    History(HistoryArgs),
+}
+
+/// `berth system …`.
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    Info(InfoArgs),
+    Events(EventsArgs),
+}
+
+/// Flags shared by `run` and `create` that shape the container (docker's `addFlags`).
+#[derive(Debug, Args, Default, Clone)]
+pub struct ContainerFlags {
+    #[arg(short = 'a', long = "attach", value_name = "list")]
+    pub attach: Vec<String>,
+    #[arg(short = 'e', long = "env", value_name = "list")]
+    pub env: Vec<String>,
+    #[arg(long = "env-file", value_name = "list")]
+    pub env_file: Vec<String>,
+    #[arg(long, value_name = "string")]
+    pub entrypoint: Option<String>,
+    #[arg(short = 'h', long, value_name = "string")]
+    pub hostname: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub domainname: Option<String>,
+    #[arg(short = 'i', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub interactive: Option<bool>,
+    #[arg(short = 't', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub tty: Option<bool>,
+    #[arg(short = 'l', long = "label", value_name = "list")]
+    pub label: Vec<String>,
+    #[arg(long = "label-file", value_name = "list")]
+    pub label_file: Vec<String>,
+    #[arg(long = "read-only", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub read_only: Option<bool>,
+    #[arg(long, value_name = "string")]
+    pub restart: Option<String>,
+    #[arg(long = "stop-signal", value_name = "string")]
+    pub stop_signal: Option<String>,
+    #[arg(long = "stop-timeout", value_name = "int", allow_hyphen_values = true)]
+    pub stop_timeout: Option<String>,
+    #[arg(short = 'u', long, value_name = "string")]
+    pub user: Option<String>,
+    #[arg(short = 'w', long, value_name = "string")]
+    pub workdir: Option<String>,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub rm: Option<bool>,
+    #[arg(long = "cap-add", value_name = "list")]
+    pub cap_add: Vec<String>,
+    #[arg(long = "cap-drop", value_name = "list")]
+    pub cap_drop: Vec<String>,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub privileged: Option<bool>,
+    #[arg(long = "security-opt", value_name = "list")]
+    pub security_opt: Vec<String>,
+    #[arg(long, value_name = "string")]
+    pub userns: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub cgroupns: Option<String>,
+    #[arg(long = "add-host", value_name = "list")]
+    pub add_host: Vec<String>,
+    #[arg(long, value_name = "list")]
+    pub dns: Vec<String>,
+    #[arg(long = "dns-option", visible_alias = "dns-opt", value_name = "list")]
+    pub dns_option: Vec<String>,
+    #[arg(long = "dns-search", value_name = "list")]
+    pub dns_search: Vec<String>,
+    #[arg(long, value_name = "list")]
+    pub expose: Vec<String>,
+    #[arg(long, value_name = "string")]
+    pub ip: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub ip6: Option<String>,
+    #[arg(long, value_name = "list")]
+    pub link: Vec<String>,
+    #[arg(long = "mac-address", value_name = "string")]
+    pub mac_address: Option<String>,
+    #[arg(short = 'p', long, value_name = "list")]
+    pub publish: Vec<String>,
+    #[arg(short = 'P', long = "publish-all", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub publish_all: Option<bool>,
+    #[arg(long = "network", visible_alias = "net", value_name = "network")]
+    pub network: Vec<String>,
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        value_name = "list"
+    )]
+    pub network_alias: Vec<String>,
+    #[arg(long = "log-driver", value_name = "string")]
+    pub log_driver: Option<String>,
+    #[arg(long = "log-opt", value_name = "list")]
+    pub log_opt: Vec<String>,
+    #[arg(short = 'v', long, value_name = "list")]
+    pub volume: Vec<String>,
+    #[arg(long, value_name = "list")]
+    pub tmpfs: Vec<String>,
+    #[arg(long = "volumes-from", value_name = "list")]
+    pub volumes_from: Vec<String>,
+    #[arg(long = "health-cmd", value_name = "string")]
+    pub health_cmd: Option<String>,
+    #[arg(long = "health-interval", value_name = "duration")]
+    pub health_interval: Option<String>,
+    #[arg(long = "health-retries", value_name = "int")]
+    pub health_retries: Option<String>,
+    #[arg(long = "health-timeout", value_name = "duration")]
+    pub health_timeout: Option<String>,
+    #[arg(long = "health-start-period", value_name = "duration")]
+    pub health_start_period: Option<String>,
+    #[arg(long = "no-healthcheck", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub no_healthcheck: Option<bool>,
+    #[arg(short = 'm', long, value_name = "bytes")]
+    pub memory: Option<String>,
+    #[arg(long = "memory-swap", value_name = "bytes", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    #[arg(long = "memory-reservation", value_name = "bytes")]
+    pub memory_reservation: Option<String>,
+    #[arg(
+        long = "memory-swappiness",
+        value_name = "int",
+        allow_hyphen_values = true
+    )]
+    pub memory_swappiness: Option<String>,
+    #[arg(long = "oom-kill-disable", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub oom_kill_disable: Option<bool>,
+    #[arg(long = "oom-score-adj", value_name = "int", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<String>,
+    #[arg(long = "pids-limit", value_name = "int", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
+    #[arg(short = 'c', long = "cpu-shares", value_name = "int")]
+    pub cpu_shares: Option<String>,
+    #[arg(long, value_name = "decimal")]
+    pub cpus: Option<String>,
+    #[arg(long = "cpu-period", value_name = "int")]
+    pub cpu_period: Option<String>,
+    #[arg(long = "cpu-quota", value_name = "int", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    #[arg(long = "cpuset-cpus", value_name = "string")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems", value_name = "string")]
+    pub cpuset_mems: Option<String>,
+    #[arg(long = "cgroup-parent", value_name = "string")]
+    pub cgroup_parent: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub ipc: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub pid: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub uts: Option<String>,
+    #[arg(long = "shm-size", value_name = "bytes")]
+    pub shm_size: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub runtime: Option<String>,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub init: Option<bool>,
+    #[arg(long, value_name = "map")]
+    pub sysctl: Vec<String>,
+    #[arg(long, value_name = "ulimit")]
+    pub ulimit: Vec<String>,
+    #[arg(long = "group-add", value_name = "list")]
+    pub group_add: Vec<String>,
+    #[arg(long, value_name = "string")]
+    pub cidfile: Option<String>,
+    #[arg(long, value_name = "string")]
+    pub isolation: Option<String>,
+    #[arg(long, value_name = "map")]
+    pub annotation: Vec<String>,
+    /// Pull image before running ("always", "missing", "never")
+    #[arg(long, value_name = "string", default_value = "missing")]
+    pub pull: String,
+    /// Suppress the pull output
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "string")]
+    pub platform: Option<String>,
+    /// Assign a name to the container
+    #[arg(long, value_name = "string")]
+    pub name: Option<String>,
+    /// Print usage
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+    /// IMAGE [COMMAND] [ARG...]
+    #[arg(required = true, trailing_var_arg = true, value_name = "IMAGE")]
+    pub args: Vec<String>,
+}
+
+/// `run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+#[derive(Debug, Args, Clone)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Run container in background and print container ID
+    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub detach: Option<bool>,
+    /// Proxy received signals to the process
+    #[arg(long = "sig-proxy", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub sig_proxy: Option<bool>,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+}
+
+/// `create [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+#[derive(Debug, Args, Clone)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub flags: ContainerFlags,
+}
+
+/// `start [OPTIONS] CONTAINER [CONTAINER...]`.
+#[derive(Debug, Args)]
+pub struct StartArgs {
+    /// Attach STDOUT/STDERR and forward signals
+    #[arg(short = 'a', long)]
+    pub attach: bool,
+    /// Attach container's STDIN
+    #[arg(short = 'i', long)]
+    pub interactive: bool,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `stop`/`restart [OPTIONS] CONTAINER [CONTAINER...]`.
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long, value_name = "string")]
+    pub signal: Option<String>,
+    /// Seconds to wait before killing the container
+    #[arg(
+        short = 't',
+        long = "timeout",
+        visible_alias = "time",
+        value_name = "int",
+        allow_hyphen_values = true
+    )]
+    pub timeout: Option<i64>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `kill [OPTIONS] CONTAINER [CONTAINER...]`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Signal to send to the container
+    #[arg(short = 's', long, value_name = "string")]
+    pub signal: Option<String>,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `rm [OPTIONS] CONTAINER [CONTAINER...]`.
+#[derive(Debug, Args)]
+pub struct RmArgs {
+    /// Force the removal of a running container (uses SIGKILL)
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Remove the specified link
+    #[arg(short = 'l', long)]
+    pub link: bool,
+    /// Remove anonymous volumes associated with the container
+    #[arg(short = 'v', long)]
+    pub volumes: bool,
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `ps [OPTIONS]`.
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Show all containers (default shows just running)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long, value_name = "string")]
+    pub format: Option<String>,
+    /// Show n last created containers (includes all states)
+    #[arg(short = 'n', long = "last", value_name = "int", default_value_t = -1, allow_hyphen_values = true)]
+    pub last: i64,
+    /// Show the latest created container (includes all states)
+    #[arg(short = 'l', long)]
+    pub latest: bool,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only display container IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// Display total file sizes
+    #[arg(short = 's', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub size: Option<bool>,
+}
+
+/// `logs [OPTIONS] CONTAINER`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Show extra details provided to logs
+    #[arg(long)]
+    pub details: bool,
+    /// Follow log output
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Show logs since timestamp or relative (e.g. 42m for 42 minutes)
+    #[arg(long, value_name = "string")]
+    pub since: Option<String>,
+    /// Number of lines to show from the end of the logs
+    #[arg(short = 'n', long, value_name = "string", default_value = "all")]
+    pub tail: String,
+    /// Show timestamps
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+    /// Show logs before a timestamp or relative (e.g. 42m for 42 minutes)
+    #[arg(long, value_name = "string")]
+    pub until: Option<String>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// `wait CONTAINER [CONTAINER...]`.
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `inspect [OPTIONS] NAME|ID [NAME|ID...]`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long, value_name = "string")]
+    pub format: Option<String>,
+    /// Display total file sizes if the type is container
+    #[arg(short = 's', long)]
+    pub size: bool,
+    /// Only inspect objects of the given type
+    #[arg(long = "type", value_name = "string")]
+    pub object_type: Option<String>,
+    #[arg(required = true, value_name = "NAME|ID")]
+    pub names: Vec<String>,
+}
+
+/// `container inspect`/`image inspect [OPTIONS] NAME [NAME...]`.
+#[derive(Debug, Args)]
+pub struct TypedInspectArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long, value_name = "string")]
+    pub format: Option<String>,
+    /// Display total file sizes
+    #[arg(short = 's', long)]
+    pub size: bool,
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+/// `attach [OPTIONS] CONTAINER`.
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    /// Do not attach STDIN
+    #[arg(long = "no-stdin")]
+    pub no_stdin: bool,
+    /// Proxy all received signals to the process
+    #[arg(long = "sig-proxy", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub sig_proxy: Option<bool>,
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// `top CONTAINER [ps OPTIONS]`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ps OPTIONS"
+    )]
+    pub ps_args: Vec<String>,
+}
+
+/// `rename CONTAINER NEW_NAME`.
+#[derive(Debug, Args)]
+pub struct RenameArgs {
+    pub container: String,
+    pub new_name: String,
+}
+
+/// `container prune [OPTIONS]`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long, value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+}
+
+/// `import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Apply Dockerfile instruction to the created image
+    #[arg(short = 'c', long = "change", value_name = "list")]
+    pub change: Vec<String>,
+    /// Set commit message for imported image
+    #[arg(short = 'm', long, value_name = "string")]
+    pub message: Option<String>,
+    /// Set platform if server is multi-platform capable
+    #[arg(long, value_name = "string")]
+    pub platform: Option<String>,
+    #[arg(value_name = "file|URL|-")]
+    pub source: String,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+/// `images [OPTIONS] [REPOSITORY[:TAG]]`.
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Show all images (default hides intermediate images)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long, value_name = "string")]
+    pub format: Option<String>,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
+}
+
+/// `tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]`.
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    pub source: String,
+    pub target: String,
+}
+
+/// `rmi [OPTIONS] IMAGE [IMAGE...]`.
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Force removal of the image
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    /// Do not delete untagged parents
+    #[arg(long = "no-prune")]
+    pub no_prune: bool,
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+}
+
+/// `history [OPTIONS] IMAGE`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Format output using a custom template
+    #[arg(long, value_name = "string")]
+    pub format: Option<String>,
+    /// Print sizes and dates in human readable format
+    #[arg(short = 'H', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub human: Option<bool>,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    pub image: String,
+}
+
+/// `version [OPTIONS]`.
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long, value_name = "string")]
+    pub format: Option<String>,
+}
+
+/// `info [OPTIONS]`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Format output using a custom template
+    #[arg(short = 'f', long, value_name = "string")]
+    pub format: Option<String>,
+}
+
+/// `events [OPTIONS]`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long, value_name = "string")]
+    pub format: Option<String>,
+    /// Show all events created since timestamp
+    #[arg(long, value_name = "string")]
+    pub since: Option<String>,
+    /// Stream events until this timestamp
+    #[arg(long, value_name = "string")]
+    pub until: Option<String>,
+}
+
+#[cfg(test)]
+mod tests;
