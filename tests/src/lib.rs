@@ -1,6 +1,11 @@
-//! End-to-end test harness: a `Daemon` fixture that runs a real `berthd` on a temp socket and
-//! data root, and helpers that drive it with `berth` and the real docker CLI.
+//! End-to-end test harness: a `Daemon` fixture that runs a real `berthd` on a temp socket,
+//! data root, exec root and cgroup parent, and helpers that drive it with `berth` and the real
+//! docker CLI. Every test gets its own daemon, so tests run in parallel.
 //!
 //! `rootfs` builds the offline busybox root filesystem every test image starts from.
 
+pub mod daemon;
 pub mod rootfs;
+
+pub use daemon::{bin, busybox_tar, Daemon};
+pub mod pty;

@@ -20,11 +20,16 @@ pub fn make_busybox_rootfs(dir: &Path) -> Result<()> {
     if !busybox.exists() {
         bail!("{HOST_BUSYBOX} is missing: install Debian's busybox-static");
     }
-    for d in ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "home/app", "var"] {
+    for d in [
+        "bin", "etc", "proc", "sys", "dev", "tmp", "root", "home/app", "var",
+    ] {
         fs::create_dir_all(dir.join(d)).with_context(|| format!("mkdir {d}"))?;
     }
     fs::copy(busybox, dir.join("bin/busybox")).context("copy busybox")?;
-    let out = Command::new(busybox).arg("--list").output().context("busybox --list")?;
+    let out = Command::new(busybox)
+        .arg("--list")
+        .output()
+        .context("busybox --list")?;
     for applet in String::from_utf8_lossy(&out.stdout).lines() {
         let applet = applet.trim();
         if applet.is_empty() || applet == "busybox" {

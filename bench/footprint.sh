@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# footprint.sh [N=10] — W7: idle RSS/PSS of a fresh berthd (after a 5 s settle), then RSS/PSS per
+# berth-shim with N `sleep 1000` containers running. Anchors: dockerd+containerd 110 MB idle,
+# containerd-shim 13 MB per container, conmon 2.1 MB.
+. "$(dirname "$0")/lib.sh"
+N=${1:-10}
+W=$(mktemp -d); trap 'stop_berthd; rm -rf "$W"' EXIT
+start_berthd "$W/d"
+sleep 5
+rss() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
+pss() { awk '/^Pss:/{print $2}' "/proc/$1/smaps_rollup"; }
+echo "berthd idle: RSS $(rss "$DPID") kB, PSS $(pss "$DPID") kB"
+import_busybox
+for i in $(seq 1 "$N"); do "$BIN/berth" -H "unix://$SOCK" run -d --network none busybox sleep 1000 >/dev/null; done
+tot_r=0; tot_p=0; n=0
+for f in "$W"/d/exec/shims/*/shim.pid; do
+  [ -f "$f" ] || continue
+  p=$(cat "$f"); r=$(rss "$p"); s=$(pss "$p")
+  tot_r=$((tot_r + r)); tot_p=$((tot_p + s)); n=$((n + 1))
+done
+[ "$n" -gt 0 ] || die "no shim pid files found under $W/d/exec/shims"
+echo "berth-shim x$n: RSS $((tot_r / n)) kB, PSS $((tot_p / n)) kB per container (mean)"
+echo "berthd with $N containers: RSS $(rss "$DPID") kB"

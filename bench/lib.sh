@@ -1,0 +1,56 @@
+# Shared helpers of the benchmark scripts. Source it: . "$(dirname "$0")/lib.sh"
+# Timing is whole-command wall time with `date +%s%N`, like the anchor scripts.
+
+now_ns() { date +%s%N; }
+
+# time_ms CMD... : runs CMD (output discarded), prints elapsed ms; returns CMD's status.
+time_ms() {
+  local t0 t1 rc
+  t0=$(now_ns); "$@" >/dev/null 2>&1; rc=$?; t1=$(now_ns)
+  awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f\n", (b-a)/1e6}'
+  return $rc
+}
+
+# median VALUE... : the median of the values.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END{if(NR==0){print "nan"; exit} if(NR%2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+
+# ratio A B : A/B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b==0) print "nan"; else printf "%.2f\n", a/b }'; }
+
+die() { echo "error: $*" >&2; exit 1; }
+
+# The repository's binaries (release build unless BERTH_BIN_DIR says otherwise).
+BERTH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=${BERTH_BIN_DIR:-$BERTH_ROOT/target/release}
+
+# start_berthd DIR : starts a private berthd with its roots under DIR; sets SOCK and DPID.
+start_berthd() {
+  local d=$1
+  mkdir -p "$d"
+  SOCK=$d/berth.sock
+  "$BIN/berthd" -H "unix://$SOCK" --data-root "$d/data" --exec-root "$d/exec" \
+    --cgroup-parent "/berth-bench-$$" >"$d/berthd.log" 2>&1 &
+  DPID=$!
+  for _ in $(seq 1 200); do "$BIN/berth" -H "unix://$SOCK" version >/dev/null 2>&1 && return 0; sleep 0.05; done
+  die "berthd did not start: $(tail -5 "$d/berthd.log")"
+}
+
+# stop_berthd : removes every container, stops the daemon, removes its cgroup parent.
+stop_berthd() {
+  local ids
+  ids=$("$BIN/berth" -H "unix://$SOCK" ps -aq 2>/dev/null || true)
+  [ -n "$ids" ] && "$BIN/berth" -H "unix://$SOCK" rm -f $ids >/dev/null 2>&1
+  kill "$DPID" 2>/dev/null
+  for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+  for c in /sys/fs/cgroup/*/berth-bench-$$ /sys/fs/cgroup/berth-bench-$$; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
+  return 0
+}
+
+# import_busybox : imports the offline busybox image into the private daemon.
+import_busybox() {
+  local tar
+  tar=$(mktemp --suffix=.tar)
+  "$BERTH_ROOT/scripts/make-busybox.sh" "$tar"
+  "$BIN/berth" -H "unix://$SOCK" import --change 'CMD ["sh"]' "$tar" busybox:latest >/dev/null
+  rm -f "$tar"
+}

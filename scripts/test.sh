@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# test.sh — installs what the tests need, builds every binary, and runs every test (as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/deps.sh
+cargo build --workspace --bins
+cargo nextest run --workspace --no-fail-fast "$@"

@@ -1,0 +1,420 @@
+//! The `Daemon` fixture: a real `berthd` on a temp socket, data root, exec root and cgroup
+//! parent of its own, and on drop: every container force-removed, the daemon stopped, and
+//! whatever it left behind (mounts, cgroups, network namespaces) removed and reported.
+
+use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::rootfs;
+
+/// Where the workspace's binaries are: `BERTH_BIN_DIR`, else the `target/<profile>` directory
+/// this test binary was built into.
+pub fn bin_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BERTH_BIN_DIR") {
+        return PathBuf::from(d);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut dir = exe.parent().expect("exe dir").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// The path of a workspace binary, checked to exist.
+pub fn bin(name: &str) -> PathBuf {
+    let p = bin_dir().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first",
+        p.display()
+    );
+    p
+}
+
+/// The docker CLI used as a client: `BERTH_TEST_DOCKER`, else `docker` on PATH.
+pub fn docker_cli() -> PathBuf {
+    std::env::var_os("BERTH_TEST_DOCKER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("docker"))
+}
+
+/// A tar of the busybox root filesystem, made once per test process.
+pub fn busybox_tar() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("berth-busybox-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("rootfs");
+        rootfs::make_busybox_rootfs(&root).expect("busybox rootfs");
+        let tar = dir.join("busybox.tar");
+        let st = Command::new("tar")
+            .arg("-C")
+            .arg(&root)
+            .arg("-cf")
+            .arg(&tar)
+            .arg(".")
+            .status()
+            .expect("tar");
+        assert!(st.success(), "tar of the busybox rootfs failed");
+        tar
+    })
+}
+
+/// A running `berthd` with its own roots; removed with everything it made on drop.
+pub struct Daemon {
+    pub root: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    pub cgroup_parent: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Starts a daemon and waits until it answers `/_ping`.
+    pub fn start() -> Result<Daemon> {
+        let root = tempfile::Builder::new().prefix("berth-test-").tempdir()?;
+        let tag: String = root
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().replace(['.', '-'], ""))
+            .unwrap_or_default();
+        let mut d = Daemon {
+            socket: root.path().join("berth.sock"),
+            data_root: root.path().join("data"),
+            exec_root: root.path().join("exec"),
+            cgroup_parent: format!("/berth-test-{tag}"),
+            log: root.path().join("berthd.log"),
+            root,
+            child: None,
+        };
+        d.spawn()?;
+        Ok(d)
+    }
+
+    /// Starts `berthd` on this fixture's roots (again, after `kill`).
+    pub fn spawn(&mut self) -> Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let mut cmd = Command::new(bin("berthd"));
+        cmd.arg("-H")
+            .arg(format!("unix://{}", self.socket.display()))
+            .arg("--data-root")
+            .arg(&self.data_root)
+            .arg("--exec-root")
+            .arg(&self.exec_root)
+            .arg("--cgroup-parent")
+            .arg(&self.cgroup_parent)
+            .arg("--log-level")
+            .arg("debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .process_group(0);
+        let child = cmd.spawn().context("spawning berthd")?;
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(c) = self.child.as_mut() {
+                if let Some(st) = c.try_wait()? {
+                    bail!("berthd exited with {st}:\n{}", self.log_text());
+                }
+            }
+            if self.ping() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        bail!("berthd did not answer in 20s:\n{}", self.log_text())
+    }
+
+    fn ping(&self) -> bool {
+        use std::io::Read;
+        let Ok(mut s) = std::os::unix::net::UnixStream::connect(&self.socket) else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        if s.write_all(b"GET /_ping HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        buf.starts_with(b"HTTP/1.1 200")
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The daemon's pid.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
+    /// SIGKILLs the daemon (containers and shims keep running).
+    pub fn kill(&mut self) -> Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.kill()?;
+            c.wait()?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERMs the daemon and waits for it.
+    pub fn stop(&mut self) -> Result<()> {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                if c.try_wait()?.is_some() {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    c.kill()?;
+                    c.wait()?;
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Ok(())
+    }
+
+    /// `-H unix://<socket>`.
+    pub fn host_arg(&self) -> String {
+        format!("unix://{}", self.socket.display())
+    }
+
+    /// A `docker -H … args` command, ready to run.
+    pub fn docker_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(docker_cli());
+        c.arg("-H").arg(self.host_arg()).args(args);
+        // Keep the docker CLI away from any user config.
+        c.env("DOCKER_CONFIG", self.root.path().join("docker-config"));
+        c
+    }
+
+    /// A `berth -H … args` command, ready to run.
+    pub fn berth_cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin("berth"));
+        c.arg("-H").arg(self.host_arg()).args(args);
+        c.env("DOCKER_CONFIG", self.root.path().join("docker-config"));
+        c
+    }
+
+    /// Runs the docker CLI against this daemon.
+    pub fn docker(&self, args: &[&str]) -> Output {
+        self.docker_cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running docker CLI")
+    }
+
+    /// Runs `berth` against this daemon.
+    pub fn berth(&self, args: &[&str]) -> Output {
+        self.berth_cmd(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running berth")
+    }
+
+    /// Runs the docker CLI and returns its trimmed stdout, failing with its stderr.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed ({}):\nstdout: {}\nstderr: {}\ndaemon log tail:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            tail(&self.log_text(), 40)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Imports the offline busybox image as `busybox:latest` (CMD `sh`), through `berth import`.
+    pub fn import_busybox(&self) -> Result<()> {
+        let tar = busybox_tar();
+        let out = self
+            .berth_cmd(&["import", "--change", "CMD [\"sh\"]"])
+            .arg(tar)
+            .arg("busybox:latest")
+            .stdin(Stdio::null())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "berth import failed: {}\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                tail(&self.log_text(), 40)
+            );
+        }
+        Ok(())
+    }
+
+    /// Ids of every container (running or not).
+    pub fn container_ids(&self) -> Vec<String> {
+        let out = self.docker(&["ps", "-aq", "--no-trunc"]);
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Mount points under this fixture's root still mounted.
+    pub fn leftover_mounts(&self) -> Vec<String> {
+        let root = self.root.path().to_string_lossy().to_string();
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
+            .filter(|m| m.starts_with(&root))
+            .collect()
+    }
+
+    /// Cgroup directories under this daemon's parent still present (every hierarchy).
+    pub fn leftover_cgroups(&self) -> Vec<PathBuf> {
+        cgroup_dirs(&self.cgroup_parent)
+            .into_iter()
+            .flat_map(|d| {
+                std::fs::read_dir(&d)
+                    .map(|it| {
+                        it.filter_map(|e| e.ok())
+                            .filter(|e| e.path().is_dir())
+                            .map(|e| e.path())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    fn cleanup(&mut self) {
+        if self.child.is_some() {
+            for id in self.container_ids() {
+                let _ = self.docker(&["rm", "-f", &id]);
+            }
+            let _ = self.stop();
+        }
+        // Whatever is left is a bug, but the machine must still be left clean.
+        let mut mounts = self.leftover_mounts();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in &mounts {
+            let _ = Command::new("umount").arg("-l").arg(m).status();
+        }
+        for dir in cgroup_dirs(&self.cgroup_parent) {
+            remove_cgroup_tree(&dir);
+        }
+    }
+}
+
+/// The directories a cgroup path has in every mounted hierarchy (v1 controllers and v2).
+pub fn cgroup_dirs(path: &str) -> Vec<PathBuf> {
+    let rel = path.trim_start_matches('/');
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/sys/fs/cgroup") {
+        for e in entries.flatten() {
+            let d = e.path().join(rel);
+            if d.is_dir() {
+                out.push(d);
+            }
+        }
+    }
+    let top = Path::new("/sys/fs/cgroup").join(rel);
+    if top.is_dir() && !out.contains(&top) {
+        out.push(top);
+    }
+    out
+}
+
+fn remove_cgroup_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                remove_cgroup_tree(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}
+
+/// The last `n` lines of `s`.
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+/// An HTTP response: status, headers (names lower-cased), body (de-chunked).
+pub type HttpResponse = (u16, Vec<(String, String)>, String);
+
+/// A raw HTTP/1.1 exchange with the daemon.
+pub fn http(socket: &Path, method: &str, path: &str, body: Option<&str>) -> Result<HttpResponse> {
+    use std::io::Read;
+    let mut s = std::os::unix::net::UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes())?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Ok((status, headers, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
