@@ -19,7 +19,8 @@ use runtime::shim::{self, ShimConfig, SpawnReply, WireError};
 use runtime::{sys, ErrorKind};
 
 fn main() {
-    let Some(state_dir) = std::env::args_os().nth(1).map(PathBuf::from) else {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(state_dir) = args.get(1).map(PathBuf::from) else {
         eprintln!("usage: berth-shim <state-dir>");
         std::process::exit(2);
     };
@@ -89,9 +90,7 @@ fn print_reply(reply: &SpawnReply) {
     let _ = out.flush();
 }
 
-/// Reads the config and binds the control socket, before forking, so that errors reach the
-/// daemon directly and the socket exists as soon as the spawn reply says so.
-fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
+fn prepare_config(state_dir: &Path) -> Result<ShimConfig, WireError> {
     let bad = |m: String| WireError {
         message: m,
         kind: ErrorKind::InvalidArgument.into(),
@@ -99,8 +98,17 @@ fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
     let cfg_path = state_dir.join(shim::CONFIG_FILE);
     let data =
         std::fs::read(&cfg_path).map_err(|e| bad(format!("read {}: {e}", cfg_path.display())))?;
-    let cfg: ShimConfig = serde_json::from_slice(&data)
-        .map_err(|e| bad(format!("parse {}: {e}", cfg_path.display())))?;
+    serde_json::from_slice(&data).map_err(|e| bad(format!("parse {}: {e}", cfg_path.display())))
+}
+
+/// Reads the config and binds the control socket, before forking, so that errors reach the
+/// daemon directly and the socket exists as soon as the spawn reply says so.
+fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
+    let bad = |m: String| WireError {
+        message: m,
+        kind: ErrorKind::InvalidArgument.into(),
+    };
+    let cfg = prepare_config(state_dir)?;
     let sock = state_dir.join(shim::SOCKET_FILE);
     let _ = std::fs::remove_file(&sock);
     let listener =
@@ -127,6 +135,7 @@ fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: Owne
             let _ = serde_json::to_writer(&mut report, &reply);
             let _ = report.write_all(b"\n");
             drop(report);
+            server::trim_memory();
             shim.run()
         }
         Err(e) => {

@@ -7,7 +7,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use runtime::launcher::Launched;
+use runtime::launcher;
 use runtime::logfile::{JsonLogWriter, Stream};
 use runtime::shim::{
     self, ExitRecord, Request, Response, ShimConfig, ShimState, Status, WireError,
@@ -51,7 +51,10 @@ pub struct Shim {
     state_dir: PathBuf,
     cfg: ShimConfig,
     listener: UnixListener,
-    launched: Launched,
+    /// The container's init pid (our child).
+    pid: i32,
+    /// libcontainer's state root.
+    root: PathBuf,
     pidfd: OwnedFd,
     status: Status,
     master: Option<OwnedFd>,
@@ -90,6 +93,7 @@ impl Shim {
             None => None,
         };
         let launched = crate::create_container(state_dir, &cfg, plan.launch)?;
+        let pid = launched.pid();
         let mut master = None;
         if let Some(console) = plan.console {
             let (conn, _) = console
@@ -102,8 +106,7 @@ impl Shim {
             }
             master = Some(fd);
         }
-        let pidfd = sys::pidfd_open(launched.pid())
-            .map_err(|e| werr(e.to_string(), ErrorKind::Internal))?;
+        let pidfd = sys::pidfd_open(pid).map_err(|e| werr(e.to_string(), ErrorKind::Internal))?;
         for fd in [&master, &plan.stdin, &plan.stdout, &plan.stderr]
             .into_iter()
             .flatten()
@@ -117,7 +120,8 @@ impl Shim {
             state_dir: state_dir.to_owned(),
             cfg,
             listener,
-            launched,
+            pid,
+            root: state_dir.join(shim::RUNTIME_ROOT_DIR),
             pidfd,
             status: Status::Created,
             master,
@@ -135,7 +139,7 @@ impl Shim {
     }
 
     pub fn pid(&self) -> i32 {
-        self.launched.pid()
+        self.pid
     }
 
     fn outputs_open(&self) -> bool {
@@ -235,7 +239,7 @@ impl Shim {
     }
 
     fn reap(&mut self) {
-        match sys::try_reap(self.launched.pid()) {
+        match sys::try_reap(self.pid) {
             Ok(Some(code)) => {
                 self.status = Status::Exited;
                 self.exit = Some((code, SystemTime::now(), Instant::now()));
@@ -424,7 +428,7 @@ impl Shim {
             Request::State => Response {
                 state: Some(ShimState {
                     status: self.status,
-                    pid: self.launched.pid(),
+                    pid: self.pid,
                     shim_pid: std::process::id() as i32,
                 }),
                 ..ok
@@ -488,9 +492,10 @@ impl Shim {
 
     fn start(&mut self) -> Response {
         match self.status {
-            Status::Created => match self.launched.start() {
+            Status::Created => match launcher::start(&self.cfg.id, &self.root) {
                 Ok(()) => {
                     self.status = Status::Running;
+                    trim_memory();
                     Response::default()
                 }
                 Err(e) => Response::error(e.to_string(), e.kind()),
@@ -509,7 +514,7 @@ impl Shim {
             let _ = log.flush_partial();
         }
         let oom_killed = cgroup::oom_kill_count(&self.cfg.cgroups_path).is_some_and(|n| n > 0);
-        if let Err(e) = self.launched.delete() {
+        if let Err(e) = launcher::delete(&self.cfg.id, &self.root) {
             eprintln!("berth-shim: {e}");
         }
         let _ = cgroup::remove(&self.cfg.cgroups_path);
@@ -517,7 +522,7 @@ impl Shim {
             exit_code: code,
             oom_killed,
             exited_at: timefmt::format_rfc3339_nano(at),
-            pid: self.launched.pid(),
+            pid: self.pid,
         };
         if let Err(e) = shim::write_exit_record(&self.state_dir, &rec) {
             eprintln!("berth-shim: write exit record: {e}");
@@ -548,4 +553,12 @@ fn send_line(conn: &mut UnixStream, resp: &Response) -> std::io::Result<()> {
     let mut data = serde_json::to_vec(resp).map_err(std::io::Error::other)?;
     data.push(b'\n');
     conn.write_all(&data)
+}
+
+/// Unmaps the code that creating or starting the container ran (see
+/// `runtime::sys::trim_file_mappings`): the shim idles for the container's life.
+pub fn trim_memory() {
+    if let Err(e) = sys::trim_file_mappings() {
+        eprintln!("berth-shim: {e}");
+    }
 }

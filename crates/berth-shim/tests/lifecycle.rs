@@ -156,8 +156,9 @@ async fn several_attachers_get_the_same_output() {
     assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 0);
 }
 
-/// Prints the shim's RSS while a container runs (the target is ≤ 2 MiB). Run with
-/// `--ignored --nocapture` to see the figure.
+/// Prints the shim's RSS while a container runs, idle and while it writes output to the log
+/// and an attacher (the target is ≤ 2 MiB). Run with `--ignored --nocapture`; set
+/// `BERTH_SHIM_BIN` to a release build for the real figure.
 #[tokio::test]
 #[ignore]
 async fn measure_shim_rss() {
@@ -165,10 +166,46 @@ async fn measure_shim_rss() {
     let h = f.spawn(&f.spec(&["sleep", "30"])).await.unwrap();
     h.start().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let rss = runtime::sys::rss_kib(h.shim_pid()).unwrap();
-    let smaps =
-        std::fs::read_to_string(format!("/proc/{}/smaps_rollup", h.shim_pid())).unwrap_or_default();
-    println!("shim RSS: {rss} KiB\n{smaps}");
+    report_rss("idle", h.shim_pid());
     h.kill(9).await.unwrap();
     with_timeout(h.wait()).await.unwrap();
+
+    let f = Fixture::new("rss2");
+    let spec = f.spec(&[
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); usleep 500; done",
+    ]);
+    let h = f.spawn(&spec).await.unwrap();
+    let mut s = h.attach(false, true, true).await.unwrap();
+    h.start().await.unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    while total < 20_000 {
+        let n = tokio::io::AsyncReadExt::read(&mut s, &mut buf)
+            .await
+            .unwrap();
+        assert!(n > 0);
+        total += n;
+    }
+    report_rss("busy (log + attacher)", h.shim_pid());
+    h.kill(9).await.unwrap();
+    with_timeout(h.wait()).await.unwrap();
+}
+
+fn report_rss(what: &str, pid: i32) {
+    let rss = runtime::sys::rss_kib(pid).unwrap_or(0);
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| {
+        rollup
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
+            .unwrap_or_default()
+    };
+    println!(
+        "shim {what}: RSS {rss} KiB, PSS {} KiB, anonymous {} KiB",
+        field("Pss:"),
+        field("Anonymous:")
+    );
 }

@@ -83,9 +83,8 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// A created (and later started) container.
+/// A created container, as returned by [`create`].
 pub struct Launched {
-    container: Container,
     pid: i32,
 }
 
@@ -125,7 +124,7 @@ pub fn create(id: &str, bundle: &Path, root: &Path, stdio: Stdio) -> Result<Laun
             id: id.to_string(),
             message: "container has no init pid after create".into(),
         })?;
-    Ok(Launched { container, pid })
+    Ok(Launched { pid })
 }
 
 impl Launched {
@@ -133,24 +132,32 @@ impl Launched {
     pub fn pid(&self) -> i32 {
         self.pid
     }
+}
 
-    /// Lets the init process exec the container's command.
-    pub fn start(&mut self) -> Result<(), LaunchError> {
-        self.container.start().map_err(|e| LaunchError::Start {
-            id: self.container.id().to_string(),
-            message: chain(&e),
-        })
-    }
+/// Loads container `id`'s state from `root` (so this works in a process other than the one
+/// that created it, e.g. after the shim re-exec'd itself).
+fn load(id: &str, root: &Path) -> Result<Container, String> {
+    Container::load(root.join(id)).map_err(|e| chain(&e))
+}
 
-    /// Removes the runtime state and the cgroup, killing whatever is left in it.
-    pub fn delete(&mut self) -> Result<(), LaunchError> {
-        self.container
-            .delete(true)
-            .map_err(|e| LaunchError::Delete {
-                id: self.container.id().to_string(),
-                message: chain(&e),
-            })
-    }
+/// Lets the created container's init exec its command.
+pub fn start(id: &str, root: &Path) -> Result<(), LaunchError> {
+    let fail = |message| LaunchError::Start {
+        id: id.to_string(),
+        message,
+    };
+    let mut c = load(id, root).map_err(fail)?;
+    c.start().map_err(|e| fail(chain(&e)))
+}
+
+/// Removes the runtime state and the cgroup, killing whatever is left in it.
+pub fn delete(id: &str, root: &Path) -> Result<(), LaunchError> {
+    let fail = |message| LaunchError::Delete {
+        id: id.to_string(),
+        message,
+    };
+    let mut c = load(id, root).map_err(fail)?;
+    c.delete(true).map_err(|e| fail(chain(&e)))
 }
 
 /// Runs the container's command like runc does, with runc's error wording.

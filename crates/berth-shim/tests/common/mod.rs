@@ -13,6 +13,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const SHIM: &str = env!("CARGO_BIN_EXE_berth-shim");
 
+/// The shim binary to test: `BERTH_SHIM_BIN` (e.g. a release build, for measurements) or the
+/// one cargo built for this test.
+pub fn shim_bin() -> std::path::PathBuf {
+    std::env::var_os("BERTH_SHIM_BIN")
+        .map(Into::into)
+        .unwrap_or_else(|| SHIM.into())
+}
+
 pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub id: String,
@@ -98,7 +106,7 @@ impl Fixture {
         let oci = spec::build(spec).expect("build spec");
         spec::write_bundle(&self.bundle, &oci).expect("write bundle");
         let h = shim::spawn(SpawnOptions {
-            shim_binary: SHIM.into(),
+            shim_binary: shim_bin(),
             state_dir: self.state_dir.clone(),
             config: cfg,
         })
