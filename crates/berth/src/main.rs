@@ -1,2 +1,5 @@
-//! `berth`: the command-line client.
-fn main() {}
+//! `berth`: the command-line client. All of it lives in the `cli` crate.
+
+fn main() {
+    std::process::exit(cli::main());
+}

@@ -50,48 +50,70 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create and run a new container from an image
+    #[command(override_usage = "berth run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Run(RunArgs),
     /// Create a new container
+    #[command(override_usage = "berth create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Create(CreateArgs),
     /// Start one or more stopped containers
+    #[command(override_usage = "berth start [OPTIONS] CONTAINER [CONTAINER...]")]
     Start(StartArgs),
     /// Stop one or more running containers
+    #[command(override_usage = "berth stop [OPTIONS] CONTAINER [CONTAINER...]")]
     Stop(StopArgs),
     /// Restart one or more containers
+    #[command(override_usage = "berth restart [OPTIONS] CONTAINER [CONTAINER...]")]
     Restart(StopArgs),
     /// Kill one or more running containers
+    #[command(override_usage = "berth kill [OPTIONS] CONTAINER [CONTAINER...]")]
     Kill(KillArgs),
     /// Remove one or more containers
+    #[command(override_usage = "berth rm [OPTIONS] CONTAINER [CONTAINER...]")]
     Rm(RmArgs),
     /// List containers
+    #[command(override_usage = "berth ps [OPTIONS]")]
     Ps(PsArgs),
     /// Fetch the logs of a container
+    #[command(override_usage = "berth logs [OPTIONS] CONTAINER")]
     Logs(LogsArgs),
     /// Block until one or more containers stop, then print their exit codes
+    #[command(override_usage = "berth wait CONTAINER [CONTAINER...]")]
     Wait(WaitArgs),
     /// Return low-level information on Docker objects
+    #[command(override_usage = "berth inspect [OPTIONS] NAME|ID [NAME|ID...]")]
     Inspect(InspectArgs),
     /// Attach local standard input, output, and error streams to a running container
+    #[command(override_usage = "berth attach [OPTIONS] CONTAINER")]
     Attach(AttachArgs),
     /// Display the running processes of a container
+    #[command(override_usage = "berth top CONTAINER [ps OPTIONS]")]
     Top(TopArgs),
     /// Rename a container
+    #[command(override_usage = "berth rename CONTAINER NEW_NAME")]
     Rename(RenameArgs),
     /// Import the contents from a tarball to create a filesystem image
+    #[command(override_usage = "berth import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]")]
     Import(ImportArgs),
     /// List images
+    #[command(override_usage = "berth images [OPTIONS] [REPOSITORY[:TAG]]")]
     Images(ImagesArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    #[command(override_usage = "berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")]
     Tag(TagArgs),
     /// Remove one or more images
+    #[command(override_usage = "berth rmi [OPTIONS] IMAGE [IMAGE...]")]
     Rmi(RmiArgs),
     /// Show the history of an image
+    #[command(override_usage = "berth history [OPTIONS] IMAGE")]
     History(HistoryArgs),
     /// Show the Docker version information
+    #[command(override_usage = "berth version [OPTIONS]")]
     Version(VersionArgs),
     /// Display system-wide information
+    #[command(override_usage = "berth info [OPTIONS]")]
     Info(InfoArgs),
     /// Get real time events from the server
+    #[command(override_usage = "berth events [OPTIONS]")]
     Events(EventsArgs),
     /// Manage containers
     #[command(subcommand)]
@@ -107,43 +129,66 @@ pub enum Command {
 /// `berth container …`.
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
+    #[command(override_usage = "berth container run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Run(RunArgs),
+    #[command(override_usage = "berth container create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Create(CreateArgs),
+    #[command(override_usage = "berth container start [OPTIONS] CONTAINER [CONTAINER...]")]
     Start(StartArgs),
+    #[command(override_usage = "berth container stop [OPTIONS] CONTAINER [CONTAINER...]")]
     Stop(StopArgs),
+    #[command(override_usage = "berth container restart [OPTIONS] CONTAINER [CONTAINER...]")]
     Restart(StopArgs),
+    #[command(override_usage = "berth container kill [OPTIONS] CONTAINER [CONTAINER...]")]
     Kill(KillArgs),
     #[command(visible_alias = "remove")]
+    #[command(override_usage = "berth container rm [OPTIONS] CONTAINER [CONTAINER...]")]
     Rm(RmArgs),
     #[command(visible_aliases = ["ps", "list"])]
+    #[command(override_usage = "berth container ls [OPTIONS]")]
     Ls(PsArgs),
+    #[command(override_usage = "berth container logs [OPTIONS] CONTAINER")]
     Logs(LogsArgs),
+    #[command(override_usage = "berth container wait CONTAINER [CONTAINER...]")]
     Wait(WaitArgs),
+    #[command(override_usage = "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]")]
     Inspect(TypedInspectArgs),
+    #[command(override_usage = "berth container attach [OPTIONS] CONTAINER")]
     Attach(AttachArgs),
+    #[command(override_usage = "berth container top CONTAINER [ps OPTIONS]")]
     Top(TopArgs),
+    #[command(override_usage = "berth container rename CONTAINER NEW_NAME")]
     Rename(RenameArgs),
     /// Remove all stopped containers
+    #[command(override_usage = "berth container prune [OPTIONS]")]
     Prune(PruneArgs),
 }
 
 /// `berth image …`.
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    #[command(override_usage = "berth image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]")]
     Import(ImportArgs),
     #[command(visible_alias = "list")]
+    #[command(override_usage = "berth image ls [OPTIONS] [REPOSITORY[:TAG]]")]
     Ls(ImagesArgs),
+    #[command(override_usage = "berth image inspect [OPTIONS] IMAGE [IMAGE...]")]
     Inspect(TypedInspectArgs),
+    #[command(override_usage = "berth image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")]
     Tag(TagArgs),
     #[command(visible_aliases = ["rmi", "remove"])]
+    #[command(override_usage = "berth image rm [OPTIONS] IMAGE [IMAGE...]")]
     Rm(RmiArgs),
+    #[command(override_usage = "berth image history [OPTIONS] IMAGE")]
     History(HistoryArgs),
 }
 
 /// `berth system …`.
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
+    #[command(override_usage = "berth system info [OPTIONS]")]
     Info(InfoArgs),
+    #[command(override_usage = "berth system events [OPTIONS]")]
     Events(EventsArgs),
 }
 

@@ -148,6 +148,13 @@ impl Client {
             .cloned()
     }
 
+    /// `GET <path>` (versioned), the body as sent: for endpoints without a typed method
+    /// (`/networks/{id}`, `/volumes/{name}`, `/plugins/{name}/json`).
+    pub async fn get_raw(&self, path: &str) -> Result<bytes::Bytes> {
+        let resp = self.get(path, Query::new()).await?;
+        body::collect(resp.into_body()).await
+    }
+
     /// Sends a versioned request and checks its status.
     pub(crate) async fn send(
         &self,

@@ -1,0 +1,55 @@
+//! `berth import file|URL|- [REPOSITORY[:TAG]]`: the tar is streamed as the request body
+//! (or, for a URL, fetched by the daemon); progress and the new image ID go to stdout.
+
+use client::ImportOptions;
+
+use super::Ctx;
+use crate::args::ImportArgs;
+use crate::error::CliError;
+use crate::format::jsonmessage::Display;
+use crate::format::reference::Reference;
+use crate::opts::kvfile::io_reason;
+use crate::stream::terminal::stdout_is_tty;
+
+/// `berth import`.
+pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), CliError> {
+    if let Some(r) = &args.reference {
+        Reference::parse_normalized(r).map_err(CliError::new)?;
+    }
+    let opts = |from_src: &str| ImportOptions {
+        from_src: from_src.to_string(),
+        repo: args.reference.clone(),
+        tag: None,
+        message: args.message.clone(),
+        changes: args.change.clone(),
+        platform: args.platform.clone(),
+    };
+    let stream = if args.source == "-" {
+        ctx.client
+            .image_import(&opts("-"), tokio::io::stdin())
+            .await?
+    } else if args.source.starts_with("http://") || args.source.starts_with("https://") {
+        ctx.client
+            .image_import(&opts(&args.source), tokio::io::empty())
+            .await?
+    } else {
+        let file = tokio::fs::File::open(&args.source)
+            .await
+            .map_err(|e| CliError::new(format!("open {}: {}", args.source, io_reason(&e))))?;
+        ctx.client.image_import(&opts("-"), file).await?
+    };
+    show_progress(stream).await
+}
+
+/// Prints a progress stream on stdout; its error message becomes the command's error.
+pub async fn show_progress(
+    mut stream: client::JsonStream<api_types::JsonMessage>,
+) -> Result<(), CliError> {
+    let mut display = Display::new(std::io::stdout(), stdout_is_tty(), 200);
+    while let Some(msg) = stream.next().await {
+        if let Err(e) = display.show(&msg?)? {
+            return Err(CliError::new(e));
+        }
+    }
+    Ok(())
+}
