@@ -209,3 +209,45 @@ fn report_rss(what: &str, pid: i32) {
         field("Anonymous:")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_containers_in_parallel() {
+    let fixtures: Vec<Fixture> = (0..10).map(|i| Fixture::new(&format!("par{i}"))).collect();
+    let runs = fixtures.iter().enumerate().map(|(i, f)| async move {
+        let spec = f.spec(&["sh", "-c", &format!("echo container {i}; exit {i}")]);
+        f.run(&spec).await
+    });
+    let results = futures_join_all(runs).await;
+    for (i, (code, out, _)) in results.into_iter().enumerate() {
+        assert_eq!(code, i as i32);
+        assert_eq!(out, format!("container {i}\n"));
+    }
+}
+
+/// Polls every future to completion concurrently (a tiny join_all, to avoid a dependency).
+async fn futures_join_all<F: std::future::Future>(
+    futs: impl IntoIterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futs.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|o| o.expect("every future completed"))
+        .collect()
+}
