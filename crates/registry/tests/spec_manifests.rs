@@ -273,12 +273,7 @@ async fn referrers_api_with_artifact_type_filter_and_subject_header() {
         "application/vnd.example.sbom",
     );
     let r = c
-        .put_manifest(
-            "ref",
-            Digest::sha256_of(&sig).as_str(),
-            OCI_MANIFEST,
-            &sig,
-        )
+        .put_manifest("ref", Digest::sha256_of(&sig).as_str(), OCI_MANIFEST, &sig)
         .await;
     r.expect(201, None);
     assert_eq!(r.header("oci-subject"), Some(subject.to_string().as_str()));

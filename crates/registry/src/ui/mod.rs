@@ -72,6 +72,7 @@ pre{background:#0f1b2a;color:#e6edf5;padding:.6rem .8rem;border-radius:6px;white
 table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.4rem .5rem;border-top:1px solid #eef1f5;vertical-align:top}
 td.wrap,td code{overflow-wrap:anywhere;word-break:break-all}
+td.num{white-space:nowrap}
 th{font-size:.8rem;text-transform:uppercase;color:#5b6b7d}
 .pill{display:inline-block;background:#e8f1fc;color:#0b4f9e;border-radius:999px;padding:0 .5rem;margin:0 .25rem .25rem 0;font-size:.8rem}
 dl{display:grid;grid-template-columns:minmax(6rem,max-content) 1fr;gap:.25rem .75rem;margin:0}

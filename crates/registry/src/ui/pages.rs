@@ -132,8 +132,9 @@ pub async fn search(
     let pageno = q.page.unwrap_or(1).max(1);
     let res = run_search(&app, &who, &q.q, PAGE_SIZE, pageno);
     let mut body = format!(
-        "<h1>Search</h1><p class=\"meta\" id=\"count\">{} results for “{}”</p><section class=\"card\">",
+        "<h1>Search</h1><p class=\"meta\" id=\"count\">{} result{} for “{}”</p><section class=\"card\">",
         res.num_results,
+        if res.num_results == 1 { "" } else { "s" },
         esc(&q.q)
     );
     if res.results.is_empty() {
@@ -227,7 +228,7 @@ async fn repo_page(app: &App, headers: &HeaderMap, repo: &RepoName, s: &RepoSumm
         };
         let _ = write!(
             rows,
-            "<tr><td><a href=\"/r/{n}/-/tag/{t}\">{t}</a></td><td class=\"wrap\"><code>{d}</code></td><td>{size}</td><td>{platforms}</td><td class=\"opt\">{pushed}</td></tr>",
+            "<tr><td><a href=\"/r/{n}/-/tag/{t}\">{t}</a></td><td class=\"wrap\"><code>{d}</code></td><td class=\"num\">{size}</td><td>{platforms}</td><td class=\"opt\">{pushed}</td></tr>",
             n = esc(repo.as_str()),
             t = esc(t),
             d = esc(&short(rec.digest.as_str())),
@@ -393,7 +394,7 @@ fn layers_card(body: &mut String, img: &ImageDetails) {
     for (i, l) in img.layers.iter().enumerate() {
         let _ = write!(
             body,
-            "<tr><td>{}</td><td class=\"wrap\"><code>{}</code></td><td>{}</td><td class=\"opt wrap\">{}</td></tr>",
+            "<tr><td>{}</td><td class=\"wrap\"><code>{}</code></td><td class=\"num\">{}</td><td class=\"opt wrap\">{}</td></tr>",
             i + 1,
             esc(&short(l.digest.as_str())),
             human_size(l.size),

@@ -2,6 +2,8 @@
 //! client (one connection per request, plain or TLS), and helpers that push blobs and images.
 #![allow(dead_code)]
 
+pub mod chromium;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
