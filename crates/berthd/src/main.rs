@@ -1,2 +1,176 @@
-//! `berthd`: the daemon serving the Engine API on a unix socket.
-fn main() {}
+//! `berthd`: the daemon. It serves the Docker Engine API on a unix socket, owns all state
+//! under `--data-root`, and keeps running containers' shims under `--exec-root`. Everything is
+//! wired here, statically: the engine's services, then the API server on top.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+/// The berth container engine daemon.
+#[derive(Parser, Debug)]
+#[command(
+    name = "berthd",
+    version,
+    about = "The berth container engine daemon: serves the Docker Engine API"
+)]
+struct Args {
+    /// Socket to listen on, as dockerd takes it (unix:///path)
+    #[arg(
+        short = 'H',
+        long = "host",
+        default_value = "unix:///run/berth/berth.sock"
+    )]
+    host: String,
+    /// Root directory of persistent state
+    #[arg(long, default_value = "/var/lib/berth")]
+    data_root: PathBuf,
+    /// Root directory of runtime state (shims, network namespaces)
+    #[arg(long, default_value = "/run/berth")]
+    exec_root: PathBuf,
+    /// Parent cgroup of every container's cgroup
+    #[arg(long, default_value = "/berth")]
+    cgroup_parent: String,
+    /// Path of the berth-shim binary (default: next to berthd)
+    #[arg(long)]
+    shim_path: Option<PathBuf>,
+    /// Path of the static init binary used by `run --init`
+    #[arg(long)]
+    init_path: Option<PathBuf>,
+    /// Group that owns the API socket (mode 0660)
+    #[arg(short = 'G', long)]
+    group: Option<String>,
+    /// Default maximum size of a container's json-file log before rotation (e.g. 20m)
+    #[arg(long, default_value = "20m")]
+    log_max_size: String,
+    /// Default number of json-file log files kept per container
+    #[arg(long, default_value_t = 5)]
+    log_max_file: u32,
+    /// Log level: debug, info, warn, error
+    #[arg(short = 'l', long, default_value = "info")]
+    log_level: String,
+}
+
+fn socket_path(host: &str) -> Result<PathBuf> {
+    match host.strip_prefix("unix://") {
+        Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+        _ => bail!("unsupported host {host}: only unix:///path is supported"),
+    }
+}
+
+fn default_sibling(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn default_init() -> Option<PathBuf> {
+    [
+        "/usr/bin/tini-static",
+        "/usr/libexec/docker/docker-init",
+        "/usr/bin/docker-init",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
+}
+
+fn bind_socket(path: &Path, group: Option<&str>) -> Result<tokio::net::UnixListener> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    if path.exists() {
+        // A live daemon answers on it; refuse to steal its socket.
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("another daemon is listening on {}", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("removing stale {}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .with_context(|| format!("binding {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    if let Some(g) = group {
+        let gid = group_id(g).with_context(|| format!("group {g}"))?;
+        std::os::unix::fs::chown(path, Some(0), Some(gid))?;
+    }
+    Ok(listener)
+}
+
+fn group_id(name: &str) -> Result<u32> {
+    if let Ok(n) = name.parse() {
+        return Ok(n);
+    }
+    let groups = std::fs::read_to_string("/etc/group")?;
+    groups
+        .lines()
+        .find_map(|l| {
+            let mut f = l.split(':');
+            (f.next() == Some(name)).then(|| f.nth(1).and_then(|g| g.parse().ok()))?
+        })
+        .context("no such group")
+}
+
+fn daemon_id(data_root: &Path) -> Result<String> {
+    let path = data_root.join("engine-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        return Ok(id.trim().to_string());
+    }
+    let bytes: [u8; 16] = rand::random();
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &id)?;
+    Ok(id)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&args.log_level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let sock = socket_path(&args.host)?;
+    std::fs::create_dir_all(&args.data_root)
+        .with_context(|| format!("creating {}", args.data_root.display()))?;
+    let log_max_size = engine::container::config::parse_size(&args.log_max_size)
+        .with_context(|| format!("invalid --log-max-size {}", args.log_max_size))?;
+    let cfg = engine::EngineConfig {
+        daemon_id: daemon_id(&args.data_root)?,
+        data_root: args.data_root.clone(),
+        exec_root: args.exec_root.clone(),
+        shim_binary: args
+            .shim_path
+            .clone()
+            .unwrap_or_else(|| default_sibling("berth-shim")),
+        init_binary: args.init_path.clone().or_else(default_init),
+        cgroup_parent: args.cgroup_parent.clone(),
+        log_max_size,
+        log_max_files: args.log_max_file.max(1),
+        default_stop_timeout: 10,
+    };
+    let listener = bind_socket(&sock, args.group.as_deref())?;
+    let engine = Arc::new(
+        engine::Engine::open(cfg)
+            .await
+            .context("starting the engine")?,
+    );
+    tracing::info!(socket = %sock.display(), data_root = %args.data_root.display(), "API listening");
+    let shutdown = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutting down; running containers keep running (live restore)");
+    };
+    api_server::serve(listener, engine, shutdown).await?;
+    let _ = std::fs::remove_file(&sock);
+    Ok(())
+}

@@ -1,2 +1,102 @@
-//! The daemon's services — containers, images, events — each owning its own state, and the
-//! start-up reconciliation with running shims. No HTTP in here.
+//! The daemon's services — containers, images, system facts and events — each owning its own
+//! state, and the start-up reconciliation with running shims. No HTTP in here: `api-server`
+//! calls these services, and `berthd` wires them together.
+//!
+//! Modules: `container` (the container service, one file per operation), `image` (import,
+//! list, inspect, tag, delete), `system` (`/version`, `/info`, `/events`), `events` (the bus),
+//! `clock` (time formats), `error`.
+
+pub mod clock;
+pub mod container;
+pub mod error;
+pub mod events;
+pub mod image;
+pub mod system;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use error::{Error, ErrorKind, Result};
+
+use container::ContainerService;
+use events::EventBus;
+use image::ImageService;
+use system::SystemService;
+
+/// How the engine is set up; filled by `berthd` from its flags.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Persistent state (`--data-root`, default `/var/lib/berth`).
+    pub data_root: PathBuf,
+    /// Runtime state (`--exec-root`, default `/run/berth`): shim dirs, netns files.
+    pub exec_root: PathBuf,
+    /// The `berth-shim` binary.
+    pub shim_binary: PathBuf,
+    /// The static init binary for `--init` (dockerd's `init-path`), if any.
+    pub init_binary: Option<PathBuf>,
+    /// The cgroup under which containers get `<parent>/<id>` (`--cgroup-parent`).
+    pub cgroup_parent: String,
+    /// Default json-file rotation.
+    pub log_max_size: u64,
+    pub log_max_files: u32,
+    /// Seconds `stop` waits before SIGKILL when neither the request nor the container says.
+    pub default_stop_timeout: i64,
+    /// A stable id for `/info`.
+    pub daemon_id: String,
+}
+
+/// The daemon's services, wired together.
+pub struct Engine {
+    containers: Arc<ContainerService>,
+    images: Arc<ImageService>,
+    system: SystemService,
+}
+
+impl Engine {
+    /// Opens the store under the data root and reconciles containers with their shims.
+    pub async fn open(cfg: EngineConfig) -> Result<Engine> {
+        let cfg = Arc::new(cfg);
+        for dir in [
+            cfg.data_root.join("containers"),
+            cfg.exec_root.join("shims"),
+            cfg.exec_root.join("netns"),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::file(&dir, e))?;
+        }
+        let root = cfg.data_root.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            store::Store::open(&root, store::StoreOptions::default())
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("open task: {e}")))?
+        .map_err(image::store_error)?;
+        let store = Arc::new(store);
+        let events = EventBus::default();
+        let images = Arc::new(ImageService::new(store.clone(), events.clone()));
+        let containers =
+            ContainerService::open(cfg.clone(), store.clone(), images.clone(), events.clone())
+                .await?;
+        images.set_containers(Arc::downgrade(&containers));
+        let system = SystemService::new(cfg, containers.clone(), images.clone(), events);
+        Ok(Engine {
+            containers,
+            images,
+            system,
+        })
+    }
+
+    /// The container service.
+    pub fn containers(&self) -> &Arc<ContainerService> {
+        &self.containers
+    }
+
+    /// The image service.
+    pub fn images(&self) -> &Arc<ImageService> {
+        &self.images
+    }
+
+    /// Version, info and events.
+    pub fn system(&self) -> &SystemService {
+        &self.system
+    }
+}

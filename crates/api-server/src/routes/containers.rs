@@ -1,0 +1,432 @@
+//! `/containers/...`: create, start, stop, restart, kill, wait, delete, list, inspect, logs,
+//! attach (hijacked), resize, rename, top, prune.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use api_types::query::{de_bool, de_opt_i64};
+use api_types::{ContainerCreateRequest, Filters};
+use engine::container::{
+    AttachOptions, ListOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition,
+};
+use engine::Engine;
+
+use super::{json_body, query};
+use crate::error::{ApiError, ApiResult};
+use crate::stream;
+
+#[derive(Deserialize, Default)]
+struct CreateQuery {
+    name: Option<String>,
+    platform: Option<String>,
+}
+
+/// `POST /containers/create?name=`.
+pub async fn create(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let q: CreateQuery = query(q.as_deref())?;
+    if let Some(p) = q.platform.as_deref().filter(|p| !p.is_empty()) {
+        if !p.starts_with("linux") {
+            return Err(ApiError::bad_request(format!(
+                "requested platform {p} is not supported by this daemon (linux/amd64)"
+            )));
+        }
+    }
+    let req: ContainerCreateRequest = json_body(&body)?;
+    let resp = engine
+        .containers()
+        .create(q.name.as_deref().filter(|n| !n.is_empty()), req)
+        .await?;
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
+}
+
+/// `POST /containers/{id}/start`.
+pub async fn start(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    engine.containers().start(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct StopQuery {
+    signal: Option<String>,
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    t: Option<i64>,
+}
+
+fn stop_options(q: Option<&str>) -> ApiResult<StopOptions> {
+    let q: StopQuery = query(q)?;
+    Ok(StopOptions {
+        signal: q.signal.filter(|s| !s.is_empty()),
+        timeout: q.t,
+    })
+}
+
+/// `POST /containers/{id}/stop?t=&signal=`.
+pub async fn stop(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    engine
+        .containers()
+        .stop(&id, stop_options(q.as_deref())?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /containers/{id}/restart?t=&signal=`.
+pub async fn restart(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    engine
+        .containers()
+        .restart(&id, stop_options(q.as_deref())?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct KillQuery {
+    signal: Option<String>,
+}
+
+/// `POST /containers/{id}/kill?signal=`.
+pub async fn kill(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q: KillQuery = query(q.as_deref())?;
+    engine
+        .containers()
+        .kill(&id, q.signal.as_deref().filter(|s| !s.is_empty()))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct WaitQuery {
+    condition: Option<String>,
+}
+
+/// `POST /containers/{id}/wait?condition=`: headers go out as soon as the waiter is
+/// registered (the docker CLI only calls start after that), the body when the condition holds.
+pub async fn wait(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: WaitQuery = query(q.as_deref())?;
+    let cond = match q.condition.as_deref().unwrap_or("") {
+        "" | "not-running" => WaitCondition::NotRunning,
+        "next-exit" => WaitCondition::NextExit,
+        "removed" => WaitCondition::Removed,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "invalid condition: \"{other}\""
+            )))
+        }
+    };
+    let waiter = engine.containers().wait(&id, cond).await?;
+    let body = futures_util::stream::once(async move {
+        let resp = waiter.await;
+        let mut line = serde_json::to_vec(&resp).unwrap_or_default();
+        line.push(b'\n');
+        Ok::<_, std::io::Error>(Bytes::from(line))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct DeleteQuery {
+    #[serde(default, deserialize_with = "de_bool")]
+    force: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    v: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    link: bool,
+}
+
+/// `DELETE /containers/{id}?force=&v=`.
+pub async fn delete(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q: DeleteQuery = query(q.as_deref())?;
+    if q.link {
+        return Err(ApiError::bad_request(
+            "links are not supported yet: cannot remove a link",
+        ));
+    }
+    engine
+        .containers()
+        .remove(
+            &id,
+            RemoveOptions {
+                force: q.force,
+                volumes: q.v,
+            },
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default, deserialize_with = "de_bool")]
+    all: bool,
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    limit: Option<i64>,
+    #[serde(default, deserialize_with = "de_bool")]
+    size: bool,
+    filters: Option<String>,
+}
+
+/// `GET /containers/json`.
+pub async fn list(State(engine): State<Arc<Engine>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let q: ListQuery = query(q.as_deref())?;
+    let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let rows = engine
+        .containers()
+        .list(ListOptions {
+            all: q.all,
+            limit: q.limit.filter(|l| *l > 0).map(|l| l as usize),
+            size: q.size,
+            filters,
+        })
+        .await?;
+    Ok(Json(rows).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct InspectQuery {
+    #[serde(default, deserialize_with = "de_bool")]
+    size: bool,
+}
+
+/// `GET /containers/{id}/json`.
+pub async fn inspect(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: InspectQuery = query(q.as_deref())?;
+    Ok(Json(engine.containers().inspect(&id, q.size).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct LogsQuery {
+    #[serde(default, deserialize_with = "de_bool")]
+    follow: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    stdout: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    stderr: bool,
+    since: Option<String>,
+    until: Option<String>,
+    #[serde(default, deserialize_with = "de_bool")]
+    timestamps: bool,
+    tail: Option<String>,
+}
+
+/// `GET /containers/{id}/logs`: raw with a TTY, multiplexed frames without.
+pub async fn logs(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: LogsQuery = query(q.as_deref())?;
+    if !q.stdout && !q.stderr {
+        return Err(ApiError::bad_request(
+            "Bad parameters: you must choose at least one stream",
+        ));
+    }
+    let tail = match q.tail.as_deref().map(str::trim) {
+        None | Some("") | Some("all") => None,
+        Some(t) => match t.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n as usize),
+            Ok(_) => None,
+            Err(_) => return Err(ApiError::bad_request(format!("invalid tail value \"{t}\""))),
+        },
+    };
+    let opts = LogsOptions {
+        follow: q.follow,
+        stdout: q.stdout,
+        stderr: q.stderr,
+        since: parse_time(q.since.as_deref(), "since")?,
+        until: parse_time(q.until.as_deref(), "until")?,
+        timestamps: q.timestamps,
+        tail,
+    };
+    let logs = engine.containers().logs(&id, opts).await?;
+    let tty = logs.tty;
+    let body = Body::from_stream(logs.frames.map(move |f| {
+        Ok::<_, std::io::Error>(if tty {
+            f.bytes
+        } else {
+            stream::frame(f.stream as u8, &f.bytes)
+        })
+    }));
+    let ctype = if tty {
+        stream::RAW_STREAM
+    } else {
+        stream::MULTIPLEXED_STREAM
+    };
+    Ok(([(header::CONTENT_TYPE, ctype)], body).into_response())
+}
+
+fn parse_time(v: Option<&str>, name: &str) -> ApiResult<Option<i128>> {
+    match v.map(str::trim) {
+        None | Some("") | Some("0") => Ok(None),
+        Some(s) => engine::clock::parse_timestamp(s)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request(format!("invalid value for \"{name}\": {s}"))),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct AttachQuery {
+    #[serde(rename = "detachKeys")]
+    detach_keys: Option<String>,
+    #[serde(default, deserialize_with = "de_bool")]
+    logs: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    stream: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    stdin: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    stdout: bool,
+    #[serde(default, deserialize_with = "de_bool")]
+    stderr: bool,
+}
+
+/// `POST /containers/{id}/attach`: answers `101 UPGRADED` and splices the connection onto the
+/// container's streams.
+pub async fn attach(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> ApiResult<Response> {
+    let q: AttachQuery = query(q.as_deref())?;
+    let session = engine
+        .containers()
+        .attach(
+            &id,
+            AttachOptions {
+                detach_keys: q.detach_keys.filter(|k| !k.is_empty()),
+                logs: q.logs,
+                stream: q.stream,
+                stdin: q.stdin,
+                stdout: q.stdout,
+                stderr: q.stderr,
+            },
+        )
+        .await?;
+    let ctype = if session.tty() {
+        stream::RAW_STREAM
+    } else {
+        stream::MULTIPLEXED_STREAM
+    };
+    Ok(crate::hijack::upgrade(req, ctype, move |io| {
+        session.run(io)
+    }))
+}
+
+#[derive(Deserialize, Default)]
+struct ResizeQuery {
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    h: Option<i64>,
+    #[serde(default, deserialize_with = "de_opt_i64")]
+    w: Option<i64>,
+}
+
+/// `POST /containers/{id}/resize?h=&w=`.
+pub async fn resize(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q: ResizeQuery = query(q.as_deref())?;
+    let (h, w) = (q.h.unwrap_or(0), q.w.unwrap_or(0));
+    if !(0..=u16::MAX as i64).contains(&h) || !(0..=u16::MAX as i64).contains(&w) {
+        return Err(ApiError::bad_request(format!(
+            "invalid terminal size {h}x{w}"
+        )));
+    }
+    engine.containers().resize(&id, h as u16, w as u16).await?;
+    Ok(StatusCode::OK)
+}
+
+#[derive(Deserialize, Default)]
+struct RenameQuery {
+    name: Option<String>,
+}
+
+/// `POST /containers/{id}/rename?name=`.
+pub async fn rename(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<StatusCode> {
+    let q: RenameQuery = query(q.as_deref())?;
+    let name = q.name.unwrap_or_default();
+    engine.containers().rename(&id, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+struct TopQuery {
+    ps_args: Option<String>,
+}
+
+/// `GET /containers/{id}/top?ps_args=`.
+pub async fn top(
+    State(engine): State<Arc<Engine>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: TopQuery = query(q.as_deref())?;
+    let args = q
+        .ps_args
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "-ef".into());
+    Ok(Json(engine.containers().top(&id, &args).await?).into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct PruneQuery {
+    filters: Option<String>,
+}
+
+/// `POST /containers/prune?filters=`.
+pub async fn prune(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: PruneQuery = query(q.as_deref())?;
+    let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Json(engine.containers().prune(filters).await?).into_response())
+}

@@ -1,0 +1,138 @@
+//! `/images/...`: create (import from a tarball; pull arrives with the distribution issue),
+//! list, inspect, tag, delete, history. Image names may contain `/` and are not escaped by the
+//! docker client, so the per-image routes are one wildcard dispatched on their last segment.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+use api_types::query::parse_bool;
+use api_types::{Filters, JsonMessage};
+use engine::image::{ImportOptions, ListImagesOptions};
+use engine::Engine;
+
+use super::query;
+use crate::error::{ApiError, ApiResult};
+
+/// Every value of a repeated query parameter (`changes=…&changes=…`).
+fn params(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(format!("invalid query parameters: {e}")))
+}
+
+fn first<'a>(p: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    p.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// `POST /images/create`: `fromSrc=-` imports the request body as a root filesystem.
+pub async fn create(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(q): RawQuery,
+    req: Request,
+) -> ApiResult<Response> {
+    let p = params(q.as_deref())?;
+    if let Some(src) = first(&p, "fromSrc") {
+        if src != "-" {
+            return Err(ApiError::bad_request(format!(
+                "importing from a URL ({src}) is not supported: send the tarball as the request body (fromSrc=-)"
+            )));
+        }
+        let opts = ImportOptions {
+            repo: first(&p, "repo").map(str::to_string),
+            tag: first(&p, "tag").map(str::to_string),
+            message: first(&p, "message").unwrap_or("").to_string(),
+            changes: p
+                .iter()
+                .filter(|(k, _)| k == "changes")
+                .map(|(_, v)| v.clone())
+                .collect(),
+            platform: first(&p, "platform").map(str::to_string),
+        };
+        let body = req
+            .into_body()
+            .into_data_stream()
+            .map_err(std::io::Error::other);
+        let reader = tokio_util::io::StreamReader::new(body);
+        let line = match engine.images().import(reader, opts).await {
+            Ok(id) => JsonMessage::status(id),
+            Err(e) if e.kind() == engine::ErrorKind::InvalidArgument => {
+                return Err(e.into());
+            }
+            Err(e) => JsonMessage::error(e.to_string()),
+        };
+        return Ok(([(header::CONTENT_TYPE, "application/json")], line.to_line()).into_response());
+    }
+    if let Some(image) = first(&p, "fromImage") {
+        let tag = first(&p, "tag");
+        return Err(engine.images().pull_unavailable(image, tag).into());
+    }
+    Err(ApiError::bad_request(
+        "either fromSrc or fromImage must be given",
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    all: Option<String>,
+    filters: Option<String>,
+    digests: Option<String>,
+    #[serde(rename = "shared-size")]
+    shared_size: Option<String>,
+}
+
+/// `GET /images/json`.
+pub async fn list(State(engine): State<Arc<Engine>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+    let q: ListQuery = query(q.as_deref())?;
+    let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let rows = engine
+        .images()
+        .list(ListImagesOptions {
+            all: q.all.as_deref().is_some_and(parse_bool),
+            filters,
+            digests: q.digests.as_deref().is_some_and(parse_bool),
+            shared_size: q.shared_size.as_deref().is_some_and(parse_bool),
+        })
+        .await?;
+    Ok(Json(rows).into_response())
+}
+
+/// `GET|POST|DELETE /images/{name…}[/json|/history|/tag]`.
+pub async fn by_name(
+    State(engine): State<Arc<Engine>>,
+    Path(rest): Path<String>,
+    RawQuery(q): RawQuery,
+    method: Method,
+) -> ApiResult<Response> {
+    let rest = rest.trim_start_matches('/');
+    if method == Method::DELETE {
+        let p = params(q.as_deref())?;
+        let force = first(&p, "force").is_some_and(parse_bool);
+        let noprune = first(&p, "noprune").is_some_and(parse_bool);
+        let items = engine.images().delete(rest, force, noprune).await?;
+        return Ok(Json(items).into_response());
+    }
+    let (name, op) = rest
+        .rsplit_once('/')
+        .ok_or_else(|| ApiError::not_found("page not found"))?;
+    match (method, op) {
+        (Method::GET, "json") => Ok(Json(engine.images().inspect(name).await?).into_response()),
+        (Method::GET, "history") => Ok(Json(engine.images().history(name).await?).into_response()),
+        (Method::POST, "tag") => {
+            let p = params(q.as_deref())?;
+            let repo = first(&p, "repo").unwrap_or("");
+            let tag = first(&p, "tag");
+            engine.images().tag(name, repo, tag).await?;
+            Ok(StatusCode::CREATED.into_response())
+        }
+        _ => Err(ApiError::not_found("page not found")),
+    }
+}

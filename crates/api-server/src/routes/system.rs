@@ -1,0 +1,70 @@
+//! `/_ping`, `/version`, `/info`, `/events`.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use api_types::Filters;
+use engine::Engine;
+
+use crate::error::{ApiError, ApiResult};
+
+/// `GET|HEAD /_ping`: `OK`, uncached, with the builder version the legacy builder announces.
+pub async fn ping() -> Response {
+    let mut resp = (StatusCode::OK, "OK").into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+    );
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert("Builder-Version", HeaderValue::from_static("1"));
+    h.insert("Swarm", HeaderValue::from_static("inactive"));
+    resp
+}
+
+/// `GET /version`.
+pub async fn version(State(engine): State<Arc<Engine>>) -> Json<api_types::SystemVersion> {
+    Json(engine.system().version())
+}
+
+/// `GET /info`.
+pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<api_types::SystemInfo>> {
+    Ok(Json(engine.system().info().await?))
+}
+
+#[derive(Deserialize, Default)]
+struct EventsQuery {
+    since: Option<String>,
+    until: Option<String>,
+    filters: Option<String>,
+}
+
+/// `GET /events`: a never-ending stream of JSON event objects (until `until`, if given).
+pub async fn events(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let q: EventsQuery = super::query(q.as_deref())?;
+    let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let stream = engine
+        .system()
+        .events(q.since.as_deref(), q.until.as_deref(), filters)?;
+    let body = Body::from_stream(stream.map(|ev| {
+        let mut line = serde_json::to_vec(&ev).unwrap_or_default();
+        line.push(b'\n');
+        Ok::<_, std::io::Error>(line)
+    }));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}

@@ -1,0 +1,87 @@
+//! Start-up reconciliation: load every record; reattach to the shims of containers that were
+//! running (live restore); record the exits that happened while the daemon was down (from the
+//! shims' exit records); finish removals a crash interrupted; unmount what nothing uses.
+
+use std::sync::Arc;
+
+use super::state::{Exit, Status};
+use super::{rootfs, shim, Container, ContainerService, RemoveOptions};
+use crate::clock;
+use crate::error::{Error, Result};
+
+impl ContainerService {
+    pub(crate) async fn restore(self: Arc<Self>) -> Result<()> {
+        let store = self.store.clone();
+        let records = tokio::task::spawn_blocking(move || rootfs::load_records(&store))
+            .await
+            .map_err(|e| Error::Internal(format!("load task: {e}")))??;
+        let mut to_remove = Vec::new();
+        for rec in records {
+            let c = Container::new(rec.clone());
+            {
+                let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+                idx.names.insert(rec.name.clone(), rec.id.clone());
+                idx.by_id.insert(rec.id.clone(), c.clone());
+            }
+            let paths = self.paths(&rec.id);
+            let netns = self.cfg.exec_root.join("netns").join(&rec.id);
+            let mut inner = c.inner.lock().await;
+            inner.mounted = rootfs::is_mounted(&paths.rootfs());
+            inner.netns = netns.exists().then_some(netns);
+            match rec.state.status {
+                s if s.is_running() => match shim::reconnect(&self.cfg, &rec.id).await {
+                    Ok(handle) => {
+                        let handle = Arc::new(handle);
+                        inner.shim = Some(handle.clone());
+                        self.spawn_monitor(c.clone(), handle);
+                        tracing::info!(container_id = %rec.id, "reattached to running container");
+                    }
+                    Err(exit) => {
+                        let exit = exit.unwrap_or(Exit {
+                            code: 255,
+                            oom_killed: false,
+                            at: clock::now_nanos(),
+                        });
+                        inner.record.state.exit(exit);
+                        if exit.code == 255 {
+                            inner.record.state.error =
+                                "the container's shim vanished without an exit record".into();
+                        }
+                        self.teardown(&mut inner).await;
+                        let r = inner.record.clone();
+                        self.persist(&c, &r).await?;
+                        shim::forget(&self.cfg, &rec.id);
+                        tracing::info!(container_id = %rec.id, code = exit.code, "container exited while the daemon was down");
+                        if r.host_config.auto_remove {
+                            to_remove.push(rec.id.clone());
+                        }
+                    }
+                },
+                Status::Removing => {
+                    inner.record.state.status = Status::Exited;
+                    to_remove.push(rec.id.clone());
+                }
+                _ => {
+                    // Not running: nothing may stay mounted.
+                    self.teardown(&mut inner).await;
+                    shim::forget(&self.cfg, &rec.id);
+                }
+            }
+        }
+        for id in to_remove {
+            if let Err(e) = self
+                .remove(
+                    &id,
+                    RemoveOptions {
+                        force: true,
+                        volumes: true,
+                    },
+                )
+                .await
+            {
+                tracing::warn!(container_id = %id, error = %e, "finishing removal");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,159 @@
+//! The engine's side of the store for containers: the rw layer (prepare, mount, usage,
+//! remove) and the container records in the metadata database. Everything here blocks; the
+//! service calls it from `spawn_blocking`.
+
+use std::path::Path;
+
+use oci::Digest;
+use store::{MetaError, Store, StoreError};
+
+use super::record::ContainerRecord;
+use super::{NAMES, TABLE};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Maps a store error kind to the engine's.
+pub(crate) fn kind(k: oci::ErrorKind) -> ErrorKind {
+    match k {
+        oci::ErrorKind::NotFound => ErrorKind::NotFound,
+        oci::ErrorKind::Conflict => ErrorKind::Conflict,
+        oci::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+        oci::ErrorKind::Unauthorized => ErrorKind::Unauthorized,
+        oci::ErrorKind::Unavailable => ErrorKind::Unavailable,
+        oci::ErrorKind::Internal => ErrorKind::Internal,
+    }
+}
+
+fn store_err(e: StoreError) -> Error {
+    Error::Store(e.to_string(), kind(e.kind()))
+}
+
+fn meta_err(e: MetaError) -> Error {
+    Error::Store(e.to_string(), kind(e.kind()))
+}
+
+/// Creates the container's rw layer on the image's top layer.
+pub(crate) fn prepare(store: &Store, id: &str, top: Option<&str>) -> Result<()> {
+    let top = match top {
+        Some(t) => {
+            Some(Digest::parse(t).map_err(|e| Error::Internal(format!("image layer {t}: {e}")))?)
+        }
+        None => None,
+    };
+    store
+        .prepare_container_layer(id, top.as_ref())
+        .map(drop)
+        .map_err(store_err)
+}
+
+/// Mounts the container's root filesystem at `target`.
+pub(crate) fn mount(store: &Store, id: &str, target: &Path) -> Result<()> {
+    let mounts = store.container_layer_mounts(id).map_err(store_err)?;
+    for m in &mounts {
+        let mut options = m.options.clone();
+        if m.is_bind() && !options.iter().any(|o| o == "bind" || o == "rbind") {
+            options.push("rbind".into());
+        }
+        runtime::sys::mount(&m.kind, Path::new(&m.source), target, &options)
+            .map_err(|e| Error::Internal(format!("mounting the root filesystem of {id}: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Unmounts a container's root filesystem (lazily: a process may still hold it).
+pub(crate) fn unmount(target: &Path) -> Result<()> {
+    runtime::sys::unmount(target, true)
+        .map_err(|e| Error::Internal(format!("unmounting {}: {e}", target.display())))
+}
+
+/// Removes the container's rw layer; a layer already gone is fine.
+pub(crate) fn remove(store: &Store, id: &str) -> Result<()> {
+    match store.remove_container_layer(id) {
+        Ok(()) => Ok(()),
+        Err(StoreError::NoContainerLayer { .. }) => Ok(()),
+        Err(e) => Err(store_err(e)),
+    }
+}
+
+/// Bytes the container wrote.
+pub(crate) fn usage(store: &Store, id: &str) -> Result<i64> {
+    store
+        .container_layer_usage(id)
+        .map(|u| u.size as i64)
+        .map_err(store_err)
+}
+
+/// Writes (replaces) a container's record.
+pub(crate) fn save_record(store: &Store, rec: &ContainerRecord) -> Result<()> {
+    store
+        .db()
+        .write(|tx| tx.put(TABLE, &rec.id, rec))
+        .map_err(meta_err)
+}
+
+/// Writes a new container's record and claims its name, atomically; a taken name fails with
+/// dockerd's conflict message.
+pub(crate) fn save_new_record(store: &Store, rec: &ContainerRecord) -> Result<()> {
+    store
+        .db()
+        .write(|tx| {
+            tx.insert_unique(NAMES, &rec.name, &rec.id)?;
+            tx.put(TABLE, &rec.id, rec)
+        })
+        .map_err(|e| match e {
+            MetaError::Conflict { holder, .. } => Error::NameInUse {
+                name: rec.name.clone(),
+                holder,
+            },
+            e => meta_err(e),
+        })
+}
+
+/// Moves a container's name from `old` to its record's current name, atomically.
+pub(crate) fn rename_record(store: &Store, rec: &ContainerRecord, old: &str) -> Result<()> {
+    store
+        .db()
+        .write(|tx| {
+            tx.insert_unique(NAMES, &rec.name, &rec.id)?;
+            tx.delete(NAMES, old)?;
+            tx.put(TABLE, &rec.id, rec)
+        })
+        .map_err(|e| match e {
+            MetaError::Conflict { holder, .. } => Error::NameInUse {
+                name: rec.name.clone(),
+                holder,
+            },
+            e => meta_err(e),
+        })
+}
+
+/// Removes a container's record and name.
+pub(crate) fn delete_record(store: &Store, id: &str, name: &str) -> Result<()> {
+    store
+        .db()
+        .write(|tx| {
+            tx.delete(TABLE, id)?;
+            let holder: Option<String> = tx.get(NAMES, name)?;
+            if holder.as_deref() == Some(id) {
+                tx.delete(NAMES, name)?;
+            }
+            Ok::<_, MetaError>(())
+        })
+        .map_err(meta_err)
+}
+
+/// Every container record.
+pub(crate) fn load_records(store: &Store) -> Result<Vec<ContainerRecord>> {
+    store
+        .db()
+        .read(|tx| tx.list::<ContainerRecord>(TABLE))
+        .map(|v| v.into_iter().map(|(_, r)| r).collect())
+        .map_err(meta_err)
+}
+
+/// Whether `path` is a mount point (for reconciliation after a crash).
+pub(crate) fn is_mounted(path: &Path) -> bool {
+    let p = path.to_string_lossy();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|mi| mi.lines().any(|l| l.split(' ').nth(4) == Some(&*p)))
+        .unwrap_or(false)
+}

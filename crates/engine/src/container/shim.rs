@@ -1,0 +1,344 @@
+//! The engine's side of a container's shim: building the OCI spec from a record, spawning the
+//! shim, and mapping its errors to dockerd's (exit codes 126/127 for commands that cannot run).
+
+use std::path::{Path, PathBuf};
+
+use runtime::shim::{ConsoleSize, ShimConfig, ShimHandle, SpawnOptions};
+use runtime::spec::{self, BindMount, ContainerSpec, Resources, Ulimit};
+
+use super::record::{ContainerRecord, Paths};
+use super::state::Exit;
+use crate::error::{Error, ErrorKind, Result};
+use crate::{clock, EngineConfig};
+
+fn kind(k: runtime::ErrorKind) -> ErrorKind {
+    match k {
+        runtime::ErrorKind::NotFound => ErrorKind::NotFound,
+        runtime::ErrorKind::Conflict => ErrorKind::Conflict,
+        runtime::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
+        runtime::ErrorKind::Unauthorized => ErrorKind::Unauthorized,
+        runtime::ErrorKind::Unavailable => ErrorKind::Unavailable,
+        runtime::ErrorKind::Internal => ErrorKind::Internal,
+    }
+}
+
+fn shim_error(e: runtime::shim::ShimError) -> Error {
+    Error::Runtime(e.to_string(), kind(e.kind()))
+}
+
+/// dockerd's `setExitCodeFromError`: the exit code a failed start records, and the message
+/// the docker CLI maps to its own exit code (126 for EACCES/EISDIR, 127 for not found).
+pub fn start_failure(message: &str) -> Error {
+    let lower = message.to_ascii_lowercase();
+    let (message, exit_code) = if lower.contains("permission denied") {
+        (message.to_string(), 126)
+    } else if lower.contains("is a directory") {
+        (format!("{message}: permission denied"), 126)
+    } else if lower.contains("not a directory") {
+        (
+            format!("{message}: Are you trying to mount a directory onto a file (or vice-versa)? Check if the specified host path exists and is the expected type"),
+            127,
+        )
+    } else if lower.contains("executable file not found")
+        || lower.contains("no such file or directory")
+    {
+        (message.to_string(), 127)
+    } else {
+        (message.to_string(), 128)
+    };
+    Error::StartFailed {
+        message: format!("failed to create task for container: {message}"),
+        exit_code,
+    }
+}
+
+/// A running container's shim.
+pub(crate) struct Shim {
+    handle: ShimHandle,
+}
+
+impl Shim {
+    /// Starts the created container; returns its init pid.
+    pub async fn start(&self) -> Result<i64> {
+        match self.handle.start().await {
+            Ok(()) => Ok(self.handle.pid() as i64),
+            Err(runtime::shim::ShimError::Shim { message, .. }) => Err(start_failure(&message)),
+            Err(e) => Err(shim_error(e)),
+        }
+    }
+
+    /// An attach stream in Docker's wire format.
+    pub async fn attach(
+        &self,
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    ) -> Result<tokio::net::UnixStream> {
+        self.handle
+            .attach(stdin, stdout, stderr)
+            .await
+            .map_err(shim_error)
+    }
+
+    /// Sets the TTY size.
+    pub async fn resize(&self, height: u16, width: u16) -> Result<()> {
+        self.handle.resize(width, height).await.map_err(shim_error)
+    }
+
+    /// Signals the container's init.
+    pub async fn kill(&self, signal: i32) -> Result<()> {
+        self.handle.kill(signal).await.map_err(|e| match e.kind() {
+            runtime::ErrorKind::Conflict => Error::Conflict(e.to_string()),
+            _ => shim_error(e),
+        })
+    }
+
+    /// Waits for the exit; a shim that vanished without a record counts as killed (137).
+    pub async fn wait(&self) -> Exit {
+        match self.handle.wait().await {
+            Ok(rec) => Exit {
+                code: rec.exit_code as i64,
+                oom_killed: rec.oom_killed,
+                at: clock::parse_rfc3339(&rec.exited_at)
+                    .filter(|t| *t != 0)
+                    .unwrap_or_else(clock::now_nanos),
+            },
+            Err(e) => {
+                tracing::warn!(state_dir = %self.handle.state_dir().display(), error = %e, "shim lost");
+                Exit {
+                    code: 137,
+                    oom_killed: false,
+                    at: clock::now_nanos(),
+                }
+            }
+        }
+    }
+}
+
+/// The shim state dir of a container.
+pub(crate) fn state_dir(cfg: &EngineConfig, id: &str) -> PathBuf {
+    cfg.exec_root.join("shims").join(id)
+}
+
+/// The spec's cgroup path of a container.
+pub(crate) fn cgroups_path(cfg: &EngineConfig, id: &str) -> String {
+    format!("{}/{}", cfg.cgroup_parent.trim_end_matches('/'), id)
+}
+
+fn container_spec(
+    cfg: &EngineConfig,
+    paths: &Paths,
+    r: &ContainerRecord,
+    netns: Option<&Path>,
+) -> ContainerSpec {
+    let hc = &r.host_config;
+    let mut args = vec![r.path.clone()];
+    args.extend(r.args.iter().cloned());
+    let mounts = vec![
+        BindMount {
+            source: paths.resolv(),
+            destination: "/etc/resolv.conf".into(),
+            readonly: false,
+        },
+        BindMount {
+            source: paths.hostname(),
+            destination: "/etc/hostname".into(),
+            readonly: false,
+        },
+        BindMount {
+            source: paths.hosts(),
+            destination: "/etc/hosts".into(),
+            readonly: false,
+        },
+    ];
+    ContainerSpec {
+        id: r.id.clone(),
+        rootfs: paths.rootfs(),
+        args,
+        env: r.config.env.clone().unwrap_or_default(),
+        working_dir: r.config.working_dir.clone(),
+        user: r.config.user.clone(),
+        group_add: hc.group_add.clone().unwrap_or_default(),
+        hostname: r.config.hostname.clone(),
+        domainname: r.config.domainname.clone(),
+        tty: r.config.tty,
+        readonly_rootfs: hc.readonly_rootfs,
+        privileged: hc.privileged,
+        cap_add: hc.cap_add.clone().unwrap_or_default(),
+        cap_drop: hc.cap_drop.clone().unwrap_or_default(),
+        security_opt: hc.security_opt.clone().unwrap_or_default(),
+        init: if hc.init.unwrap_or(false) {
+            cfg.init_binary.clone()
+        } else {
+            None
+        },
+        cgroups_path: cgroups_path(cfg, &r.id),
+        resources: Resources {
+            memory: hc.memory,
+            memory_swap: hc.memory_swap,
+            nano_cpus: hc.nano_cpus,
+            cpu_shares: hc.cpu_shares,
+            pids_limit: hc.pids_limit.unwrap_or(0),
+        },
+        netns: netns.map(Path::to_path_buf),
+        mounts,
+        shm_size: (hc.shm_size > 0).then_some(hc.shm_size as u64),
+        ulimits: hc
+            .ulimits
+            .iter()
+            .flatten()
+            .map(|u| Ulimit {
+                name: u.name.clone(),
+                soft: u.soft.max(0) as u64,
+                hard: u.hard.max(0) as u64,
+            })
+            .collect(),
+        oom_score_adj: (hc.oom_score_adj != 0).then_some(hc.oom_score_adj as i32),
+    }
+}
+
+/// Writes the bundle and spawns the shim; returns once the container is created (not started).
+pub(crate) async fn launch(
+    cfg: &EngineConfig,
+    paths: &Paths,
+    r: &ContainerRecord,
+    netns: Option<&Path>,
+    log: runtime::logfile::LogConfig,
+) -> Result<Shim> {
+    if r.host_config.init.unwrap_or(false) && cfg.init_binary.is_none() {
+        return Err(Error::invalid(
+            "--init needs an init binary: install Debian's tini or start berthd with --init-path",
+        ));
+    }
+    let cspec = container_spec(cfg, paths, r, netns);
+    let bundle = paths.dir.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let oci = spec::build(&cspec).map_err(|e| match e.kind() {
+            runtime::ErrorKind::InvalidArgument | runtime::ErrorKind::NotFound => {
+                start_failure(&e.to_string())
+            }
+            k => Error::Runtime(e.to_string(), kind(k)),
+        })?;
+        spec::write_bundle(&bundle, &oci).map_err(|e| Error::Runtime(e.to_string(), kind(e.kind())))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("spec task: {e}")))??;
+    let console_size = r
+        .host_config
+        .console_size
+        .as_deref()
+        .filter(|s| s.len() == 2 && s[0] > 0 && s[1] > 0)
+        .map(|s| ConsoleSize {
+            height: s[0].min(u16::MAX as u32) as u16,
+            width: s[1].min(u16::MAX as u32) as u16,
+        });
+    let opts = SpawnOptions {
+        shim_binary: cfg.shim_binary.clone(),
+        state_dir: state_dir(cfg, &r.id),
+        config: ShimConfig {
+            id: r.id.clone(),
+            bundle: paths.dir.clone(),
+            cgroups_path: cgroups_path(cfg, &r.id),
+            tty: r.config.tty,
+            open_stdin: r.config.open_stdin,
+            stdin_once: r.config.stdin_once,
+            console_size,
+            log: Some(log),
+        },
+    };
+    match runtime::shim::spawn(opts).await {
+        Ok(handle) => Ok(Shim { handle }),
+        Err(runtime::shim::ShimError::Shim { message, kind: k }) => match k {
+            runtime::ErrorKind::Internal
+            | runtime::ErrorKind::InvalidArgument
+            | runtime::ErrorKind::NotFound => Err(start_failure(&message)),
+            other => Err(Error::Runtime(message, kind(other))),
+        },
+        Err(e) => Err(shim_error(e)),
+    }
+}
+
+/// Reconnects to a container's shim after a daemon restart; `Ok(None)` when it is gone, with
+/// the exit it recorded (if any).
+pub(crate) async fn reconnect(
+    cfg: &EngineConfig,
+    id: &str,
+) -> std::result::Result<Shim, Option<Exit>> {
+    let dir = state_dir(cfg, id);
+    match ShimHandle::connect(&dir).await {
+        Ok(handle) => Ok(Shim { handle }),
+        Err(_) => {
+            let rec = runtime::shim::read_exit_record(&dir).ok().flatten();
+            Err(rec.map(|rec| Exit {
+                code: rec.exit_code as i64,
+                oom_killed: rec.oom_killed,
+                at: clock::parse_rfc3339(&rec.exited_at)
+                    .filter(|t| *t != 0)
+                    .unwrap_or_else(clock::now_nanos),
+            }))
+        }
+    }
+}
+
+/// Removes a container's shim state dir once its exit has been recorded.
+pub(crate) fn forget(cfg: &EngineConfig, id: &str) {
+    let dir = state_dir(cfg, id);
+    match std::fs::remove_dir_all(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(container_id = %id, error = %e, "removing shim dir"),
+    }
+}
+
+/// Creates a container's network namespace (lo up).
+pub(crate) fn create_netns(path: &Path) -> Result<()> {
+    network::netns::create(path).map_err(|e| Error::Internal(format!("network namespace: {e}")))
+}
+
+/// Removes a container's network namespace.
+pub(crate) fn remove_netns(path: &Path) -> Result<()> {
+    network::netns::remove(path).map_err(|e| Error::Internal(format!("network namespace: {e}")))
+}
+
+/// Host pids of the container's processes (from its cgroup), falling back to the init pid.
+pub(crate) fn container_pids(cfg: &EngineConfig, id: &str, init_pid: i64) -> Vec<i64> {
+    let mut pids: Vec<i64> = runtime::cgroup::dirs(&cgroups_path(cfg, id))
+        .iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+        .flat_map(|s| {
+            s.lines()
+                .filter_map(|l| l.trim().parse::<i64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    if pids.is_empty() && init_pid > 0 {
+        pids.push(init_pid);
+    }
+    pids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_failures_map_like_dockerd() {
+        let code = |m: &str| match start_failure(m) {
+            Error::StartFailed { exit_code, .. } => exit_code,
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            code("exec: \"nope\": executable file not found in $PATH"),
+            127
+        );
+        assert_eq!(code("exec: \"/etc/passwd\": permission denied"), 126);
+        assert_eq!(code("exec: \"/etc\": is a directory"), 126);
+        assert_eq!(code("open /x: no such file or directory"), 127);
+        assert_eq!(code("something else"), 128);
+        assert!(start_failure("is a directory")
+            .to_string()
+            .ends_with("permission denied"));
+    }
+}

@@ -1,0 +1,197 @@
+//! `POST /containers/{id}/start` and the monitor that follows a running container to its end.
+//!
+//! Start mounts the rootfs, makes the network namespace, writes the OCI spec, spawns the shim
+//! (container created, process not yet running), connects the attach streams that were
+//! waiting, then starts the process. Any failure undoes the mount and namespace and records
+//! dockerd's exit code for it (126 not executable, 127 not found); an `AutoRemove` container
+//! is then removed, as dockerd does.
+
+use std::sync::Arc;
+
+use super::record::ContainerRecord;
+use super::state::{Exit, Status};
+use super::{rootfs, shim, Container, ContainerService, Inner};
+use crate::clock;
+use crate::error::{Error, Result};
+
+impl ContainerService {
+    /// Starts a created or exited container.
+    #[tracing::instrument(skip(self))]
+    pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
+        let c = self.get(key)?;
+        let mut inner = c.inner.lock().await;
+        match inner.record.state.status {
+            Status::Running | Status::Restarting => {
+                return Err(Error::NotModified(c.id.clone(), "started"))
+            }
+            Status::Paused => {
+                return Err(Error::Conflict(
+                    "cannot start a paused container, try unpause instead".into(),
+                ))
+            }
+            Status::Removing | Status::Dead => {
+                return Err(Error::Conflict(format!(
+                    "container {} is marked for removal and cannot be started",
+                    c.id
+                )))
+            }
+            Status::Created | Status::Exited => {}
+        }
+        match self.launch(&c, &mut inner).await {
+            Ok(()) => {
+                inner.record.stopped_by_user = false;
+                let record = inner.record.clone();
+                self.persist(&c, &record).await?;
+                self.publish(&record, "start");
+                Ok(())
+            }
+            Err(e) => {
+                let exit_code = match &e {
+                    Error::StartFailed { exit_code, .. } => *exit_code,
+                    _ => 128,
+                };
+                self.teardown(&mut inner).await;
+                inner.record.state.start_failed(&e.to_string(), exit_code);
+                let record = inner.record.clone();
+                let _ = self.persist(&c, &record).await;
+                let auto_remove = record.host_config.auto_remove;
+                drop(inner);
+                if auto_remove {
+                    let svc = self.clone();
+                    let id = c.id.clone();
+                    if let Err(err) = svc
+                        .remove(
+                            &id,
+                            super::RemoveOptions {
+                                force: true,
+                                volumes: true,
+                            },
+                        )
+                        .await
+                    {
+                        tracing::warn!(container_id = %id, error = %err, "auto-remove after failed start");
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Mounts, spawns the shim, wires pending attaches and starts the process; on success the
+    /// container is running and its monitor is watching it.
+    async fn launch(self: &Arc<Self>, c: &Arc<Container>, inner: &mut Inner) -> Result<()> {
+        let paths = self.paths(&c.id);
+        let store = self.store.clone();
+        let id = c.id.clone();
+        let target = paths.rootfs();
+        tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
+            .await
+            .map_err(|e| Error::Internal(format!("mount task: {e}")))??;
+        inner.mounted = true;
+        if inner.record.host_config.network_mode != "host" {
+            let ns = self.cfg.exec_root.join("netns").join(&c.id);
+            let ns2 = ns.clone();
+            tokio::task::spawn_blocking(move || shim::create_netns(&ns2))
+                .await
+                .map_err(|e| Error::Internal(format!("netns task: {e}")))??;
+            inner.netns = Some(ns);
+        }
+        let log = self.log_config(&c.id);
+        let handle = shim::launch(
+            &self.cfg,
+            &paths,
+            &inner.record,
+            inner.netns.as_deref(),
+            log,
+        )
+        .await?;
+        let handle = Arc::new(handle);
+        for pending in inner.pending_attach.drain(..) {
+            pending.connect(handle.clone()).await;
+        }
+        let pid = handle.start().await?;
+        inner.record.state.start(&c.id, pid)?;
+        inner.shim = Some(handle.clone());
+        self.spawn_monitor(c.clone(), handle);
+        Ok(())
+    }
+
+    /// Unmounts the rootfs and removes the network namespace, if present. Failures are logged:
+    /// they must not hide the error that made us tear down.
+    pub(crate) async fn teardown(&self, inner: &mut Inner) {
+        let id = inner.record.id.clone();
+        if inner.mounted {
+            let target = self.paths(&id).rootfs();
+            match tokio::task::spawn_blocking(move || rootfs::unmount(&target)).await {
+                Ok(Ok(())) => inner.mounted = false,
+                Ok(Err(e)) => tracing::warn!(container_id = %id, error = %e, "unmount rootfs"),
+                Err(e) => tracing::warn!(container_id = %id, error = %e, "unmount task"),
+            }
+        }
+        if let Some(ns) = inner.netns.take() {
+            let ns2 = ns.clone();
+            match tokio::task::spawn_blocking(move || shim::remove_netns(&ns2)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(container_id = %id, error = %e, "remove netns");
+                    inner.netns = Some(ns);
+                }
+                Err(e) => tracing::warn!(container_id = %id, error = %e, "netns task"),
+            }
+        }
+    }
+
+    /// Follows a running container until its shim reports the exit.
+    pub(crate) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>, handle: Arc<shim::Shim>) {
+        let svc = self.clone();
+        tokio::spawn(async move {
+            let exit = handle.wait().await;
+            svc.on_exit(&c, exit).await;
+        });
+    }
+
+    /// Records an exit: state, cleanup, waiters, events, auto-removal.
+    pub(crate) async fn on_exit(self: &Arc<Self>, c: &Arc<Container>, exit: Exit) {
+        let mut inner = c.inner.lock().await;
+        if !inner.record.state.status.is_running() {
+            return;
+        }
+        inner.record.state.exit(exit);
+        inner.shim = None;
+        self.teardown(&mut inner).await;
+        let record: ContainerRecord = inner.record.clone();
+        if let Err(e) = self.persist(c, &record).await {
+            tracing::error!(container_id = %c.id, error = %e, "persist exit");
+        }
+        shim::forget(&self.cfg, &c.id);
+        c.observed.send_modify(|o| {
+            o.exits += 1;
+            o.exit_code = exit.code;
+        });
+        drop(inner);
+        let mut attrs = std::collections::BTreeMap::new();
+        attrs.insert("exitCode".to_string(), exit.code.to_string());
+        attrs.insert("name".to_string(), record.name.clone());
+        attrs.insert("image".to_string(), record.image.clone());
+        if exit.oom_killed {
+            self.events
+                .publish("container", "oom", &c.id, Default::default());
+        }
+        self.events.publish("container", "die", &c.id, attrs);
+        tracing::debug!(container_id = %c.id, code = exit.code, at = %clock::rfc3339(exit.at), "exited");
+        if record.host_config.auto_remove {
+            if let Err(e) = self
+                .remove(
+                    &c.id,
+                    super::RemoveOptions {
+                        force: true,
+                        volumes: true,
+                    },
+                )
+                .await
+            {
+                tracing::warn!(container_id = %c.id, error = %e, "auto-remove");
+            }
+        }
+    }
+}

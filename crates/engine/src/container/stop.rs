@@ -1,0 +1,197 @@
+//! `stop`, `restart` and `kill`. Stop sends the stop signal, waits up to the timeout for the
+//! exit, then sends SIGKILL — without holding the container's mutex while it waits, so the
+//! monitor can record the exit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::state::Status;
+use super::{ContainerService, Observed};
+use crate::error::{Error, Result};
+
+/// Options of stop and restart.
+#[derive(Debug, Clone, Default)]
+pub struct StopOptions {
+    /// Signal name or number; default: the container's `StopSignal`, else SIGTERM.
+    pub signal: Option<String>,
+    /// Seconds before SIGKILL; default: the container's `StopTimeout`, else 10; -1 waits forever.
+    pub timeout: Option<i64>,
+}
+
+/// Parses `SIGTERM`, `TERM`, `term` or `15` into a signal number.
+pub fn parse_signal(s: &str) -> Result<i32> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        return Err(Error::invalid(format!("Invalid signal: {s}")));
+    }
+    let up = t.to_ascii_uppercase();
+    let name = up.strip_prefix("SIG").unwrap_or(&up);
+    if let Some(rt) = name.strip_prefix("RTMIN") {
+        let off: i32 = if rt.is_empty() {
+            0
+        } else {
+            rt.trim_start_matches('+')
+                .parse()
+                .map_err(|_| Error::invalid(format!("Invalid signal: {s}")))?
+        };
+        return Ok(libc::SIGRTMIN() + off);
+    }
+    let sig = match name {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "ILL" => libc::SIGILL,
+        "TRAP" => libc::SIGTRAP,
+        "ABRT" | "IOT" => libc::SIGABRT,
+        "BUS" => libc::SIGBUS,
+        "FPE" => libc::SIGFPE,
+        "KILL" => libc::SIGKILL,
+        "USR1" => libc::SIGUSR1,
+        "SEGV" => libc::SIGSEGV,
+        "USR2" => libc::SIGUSR2,
+        "PIPE" => libc::SIGPIPE,
+        "ALRM" => libc::SIGALRM,
+        "TERM" => libc::SIGTERM,
+        "STKFLT" => libc::SIGSTKFLT,
+        "CHLD" | "CLD" => libc::SIGCHLD,
+        "CONT" => libc::SIGCONT,
+        "STOP" => libc::SIGSTOP,
+        "TSTP" => libc::SIGTSTP,
+        "TTIN" => libc::SIGTTIN,
+        "TTOU" => libc::SIGTTOU,
+        "URG" => libc::SIGURG,
+        "XCPU" => libc::SIGXCPU,
+        "XFSZ" => libc::SIGXFSZ,
+        "VTALRM" => libc::SIGVTALRM,
+        "PROF" => libc::SIGPROF,
+        "WINCH" => libc::SIGWINCH,
+        "IO" | "POLL" => libc::SIGIO,
+        "PWR" => libc::SIGPWR,
+        "SYS" => libc::SIGSYS,
+        _ => return Err(Error::invalid(format!("Invalid signal: {s}"))),
+    };
+    Ok(sig)
+}
+
+impl ContainerService {
+    /// Stops a running container; 304 if it is not running.
+    #[tracing::instrument(skip(self))]
+    pub async fn stop(self: &Arc<Self>, key: &str, opts: StopOptions) -> Result<()> {
+        let c = self.get(key)?;
+        let view = c.view();
+        let signal = match opts
+            .signal
+            .as_deref()
+            .or(view.config.stop_signal.as_deref())
+        {
+            Some(s) => parse_signal(s)?,
+            None => libc::SIGTERM,
+        };
+        let timeout = opts
+            .timeout
+            .or(view.config.stop_timeout)
+            .unwrap_or(self.cfg.default_stop_timeout);
+        let mut rx = c.observe();
+        let exits_before = rx.borrow().exits;
+        {
+            let mut inner = c.inner.lock().await;
+            if !inner.record.state.status.is_running() {
+                return Err(Error::NotModified(c.id.clone(), "stopped"));
+            }
+            inner.record.stopped_by_user = true;
+            if let Some(shim) = inner.shim.clone() {
+                if let Err(e) = shim.kill(signal).await {
+                    tracing::warn!(container_id = %c.id, error = %e, "stop signal");
+                }
+            }
+        }
+        let exited = |o: &Observed| o.exits > exits_before || o.removed;
+        if timeout >= 0 {
+            let exited_in_time = tokio::time::timeout(
+                Duration::from_secs(timeout as u64),
+                rx.wait_for(|o| exited(o)),
+            )
+            .await
+            .is_ok();
+            if exited_in_time {
+                return Ok(());
+            }
+            tracing::info!(container_id = %c.id, timeout, "container did not stop in time; sending SIGKILL");
+            self.signal(&c.id, libc::SIGKILL).await?;
+        }
+        // After SIGKILL the exit is a matter of the kernel reaping; bound it anyway.
+        let _ = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|o| exited(o)))
+            .await
+            .is_ok();
+        self.publish(&c.view(), "stop");
+        Ok(())
+    }
+
+    /// Stops (if running) and starts again.
+    pub async fn restart(self: &Arc<Self>, key: &str, opts: StopOptions) -> Result<()> {
+        match self.stop(key, opts).await {
+            Ok(()) | Err(Error::NotModified(..)) => {}
+            Err(e) => return Err(e),
+        }
+        self.start(key).await?;
+        self.publish(&self.get(key)?.view(), "restart");
+        Ok(())
+    }
+
+    /// Sends a signal (default SIGKILL) to a running container's process.
+    #[tracing::instrument(skip(self))]
+    pub async fn kill(self: &Arc<Self>, key: &str, signal: Option<&str>) -> Result<()> {
+        let c = self.get(key)?;
+        let sig = match signal {
+            Some(s) => parse_signal(s)?,
+            None => libc::SIGKILL,
+        };
+        self.signal(&c.id, sig).await?;
+        let mut attrs = std::collections::BTreeMap::new();
+        attrs.insert("signal".to_string(), sig.to_string());
+        attrs.insert("name".to_string(), c.view().name.clone());
+        self.events.publish("container", "kill", &c.id, attrs);
+        Ok(())
+    }
+
+    async fn signal(&self, id: &str, sig: i32) -> Result<()> {
+        let c = self.get(id)?;
+        let shim = {
+            let inner = c.inner.lock().await;
+            if inner.record.state.status != Status::Running
+                && inner.record.state.status != Status::Paused
+            {
+                return Err(Error::Conflict(format!(
+                    "Container {} is not running",
+                    c.id
+                )));
+            }
+            inner.shim.clone()
+        };
+        match shim {
+            Some(s) => s.kill(sig).await,
+            None => Err(Error::Conflict(format!(
+                "Container {} is not running",
+                c.id
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals() {
+        assert_eq!(parse_signal("SIGTERM").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("kill").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("9").unwrap(), 9);
+        assert_eq!(parse_signal("SIGRTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        assert!(parse_signal("SIGNOPE").is_err());
+        assert!(parse_signal("0").is_err());
+    }
+}

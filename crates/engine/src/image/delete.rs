@@ -1,0 +1,124 @@
+//! `DELETE /images/{name}` with dockerd's rules: a reference is untagged (refused while a
+//! container uses the image and it is the last reference, unless forced); the image itself is
+//! deleted when no reference is left — refused while a running container uses it, or while a
+//! stopped one does unless forced.
+
+use std::collections::BTreeMap;
+
+use api_types::ImageDeleteResponseItem;
+use oci::{AnyReference, Reference};
+
+use super::{image_error, store_error, ImageService};
+use crate::error::{Error, Result};
+
+fn short(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+impl ImageService {
+    /// Untags and/or deletes an image; the response lists what happened, in order.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete(
+        &self,
+        name: &str,
+        force: bool,
+        _noprune: bool,
+    ) -> Result<Vec<ImageDeleteResponseItem>> {
+        let rec = self.record(name).await?;
+        let id = rec.id.to_string();
+        let users = self
+            .containers()
+            .map(|c| c.using_image(&id))
+            .unwrap_or_default();
+        let running = users.iter().find(|r| r.state.status.is_running());
+        // dockerd's isImageIDPrefix: the name is (a prefix of) the id, not a reference.
+        let by_id = matches!(AnyReference::parse(name), Ok(AnyReference::Id(_)))
+            || id.starts_with(name)
+            || id.starts_with(&format!("sha256:{name}"));
+        let mut out = Vec::new();
+        let mut refs: Vec<Reference> = rec
+            .repo_tags
+            .iter()
+            .chain(rec.repo_digests.iter())
+            .cloned()
+            .collect();
+
+        if !by_id {
+            let reference =
+                Reference::parse_tagged(name).map_err(|e| Error::invalid(e.to_string()))?;
+            if !force && refs.len() == 1 {
+                if let Some(c) = users.first() {
+                    return Err(Error::Conflict(format!(
+                        "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
+                        short(&c.id),
+                        short(&id)
+                    )));
+                }
+            }
+            let r2 = reference.clone();
+            self.blocking(move |s| s.untag(&r2).map_err(image_error))
+                .await?;
+            self.event("untag", &id, &reference);
+            out.push(ImageDeleteResponseItem {
+                untagged: Some(reference.familiar()),
+                deleted: None,
+            });
+            refs.retain(|r| r != &reference);
+            if !refs.is_empty() {
+                return Ok(out);
+            }
+        } else {
+            let repos: std::collections::BTreeSet<String> =
+                refs.iter().map(|r| r.repository()).collect();
+            if repos.len() > 1 && !force {
+                return Err(Error::Conflict(format!(
+                    "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                    short(&id)
+                )));
+            }
+        }
+        if let Some(c) = running {
+            return Err(Error::Conflict(format!(
+                "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
+                short(&id),
+                short(&c.id)
+            )));
+        }
+        if let Some(c) = users.first().filter(|_| !force) {
+            return Err(Error::Conflict(format!(
+                "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
+                short(&id),
+                short(&c.id)
+            )));
+        }
+        for r in refs {
+            let r2 = r.clone();
+            self.blocking(move |s| s.untag(&r2).map_err(image_error))
+                .await?;
+            self.event("untag", &id, &r);
+            out.push(ImageDeleteResponseItem {
+                untagged: Some(r.familiar()),
+                deleted: None,
+            });
+        }
+        let digest = rec.id.clone();
+        self.blocking(move |s| {
+            s.delete_image(&digest, force)
+                .map(drop)
+                .map_err(store_error)
+        })
+        .await?;
+        self.events.publish("image", "delete", &id, BTreeMap::new());
+        out.push(ImageDeleteResponseItem {
+            untagged: None,
+            deleted: Some(id),
+        });
+        Ok(out)
+    }
+
+    fn event(&self, action: &str, id: &str, r: &Reference) {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("name".to_string(), r.familiar());
+        self.events.publish("image", action, id, attrs);
+    }
+}

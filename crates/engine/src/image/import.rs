@@ -1,0 +1,136 @@
+//! `POST /images/create?fromSrc=-`: a root filesystem tarball (plain, gzip, zstd or xz) becomes
+//! a one-layer image, in one pass through the store, with `--change` and `--message` applied.
+
+use std::collections::BTreeMap;
+
+use oci::config::{ContainerConfig, History, RootFs};
+use oci::{ImageConfig, Reference};
+use store::{ImportOptions as StoreImport, NewImage};
+use tokio::io::AsyncRead;
+
+use super::{changes, image_error, store_error, ImageService};
+use crate::clock;
+use crate::error::{Error, Result};
+use crate::system::{go_arch, VERSION};
+
+/// Options of import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// `repo` query value; may carry a tag (`busybox:latest`).
+    pub repo: Option<String>,
+    /// `tag` query value.
+    pub tag: Option<String>,
+    /// `--message`.
+    pub message: String,
+    /// `--change` instructions.
+    pub changes: Vec<String>,
+    /// `--platform` (only linux is accepted).
+    pub platform: Option<String>,
+}
+
+impl ImageService {
+    /// Imports a tarball read from `body`; returns the new image's id (`sha256:…`).
+    #[tracing::instrument(skip(self, body))]
+    pub async fn import<R>(&self, body: R, opts: ImportOptions) -> Result<String>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+    {
+        if let Some(p) = opts.platform.as_deref().filter(|p| !p.is_empty()) {
+            if !p.starts_with("linux") {
+                return Err(Error::invalid(format!(
+                    "platform {p} is not supported (linux only)"
+                )));
+            }
+        }
+        let reference = match opts.repo.as_deref().filter(|r| !r.is_empty()) {
+            Some(repo) => {
+                let r = Reference::parse(repo).map_err(|e| Error::invalid(e.to_string()))?;
+                let r = match opts.tag.as_deref().filter(|t| !t.is_empty()) {
+                    Some(t) => r.with_tag(t).map_err(|e| Error::invalid(e.to_string()))?,
+                    None => r.with_default_tag(),
+                };
+                if r.digest().is_some() {
+                    return Err(Error::invalid(
+                        "cannot import an image with a digest reference",
+                    ));
+                }
+                Some(r)
+            }
+            None => None,
+        };
+        // Validate the changes before reading a byte of the body.
+        let mut config = ContainerConfig::default();
+        changes::apply(&mut config, &opts.changes)?;
+        let message = if opts.message.is_empty() {
+            "Imported from -".to_string()
+        } else {
+            opts.message.clone()
+        };
+
+        let reader = tokio_util::io::SyncIoBridge::new(body);
+        let reference2 = reference.clone();
+        let id = self
+            .blocking(move |s| {
+                let lease = s.lease().map_err(store_error)?;
+                let layer = s
+                    .import_layer(&lease, reader, None, &StoreImport::default())
+                    .map_err(|e| match e.kind() {
+                        oci::ErrorKind::InvalidArgument => {
+                            Error::invalid(format!("importing the tarball: {e}"))
+                        }
+                        _ => store_error(e),
+                    })?
+                    .layer;
+                let created = clock::rfc3339(clock::now_nanos());
+                let machine = nix::sys::utsname::uname()
+                    .map(|u| u.machine().to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| "x86_64".into());
+                let image_config = ImageConfig {
+                    created: Some(created.clone()),
+                    author: None,
+                    architecture: go_arch(&machine).to_string(),
+                    os: "linux".into(),
+                    variant: None,
+                    config: Some(config),
+                    rootfs: RootFs::layers(vec![layer.diff_id.clone()]),
+                    history: vec![History {
+                        created: Some(created),
+                        comment: Some(message.clone()),
+                        ..Default::default()
+                    }],
+                    comment: Some(message),
+                    docker_version: Some(format!("berth {VERSION}")),
+                    container: None,
+                    container_config: None,
+                    extra: Default::default(),
+                };
+                let rec = s
+                    .create_image(
+                        &lease,
+                        NewImage {
+                            config: image_config.to_vec(),
+                            config_media_type: oci::media_type::DOCKER_CONFIG.to_string(),
+                            layers: vec![layer],
+                            repo_tags: reference2.into_iter().collect(),
+                            ..Default::default()
+                        },
+                    )
+                    .map_err(store_error)?;
+                lease.release().map_err(store_error)?;
+                Ok(rec.id)
+            })
+            .await?;
+        if let Some(r) = &reference {
+            // A tag that pointed at another image moves here (create_image recorded it).
+            let (r2, id2) = (r.clone(), id.clone());
+            self.blocking(move |s| s.tag(&r2, &id2).map_err(image_error))
+                .await?;
+        }
+        let mut attrs = BTreeMap::new();
+        if let Some(r) = &reference {
+            attrs.insert("name".to_string(), r.familiar());
+        }
+        self.events.publish("image", "import", id.as_str(), attrs);
+        Ok(id.to_string())
+    }
+}

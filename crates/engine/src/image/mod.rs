@@ -1,0 +1,407 @@
+//! `ImageService`: the images of this daemon — import from a tarball, list, inspect, tag,
+//! delete, history — on top of the store, which owns blobs, layers and image records.
+//!
+//! Vocabulary: an image *id* is `sha256:` + the digest of its config; a *reference* is a
+//! repository name with a tag or digest (`docker.io/library/busybox:latest`), shown in its
+//! *familiar* form (`busybox:latest`).
+
+mod changes;
+mod delete;
+mod import;
+
+pub use import::ImportOptions;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock, Weak};
+
+use api_types::{
+    ContainerConfig, Filters, GraphDriver, HistoryResponseItem, ImageInspect, ImageMetadata,
+    ImageSummary, RootFs,
+};
+use oci::{Digest, ImageConfig};
+use store::{ImageError, ImageRecord, Store, StoreError};
+
+use crate::clock;
+use crate::container::config::ImageDefaults;
+use crate::container::{ContainerService, ResolvedImage};
+use crate::error::{Error, ErrorKind, Result};
+use crate::events::EventBus;
+
+/// Maps a store error to the engine's.
+pub fn store_error(e: StoreError) -> Error {
+    Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind()))
+}
+
+fn image_error(e: ImageError) -> Error {
+    match e {
+        ImageError::NotFound { reference } => Error::NoSuchImage(reference),
+        e => Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind())),
+    }
+}
+
+/// Options of list.
+#[derive(Debug, Clone, Default)]
+pub struct ListImagesOptions {
+    pub all: bool,
+    pub filters: Filters,
+    pub digests: bool,
+    pub shared_size: bool,
+}
+
+/// The images of this daemon.
+pub struct ImageService {
+    store: Arc<Store>,
+    events: EventBus,
+    containers: RwLock<Weak<ContainerService>>,
+}
+
+impl ImageService {
+    pub(crate) fn new(store: Arc<Store>, events: EventBus) -> ImageService {
+        ImageService {
+            store,
+            events,
+            containers: RwLock::new(Weak::new()),
+        }
+    }
+
+    pub(crate) fn set_containers(&self, c: Weak<ContainerService>) {
+        *self.containers.write().unwrap_or_else(|e| e.into_inner()) = c;
+    }
+
+    fn containers(&self) -> Option<Arc<ContainerService>> {
+        self.containers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .upgrade()
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&store))
+            .await
+            .map_err(|e| Error::Internal(format!("image task: {e}")))?
+    }
+
+    /// Finds an image by name or id (Docker's rules).
+    pub(crate) async fn record(&self, name: &str) -> Result<ImageRecord> {
+        let name = name.to_string();
+        self.blocking(move |s| s.resolve(&name).map_err(image_error))
+            .await
+    }
+
+    async fn config(&self, id: &Digest) -> Result<ImageConfig> {
+        let id = id.clone();
+        self.blocking(move |s| {
+            let bytes = s.image_config(&id).map_err(store_error)?;
+            ImageConfig::from_slice(&bytes)
+                .map_err(|e| Error::Internal(format!("image {id}: bad config: {e}")))
+        })
+        .await
+    }
+
+    /// The image facts a new container needs.
+    pub async fn resolve_for_create(&self, name: &str) -> Result<ResolvedImage> {
+        let rec = self.record(name).await?;
+        let cfg = self.config(&rec.id).await?;
+        let c = cfg.config.unwrap_or_default();
+        Ok(ResolvedImage {
+            id: rec.id.to_string(),
+            top_layer: rec.top_chain_id().map(|d| d.to_string()),
+            defaults: ImageDefaults {
+                user: c.user.unwrap_or_default(),
+                env: c.env.unwrap_or_default(),
+                cmd: c.cmd,
+                entrypoint: c.entrypoint,
+                working_dir: c.working_dir.unwrap_or_default(),
+                labels: c.labels.unwrap_or_default(),
+                exposed_ports: c.exposed_ports.unwrap_or_default(),
+                volumes: c.volumes.unwrap_or_default(),
+                stop_signal: c.stop_signal,
+                healthcheck: c
+                    .healthcheck
+                    .and_then(|h| serde_json::to_value(h).ok())
+                    .and_then(|v| serde_json::from_value(v).ok()),
+                shell: c.shell,
+                on_build: c.on_build,
+            },
+        })
+    }
+
+    /// The id of an image given by name or id.
+    pub async fn resolve_id(&self, name: &str) -> Result<String> {
+        Ok(self.record(name).await?.id.to_string())
+    }
+
+    /// The unpacked size of an image.
+    pub async fn size_of(&self, id: &str) -> Result<i64> {
+        Ok(self.record(id).await?.size as i64)
+    }
+
+    /// How many images there are.
+    pub async fn count(&self) -> Result<i64> {
+        self.blocking(|s| s.images().map(|v| v.len() as i64).map_err(image_error))
+            .await
+    }
+
+    /// `POST /images/create?fromImage=`: no registry client yet.
+    pub fn pull_unavailable(&self, image: &str, tag: Option<&str>) -> Error {
+        let name = match tag {
+            Some(t) => format!("{image}:{t}"),
+            None => image.to_string(),
+        };
+        Error::Store(
+            format!("pull access denied for {name}: berth cannot pull from registries yet; make the image with `berth import` or `docker import`"),
+            ErrorKind::NotFound,
+        )
+    }
+
+    fn summary(&self, rec: &ImageRecord, cfg: &ImageConfig, containers: i64) -> ImageSummary {
+        ImageSummary {
+            id: rec.id.to_string(),
+            parent_id: rec
+                .parent
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            repo_tags: rec.repo_tags.iter().map(|r| r.familiar()).collect(),
+            repo_digests: rec.repo_digests.iter().map(|r| r.familiar()).collect(),
+            created: created_secs(rec),
+            size: rec.size as i64,
+            shared_size: -1,
+            labels: cfg
+                .config
+                .as_ref()
+                .and_then(|c| c.labels.clone())
+                .unwrap_or_default(),
+            containers,
+        }
+    }
+
+    /// `GET /images/json`.
+    pub async fn list(&self, opts: ListImagesOptions) -> Result<Vec<ImageSummary>> {
+        let f = &opts.filters;
+        f.validate(&["dangling", "label", "before", "since", "reference", "until"])
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let dangling = match f.get("dangling").next() {
+            None => None,
+            Some("true") | Some("1") => Some(true),
+            Some("false") | Some("0") => Some(false),
+            Some(v) => return Err(Error::invalid(format!("invalid filter 'dangling={v}'"))),
+        };
+        let mut records = self.blocking(|s| s.images().map_err(image_error)).await?;
+        records.sort_by(|a, b| {
+            created_secs(b)
+                .cmp(&created_secs(a))
+                .then(b.added.cmp(&a.added))
+        });
+        let before = match f.get("before").next() {
+            Some(b) => Some(created_secs(&self.record(b).await?)),
+            None => None,
+        };
+        let since = match f.get("since").next() {
+            Some(b) => Some(created_secs(&self.record(b).await?)),
+            None => None,
+        };
+        let containers = self.containers();
+        let mut out = Vec::new();
+        for rec in records {
+            let is_dangling = rec.repo_tags.is_empty() && rec.repo_digests.is_empty();
+            if dangling.is_some_and(|d| d != is_dangling) {
+                continue;
+            }
+            if before.is_some_and(|b| created_secs(&rec) >= b)
+                || since.is_some_and(|s| created_secs(&rec) <= s)
+            {
+                continue;
+            }
+            if f.contains("reference")
+                && !f.get("reference").any(|pat| {
+                    rec.repo_tags
+                        .iter()
+                        .any(|r| reference_matches(pat, &r.familiar()))
+                })
+            {
+                continue;
+            }
+            let cfg = self.config(&rec.id).await?;
+            let labels = cfg
+                .config
+                .as_ref()
+                .and_then(|c| c.labels.clone())
+                .unwrap_or_default();
+            if !f.match_labels(&labels) {
+                continue;
+            }
+            let n = containers
+                .as_ref()
+                .map(|c| c.using_image(rec.id.as_str()).len() as i64)
+                .unwrap_or(0);
+            let mut row = self.summary(&rec, &cfg, n);
+            if !opts.shared_size {
+                row.shared_size = -1;
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// `GET /images/{name}/json`.
+    pub async fn inspect(&self, name: &str) -> Result<ImageInspect> {
+        let rec = self.record(name).await?;
+        let cfg = self.config(&rec.id).await?;
+        let config: ContainerConfig = cfg
+            .config
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok())
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        Ok(ImageInspect {
+            id: rec.id.to_string(),
+            repo_tags: rec.repo_tags.iter().map(|r| r.familiar()).collect(),
+            repo_digests: rec.repo_digests.iter().map(|r| r.familiar()).collect(),
+            parent: rec
+                .parent
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            comment: cfg.comment.clone().unwrap_or_default(),
+            created: cfg.created.clone().unwrap_or_default(),
+            docker_version: cfg.docker_version.clone().unwrap_or_default(),
+            author: cfg.author.clone().unwrap_or_default(),
+            config,
+            architecture: cfg.architecture.clone(),
+            variant: cfg.variant.clone().unwrap_or_default(),
+            os: cfg.os.clone(),
+            size: rec.size as i64,
+            graph_driver: GraphDriver {
+                name: "overlay2".into(),
+                data: None,
+            },
+            root_fs: RootFs {
+                r#type: "layers".into(),
+                layers: cfg.rootfs.diff_ids.iter().map(|d| d.to_string()).collect(),
+            },
+            metadata: ImageMetadata {
+                last_tag_time: rec
+                    .annotations
+                    .get("berth.last-tag-time")
+                    .cloned()
+                    .unwrap_or_else(|| clock::ZERO_TIME.to_string()),
+            },
+        })
+    }
+
+    /// `GET /images/{name}/history`: newest step first.
+    pub async fn history(&self, name: &str) -> Result<Vec<HistoryResponseItem>> {
+        let rec = self.record(name).await?;
+        let cfg = self.config(&rec.id).await?;
+        let mut layers = rec.layers.iter();
+        let mut out: Vec<HistoryResponseItem> = cfg
+            .history
+            .iter()
+            .map(|h| HistoryResponseItem {
+                id: "<missing>".into(),
+                created: h
+                    .created
+                    .as_deref()
+                    .and_then(clock::parse_rfc3339)
+                    .map(|n| (n / 1_000_000_000) as i64)
+                    .unwrap_or(0),
+                created_by: h.created_by.clone().unwrap_or_default(),
+                tags: None,
+                size: if h.empty_layer {
+                    0
+                } else {
+                    layers.next().map(|l| l.size as i64).unwrap_or(0)
+                },
+                comment: h.comment.clone().unwrap_or_default(),
+            })
+            .collect();
+        out.reverse();
+        if let Some(first) = out.first_mut() {
+            first.id = rec.id.to_string();
+            let tags: Vec<String> = rec.repo_tags.iter().map(|r| r.familiar()).collect();
+            first.tags = (!tags.is_empty()).then_some(tags);
+        }
+        Ok(out)
+    }
+
+    /// `POST /images/{name}/tag?repo=&tag=`.
+    pub async fn tag(&self, name: &str, repo: &str, tag: Option<&str>) -> Result<()> {
+        if repo.is_empty() {
+            return Err(Error::invalid(
+                "repository name must have at least one component",
+            ));
+        }
+        let target = match tag {
+            Some(t) => format!("{repo}:{t}"),
+            None => repo.to_string(),
+        };
+        let reference =
+            oci::Reference::parse_tagged(&target).map_err(|e| Error::invalid(e.to_string()))?;
+        if reference.digest().is_some() {
+            return Err(Error::invalid(
+                "refusing to create a tag with a digest reference",
+            ));
+        }
+        let rec = self.record(name).await?;
+        let id = rec.id.clone();
+        let r2 = reference.clone();
+        self.blocking(move |s| s.tag(&r2, &id).map_err(image_error))
+            .await?;
+        let mut attrs = BTreeMap::new();
+        attrs.insert("name".to_string(), reference.familiar());
+        self.events.publish("image", "tag", rec.id.as_str(), attrs);
+        Ok(())
+    }
+}
+
+/// Seconds since the epoch the image was created (its config's `created`, else when stored).
+fn created_secs(rec: &ImageRecord) -> i64 {
+    rec.created
+        .as_deref()
+        .and_then(clock::parse_rfc3339)
+        .filter(|n| *n != 0)
+        .map(|n| (n / 1_000_000_000) as i64)
+        .unwrap_or((rec.added / 1_000_000_000) as i64)
+}
+
+/// `reference=` filter: a familiar name, with `*` globs in the path, optionally with a tag.
+fn reference_matches(pattern: &str, familiar: &str) -> bool {
+    fn glob(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => {
+                glob(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && glob(p, &s[1..]))
+            }
+            (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    if pattern.contains(':') {
+        glob(pattern.as_bytes(), familiar.as_bytes())
+    } else {
+        let name = familiar
+            .rsplit_once(':')
+            .map(|(n, _)| n)
+            .unwrap_or(familiar);
+        glob(pattern.as_bytes(), name.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reference_filter() {
+        assert!(reference_matches("busybox", "busybox:latest"));
+        assert!(reference_matches("busy*", "busybox:latest"));
+        assert!(reference_matches("busybox:lat*", "busybox:latest"));
+        assert!(!reference_matches("busybox:1", "busybox:latest"));
+        assert!(!reference_matches("*", "library/x:1"));
+    }
+}

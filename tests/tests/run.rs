@@ -1,0 +1,307 @@
+//! `run` end to end through the real docker CLI and through `berth`: output, exit codes,
+//! a real terminal, stdin, users, read-only roots, cleanup after `--rm`.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use berth_tests::pty::PtyChild;
+use berth_tests::Daemon;
+
+fn daemon() -> Daemon {
+    let d = Daemon::start().expect("start berthd");
+    d.import_busybox().expect("import busybox");
+    d
+}
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn run_echo_with_docker_cli_and_berth() {
+    let d = daemon();
+    let out = d.docker(&["run", "--rm", "busybox", "echo", "hi"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hi\n");
+    let out = d.berth(&["run", "--rm", "busybox", "echo", "hi from berth"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hi from berth\n");
+    // stderr stays stderr without a tty.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    assert_eq!(stdout(&out), "out\n");
+    assert!(stderr(&out).contains("err"), "{}", stderr(&out));
+}
+
+#[test]
+fn exit_codes_propagate() {
+    let d = daemon();
+    for cli in ["docker", "berth"] {
+        let run = |args: &[&str]| {
+            if cli == "docker" {
+                d.docker(args)
+            } else {
+                d.berth(args)
+            }
+        };
+        let out = run(&["run", "--rm", "busybox", "sh", "-c", "exit 7"]);
+        assert_eq!(out.status.code(), Some(7), "{cli}: {}", stderr(&out));
+        let out = run(&["run", "--rm", "busybox", "no-such-command"]);
+        assert_eq!(out.status.code(), Some(127), "{cli}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("executable file not found in $PATH"),
+            "{cli}: {}",
+            stderr(&out)
+        );
+        let out = run(&["run", "--rm", "busybox", "/etc/passwd"]);
+        assert_eq!(out.status.code(), Some(126), "{cli}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("permission denied"),
+            "{cli}: {}",
+            stderr(&out)
+        );
+    }
+    // --rm removed even the containers whose command could not start.
+    assert!(d.container_ids().is_empty(), "{:?}", d.container_ids());
+}
+
+#[test]
+fn run_it_under_a_real_terminal() {
+    let d = daemon();
+    for cli in ["docker", "berth"] {
+        let cmd = if cli == "docker" {
+            d.docker_cmd(&["run", "-it", "--rm", "busybox", "sh"])
+        } else {
+            d.berth_cmd(&["run", "-it", "--rm", "busybox", "sh"])
+        };
+        let mut p = PtyChild::spawn(cmd).unwrap();
+        p.send("tty; echo answer-$((6*7))\r").unwrap();
+        p.expect("answer-42", Duration::from_secs(20))
+            .unwrap_or_else(|e| panic!("{cli}: {e}\n{}", d.log_text()));
+        assert!(p.output().contains("/dev/pts/"), "{cli}: {}", p.output());
+        p.send("exit 3\r").unwrap();
+        assert_eq!(p.wait(Duration::from_secs(20)).unwrap(), 3, "{cli}");
+    }
+}
+
+#[test]
+fn stdin_is_piped_and_closed() {
+    let d = daemon();
+    let mut child = d
+        .docker_cmd(&["run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"line one\nline two\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "line one\nline two\ndone\n");
+}
+
+#[test]
+fn user_workdir_env_and_hostname() {
+    let d = daemon();
+    let out = d.docker_ok(&["run", "--rm", "-u", "app", "busybox", "id"]);
+    assert!(out.starts_with("uid=1000(app) gid=1000(app)"), "{out}");
+    let out = d.docker_ok(&["run", "--rm", "-u", "1234:5678", "busybox", "id"]);
+    assert!(out.starts_with("uid=1234 gid=5678"), "{out}");
+    let out = d.docker(&["run", "--rm", "-u", "nobody-here", "busybox", "id"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("nobody-here"), "{}", stderr(&out));
+    let out = d.docker_ok(&["run", "--rm", "-w", "/made/here", "busybox", "pwd"]);
+    assert_eq!(out, "/made/here");
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "-e",
+        "GREETING=salut",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $GREETING $HOME",
+    ]);
+    assert_eq!(out, "salut /root");
+    let out = d.docker_ok(&["run", "--rm", "-h", "boat", "busybox", "hostname"]);
+    assert_eq!(out, "boat");
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "echo",
+        "busybox",
+        "via",
+        "entrypoint",
+    ]);
+    assert_eq!(out, "via entrypoint");
+}
+
+#[test]
+fn read_only_root_and_security_options() {
+    let d = daemon();
+    let out = d.docker(&["run", "--rm", "--read-only", "busybox", "touch", "/x"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    // /tmp is not a tmpfs in docker either; /dev/shm stays writable.
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "busybox",
+        "touch",
+        "/dev/shm/ok",
+    ]);
+    // Capabilities: the default set has CHOWN; dropping it makes chown fail.
+    d.docker_ok(&["run", "--rm", "busybox", "chown", "1:1", "/tmp"]);
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--cap-drop",
+        "CHOWN",
+        "busybox",
+        "chown",
+        "1:1",
+        "/tmp",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    // The default set lacks NET_ADMIN: no interface changes without it.
+    let out = d.docker(&["run", "--rm", "busybox", "ip", "link", "set", "lo", "down"]);
+    assert_ne!(out.status.code(), Some(0));
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--cap-add",
+        "NET_ADMIN",
+        "busybox",
+        "ip",
+        "link",
+        "set",
+        "lo",
+        "down",
+    ]);
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "ip",
+        "link",
+        "set",
+        "lo",
+        "down",
+    ]);
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        "busybox",
+        "grep",
+        "NoNewPrivs",
+        "/proc/self/status",
+    ]);
+    assert!(out.ends_with('1'), "{out}");
+}
+
+#[test]
+fn rm_leaves_nothing_behind() {
+    let d = daemon();
+    let snapshots_before = std::fs::read_dir(d.data_root.join("snapshots"))
+        .map(|r| r.count())
+        .unwrap_or(0);
+    for _ in 0..3 {
+        d.docker_ok(&["run", "--rm", "busybox", "true"]);
+    }
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /file",
+    ]);
+    assert!(d.container_ids().is_empty());
+    assert!(d.leftover_mounts().is_empty(), "{:?}", d.leftover_mounts());
+    assert!(
+        d.leftover_cgroups().is_empty(),
+        "{:?}",
+        d.leftover_cgroups()
+    );
+    let containers = std::fs::read_dir(d.data_root.join("containers"))
+        .unwrap()
+        .count();
+    assert_eq!(containers, 0);
+    let snapshots_after = std::fs::read_dir(d.data_root.join("snapshots"))
+        .map(|r| r.count())
+        .unwrap_or(0);
+    assert_eq!(
+        snapshots_before, snapshots_after,
+        "a container rw snapshot was left behind"
+    );
+    let netns = std::fs::read_dir(d.exec_root.join("netns"))
+        .map(|r| r.count())
+        .unwrap_or(0);
+    assert_eq!(netns, 0, "a network namespace file was left behind");
+}
+
+#[test]
+fn errors_match_dockerd() {
+    let d = daemon();
+    let out = d.docker(&["run", "--rm", "no-such-image-here"]);
+    assert_eq!(out.status.code(), Some(125), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Unable to find image 'no-such-image-here:latest' locally"),
+        "{}",
+        stderr(&out)
+    );
+    d.docker_ok(&["create", "--name", "taken", "busybox"]);
+    let out = d.docker(&["create", "--name", "taken", "busybox"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out)
+            .contains("Conflict. The container name \"/taken\" is already in use by container"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.docker(&["start", "no-such-container"]);
+    assert!(
+        stderr(&out).contains("No such container: no-such-container"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.docker(&["create", "--name", "bad name", "busybox"]);
+    assert!(
+        stderr(&out).contains("Invalid container name"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.docker(&["run", "--rm", "-m", "1k", "busybox", "true"]);
+    assert!(
+        stderr(&out).contains("Minimum memory limit"),
+        "{}",
+        stderr(&out)
+    );
+}
