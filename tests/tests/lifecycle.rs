@@ -79,8 +79,12 @@ fn logs_follow_and_tail() {
         assert!(Instant::now() < deadline, "logs never showed line3");
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(d.docker_ok(&["logs", "--tail", "1", &id]), "line3");
-    let ts = d.docker_ok(&["logs", "-t", "--tail", "1", &id]);
+    // The last entry is on stderr: --tail counts entries of both streams.
+    let out = d.docker(&["logs", "--tail", "1", &id]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "oops\n");
+    assert_eq!(d.docker_ok(&["logs", "--tail", "2", &id]), "line3");
+    let ts = d.docker_ok(&["logs", "-t", "--tail", "2", &id]);
     assert!(ts.contains('T') && ts.ends_with(" line3"), "{ts}");
 
     // `logs -f` streams until the container exits.

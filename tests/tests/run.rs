@@ -278,7 +278,10 @@ fn errors_match_dockerd() {
         stderr(&out)
     );
     d.docker_ok(&["create", "--name", "taken", "busybox"]);
+    // `create` exits 1 on a daemon error, `run` 125 (docker/cli's toStatusError).
     let out = d.docker(&["create", "--name", "taken", "busybox"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = d.docker(&["run", "--name", "taken", "busybox"]);
     assert_eq!(out.status.code(), Some(125));
     assert!(
         stderr(&out)
