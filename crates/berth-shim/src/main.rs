@@ -110,10 +110,31 @@ fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
     };
     let cfg = prepare_config(state_dir)?;
     let sock = state_dir.join(shim::SOCKET_FILE);
-    let _ = std::fs::remove_file(&sock);
+    if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+        return Err(WireError {
+            message: format!("a shim is already running for container {}", cfg.id),
+            kind: ErrorKind::Conflict.into(),
+        });
+    }
+    clear_previous_run(state_dir, &cfg);
     let listener =
         UnixListener::bind(&sock).map_err(|e| bad(format!("bind {}: {e}", sock.display())))?;
     Ok((listener, cfg))
+}
+
+/// A restarted container reuses its state dir: drop the previous run's socket and exit record,
+/// and the runtime state (and cgroup, and any process left in it) of a shim that was killed
+/// before it could clean up.
+fn clear_previous_run(state_dir: &Path, cfg: &ShimConfig) {
+    let _ = std::fs::remove_file(state_dir.join(shim::SOCKET_FILE));
+    let _ = std::fs::remove_file(state_dir.join(shim::EXIT_FILE));
+    let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
+    if root.join(&cfg.id).exists() {
+        if let Err(e) = launcher::delete(&cfg.id, &root) {
+            eprintln!("berth-shim: clearing the previous run: {e}");
+        }
+        let _ = std::fs::remove_dir_all(root.join(&cfg.id));
+    }
 }
 
 /// The long-lived shim: detach, create the container, report, serve.

@@ -251,3 +251,61 @@ async fn futures_join_all<F: std::future::Future>(
         .map(|o| o.expect("every future completed"))
         .collect()
 }
+
+#[tokio::test]
+async fn a_restart_reuses_the_state_dir_and_a_live_shim_is_not_replaced() {
+    let f = Fixture::new("restart");
+    let h = f.spawn(&f.spec(&["sh", "-c", "exit 3"])).await.unwrap();
+    h.start().await.unwrap();
+    assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 3);
+
+    let h = f.spawn(&f.spec(&["sleep", "100"])).await.unwrap();
+    assert_eq!(
+        runtime::shim::read_exit_record(&f.state_dir).unwrap(),
+        None,
+        "the old exit record is gone"
+    );
+    let err = f.spawn(&f.spec(&["true"])).await.unwrap_err();
+    assert_eq!(err.kind(), runtime::ErrorKind::Conflict, "{err}");
+    h.start().await.unwrap();
+    h.kill(15).await.unwrap();
+    // sleep as PID 1 has no SIGTERM handler, so the kernel ignores the signal: SIGKILL it.
+    h.kill(9).await.unwrap();
+    assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 137);
+}
+
+#[tokio::test]
+async fn a_killed_shims_leftovers_are_cleared_by_the_next_run() {
+    let f = Fixture::new("crashed");
+    let h = f.spawn(&f.spec(&["sleep", "100"])).await.unwrap();
+    h.start().await.unwrap();
+    let (old_init, shim_pid) = (h.pid(), h.shim_pid());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(shim_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    for _ in 0..500 {
+        let stat = std::fs::read_to_string(format!("/proc/{shim_pid}/stat")).unwrap_or_default();
+        if stat.is_empty() || stat.contains(") Z ") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        runtime::sys::process_alive(old_init),
+        "the container outlives its shim"
+    );
+    // The daemon finds no shim and no exit record.
+    let gone = ShimHandle::connect(&f.state_dir).await.unwrap_err();
+    assert_eq!(gone.kind(), runtime::ErrorKind::NotFound);
+
+    let h = f.spawn(&f.spec(&["sh", "-c", "exit 2"])).await.unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{old_init}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "the orphaned container was killed: {stat}"
+    );
+    h.start().await.unwrap();
+    assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 2);
+}

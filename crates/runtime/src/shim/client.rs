@@ -262,7 +262,21 @@ impl ShimHandle {
         conn.write_all(&line).await.map_err(io)?;
         let mut reply = Vec::with_capacity(64);
         loop {
-            let b = conn.read_u8().await.map_err(io)?;
+            let b = match conn.read_u8().await {
+                Ok(b) => b,
+                // The shim went away mid-request (it exited, or was killed).
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    return Err(ShimError::Gone {
+                        state_dir: self.state_dir.clone(),
+                    })
+                }
+                Err(e) => return Err(io(e)),
+            };
             if b == b'\n' {
                 break;
             }
