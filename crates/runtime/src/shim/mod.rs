@@ -38,6 +38,22 @@
 //! - `wait` → `{"exit":{…}}` when the container has exited (at once if it already has).
 //! - `close-stdin` → `{}`: closes the container's stdin.
 //!
+//! The request line must arrive within 2 s of connecting (the shim reads it in its single
+//! thread).
+//!
+//! # How the engine drives it (`docker run`)
+//! 1. `POST /containers/{id}/start`: build the spec ([`crate::spec::build`]), write the bundle,
+//!    [`spawn`] — this is where a missing or non-executable command fails, with dockerd's
+//!    message (runc, and so dockerd, check the command at create);
+//! 2. connect every waiting attach request with [`ShimHandle::attach`] (the CLI attached before
+//!    it started), then [`ShimHandle::start`]: nothing the container prints can be missed;
+//! 3. [`ShimHandle::wait`] in a task; on its answer record the exit, emit `die`, remove the
+//!    state dir if the container is removed.
+//!
+//! After a daemon restart, for each `<exec-root>/shims/<id>/`: [`ShimHandle::connect`]; if the
+//! shim is gone, [`read_exit_record`] tells how and when the container ended. The daemon must
+//! not be a child subreaper (PR_SET_CHILD_SUBREAPER), or shims would become its children.
+//!
 //! # After exit
 //! The shim drains the output, writes the log's last partial lines, reads the cgroup's
 //! `oom_kill` counter, deletes the libcontainer state and the cgroup (killing any leftover),
