@@ -6,7 +6,7 @@
 //! file whose parent entry vanished. All blocking I/O runs on tokio's blocking pool.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -169,35 +169,62 @@ fn delete_blocking(p: &Path) -> io::Result<()> {
     }
 }
 
-/// Reads `[offset, offset+len)` of `p` on a blocking thread, sending chunks to the stream.
-fn read_stream_blocking(
-    mut f: File,
-    offset: u64,
-    len: Option<u64>,
-    tx: tokio::sync::mpsc::Sender<io::Result<Bytes>>,
-) {
-    if let Err(e) = f.seek(SeekFrom::Start(offset)) {
-        let _ = tx.blocking_send(Err(e));
-        return;
-    }
-    let mut left = len.unwrap_or(u64::MAX);
-    while left > 0 {
-        let want = CHUNK.min(usize::try_from(left).unwrap_or(CHUNK));
-        // `read_to_end` on a `Take` fills the spare capacity without zeroing it first and stops
-        // at the limit without an extra read.
-        let mut buf = Vec::with_capacity(want);
-        match (&mut f).take(want as u64).read_to_end(&mut buf) {
+/// Reads up to `want` bytes at `offset` (positional, so chunks need no shared cursor).
+fn read_chunk(f: &File, offset: u64, want: usize) -> io::Result<Bytes> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; want];
+    let mut got = 0;
+    while got < want {
+        match f.read_at(&mut buf[got..], offset + got as u64) {
             Ok(0) => break,
-            Ok(n) => {
-                left -= n as u64;
-                // A closed receiver means the client went away: stop reading.
-                if tx.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                    return;
-                }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(Bytes::from(buf))
+}
+
+/// State of a read stream: the next chunk is read on the blocking pool while the current one
+/// is being sent, and no thread is held while the client is slow.
+struct ReadState {
+    file: Arc<File>,
+    offset: u64,
+    left: u64,
+    next: Option<JoinHandle<io::Result<Bytes>>>,
+}
+
+impl ReadState {
+    fn spawn_next(&mut self) {
+        if self.left == 0 {
+            self.next = None;
+            return;
+        }
+        let want = CHUNK.min(usize::try_from(self.left).unwrap_or(CHUNK));
+        let (file, offset) = (Arc::clone(&self.file), self.offset);
+        self.offset += want as u64;
+        self.left -= want as u64;
+        self.next = Some(tokio::task::spawn_blocking(move || {
+            read_chunk(&file, offset, want)
+        }));
+    }
+
+    async fn next_chunk(mut self) -> Option<(io::Result<Bytes>, ReadState)> {
+        let handle = self.next.take()?;
+        let chunk = match handle.await {
+            Ok(r) => r,
+            Err(e) => Err(io::Error::other(e.to_string())),
+        };
+        match chunk {
+            Ok(b) if b.is_empty() => None,
+            Ok(b) => {
+                self.spawn_next();
+                Some((Ok(b), self))
             }
             Err(e) => {
-                let _ = tx.blocking_send(Err(e));
-                return;
+                self.left = 0;
+                Some((Err(e), self))
             }
         }
     }
@@ -256,12 +283,21 @@ impl StorageDriver for FsDriver {
     ) -> BoxFuture<'a, Result<ByteStream, DriverError>> {
         Box::pin(async move {
             let p = self.full(path)?;
-            let f = blocking("open", path.to_owned(), move || File::open(p)).await?;
-            let (tx, rx) = tokio::sync::mpsc::channel(4);
-            tokio::task::spawn_blocking(move || read_stream_blocking(f, offset, len, tx));
-            let s = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv().await.map(|item| (item, rx))
-            });
+            let (file, size) = blocking("open", path.to_owned(), move || {
+                let f = File::open(p)?;
+                let size = f.metadata()?.len();
+                Ok((f, size))
+            })
+            .await?;
+            let end = len.map_or(size, |l| offset.saturating_add(l).min(size));
+            let mut state = ReadState {
+                file: Arc::new(file),
+                offset,
+                left: end.saturating_sub(offset),
+                next: None,
+            };
+            state.spawn_next();
+            let s = futures_util::stream::unfold(state, ReadState::next_chunk);
             Ok(s.boxed())
         })
     }
