@@ -92,6 +92,21 @@ impl Index {
         Ok(())
     }
 
+    /// Records a tag push without re-reading every tag: the pushed tag is the newest, so only
+    /// the tag count and the new image's description need reading.
+    pub async fn tag_pushed(&self, repo: &RepoName, digest: &crate::digest::Digest, pushed: u64) {
+        let _serial = self.refresh_lock.lock().await;
+        let tags = self.store.tags(repo).await.map(|t| t.len()).unwrap_or(0);
+        let description = describe(&self.store, repo, digest)
+            .await
+            .unwrap_or_default();
+        let mut repos = self.repos.write().expect("index lock");
+        let entry = repos.entry(repo.clone()).or_default();
+        entry.tags = tags;
+        entry.last_push = entry.last_push.max(pushed);
+        entry.description = description;
+    }
+
     /// Counts one pull of `repo`.
     pub fn record_pull(&self, repo: &RepoName) {
         if let Some(s) = self.repos.write().expect("index lock").get_mut(repo) {

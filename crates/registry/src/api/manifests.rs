@@ -15,6 +15,7 @@ use crate::auth::{Action, Need};
 use crate::digest::Digest;
 use crate::media;
 use crate::name::{Reference, RepoName};
+use crate::store::unix_now;
 
 pub(super) async fn get(app: &App, repo: &RepoName, reference: &str, req: Request) -> ApiResult {
     app.authorize(req.headers(), Need::Repo(repo.as_str(), Action::Pull))
@@ -57,8 +58,10 @@ pub(super) async fn put(app: &App, repo: &RepoName, reference: &str, req: Reques
         .store
         .put_manifest(repo, &reference, content_type.as_deref(), body)
         .await?;
-    if let Err(e) = app.index.refresh(repo).await {
-        tracing::warn!(repo = %repo, error = %e, "index refresh failed");
+    match &reference {
+        Reference::Tag(_) => app.index.tag_pushed(repo, &put.digest, unix_now()).await,
+        // A push by digest adds no tag, but may create the repository.
+        Reference::Digest(_) => app.index.touch(repo),
     }
     let mut headers = vec![
         ("location", format!("/v2/{repo}/manifests/{}", put.digest)),

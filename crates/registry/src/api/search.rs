@@ -58,7 +58,7 @@ pub struct SearchResults {
 
 /// `GET /v1/_ping`: the daemon checks it before searching a registry.
 pub async fn ping() -> Response {
-    let mut resp = json_response(StatusCode::OK, &true);
+    let mut resp = json_response(StatusCode::OK, &serde_json::json!({"standalone": true}));
     resp.headers_mut()
         .insert("x-docker-registry-version", HeaderValue::from_static("2.0"));
     resp.headers_mut().insert(
