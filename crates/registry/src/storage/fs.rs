@@ -330,6 +330,7 @@ impl StorageDriver for FsDriver {
                 size,
                 unsynced: 0,
                 pending: None,
+                syncing: None,
             }) as Box<dyn FileWriter>)
         })
     }
@@ -365,6 +366,7 @@ struct FsWriter {
     size: u64,
     unsynced: u64,
     pending: Option<JoinHandle<io::Result<()>>>,
+    syncing: Option<JoinHandle<io::Result<()>>>,
 }
 
 impl FsWriter {
@@ -384,19 +386,31 @@ impl FsWriter {
         let data = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
         let file = Arc::clone(&self.file);
         self.unsynced += data.len() as u64;
-        // Flushing as we go overlaps the disk work with receiving the rest of the body, so the
-        // fsync at commit finds little left to do.
-        let sync = self.unsynced >= SYNC_EVERY;
-        if sync {
-            self.unsynced = 0;
-        }
         self.pending = Some(tokio::task::spawn_blocking(move || {
-            (&*file).write_all(&data)?;
-            if sync {
-                file.sync_data()?;
-            }
-            Ok(())
+            (&*file).write_all(&data)
         }));
+        // Start writeback of what is written so far, alongside the writes rather than in their
+        // way, so the fsync at commit finds little left to do. One background sync at a time.
+        let idle = self.syncing.as_ref().is_none_or(|h| h.is_finished());
+        if self.unsynced >= SYNC_EVERY && idle {
+            if let Some(h) = self.syncing.take() {
+                h.await
+                    .map_err(|e| io::Error::other(e.to_string()))
+                    .and_then(|r| r)
+                    .map_err(io_err("sync", &self.path))?;
+            }
+            self.unsynced = 0;
+            let file = Arc::clone(&self.file);
+            self.syncing = Some(tokio::task::spawn_blocking(move || file.sync_data()));
+        }
+        Ok(())
+    }
+
+    async fn wait_syncing(&mut self) -> Result<(), DriverError> {
+        if let Some(h) = self.syncing.take() {
+            let r = h.await.map_err(|e| io::Error::other(e.to_string()));
+            r.and_then(|r| r).map_err(io_err("sync", &self.path))?;
+        }
         Ok(())
     }
 }
@@ -421,6 +435,7 @@ impl FileWriter for FsWriter {
         Box::pin(async move {
             self.flush_buf().await?;
             self.wait_pending().await?;
+            self.wait_syncing().await?;
             let file = Arc::clone(&self.file);
             blocking("sync", self.path.clone(), move || file.sync_all()).await
         })
@@ -431,6 +446,7 @@ impl FileWriter for FsWriter {
             self.buf.clear();
             // The in-flight write may fail; the truncate below is what counts.
             let _ = self.wait_pending().await;
+            let _ = self.wait_syncing().await;
             let file = Arc::clone(&self.file);
             blocking("truncate", self.path.clone(), move || {
                 file.set_len(keep)?;
