@@ -198,6 +198,17 @@ impl Store {
     /// Commits the unpacked active snapshot `key` as `chain_id` (held by `lease`), or — when
     /// another unpack got there first — drops it and uses the existing one. Returns the size.
     fn commit_layer(&self, lease: &Lease, key: &str, chain_id: &Digest) -> Result<u64, StoreError> {
+        if self.inner.opts.sync_layers {
+            use crate::snapshot::Snapshotter;
+            let dir = self.inner.snapshots.fs_dir(key)?;
+            let sync = std::fs::File::open(&dir)
+                .and_then(|f| rustix::fs::syncfs(&f).map_err(io::Error::from));
+            sync.map_err(|source| StoreError::Io {
+                op: "syncing",
+                path: dir,
+                source,
+            })?;
+        }
         let committed = {
             let _g = self.gc_read();
             self.inner.db.write(|tx| {
