@@ -53,61 +53,77 @@ impl JsonLogWriter {
     /// Adds output read from `stream`: complete lines are written at once, a line reaching
     /// [`MAX_LINE`] bytes is written as a partial entry, the rest waits for more.
     pub fn write(&mut self, stream: Stream, mut data: &[u8]) -> Result<(), LogError> {
-        let now = SystemTime::now();
+        let now = format_rfc3339_nano(SystemTime::now());
         let slot = Self::slot(stream);
         while !data.is_empty() {
-            let have = self.pending[slot].len();
-            let room = MAX_LINE - have;
+            let room = MAX_LINE - self.pending[slot].len();
             let window = &data[..data.len().min(room)];
-            if let Some(nl) = window.iter().position(|&b| b == b'\n') {
-                let mut line = std::mem::take(&mut self.pending[slot]);
-                line.extend_from_slice(&data[..=nl]);
-                self.emit(stream, &line, now)?;
-                line.clear();
-                self.pending[slot] = line;
-                data = &data[nl + 1..];
-            } else if window.len() == room {
-                let mut line = std::mem::take(&mut self.pending[slot]);
-                line.extend_from_slice(window);
-                self.emit(stream, &line, now)?;
-                line.clear();
-                self.pending[slot] = line;
-                data = &data[room..];
+            let take = match window.iter().position(|&b| b == b'\n') {
+                Some(nl) => nl + 1,
+                None if window.len() == room => room,
+                None => {
+                    self.pending[slot].extend_from_slice(window);
+                    break;
+                }
+            };
+            if self.pending[slot].is_empty() {
+                self.emit(stream, &data[..take], &now)?;
             } else {
-                self.pending[slot].extend_from_slice(window);
-                data = &[];
+                let mut line = std::mem::take(&mut self.pending[slot]);
+                line.extend_from_slice(&data[..take]);
+                self.emit(stream, &line, &now)?;
+                line.clear();
+                self.pending[slot] = line;
             }
+            data = &data[take..];
         }
-        Ok(())
+        self.flush_buf()
     }
 
     /// Writes out unfinished lines (at EOF of the streams) as partial entries.
     pub fn flush_partial(&mut self) -> Result<(), LogError> {
-        let now = SystemTime::now();
+        let now = format_rfc3339_nano(SystemTime::now());
         for stream in [Stream::Stdout, Stream::Stderr] {
             let line = std::mem::take(&mut self.pending[Self::slot(stream)]);
             if !line.is_empty() {
-                self.emit(stream, &line, now)?;
+                self.emit(stream, &line, &now)?;
             }
         }
-        Ok(())
+        self.flush_buf()
     }
 
-    fn emit(&mut self, stream: Stream, line: &[u8], time: SystemTime) -> Result<(), LogError> {
-        self.buf.clear();
+    /// Encodes one entry into the write buffer; the buffer goes to the file in one write at the
+    /// end of [`write`](Self::write) (or before a rotation).
+    fn emit(&mut self, stream: Stream, line: &[u8], time: &str) -> Result<(), LogError> {
+        let start = self.buf.len();
         let rec = Record {
             log: String::from_utf8_lossy(line),
             stream,
-            time: format_rfc3339_nano(time).into(),
+            time: time.into(),
         };
         serde_json::to_writer(&mut self.buf, &rec).map_err(|e| LogError::Io {
             path: self.cfg.path.clone(),
             source: std::io::Error::other(e),
         })?;
         self.buf.push(b'\n');
-        let len = self.buf.len() as u64;
-        if self.cfg.max_size > 0 && self.size > 0 && self.size + len > self.cfg.max_size {
+        let len = (self.buf.len() - start) as u64;
+        let buffered = start as u64;
+        if self.cfg.max_size > 0
+            && self.size + buffered > 0
+            && self.size + buffered + len > self.cfg.max_size
+        {
+            // This entry starts the next file: write what precedes it, then rotate.
+            let entry = self.buf.split_off(start);
+            self.flush_buf()?;
             self.rotate()?;
+            self.buf = entry;
+        }
+        Ok(())
+    }
+
+    fn flush_buf(&mut self) -> Result<(), LogError> {
+        if self.buf.is_empty() {
+            return Ok(());
         }
         self.file
             .write_all(&self.buf)
@@ -115,7 +131,8 @@ impl JsonLogWriter {
                 path: self.cfg.path.clone(),
                 source,
             })?;
-        self.size += len;
+        self.size += self.buf.len() as u64;
+        self.buf.clear();
         Ok(())
     }
 
