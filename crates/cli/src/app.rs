@@ -114,35 +114,92 @@ fn flag_display(argv: &[String], clap_arg: &str) -> String {
     }
 }
 
+/// How many positional arguments a command takes (cobra's `Args` validators).
+enum ArgRule {
+    None,
+    Exact(usize),
+    Min(usize),
+    Max(usize),
+}
+
+fn arg_rule(path: &str) -> ArgRule {
+    match path.rsplit(' ').next().unwrap_or("") {
+        "logs" | "attach" | "history" => ArgRule::Exact(1),
+        "rename" | "tag" => ArgRule::Exact(2),
+        "ps" | "ls" | "list" | "version" | "info" | "events" | "prune" => ArgRule::None,
+        "images" => ArgRule::Max(1),
+        _ if path == format!("{BIN} image ls") => ArgRule::Max(1),
+        _ => ArgRule::Min(1),
+    }
+}
+
+/// The wrong-number-of-arguments message of cobra's validators (typos included).
+fn args_error(path: &str, usage: &str) -> CliError {
+    let plural = |n: usize| if n == 1 { "argument" } else { "arguments" };
+    let msg = match arg_rule(path) {
+        ArgRule::None => format!("{BIN}: '{path}' accepts no arguments\n\nUsage:  {usage}\n\nRun '{path} --help' for more information"),
+        ArgRule::Exact(n) => format!("{BIN}: '{path}' requires {n} {}\n\nUsage:  {usage}\n\nRun '{path} --help' for more information", plural(n)),
+        ArgRule::Min(n) => format!("{BIN}: '{path}' requires at least {n} {}\n\nUsage:  {usage}\n\nSee '{path} --help' for more information", plural(n)),
+        ArgRule::Max(n) => format!("{BIN}: '{path}' requires at most {n} {}\n\nUsage:  {usage}\n\nSRun '{path} --help' for more information", plural(n)),
+    };
+    CliError::new(msg)
+}
+
+/// docker's usage line for the command at `path`.
+fn usage_of(path: &str) -> String {
+    let mut cmd = Cli::command();
+    for part in path.split(' ').skip(1) {
+        match cmd.find_subcommand(part).cloned() {
+            Some(sub) => cmd = sub,
+            None => break,
+        }
+    }
+    cmd.render_usage()
+        .to_string()
+        .trim_start_matches("Usage:")
+        .trim()
+        .to_string()
+}
+
+/// How the user wrote the flag a value is missing for: pflag names shorthands differently.
+fn needs_argument(argv: &[String], flag: &str) -> String {
+    let long = flag
+        .split(['[', ' ', '<', '='])
+        .next()
+        .unwrap_or(flag)
+        .to_string();
+    match argv
+        .iter()
+        .rev()
+        .find(|a| a.starts_with('-') && !a.starts_with("--"))
+    {
+        Some(short) if !argv.iter().any(|a| a == &long) => {
+            let c = short.chars().last().unwrap_or('?');
+            format!("flag needs an argument: '{c}' in -{c}")
+        }
+        _ => format!("flag needs an argument: {long}"),
+    }
+}
+
 fn clap_error(e: clap::Error, argv: &[String]) -> Result<(), CliError> {
     let path = command_path(argv);
-    let usage = e
-        .get(ContextKind::Usage)
-        .map(|u| {
-            u.to_string()
-                .trim_start_matches("Usage:")
-                .trim()
-                .to_string()
-        })
-        .unwrap_or_else(|| format!("{path} [OPTIONS]"));
-    let arg = match e.get(ContextKind::InvalidArg) {
+    let usage = usage_of(&path);
+    let ctx = |k: ContextKind| match e.get(k) {
         Some(ContextValue::String(s)) => s.clone(),
         _ => String::new(),
     };
-    let value = match e.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(s)) => s.clone(),
-        _ => String::new(),
-    };
+    let (arg, value) = (ctx(ContextKind::InvalidArg), ctx(ContextKind::InvalidValue));
     match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
             Ok(())
         }
+        ErrorKind::UnknownArgument if !arg.starts_with('-') => Err(args_error(&path, &usage)),
         ErrorKind::UnknownArgument => {
             let flag = arg.split('=').next().unwrap_or(&arg).to_string();
-            let msg = if !flag.starts_with('-') {
-                return Err(CliError::new(format!("{BIN}: '{path}' accepts no arguments\n\nUsage:  {usage}\n\nRun '{path} --help' for more information")));
-            } else if flag.starts_with("--") {
+            let msg = if flag.starts_with("--") {
                 format!("unknown flag: {flag}")
             } else {
                 let c = flag.trim_start_matches('-').chars().next().unwrap_or('?');
@@ -150,18 +207,31 @@ fn clap_error(e: clap::Error, argv: &[String]) -> Result<(), CliError> {
             };
             Err(CliError::usage(msg, &usage, &path))
         }
+        ErrorKind::InvalidValue if value.is_empty() => {
+            Err(CliError::usage(needs_argument(argv, &arg), &usage, &path))
+        }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::NoEquals => {
             let flag = flag_display(argv, &arg);
-            let reason = std::error::Error::source(&e).map(|s| s.to_string()).unwrap_or_else(|| "invalid value".into());
-            Err(CliError::usage(format!("invalid argument {value:?} for \"{flag}\" flag: {reason}"), &usage, &path))
+            let reason = std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "invalid value".into());
+            Err(CliError::usage(
+                format!("invalid argument {value:?} for \"{flag}\" flag: {reason}"),
+                &usage,
+                &path,
+            ))
         }
-        ErrorKind::MissingRequiredArgument => Err(CliError::new(format!(
-            "{BIN}: '{path}' requires at least 1 argument\n\nUsage:  {usage}\n\nSee '{path} --help' for more information"
+        ErrorKind::MissingRequiredArgument
+        | ErrorKind::TooManyValues
+        | ErrorKind::WrongNumberOfValues => Err(args_error(&path, &usage)),
+        ErrorKind::InvalidSubcommand => Err(CliError::new(format!(
+            "{BIN}: unknown command: {path} {arg}\n\nRun '{path} --help' for more information"
         ))),
-        ErrorKind::InvalidSubcommand => {
-            Err(CliError::new(format!("{BIN}: unknown command: {path} {arg}\n\nRun '{path} --help' for more information")))
-        }
-        _ => Err(CliError::usage(e.kind().as_str().unwrap_or("invalid arguments"), &usage, &path)),
+        _ => Err(CliError::usage(
+            e.kind().as_str().unwrap_or("invalid arguments"),
+            &usage,
+            &path,
+        )),
     }
 }
 

@@ -15,6 +15,12 @@ pub fn go_bool(s: &str) -> Result<bool, String> {
     }
 }
 
+/// Parses an integer flag with pflag's wording on failure.
+pub fn go_int(s: &str) -> Result<i64, String> {
+    s.parse()
+        .map_err(|_| format!("strconv.ParseInt: parsing {s:?}: invalid syntax"))
+}
+
 /// `berth [OPTIONS] COMMAND`.
 #[derive(Debug, Parser)]
 #[command(
@@ -422,7 +428,8 @@ pub struct StopArgs {
         long = "timeout",
         visible_alias = "time",
         value_name = "int",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = go_int
     )]
     pub timeout: Option<i64>,
     #[arg(required = true, value_name = "CONTAINER")]
@@ -468,7 +475,7 @@ pub struct PsArgs {
     #[arg(long, value_name = "string")]
     pub format: Option<String>,
     /// Show n last created containers (includes all states)
-    #[arg(short = 'n', long = "last", value_name = "int", default_value_t = -1, allow_hyphen_values = true)]
+    #[arg(short = 'n', long = "last", value_name = "int", default_value_t = -1, allow_hyphen_values = true, value_parser = go_int)]
     pub last: i64,
     /// Show the latest created container (includes all states)
     #[arg(short = 'l', long)]

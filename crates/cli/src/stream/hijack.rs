@@ -78,7 +78,7 @@ pub async fn stream(
             r
         })
     };
-    let (detach_tx, mut detached) = tokio::sync::oneshot::channel::<()>();
+    // The input task says whether it ended on the detach sequence.
     let mut input = {
         let opts = opts.clone();
         tokio::spawn(async move {
@@ -89,18 +89,20 @@ pub async fn stream(
                     None
                 };
                 if copy_input(&mut writer, keys).await {
-                    let _ = detach_tx.send(());
-                    return;
+                    return true;
                 }
             }
             // Like docker: stdin is closed towards the daemon even when it was not attached.
             let _ = writer.close_write().await;
+            false
         })
     };
     let end = tokio::select! {
         r = &mut output => join(r).map(|_| StreamEnd::Finished),
-        _ = &mut input => {
-            if has_output {
+        detached = &mut input => {
+            if detached.unwrap_or(false) {
+                Ok(StreamEnd::Detached)
+            } else if has_output {
                 tokio::select! {
                     r = &mut output => join(r).map(|_| StreamEnd::Finished),
                     _ = wait_cancel(&mut cancel) => Ok(StreamEnd::Cancelled),
@@ -109,7 +111,6 @@ pub async fn stream(
                 Ok(StreamEnd::Finished)
             }
         }
-        Ok(()) = &mut detached => Ok(StreamEnd::Detached),
         _ = wait_cancel(&mut cancel) => Ok(StreamEnd::Cancelled),
     };
     output.abort();

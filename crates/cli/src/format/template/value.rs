@@ -177,11 +177,13 @@ impl Value {
     /// encoder without HTML escaping, maps with sorted keys, structs in field order.
     pub fn to_json(&self) -> String {
         let mut s = String::new();
-        self.write_json(&mut s);
+        self.write_json(&mut s, false);
         s
     }
 
-    fn write_json(&self, out: &mut String) {
+    /// `html`: escape `<`, `>`, `&` as Go's `json.Marshal` does. Docker's formatter contexts
+    /// marshal themselves that way, so their JSON keeps the escapes.
+    fn write_json(&self, out: &mut String, html: bool) {
         match self {
             Value::Nil | Value::Missing => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -189,14 +191,14 @@ impl Value {
                 let _ = write!(out, "{i}");
             }
             Value::Float(f) => out.push_str(&json_float(*f)),
-            Value::Str(s) => json_string(out, s),
+            Value::Str(s) => json_string(out, s, html),
             Value::List(items) => {
                 out.push('[');
                 for (i, v) in items.iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
-                    v.write_json(out);
+                    v.write_json(out, html);
                 }
                 out.push(']');
             }
@@ -210,13 +212,13 @@ impl Value {
                     if i > 0 {
                         out.push(',');
                     }
-                    json_string(out, k);
+                    json_string(out, k, html);
                     out.push(':');
-                    v.write_json(out);
+                    v.write_json(out, html);
                 }
                 out.push('}');
             }
-            Value::Object(o) => o.to_json().write_json(out),
+            Value::Object(o) => o.to_json().write_json(out, true),
         }
     }
 
@@ -228,8 +230,8 @@ impl Value {
     }
 }
 
-/// Writes a JSON string as Go's encoder does with HTML escaping off.
-fn json_string(out: &mut String, s: &str) {
+/// Writes a JSON string as Go's encoder does, HTML-escaping when asked.
+fn json_string(out: &mut String, s: &str, html: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -240,6 +242,9 @@ fn json_string(out: &mut String, s: &str) {
             '\t' => out.push_str("\\t"),
             '\u{2028}' => out.push_str("\\u2028"),
             '\u{2029}' => out.push_str("\\u2029"),
+            '<' if html => out.push_str("\\u003c"),
+            '>' if html => out.push_str("\\u003e"),
+            '&' if html => out.push_str("\\u0026"),
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
