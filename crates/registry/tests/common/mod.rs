@@ -342,7 +342,8 @@ impl TestImage {
 }
 
 /// Files under `dir`, recursively (relative paths), for "stores nothing" checks. Pull counts
-/// (`_meta/`) are left out: they are written in the background after pulls.
+/// (`_meta/`) and the scratch files of their atomic writes (`_tmp/`) are left out: they are
+/// written in the background after pulls.
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
@@ -354,7 +355,10 @@ pub fn files_under(dir: &Path) -> Vec<String> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if !p.components().any(|c| c.as_os_str() == "_meta") {
+            } else if !p
+                .components()
+                .any(|c| c.as_os_str() == "_meta" || c.as_os_str() == "_tmp")
+            {
                 out.push(p.strip_prefix(dir).unwrap().display().to_string());
             }
         }
