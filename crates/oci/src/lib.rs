@@ -17,7 +17,7 @@
 //!   deletes a lower file; an **opaque** directory (`.wh..wh..opq`, or the
 //!   `trusted.overlay.opaque=y` xattr) hides everything below it in lower layers.
 //!
-//! Modules: [`digest`], [`reference`], [`media_type`], [`manifest`], [`config`],
+//! Modules: [`digest`], [`reference`](mod@reference), [`media_type`], [`manifest`], [`config`],
 //! [`compression`], and [`layer`] (apply, diff, changes).
 
 pub mod compression;

@@ -482,3 +482,14 @@ fn engine_tables_share_the_database() {
         Some("abc")
     );
 }
+
+#[test]
+fn handles_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Store>();
+    check::<Lease>();
+    check::<OverlaySnapshotter>();
+    check::<MetaDb>();
+    fn check_send<T: Send>() {}
+    check_send::<IngestWriter>();
+}

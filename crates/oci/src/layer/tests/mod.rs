@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use tar::{EntryType, Header};
@@ -548,5 +548,86 @@ fn blank_numeric_fields_read_as_zero_like_go() {
     assert!(
         err.to_string().contains("\"g\"") && err.to_string().contains("uid"),
         "{err}"
+    );
+}
+
+/// Interop with a real third-party tar: GNU tar's archive (long names, hard links, symlinks,
+/// setgid dirs, PAX xattrs) applies to the same tree, and GNU tar reads our diff back.
+#[test]
+fn gnu_tar_archives_round_trip_through_apply_and_diff() {
+    use std::process::Command;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let deep = src.join(format!("d/{}/{}", "x".repeat(120), "y".repeat(120)));
+    fs::create_dir_all(&deep).unwrap();
+    fs::write(deep.join("file"), b"deep").unwrap();
+    fs::write(src.join("d/exec"), b"#!/bin/sh").unwrap();
+    fs::set_permissions(src.join("d/exec"), fs::Permissions::from_mode(0o4755)).unwrap();
+    fs::set_permissions(src.join("d"), fs::Permissions::from_mode(0o2775)).unwrap();
+    fs::hard_link(src.join("d/exec"), src.join("d/exec-link")).unwrap();
+    std::os::unix::fs::symlink("../d/exec", src.join("d/sym")).unwrap();
+    rustix::fs::setxattr(
+        src.join("d/exec"),
+        "user.gnu",
+        b"yes",
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    let archive = tmp.path().join("layer.tar");
+    let st = Command::new("tar")
+        .args([
+            "--xattrs",
+            "--xattrs-include=user.*",
+            "--format=posix",
+            "-C",
+        ])
+        .arg(&src)
+        .arg("-cf")
+        .arg(&archive)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let dst = tmp.path().join("dst");
+    fs::create_dir(&dst).unwrap();
+    apply(
+        &fs::read(&archive).unwrap()[..],
+        &dst,
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(snapshot(&src), snapshot(&dst));
+    assert_eq!(
+        get_xattr(&dst.join("d/exec"), "user.gnu").as_deref(),
+        Some(&b"yes"[..])
+    );
+    assert_eq!(
+        fs::metadata(dst.join("d/exec")).unwrap().ino(),
+        fs::metadata(dst.join("d/exec-link")).unwrap().ino()
+    );
+
+    let (ours, _) = diff(&dst, Vec::new()).unwrap();
+    let ours_path = tmp.path().join("ours.tar");
+    fs::write(&ours_path, &ours).unwrap();
+    let back = tmp.path().join("back");
+    fs::create_dir(&back).unwrap();
+    let st = Command::new("tar")
+        .args([
+            "--xattrs",
+            "--xattrs-include=user.*",
+            "--same-owner",
+            "-p",
+            "-C",
+        ])
+        .arg(&back)
+        .arg("-xf")
+        .arg(&ours_path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(snapshot(&src), snapshot(&back));
+    assert_eq!(
+        get_xattr(&back.join("d/exec"), "user.gnu").as_deref(),
+        Some(&b"yes"[..])
     );
 }
