@@ -166,7 +166,8 @@ impl Store {
                 let _ = out.finish();
             }
             let compressed = compressor.join();
-            let stats = applied?;
+            // A failed compressor (disk full) makes the unpacker fail with a broken pipe:
+            // its error, the cause, is checked first.
             let writer = match compressed {
                 Ok(Ok(w)) => w,
                 Ok(Err(source)) => {
@@ -183,6 +184,7 @@ impl Store {
                     });
                 }
             };
+            let stats = applied?;
             let (_, diff_id, tar_size) = tee.inner.finish();
             let info = self.commit_ingest(lease, writer, None, None)?;
             Ok((

@@ -493,3 +493,22 @@ fn handles_are_send_and_sync() {
     fn check_send<T: Send>() {}
     check_send::<IngestWriter>();
 }
+
+#[test]
+fn a_failed_import_leaves_no_snapshot_blob_or_ingest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let lease = s.lease().unwrap();
+    let mut tar = tar_of(&[("big", &[7u8; 100_000])]);
+    tar.truncate(50_000);
+    for bad in [gzip(&tar), tar.clone(), b"BZh91AY&SY".to_vec()] {
+        let e = s
+            .import_layer(&lease, &bad[..], None, &ImportOptions::default())
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+    assert_eq!(snapshot_count(&s), 0);
+    assert!(s.snapshotter().dir_ids().unwrap().is_empty());
+    assert!(s.content().ingests().unwrap().is_empty());
+    assert!(s.content().list().unwrap().is_empty());
+}
