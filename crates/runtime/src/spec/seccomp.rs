@@ -263,17 +263,29 @@ mod tests {
             "write",
             "execve",
             "openat",
-            "clone",
             "chroot",
             "ptrace",
-            "socket",
             "exit_group",
+            "name_to_handle_at",
         ] {
-            // clone is present only with an argument filter; check the rest unconditionally.
-            if ok != "clone" {
-                assert!(allow.iter().any(|n| n == ok), "{ok} should be allowed");
-            }
+            assert!(allow.iter().any(|n| n == ok), "{ok} should be allowed");
         }
+        // clone and socket are allowed with argument filters: no namespace flags, no AF_VSOCK.
+        let rules = s.syscalls().as_ref().unwrap();
+        let with_args = |name: &str| {
+            rules
+                .iter()
+                .find(|r| r.names().iter().any(|n| n == name) && r.args().is_some())
+                .cloned()
+        };
+        let clone = with_args("clone").expect("clone rule");
+        assert_eq!(clone.args().as_ref().unwrap()[0].value(), 0x7E02_0000);
+        let socket = with_args("socket").expect("socket rule");
+        assert_eq!(socket.args().as_ref().unwrap()[0].value(), 40);
+        assert!(
+            !allow.iter().any(|n| n == "socket"),
+            "socket is never allowed unconditionally"
+        );
         for blocked in [
             "mount",
             "umount2",
@@ -290,6 +302,8 @@ mod tests {
             "pivot_root",
             "swapon",
             "sethostname",
+            "move_pages",
+            "io_uring_setup",
         ] {
             assert!(
                 !allow.iter().any(|n| n == blocked),
