@@ -37,7 +37,7 @@ async fn running(ctx: &Ctx, id: &str) -> Result<ContainerInspect, CliError> {
 /// `berth attach`.
 pub async fn attach(ctx: &Ctx, args: AttachArgs) -> Result<(), CliError> {
     let client = &ctx.client;
-    let status = wait_status(client, &args.container, WaitCondition::NotRunning).await;
+    let status = wait_status(client, &args.container, WaitCondition::NotRunning, false).await;
     let c = running(ctx, &args.container).await?;
     check_tty(!args.no_stdin, c.config.tty)?;
     let detach_keys = args

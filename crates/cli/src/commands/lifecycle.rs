@@ -170,7 +170,7 @@ async fn start_attached(ctx: &Ctx, args: &StartArgs) -> Result<(), CliError> {
     } else {
         WaitCondition::NextExit
     };
-    let status = wait_status(client, &c.id, condition).await;
+    let status = wait_status(client, &c.id, condition, true).await;
     if let Err(e) = client.container_start(&c.id).await {
         let _ = cancel_tx.send(true);
         let _ = streamer.await;

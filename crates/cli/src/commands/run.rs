@@ -81,7 +81,7 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
     } else {
         WaitCondition::NextExit
     };
-    let mut status = wait_status(client, &id, condition).await;
+    let mut status = wait_status(client, &id, condition, true).await;
     if let Err(e) = client.container_start(&id).await {
         if let Some(s) = streamer.take() {
             let _ = cancel_tx.send(true);
@@ -129,37 +129,49 @@ pub fn check_tty(attach_stdin: bool, tty: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Registers a wait now and resolves to the exit status later; failures are reported as
-/// docker reports them and give 125.
+/// Registers a wait now and resolves to the exit status later. Failures give 125 and, when
+/// `report`, are logged as docker's logrus does (`run` and `start` report them, `attach`
+/// does not).
 pub async fn wait_status(
     client: &Client,
     id: &str,
     condition: WaitCondition,
+    report: bool,
 ) -> tokio::task::JoinHandle<i64> {
     let registered = client.container_wait(id, condition).await;
     tokio::spawn(async move {
+        let fail = |msg: String| {
+            if report {
+                log_error(&msg);
+            }
+            125
+        };
         let handle = match registered {
             Ok(h) => h,
-            Err(e) => {
-                eprintln(&format!("ERRO[0000] error waiting for container: {e}"));
-                return 125;
-            }
+            Err(e) => return fail(format!("error waiting for container: {e}")),
         };
         match handle.result().await {
             Ok(r) => match r.error {
                 Some(err) if !err.message.is_empty() => {
-                    eprintln(&format!(
-                        "ERRO[0000] Error waiting for container: {}",
-                        err.message
-                    ));
-                    125
+                    fail(format!("Error waiting for container: {}", err.message))
                 }
                 _ => r.status_code,
             },
-            Err(e) => {
-                eprintln(&format!("ERRO[0000] error waiting for container: {e}"));
-                125
-            }
+            Err(e) => fail(format!("error waiting for container: {e}")),
         }
     })
+}
+
+/// An error line as logrus writes it: `ERRO[0000] msg` on a terminal, key=value otherwise.
+pub fn log_error(msg: &str) {
+    if crate::stream::terminal::stderr_is_tty() {
+        eprintln(&format!("ERRO[0000] {msg}"));
+    } else {
+        let t = crate::format::gotime::rfc3339_nano(
+            super::now() as i64,
+            0,
+            crate::format::gotime::Zone::local(),
+        );
+        eprintln(&format!("time={t:?} level=error msg={msg:?}"));
+    }
 }

@@ -1,7 +1,7 @@
 //! Detach keys: parsing `ctrl-p,ctrl-q` into bytes (moby's `term.ToBytes`) and spotting the
-//! sequence in typed input (moby's `EscapeProxy`). Like docker, only single-byte reads —
-//! keys typed one at a time — can start or continue a match; a partial match that breaks
-//! is passed on unchanged.
+//! sequence in typed input (moby's `EscapeProxy`): the sequence may arrive in one read or
+//! spread over several; bytes typed before it are still sent, and a partial match that
+//! breaks is passed on unchanged.
 
 /// docker's default: ctrl-p, ctrl-q.
 pub const DEFAULT_KEYS: [u8; 2] = [16, 17];
@@ -38,8 +38,9 @@ pub fn parse_keys(spec: &str) -> Result<Vec<u8>, String> {
 pub enum Escaped {
     /// Bytes to send on.
     Forward(Vec<u8>),
-    /// The full detach sequence was typed.
-    Detach,
+    /// The full detach sequence was typed; `before` are the bytes that preceded it in this
+    /// read, still to be sent.
+    Detach { before: Vec<u8> },
 }
 
 /// Tracks a partially typed detach sequence across reads.
@@ -60,23 +61,33 @@ impl EscapeProxy {
         if self.keys.is_empty() {
             return Escaped::Forward(chunk.to_vec());
         }
-        let held = |this: &mut Self, rest: &[u8]| {
-            let mut v = this.keys[..this.pos].to_vec();
-            v.extend_from_slice(rest);
-            this.pos = 0;
-            Escaped::Forward(v)
-        };
-        if chunk.len() != 1 {
-            return held(self, chunk);
+        let mut buf = chunk.to_vec();
+        let mut i = 0;
+        while i < buf.len() {
+            if buf[i] == self.keys[self.pos] {
+                self.pos += 1;
+                if self.pos == self.keys.len() {
+                    let n = (i + 1).saturating_sub(self.pos);
+                    buf.truncate(n);
+                    return Escaped::Detach { before: buf };
+                }
+                i += 1;
+                continue;
+            }
+            if i < self.pos {
+                // The partial match began in an earlier read and was held back: give it
+                // back in front of this input.
+                let mut held = self.keys[..self.pos].to_vec();
+                held.extend_from_slice(&buf);
+                buf = held;
+                i += self.pos;
+            }
+            self.pos = 0;
+            i += 1;
         }
-        if chunk[0] != self.keys[self.pos] {
-            return held(self, chunk);
-        }
-        if self.pos == self.keys.len() - 1 {
-            return Escaped::Detach;
-        }
-        self.pos += 1;
-        Escaped::Forward(Vec::new())
+        // Hold back a partial match at the end until we know what follows.
+        buf.truncate(buf.len() - self.pos.min(buf.len()));
+        Escaped::Forward(buf)
     }
 }
 
@@ -102,7 +113,20 @@ mod tests {
         let mut p = EscapeProxy::new(DEFAULT_KEYS.to_vec());
         assert_eq!(p.feed(b"l"), Escaped::Forward(b"l".to_vec()));
         assert_eq!(p.feed(&[16]), Escaped::Forward(vec![]));
-        assert_eq!(p.feed(&[17]), Escaped::Detach);
+        assert_eq!(p.feed(&[17]), Escaped::Detach { before: vec![] });
+    }
+
+    #[test]
+    fn detects_the_sequence_in_one_read_and_keeps_what_came_before() {
+        let mut p = EscapeProxy::new(DEFAULT_KEYS.to_vec());
+        assert_eq!(p.feed(&[16, 17]), Escaped::Detach { before: vec![] });
+        let mut p = EscapeProxy::new(DEFAULT_KEYS.to_vec());
+        assert_eq!(
+            p.feed(b"ls\r\x10\x11"),
+            Escaped::Detach {
+                before: b"ls\r".to_vec()
+            }
+        );
     }
 
     #[test]
@@ -110,7 +134,11 @@ mod tests {
         let mut p = EscapeProxy::new(DEFAULT_KEYS.to_vec());
         assert_eq!(p.feed(&[16]), Escaped::Forward(vec![]));
         assert_eq!(p.feed(b"x"), Escaped::Forward(vec![16, b'x']));
-        // Pasted input (several bytes at once) never detaches.
-        assert_eq!(p.feed(&[16, 17]), Escaped::Forward(vec![16, 17]));
+        assert_eq!(
+            p.feed(&[b'a', 16, b'b']),
+            Escaped::Forward(vec![b'a', 16, b'b'])
+        );
+        assert_eq!(p.feed(&[b'a', 16]), Escaped::Forward(vec![b'a']));
+        assert_eq!(p.feed(&[b'c']), Escaped::Forward(vec![16, b'c']));
     }
 }

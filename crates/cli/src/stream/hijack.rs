@@ -178,7 +178,14 @@ async fn copy_input(writer: &mut client::AttachWriter, keys: Option<Vec<u8>>) ->
     let mut proxy = keys.map(EscapeProxy::new);
     while let Some(chunk) = rx.recv().await {
         let data = match proxy.as_mut().map(|p| p.feed(&chunk)) {
-            Some(Escaped::Detach) => return true,
+            Some(Escaped::Detach { before }) => {
+                // What was typed before the sequence still goes to the container.
+                if !before.is_empty() {
+                    let _ = writer.write_all(&before).await;
+                    let _ = writer.flush().await;
+                }
+                return true;
+            }
             Some(Escaped::Forward(d)) => d,
             None => chunk.to_vec(),
         };

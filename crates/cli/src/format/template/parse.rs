@@ -287,10 +287,16 @@ impl Parser<'_> {
     ) -> Result<(Operand, usize), TemplateError> {
         let (pos, tok) = &toks[i];
         let mut next = i + 1;
+        // Go positions a chain at its second link (the chain node starts where the parser
+        // peeked the first `.field` after the base); errors report that column.
+        let mut at = *pos;
         let (arg, text) = match tok {
             Tok::Dot => (Arg::Dot, ".".to_string()),
             Tok::Field(chain, _) => {
                 let chain = chain.clone();
+                if chain.len() > 1 {
+                    at = pos + 1 + chain[0].len();
+                }
                 let text = chain.iter().map(|f| format!(".{f}")).collect();
                 (Arg::Field(chain), text)
             }
@@ -299,6 +305,9 @@ impl Parser<'_> {
                     return Err(self.err(*pos, format!("undefined variable \"{v}\"")));
                 }
                 let (chain, n) = chain_at(toks, i + 1);
+                if n > i + 1 {
+                    at = toks[i + 1].0;
+                }
                 next = n;
                 let text = format!(
                     "{v}{}",
@@ -325,6 +334,9 @@ impl Parser<'_> {
                     matching_paren(toks, i).ok_or_else(|| self.err(*pos, "unclosed left paren"))?;
                 let inner = self.pipeline(&toks[i + 1..close], *pos, false)?;
                 let (chain, n) = chain_at(toks, close + 1);
+                if n > close + 1 {
+                    at = toks[close + 1].0;
+                }
                 next = n;
                 let text = format!(
                     "({}){}",
@@ -337,14 +349,7 @@ impl Parser<'_> {
                 return Err(self.err(*pos, format!("unexpected {} in operand", tok_text(other))))
             }
         };
-        Ok((
-            Operand {
-                pos: *pos,
-                text,
-                arg,
-            },
-            next,
-        ))
+        Ok((Operand { pos: at, text, arg }, next))
     }
 }
 

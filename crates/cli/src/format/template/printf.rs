@@ -93,6 +93,7 @@ fn bad(verb: char, arg: &Value) -> String {
 fn format_one(verb: char, arg: &Value, spec: &Spec) -> String {
     match (verb, arg) {
         ('v', _) => arg.to_go_string(),
+        ('T', _) => arg.type_name().to_string(),
         ('s', Value::Str(s)) => match spec.prec {
             Some(p) => s.chars().take(p).collect(),
             None => s.clone(),
@@ -203,5 +204,6 @@ mod tests {
         assert_eq!(s("100%%", &[]), "100%");
         assert_eq!(s("%.3s", &["abcdef".into()]), "abc");
         assert_eq!(s("%e", &[Value::Float(1500.0)]), "1.500000e+03");
+        assert_eq!(s("%T %T", &[Value::Int(1), "x".into()]), "int string");
     }
 }

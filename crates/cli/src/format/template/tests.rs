@@ -174,10 +174,10 @@ fn errors_read_like_go() {
         run("x\n {{index .A.B 1}}", &d).unwrap_err().to_string(),
         "template: :2:3: executing \"\" at <index .A.B 1>: error calling index: can't index item of type int"
     );
-    assert!(run("{{.A.B.C}}", &d)
-        .unwrap_err()
-        .to_string()
-        .contains("can't evaluate field C in type int"));
+    assert_eq!(
+        run("{{.A.B.C}}", &d).unwrap_err().to_string(),
+        "template: :1:4: executing \"\" at <.A.B.C>: can't evaluate field C in type int"
+    );
     assert!(run("{{\"x\" 1}}", &d)
         .unwrap_err()
         .to_string()

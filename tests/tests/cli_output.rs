@@ -1,0 +1,406 @@
+//! `berth` prints what the docker CLI prints: every command here runs through both clients
+//! against the same daemon and the outputs, errors and exit statuses are compared. Where a
+//! value changes with the clock ("2 seconds ago"), the comparison uses formats without it
+//! or drops those words from both sides.
+
+use std::process::Output;
+
+use berth_tests::Daemon;
+
+fn daemon() -> Daemon {
+    let d = Daemon::start().expect("start berthd");
+    d.import_busybox().expect("import busybox");
+    d
+}
+
+/// Replaces 64-digit hex IDs (they differ between two runs) with `<id>`.
+fn no_ids(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    for c in s.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_hexdigit() && c.is_ascii_lowercase() || c.is_ascii_digit() {
+            run.push(c);
+            continue;
+        }
+        out.push_str(if run.len() == 64 { "<id>" } else { &run });
+        run.clear();
+        if c != '\0' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// stdout, stderr (with `berth` written as `docker`), exit status; IDs masked.
+fn result(o: &Output) -> (String, String, Option<i32>) {
+    let err = String::from_utf8_lossy(&o.stderr).replace("berth", "docker");
+    (
+        no_ids(&String::from_utf8_lossy(&o.stdout)),
+        no_ids(&err),
+        o.status.code(),
+    )
+}
+
+/// Runs `args` with both clients and asserts identical results.
+fn same(d: &Daemon, args: &[&str]) -> String {
+    let b = result(&d.berth(args));
+    let k = result(&d.docker(args));
+    assert_eq!(b, k, "berth and docker differ for {args:?}");
+    b.0
+}
+
+/// Drops words that move with the clock, and the padding they shift.
+fn timeless(s: &str) -> String {
+    const CLOCK: &[&str] = &[
+        "Less", "than", "a", "an", "About", "second", "seconds", "minute", "minutes", "hour",
+        "hours", "ago", "Up", "Exited",
+    ];
+    s.lines()
+        .map(|l| {
+            l.split_whitespace()
+                .filter(|w| {
+                    !CLOCK.contains(w)
+                        && !w
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c == '(' || c == ')')
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn ps_and_images_print_like_docker() {
+    let d = daemon();
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-l",
+        "a=1",
+        "-l",
+        "tier=front",
+        "busybox",
+        "sh",
+        "-c",
+        "sleep 300; echo a very long command line",
+    ]);
+    d.docker_ok(&["create", "--name", "idle", "busybox", "true"]);
+    let fmt = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.Names}}\t{{.State}}\t{{.Labels}}\t{{.Label \"a\"}}\t{{.Ports}}\t{{.Networks}}";
+    let table = same(&d, &["ps", "-a", "--format", fmt]);
+    assert!(
+        table.starts_with("CONTAINER ID   IMAGE     COMMAND                  NAMES"),
+        "{table}"
+    );
+    assert!(table.contains("\"sh -c sleep 300; ec…\""), "{table}");
+    same(&d, &["ps", "-a", "--no-trunc", "--format", fmt]);
+    same(&d, &["ps", "-aq"]);
+    same(&d, &["ps", "-q", "--no-trunc"]);
+    same(
+        &d,
+        &[
+            "ps",
+            "-a",
+            "--filter",
+            "status=created",
+            "--format",
+            "{{.Names}}",
+        ],
+    );
+    same(&d, &["ps", "-a", "--filter", "label=tier=front", "-q"]);
+    same(
+        &d,
+        &["ps", "-a", "-n", "1", "--format", "{{.Names}} {{.Size}}"],
+    );
+    same(
+        &d,
+        &[
+            "ps",
+            "-a",
+            "--format",
+            "{{json .Names}} {{upper .State}} {{.Label \"tier\" | printf \"%q\"}}",
+        ],
+    );
+    // The default tables, minus the clock.
+    let b = String::from_utf8_lossy(&d.berth(&["ps", "-a"]).stdout).into_owned();
+    let k = String::from_utf8_lossy(&d.docker(&["ps", "-a"]).stdout).into_owned();
+    assert_eq!(timeless(&b), timeless(&k));
+
+    let images = same(
+        &d,
+        &[
+            "images",
+            "--format",
+            "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Size}}\t{{.Digest}}",
+        ],
+    );
+    assert!(images.contains("busybox      latest"), "{images}");
+    same(&d, &["images", "-q"]);
+    same(&d, &["images", "--no-trunc", "--format", "{{.ID}}"]);
+    same(
+        &d,
+        &[
+            "image",
+            "ls",
+            "busybox",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+        ],
+    );
+    same(
+        &d,
+        &[
+            "images",
+            "--digests",
+            "--format",
+            "table {{.Repository}}\t{{.Digest}}",
+        ],
+    );
+    let b = String::from_utf8_lossy(&d.berth(&["images"]).stdout).into_owned();
+    let k = String::from_utf8_lossy(&d.docker(&["images"]).stdout).into_owned();
+    assert_eq!(timeless(&b), timeless(&k));
+}
+
+#[test]
+fn inspect_prints_like_docker() {
+    let d = daemon();
+    d.docker_ok(&[
+        "run", "-d", "--name", "web", "-e", "A=1", "-l", "x=y", "busybox", "sleep", "300",
+    ]);
+    let full = same(&d, &["inspect", "web"]);
+    assert!(full.starts_with("[\n    {\n        \"Id\": "), "{full}");
+    same(&d, &["inspect", "web", "busybox"]);
+    same(&d, &["inspect", "-f", "json", "web"]);
+    same(&d, &["inspect", "-s", "web"]);
+    same(&d, &["container", "inspect", "web"]);
+    same(&d, &["image", "inspect", "busybox"]);
+    same(&d, &["inspect", "--type", "image", "busybox"]);
+    for f in [
+        "{{.State.Status}} {{.State.Running}} {{.State.ExitCode}} {{.State.OOMKilled}}",
+        "{{.Name}} {{.Config.Image}} {{.Config.Cmd}} {{.Config.Entrypoint}} {{.Config.Labels}}",
+        "{{json .Config.Env}} {{range .Config.Env}}[{{.}}]{{end}} {{index .Config.Labels \"x\"}}",
+        "{{.HostConfig.NetworkMode}} {{.HostConfig.Memory}} {{len .Id}} {{.Mounts}}",
+        "{{if .State.Running}}up{{else}}down{{end}} {{with .State}}{{.Pid | printf \"%T\"}}{{end}}",
+        "{{.State.Health}}",
+        "{{.Nope}}",
+        "{{.State.Nope}}",
+        "{{",
+    ] {
+        same(&d, &["inspect", "-f", f, "web"]);
+    }
+    same(&d, &["inspect", "nope"]);
+    same(&d, &["inspect", "web", "nope"]);
+    same(&d, &["inspect", "--type", "container", "nope"]);
+    same(&d, &["container", "inspect", "nope"]);
+    same(&d, &["image", "inspect", "nope"]);
+    same(&d, &["inspect", "--type", "bogus", "web"]);
+}
+
+/// The same sequence of lifecycle commands through one client; what each printed.
+fn lifecycle(d: &Daemon, cli: &str) -> Vec<(String, String, Option<i32>)> {
+    let run = |args: &[&str]| {
+        if cli == "berth" {
+            d.berth(args)
+        } else {
+            d.docker(args)
+        }
+    };
+    let out = run(&[
+        "run",
+        "-d",
+        "--name",
+        "aa",
+        "busybox",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; sleep 300",
+    ]);
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_eq!(
+        id.len(),
+        64,
+        "{cli}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(run(&["create", "--name", "bb", "busybox", "true"])
+        .status
+        .success());
+    // Bounded wait for the output to reach the log.
+    for _ in 0..200 {
+        if String::from_utf8_lossy(&run(&["logs", "aa"]).stdout).contains("out") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    [
+        &["logs", "aa"][..],
+        &["logs", "--tail", "1", "aa"],
+        &["stop", "-t", "1", "aa", "nope"],
+        &["wait", "aa"],
+        &["start", "bb", "nope"],
+        &["restart", "-t", "0", "bb"],
+        &["kill", "nope"],
+        &["rename", "bb", "cc"],
+        &["rename", "nope", "x"],
+        &["rm", "aa", "nope"],
+        &["rm", "-f", "cc", "nope"],
+        &["container", "prune", "-f"],
+    ]
+    .iter()
+    .map(|args| result(&run(args)))
+    .collect()
+}
+
+#[test]
+fn lifecycle_commands_print_like_docker() {
+    let d = daemon();
+    let ours = lifecycle(&d, "berth");
+    let theirs = lifecycle(&d, "docker");
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[3].0, "137\n");
+}
+
+#[test]
+fn errors_and_exit_statuses_like_docker() {
+    let d = daemon();
+    d.docker_ok(&["run", "-d", "--name", "taken", "busybox", "sleep", "300"]);
+    for args in [
+        &["run", "--name", "taken", "busybox"][..],
+        &["run", "--rm", "busybox", "no-such-command"],
+        &["run", "--rm", "busybox", "/etc"],
+        &["run", "--rm", "busybox", "sh", "-c", "exit 7"],
+        &["run", "--rm", "-m", "12x", "busybox"],
+        &["run", "--rm", "--cpus", "abc", "busybox"],
+        &["run", "--rm", "--pull", "sometimes", "busybox"],
+        &["run", "--rm", "--restart", "always", "busybox"],
+        &["run", "--rm", "-a", "bogus", "busybox"],
+        &["run", "--rm", "Bad:Image"],
+        &["run", "-t", "busybox", "true"],
+        &["run", "-d", "-a", "stdout", "busybox"],
+        &["run"],
+        &["rm"],
+        &["logs"],
+        &["logs", "a", "b"],
+        &["ps", "x"],
+        &["ps", "--bogus"],
+        &["ps", "-n", "x"],
+        &["ps", "--format", "{{.Bogus}}"],
+        &["ps", "--format", "{{"],
+        &["stop", "nope"],
+        &["start", "nope"],
+        &["attach", "nope"],
+        &["top", "nope"],
+        &["tag", "busybox", "bad:tag:x"],
+        &["tag", "nope", "x"],
+        &["rmi", "nope"],
+        &["rmi", "-f", "nope"],
+        &["images", "a", "b"],
+        &["inspect"],
+    ] {
+        same(&d, args);
+    }
+}
+
+#[test]
+fn version_and_info_server_sections_like_docker() {
+    let d = daemon();
+    let server = |o: &Output| {
+        let s = String::from_utf8_lossy(&o.stdout).into_owned();
+        s[s.find("Server:").expect("a Server section")..].to_string()
+    };
+    assert_eq!(
+        server(&d.berth(&["version"])),
+        server(&d.docker(&["version"]))
+    );
+    assert_eq!(server(&d.berth(&["info"])), server(&d.docker(&["info"])));
+    same(
+        &d,
+        &[
+            "version",
+            "--format",
+            "{{.Server.Version}} {{.Server.APIVersion}} {{.Server.Os}}",
+        ],
+    );
+    same(
+        &d,
+        &[
+            "info",
+            "--format",
+            "{{.Containers}} {{.Images}} {{.Driver}} {{.Plugins.Volume}} {{json .Plugins.Network}}",
+        ],
+    );
+    let v = String::from_utf8_lossy(&d.berth(&["version"]).stdout).into_owned();
+    assert!(v.starts_with("Client:\n Version:           "), "{v}");
+}
+
+#[test]
+fn history_tag_rmi_and_import_like_docker() {
+    let d = daemon();
+    same(
+        &d,
+        &[
+            "history",
+            "busybox",
+            "--format",
+            "{{.ID}} {{.CreatedBy}} {{.Size}} {{.Comment}}",
+        ],
+    );
+    same(&d, &["history", "-q", "busybox"]);
+    same(
+        &d,
+        &[
+            "history",
+            "--no-trunc",
+            "-H=false",
+            "--format",
+            "table {{.ID}}\t{{.Size}}",
+        ],
+    );
+    for cli in ["berth", "docker"] {
+        let tag = format!("{cli}-copy:v1");
+        let run = |args: &[&str]| {
+            if cli == "berth" {
+                d.berth(args)
+            } else {
+                d.docker(args)
+            }
+        };
+        assert!(run(&["tag", "busybox", &tag]).status.success());
+        let listed = String::from_utf8_lossy(
+            &run(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout,
+        )
+        .into_owned();
+        assert!(listed.contains(&tag), "{cli}: {listed}");
+    }
+    // Untagging prints the same for both (the image stays: busybox:latest holds it).
+    let b = result(&d.berth(&["rmi", "berth-copy:v1"]));
+    let k = result(&d.docker(&["rmi", "docker-copy:v1"]));
+    assert_eq!(
+        b.0.replace("berth-copy", "X"),
+        k.0.replace("docker-copy", "X")
+    );
+    assert_eq!(b.2, Some(0));
+    // Import from stdin prints the new image's ID.
+    let tar = std::fs::File::open(berth_tests::busybox_tar()).unwrap();
+    let out = d
+        .berth_cmd(&["import", "-", "from-stdin:1"])
+        .stdin(tar)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        printed.starts_with("sha256:") && printed.len() == 71,
+        "{printed}"
+    );
+    let id = d.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "from-stdin:1"]);
+    assert_eq!(id, printed);
+}
