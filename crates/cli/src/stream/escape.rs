@@ -139,6 +139,6 @@ mod tests {
             Escaped::Forward(vec![b'a', 16, b'b'])
         );
         assert_eq!(p.feed(&[b'a', 16]), Escaped::Forward(vec![b'a']));
-        assert_eq!(p.feed(&[b'c']), Escaped::Forward(vec![16, b'c']));
+        assert_eq!(p.feed(b"c"), Escaped::Forward(vec![16, b'c']));
     }
 }
