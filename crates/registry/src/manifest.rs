@@ -3,57 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::digest::Digest;
 use crate::media;
 use crate::ErrorKind;
 
-/// A content descriptor (image spec "Descriptors"), as much of it as the registry needs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    /// The media type of the referenced content.
-    pub media_type: String,
-    /// Its digest.
-    pub digest: Digest,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Where a non-distributable layer may be fetched instead (foreign layers).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub urls: Vec<String>,
-    /// Annotations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-    /// The artifact type (on referrers descriptors and index entries).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    /// The platform of an index entry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
-}
-
-/// An index entry's platform.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Platform {
-    /// `linux`, `windows` …
-    pub os: String,
-    /// `amd64`, `arm64` …
-    pub architecture: String,
-    /// `v7`, `v8` …
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<String>,
-}
-
-impl Platform {
-    /// `os/arch[/variant]`.
-    pub fn display(&self) -> String {
-        match &self.variant {
-            Some(v) => format!("{}/{}/{v}", self.os, self.architecture),
-            None => format!("{}/{}", self.os, self.architecture),
-        }
-    }
-}
+pub use oci::config::{ContainerConfig, History, ImageConfig};
+pub use oci::manifest::{Descriptor, Platform};
 
 /// The JSON shape shared by image manifests and indexes, all fields optional so the checks below
 /// can name what is missing.
@@ -191,82 +147,17 @@ impl Manifest {
     /// The blobs (config and distributable layers) this manifest needs in its repository. Layers
     /// with `urls` are foreign (non-distributable) and are not required.
     pub fn required_blobs(&self) -> impl Iterator<Item = &Descriptor> {
-        self.config
-            .iter()
-            .chain(self.layers.iter().filter(|l| l.urls.is_empty()))
+        self.config.iter().chain(
+            self.layers
+                .iter()
+                .filter(|l| l.urls.as_ref().is_none_or(|u| u.is_empty())),
+        )
     }
 
     /// Whether this is an index.
     pub fn is_index(&self) -> bool {
         media::is_index(&self.media_type)
     }
-}
-
-/// The fields of an image config the UI shows (image spec "Image Configuration").
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ImageConfig {
-    /// `amd64` …
-    #[serde(default)]
-    pub architecture: String,
-    /// `linux` …
-    #[serde(default)]
-    pub os: String,
-    /// `variant`, for arm.
-    #[serde(default)]
-    pub variant: Option<String>,
-    /// When the image was created (RFC 3339).
-    #[serde(default)]
-    pub created: Option<String>,
-    /// The runtime config.
-    #[serde(default)]
-    pub config: Option<RunConfig>,
-    /// One entry per build step.
-    #[serde(default)]
-    pub history: Vec<History>,
-}
-
-/// `config.config`: what a container of the image runs.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RunConfig {
-    /// Entrypoint.
-    #[serde(default)]
-    pub entrypoint: Option<Vec<String>>,
-    /// Cmd.
-    #[serde(default)]
-    pub cmd: Option<Vec<String>>,
-    /// Env.
-    #[serde(default)]
-    pub env: Option<Vec<String>>,
-    /// Exposed ports (`"80/tcp": {}`).
-    #[serde(default)]
-    pub exposed_ports: Option<BTreeMap<String, serde_json::Value>>,
-    /// Labels.
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Working directory.
-    #[serde(default)]
-    pub working_dir: Option<String>,
-    /// User.
-    #[serde(default)]
-    pub user: Option<String>,
-}
-
-/// One history entry: the step that made a layer (or an empty layer).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct History {
-    /// When.
-    #[serde(default)]
-    pub created: Option<String>,
-    /// The Dockerfile command.
-    #[serde(default)]
-    pub created_by: Option<String>,
-    /// Whether the step made no layer.
-    #[serde(default)]
-    pub empty_layer: bool,
-    /// A comment.
-    #[serde(default)]
-    pub comment: Option<String>,
 }
 
 #[cfg(test)]

@@ -81,15 +81,9 @@ impl Store {
             self.write_json(&paths::tag(repo, tag), &rec).await?;
         }
         if let Some(subject) = &m.subject {
-            let desc = Descriptor {
-                media_type: m.media_type.clone(),
-                digest: digest.clone(),
-                size: link.size,
-                urls: Vec::new(),
-                annotations: m.annotations.clone(),
-                artifact_type: m.artifact_type.clone(),
-                platform: None,
-            };
+            let mut desc = Descriptor::new(m.media_type.clone(), digest.clone(), link.size);
+            desc.annotations = m.annotations.clone();
+            desc.artifact_type = m.artifact_type.clone();
             let path = paths::referrer(repo, &subject.digest, &digest);
             self.write_json(&path, &desc).await?;
         }

@@ -76,7 +76,7 @@ pub async fn tag_facts(store: &Store, repo: &RepoName, d: &Digest) -> Option<Tag
         if let Some(p) = &child.platform {
             // Attestation manifests are indexed as unknown/unknown; they are not platforms.
             if p.os != "unknown" {
-                facts.platforms.push(p.display());
+                facts.platforms.push(p.to_string());
             }
         }
         if let Some(cm) = manifest(store, repo, &child.digest).await {
@@ -100,7 +100,7 @@ pub async fn image_details(
             .manifests
             .iter()
             .take(MAX_CHILDREN)
-            .filter_map(|c| Some((c.platform.as_ref()?.display(), c.digest.clone())))
+            .filter_map(|c| Some((c.platform.as_ref()?.to_string(), c.digest.clone())))
             .filter(|(p, _)| !p.starts_with("unknown/"))
             .collect();
         let chosen = want
