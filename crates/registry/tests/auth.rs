@@ -273,3 +273,42 @@ async fn bad_tls_material_is_a_clear_start_up_error() {
         .expect("must fail");
     assert!(err.to_string().contains("cert.pem"), "{err}");
 }
+
+#[tokio::test]
+async fn web_ui_sign_in_shows_what_the_user_may_pull() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(with_users(AuthMode::Basic, dir.path())).await;
+    let anon = s.client();
+    let alice = anon.basic("alice", "alice-pw");
+    TestImage::new("ui", "private app")
+        .push(&alice, "alice/app", "v1")
+        .await;
+    TestImage::new("pub", "public app")
+        .push(&alice, "alice/pub", "v1")
+        .await;
+
+    let home = String::from_utf8(anon.get("/").await.body.to_vec()).unwrap();
+    assert!(home.contains("href=\"/login\""), "{home}");
+    assert!(!home.contains("alice/app"));
+    let r = anon.get("/login").await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Basic realm=\"berth-registry\"")
+    );
+    assert_eq!(anon.basic("alice", "wrong").get("/login").await.status, 401);
+    let r = alice.get("/login").await;
+    assert_eq!((r.status, r.header("location")), (303, Some("/")));
+    let home = String::from_utf8(alice.get("/").await.body.to_vec()).unwrap();
+    assert!(
+        home.contains("signed in as alice") && home.contains("href=\"/r/alice/app\""),
+        "{home}"
+    );
+    assert_eq!(
+        anon.get("/r/alice/app").await.status,
+        404,
+        "private repository page leaked"
+    );
+    assert_eq!(alice.get("/r/alice/app").await.status, 200);
+    assert_eq!(anon.basic("alice", "wrong").get("/").await.status, 401);
+}

@@ -1,7 +1,8 @@
 //! The web UI: server-rendered HTML and one inline stylesheet, no JavaScript. Pages: home
 //! (`/`: search box, recently pushed and most pulled), search (`/search?q=`), repository
 //! (`/r/<name>`) and tag (`/r/<name>/-/tag/<tag>`; `-` cannot be a name component, so the split
-//! is unambiguous).
+//! is unambiguous). `/login` asks the browser for Basic credentials (htpasswd users), which it
+//! then sends with every page, so signed-in visitors see the repositories they may pull.
 //!
 //! Everything shown is escaped with [`esc`] (text and attributes alike), including what comes
 //! from the request (the `Host` in pull commands, the query) and from pushed content (labels,
@@ -22,6 +23,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/search", get(pages::search))
+        .route("/login", get(pages::login))
         .route("/r/{*rest}", get(pages::repo_or_tag))
 }
 

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
 
@@ -12,6 +12,7 @@ use super::{esc, html, human_size, page, url_q, when};
 use crate::api::search::run_search;
 use crate::api::{App, AppState};
 use crate::auth::{AuthError, Identity};
+use crate::config::AuthMode;
 use crate::index::RepoSummary;
 use crate::name::{valid_tag, RepoName};
 
@@ -93,6 +94,28 @@ fn repo_list(items: &[(RepoName, RepoSummary)], empty_text: &str) -> String {
     out
 }
 
+/// `GET /login`: a Basic challenge until the browser sends valid credentials, then home.
+pub async fn login(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if app.auth.mode() == AuthMode::None {
+        return Redirect::to("/").into_response();
+    }
+    match app.auth.basic_identity(&headers).await {
+        Ok(Some(_)) => Redirect::to("/").into_response(),
+        _ => {
+            let body = "<div class=\"card\"><h1>Sign in</h1><p>This registry needs a user name and password.</p></div>";
+            let mut r = html(
+                StatusCode::UNAUTHORIZED,
+                page("Sign in", &app.ui.title, "", body),
+            );
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                http::HeaderValue::from_static("Basic realm=\"berth-registry\""),
+            );
+            r
+        }
+    }
+}
+
 /// `GET /`.
 pub async fn home(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let who = match visitor(&app, &headers).await {
@@ -110,8 +133,13 @@ pub async fn home(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let recent = repo_list(&repos[..repos.len().min(10)], "Nothing pushed yet.");
     repos.sort_by(|a, b| b.1.pulls.cmp(&a.1.pulls).then(a.0.cmp(&b.0)));
     let popular = repo_list(&repos[..repos.len().min(10)], "Nothing pulled yet.");
+    let who_line = match (&who, app.auth.mode()) {
+        (_, AuthMode::None) => String::new(),
+        (Identity::User(u), _) => format!(" · signed in as {}", esc(u)),
+        (Identity::Anonymous, _) => " · <a href=\"/login\" id=\"login\">Sign in</a>".to_owned(),
+    };
     let body = format!(
-        "<h1>{title}</h1><p class=\"meta\">{total} repositories</p>\
+        "<h1>{title}</h1><p class=\"meta\">{total} repositories{who_line}</p>\
          <div class=\"grid\"><section class=\"card\" id=\"recent\"><h2>Recently pushed</h2>{recent}</section>\
          <section class=\"card\" id=\"popular\"><h2>Most pulled</h2>{popular}</section></div>",
         title = esc(&app.ui.title),
