@@ -237,6 +237,11 @@ async fn searching_from_the_box_and_reading_at_phone_width() {
             .await;
         assert_eq!(fits, json!(true), "{path} scrolls sideways at phone width");
         assert_eq!(b.eval("window.innerWidth").await, json!(375));
+        // Definition lists stack at this width: every value gets a usable line.
+        let narrow = b
+            .eval("Array.from(document.querySelectorAll('dd')).filter(e => e.getBoundingClientRect().width < 200).length")
+            .await;
+        assert_eq!(narrow, json!(0), "{path}: squeezed values");
         b.screenshot(&shots.join(format!("{name}-phone.png"))).await;
     }
     b.close().await;

@@ -62,7 +62,8 @@ form.search button{padding:.5rem 1rem;border:0;border-radius:6px;background:#1f7
 .card{background:#fff;border:1px solid #dde3ea;border-radius:8px;padding:1rem;margin:0 0 1rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}
 h1{font-size:1.5rem;margin:.25rem 0 .5rem;overflow-wrap:anywhere}
-h2{font-size:1.15rem;margin:0 0 .5rem}
+h2{font-size:1.15rem;margin:1rem 0 .5rem}
+.card>h2:first-child{margin-top:0}
 ul.repos{list-style:none;margin:0;padding:0}
 ul.repos li{padding:.5rem 0;border-top:1px solid #eef1f5;overflow-wrap:anywhere}
 ul.repos li:first-child{border-top:0}
@@ -78,9 +79,10 @@ td.num{white-space:nowrap}
 th{font-size:.8rem;text-transform:uppercase;color:#5b6b7d}
 .pill{display:inline-block;background:#e8f1fc;color:#0b4f9e;border-radius:999px;padding:0 .5rem;margin:0 .25rem .25rem 0;font-size:.8rem}
 dl{display:grid;grid-template-columns:minmax(6rem,max-content) 1fr;gap:.25rem .75rem;margin:0}
-dt{color:#5b6b7d}dd{margin:0;overflow-wrap:anywhere}
+dt{color:#5b6b7d;overflow-wrap:anywhere}dd{margin:0;overflow-wrap:anywhere}
 .empty{color:#5b6b7d;font-style:italic}
-@media (max-width:600px){main{padding:.6rem}.card{padding:.75rem}th.opt,td.opt{display:none}}
+@media (max-width:600px){main{padding:.6rem}.card{padding:.75rem}th.opt,td.opt{display:none}
+dl{grid-template-columns:1fr;gap:0}dd{margin:0 0 .5rem}}
 "#;
 
 /// A whole page around `body`.

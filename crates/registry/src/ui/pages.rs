@@ -69,17 +69,26 @@ fn registry_host(app: &App, headers: &HeaderMap) -> String {
 fn repo_item(out: &mut String, name: &RepoName, s: &RepoSummary) {
     let _ = write!(
         out,
-        "<li><a href=\"/r/{n}\"><strong>{n}</strong></a>{desc}<div class=\"meta\">{pulls} pulls · {tags} tags · pushed {pushed}</div></li>",
+        "<li><a href=\"/r/{n}\"><strong>{n}</strong></a>{desc}<div class=\"meta\">{pulls} · {tags} · pushed {pushed}</div></li>",
         n = esc(name.as_str()),
         desc = if s.description.is_empty() {
             String::new()
         } else {
             format!("<div class=\"desc\">{}</div>", esc(&s.description))
         },
-        pulls = s.pulls,
-        tags = s.tags,
+        pulls = count(s.pulls, "pull"),
+        tags = count(s.tags as u64, "tag"),
         pushed = esc(&when(s.last_push)),
     );
+}
+
+/// `1 tag`, `2 tags`.
+fn count(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn repo_list(items: &[(RepoName, RepoSummary)], empty_text: &str) -> String {
@@ -172,14 +181,14 @@ pub async fn search(
         for r in &res.results {
             let _ = write!(
                 body,
-                "<li><a href=\"/r/{n}\"><strong>{n}</strong></a>{d}<div class=\"meta\">{p} pulls</div></li>",
+                "<li><a href=\"/r/{n}\"><strong>{n}</strong></a>{d}<div class=\"meta\">{p}</div></li>",
                 n = esc(&r.name),
                 d = if r.description.is_empty() {
                     String::new()
                 } else {
                     format!("<div class=\"desc\">{}</div>", esc(&r.description))
                 },
-                p = r.pull_count
+                p = count(r.pull_count, "pull")
             );
         }
         body.push_str("</ul>");
@@ -269,12 +278,12 @@ async fn repo_page(app: &App, headers: &HeaderMap, repo: &RepoName, s: &RepoSumm
         format!("<div class=\"scroll\"><table id=\"tags\"><thead><tr><th>Tag</th><th>Digest</th><th>Size</th><th>Platforms</th><th class=\"opt\">Pushed</th></tr></thead><tbody>{rows}</tbody></table></div>")
     };
     let body = format!(
-        "<section class=\"card\"><h1>{n}</h1>{desc}<p class=\"meta\">{pulls} pulls · {ntags} tags</p>\
+        "<section class=\"card\"><h1>{n}</h1>{desc}<p class=\"meta\">{pulls} · {ntags}</p>\
          <pre>docker pull {host}/{n}</pre></section><section class=\"card\"><h2>Tags</h2>{table}</section>",
         n = esc(repo.as_str()),
         desc = if s.description.is_empty() { String::new() } else { format!("<p class=\"desc\">{}</p>", esc(&s.description)) },
-        pulls = s.pulls,
-        ntags = tags.len(),
+        pulls = count(s.pulls, "pull"),
+        ntags = count(tags.len() as u64, "tag"),
         host = esc(&host),
     );
     html(
