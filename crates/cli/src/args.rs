@@ -201,158 +201,231 @@ pub enum SystemCommand {
 /// Flags shared by `run` and `create` that shape the container (docker's `addFlags`).
 #[derive(Debug, Args, Default, Clone)]
 pub struct ContainerFlags {
+    /// Attach to STDIN, STDOUT or STDERR
     #[arg(short = 'a', long = "attach", value_name = "list")]
     pub attach: Vec<String>,
+    /// Set environment variables
     #[arg(short = 'e', long = "env", value_name = "list")]
     pub env: Vec<String>,
+    /// Read in a file of environment variables
     #[arg(long = "env-file", value_name = "list")]
     pub env_file: Vec<String>,
+    /// Overwrite the default ENTRYPOINT of the image
     #[arg(long, value_name = "string")]
     pub entrypoint: Option<String>,
+    /// Container host name
     #[arg(short = 'h', long, value_name = "string")]
     pub hostname: Option<String>,
+    /// Container NIS domain name
     #[arg(long, value_name = "string")]
     pub domainname: Option<String>,
+    /// Keep STDIN open even if not attached
     #[arg(short = 'i', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub interactive: Option<bool>,
+    /// Allocate a pseudo-TTY
     #[arg(short = 't', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub tty: Option<bool>,
+    /// Set meta data on a container
     #[arg(short = 'l', long = "label", value_name = "list")]
     pub label: Vec<String>,
+    /// Read in a line delimited file of labels
     #[arg(long = "label-file", value_name = "list")]
     pub label_file: Vec<String>,
+    /// Mount the container's root filesystem as read only
     #[arg(long = "read-only", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub read_only: Option<bool>,
+    /// Restart policy to apply when a container exits
     #[arg(long, value_name = "string")]
     pub restart: Option<String>,
+    /// Signal to stop the container
     #[arg(long = "stop-signal", value_name = "string")]
     pub stop_signal: Option<String>,
+    /// Timeout (in seconds) to stop a container
     #[arg(long = "stop-timeout", value_name = "int", allow_hyphen_values = true)]
     pub stop_timeout: Option<String>,
+    /// Username or UID (format: <name|uid>[:<group|gid>])
     #[arg(short = 'u', long, value_name = "string")]
     pub user: Option<String>,
+    /// Working directory inside the container
     #[arg(short = 'w', long, value_name = "string")]
     pub workdir: Option<String>,
+    /// Automatically remove the container and its associated anonymous volumes when it exits
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub rm: Option<bool>,
+    /// Add Linux capabilities
     #[arg(long = "cap-add", value_name = "list")]
     pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
     #[arg(long = "cap-drop", value_name = "list")]
     pub cap_drop: Vec<String>,
+    /// Give extended privileges to this container
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub privileged: Option<bool>,
+    /// Security Options
     #[arg(long = "security-opt", value_name = "list")]
     pub security_opt: Vec<String>,
+    /// User namespace to use
     #[arg(long, value_name = "string")]
     pub userns: Option<String>,
+    /// Cgroup namespace to use (host|private)
     #[arg(long, value_name = "string")]
     pub cgroupns: Option<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
     #[arg(long = "add-host", value_name = "list")]
     pub add_host: Vec<String>,
+    /// Set custom DNS servers
     #[arg(long, value_name = "list")]
     pub dns: Vec<String>,
+    /// Set DNS options
     #[arg(long = "dns-option", visible_alias = "dns-opt", value_name = "list")]
     pub dns_option: Vec<String>,
+    /// Set custom DNS search domains
     #[arg(long = "dns-search", value_name = "list")]
     pub dns_search: Vec<String>,
+    /// Expose a port or a range of ports
     #[arg(long, value_name = "list")]
     pub expose: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
     #[arg(long, value_name = "string")]
     pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
     #[arg(long, value_name = "string")]
     pub ip6: Option<String>,
+    /// Add link to another container
     #[arg(long, value_name = "list")]
     pub link: Vec<String>,
+    /// Container MAC address (e.g., 92:d0:c6:0a:29:33)
     #[arg(long = "mac-address", value_name = "string")]
     pub mac_address: Option<String>,
+    /// Publish a container's port(s) to the host
     #[arg(short = 'p', long, value_name = "list")]
     pub publish: Vec<String>,
+    /// Publish all exposed ports to random ports
     #[arg(short = 'P', long = "publish-all", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub publish_all: Option<bool>,
+    /// Connect a container to a network
     #[arg(long = "network", visible_alias = "net", value_name = "network")]
     pub network: Vec<String>,
+    /// Add network-scoped alias for the container
     #[arg(
         long = "network-alias",
         visible_alias = "net-alias",
         value_name = "list"
     )]
     pub network_alias: Vec<String>,
+    /// Logging driver for the container
     #[arg(long = "log-driver", value_name = "string")]
     pub log_driver: Option<String>,
+    /// Log driver options
     #[arg(long = "log-opt", value_name = "list")]
     pub log_opt: Vec<String>,
+    /// Bind mount a volume
     #[arg(short = 'v', long, value_name = "list")]
     pub volume: Vec<String>,
+    /// Mount a tmpfs directory
     #[arg(long, value_name = "list")]
     pub tmpfs: Vec<String>,
+    /// Mount volumes from the specified container(s)
     #[arg(long = "volumes-from", value_name = "list")]
     pub volumes_from: Vec<String>,
+    /// Command to run to check health
     #[arg(long = "health-cmd", value_name = "string")]
     pub health_cmd: Option<String>,
+    /// Time between running the check (ms|s|m|h) (default 0s)
     #[arg(long = "health-interval", value_name = "duration")]
     pub health_interval: Option<String>,
+    /// Consecutive failures needed to report unhealthy
     #[arg(long = "health-retries", value_name = "int")]
     pub health_retries: Option<String>,
+    /// Maximum time to allow one check to run (ms|s|m|h) (default 0s)
     #[arg(long = "health-timeout", value_name = "duration")]
     pub health_timeout: Option<String>,
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
     #[arg(long = "health-start-period", value_name = "duration")]
     pub health_start_period: Option<String>,
+    /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub no_healthcheck: Option<bool>,
+    /// Memory limit
     #[arg(short = 'm', long, value_name = "bytes")]
     pub memory: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
     #[arg(long = "memory-swap", value_name = "bytes", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
+    /// Memory soft limit
     #[arg(long = "memory-reservation", value_name = "bytes")]
     pub memory_reservation: Option<String>,
+    /// Tune container memory swappiness (0 to 100) (default -1)
     #[arg(
         long = "memory-swappiness",
         value_name = "int",
         allow_hyphen_values = true
     )]
     pub memory_swappiness: Option<String>,
+    /// Disable OOM Killer
     #[arg(long = "oom-kill-disable", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub oom_kill_disable: Option<bool>,
+    /// Tune host's OOM preferences (-1000 to 1000)
     #[arg(long = "oom-score-adj", value_name = "int", allow_hyphen_values = true)]
     pub oom_score_adj: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited)
     #[arg(long = "pids-limit", value_name = "int", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
+    /// CPU shares (relative weight)
     #[arg(short = 'c', long = "cpu-shares", value_name = "int")]
     pub cpu_shares: Option<String>,
+    /// Number of CPUs
     #[arg(long, value_name = "decimal")]
     pub cpus: Option<String>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
     #[arg(long = "cpu-period", value_name = "int")]
     pub cpu_period: Option<String>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
     #[arg(long = "cpu-quota", value_name = "int", allow_hyphen_values = true)]
     pub cpu_quota: Option<String>,
+    /// CPUs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-cpus", value_name = "string")]
     pub cpuset_cpus: Option<String>,
+    /// MEMs in which to allow execution (0-3, 0,1)
     #[arg(long = "cpuset-mems", value_name = "string")]
     pub cpuset_mems: Option<String>,
+    /// Optional parent cgroup for the container
     #[arg(long = "cgroup-parent", value_name = "string")]
     pub cgroup_parent: Option<String>,
+    /// IPC mode to use
     #[arg(long, value_name = "string")]
     pub ipc: Option<String>,
+    /// PID namespace to use
     #[arg(long, value_name = "string")]
     pub pid: Option<String>,
+    /// UTS namespace to use
     #[arg(long, value_name = "string")]
     pub uts: Option<String>,
+    /// Size of /dev/shm
     #[arg(long = "shm-size", value_name = "bytes")]
     pub shm_size: Option<String>,
+    /// Runtime to use for this container
     #[arg(long, value_name = "string")]
     pub runtime: Option<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub init: Option<bool>,
+    /// Sysctl options
     #[arg(long, value_name = "map")]
     pub sysctl: Vec<String>,
+    /// Ulimit options
     #[arg(long, value_name = "ulimit")]
     pub ulimit: Vec<String>,
+    /// Add additional groups to join
     #[arg(long = "group-add", value_name = "list")]
     pub group_add: Vec<String>,
+    /// Write the container ID to the file
     #[arg(long, value_name = "string")]
     pub cidfile: Option<String>,
+    /// Container isolation technology
     #[arg(long, value_name = "string")]
     pub isolation: Option<String>,
+    /// Add an annotation to the container (passed through to the OCI runtime)
     #[arg(long, value_name = "map")]
     pub annotation: Vec<String>,
     /// Pull image before running ("always", "missing", "never")

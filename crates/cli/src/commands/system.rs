@@ -67,7 +67,7 @@ fn client_value(api_version: &str) -> Value {
             ),
             (
                 "GoVersion".into(),
-                s(concat!("rust ", env!("CARGO_PKG_RUST_VERSION"))),
+                s(concat!("rust", env!("BERTH_RUSTC_VERSION"))),
             ),
             ("Os".into(), s(std::env::consts::OS)),
             ("Arch".into(), s(go_arch())),
@@ -222,7 +222,7 @@ pub async fn version(ctx: &Ctx, args: VersionArgs) -> Result<(), CliError> {
     let server = ctx.client.version().await;
     if format == "json" || format == "{{json .}}" {
         let client_json = json!({"Version": env!("CARGO_PKG_VERSION"), "ApiVersion": api, "DefaultAPIVersion": client::CLIENT_API_VERSION,
-            "GoVersion": concat!("rust ", env!("CARGO_PKG_RUST_VERSION")), "Os": std::env::consts::OS, "Arch": go_arch(), "Context": "default"});
+            "GoVersion": concat!("rust", env!("BERTH_RUSTC_VERSION")), "Os": std::env::consts::OS, "Arch": go_arch(), "Context": "default"});
         let server_json = server
             .as_ref()
             .ok()
