@@ -208,6 +208,9 @@ async fn gc(a: GcArgs) -> Result<ExitCode> {
     for (repo, id) in &r.uploads {
         println!("{verb} upload {repo}/{id}");
     }
+    for p in &r.scratch {
+        println!("{verb} scratch file {p}");
+    }
     for d in &r.blobs {
         println!("{verb} blob {d}");
     }

@@ -427,7 +427,8 @@ fn sigkill_mid_upload_leaves_a_consistent_store() {
     let (code, out) = fsck(&root);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("consistent"), "{out}");
-    let s = Server::root(&root);
+    assert!(out.contains("garbage: scratch file uploads/"), "{out}");
+    let mut s = Server::root(&root);
     let (st, hs, _) = http(s.addr, "GET", "/v2/crash/app/manifests/v1", &[], b"");
     assert_eq!(
         (st, header(&hs, "docker-content-digest")),
@@ -450,6 +451,28 @@ fn sigkill_mid_upload_leaves_a_consistent_store() {
         .0,
         404
     );
+    s.signal(nix::sys::signal::Signal::SIGTERM);
+
+    // gc with an expiry of 0 clears the leftovers; the store stays consistent.
+    let cfg = dir.path().join("gc.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[storage.filesystem]\nroot = \"{}\"\n[limits]\nupload_expiry_secs = 0\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let (code, gc_out, _) = run(&["gc", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{gc_out}");
+    assert!(
+        gc_out.contains("deleted scratch file uploads/")
+            && gc_out.contains("deleted upload crash/app/"),
+        "{gc_out}"
+    );
+    let (code, out) = fsck(&root);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("garbage: scratch file uploads/"), "{out}");
 }
 
 #[test]

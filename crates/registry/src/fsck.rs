@@ -50,6 +50,10 @@ pub async fn check(
         r.repositories += 1;
         check_repo(store, &repo, &mut r).await?;
     }
+    for (path, _) in store.uploads().scratch_files().await? {
+        r.garbage
+            .push(format!("scratch file {path} of an interrupted upload"));
+    }
     for f in list_or_empty(&**store.driver(), TMP_DIR).await? {
         let p = format!("{TMP_DIR}/{f}");
         if repair {

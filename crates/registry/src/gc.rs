@@ -5,7 +5,8 @@
 //! from a tag, through index children and referrers), its config, layers and children; and
 //! every blob a repository links that no manifest names yet but that was linked less than
 //! `layer_grace` ago (a push in progress uploads layers before its manifest). Swept: unmarked
-//! blobs, layer links past the grace, idle upload sessions past `upload_expiry`.
+//! blobs, layer links past the grace, idle upload sessions and leftover scratch files past
+//! `upload_expiry`.
 //!
 //! Like distribution's, this collector expects no concurrent pushes: run it while the server
 //! is stopped (a blob uploaded between mark and sweep could be swept).
@@ -55,6 +56,8 @@ pub struct GcReport {
     pub layer_links: Vec<(RepoName, Digest)>,
     /// Upload sessions removed.
     pub uploads: Vec<(RepoName, String)>,
+    /// Leftover scratch files of monolithic uploads removed.
+    pub scratch: Vec<String>,
     /// Blobs kept.
     pub kept: usize,
 }
@@ -150,6 +153,14 @@ pub async fn collect(store: &Store, opts: &GcOptions) -> Result<GcReport, StoreE
                 }
                 report.uploads.push((repo.clone(), id));
             }
+        }
+    }
+    for (path, modified) in store.uploads().scratch_files().await? {
+        if now.duration_since(modified).unwrap_or_default() >= opts.upload_expiry {
+            if !opts.dry_run {
+                let _ = store.driver().delete(&path).await;
+            }
+            report.scratch.push(path);
         }
     }
     for alg in crate::digest::ALGORITHMS {

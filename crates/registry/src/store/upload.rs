@@ -269,6 +269,23 @@ impl Uploads {
     }
 }
 
+impl Uploads {
+    /// Scratch files of monolithic uploads with the time of their last write. They live only
+    /// while a request is being received; older ones are leftovers of a crash.
+    pub async fn scratch_files(&self) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
+        let mut out = Vec::new();
+        for name in list_or_empty(&*self.driver, paths::SCRATCH).await? {
+            let path = format!("{}/{name}", paths::SCRATCH);
+            let modified = match self.driver.stat(&path).await {
+                Ok(info) => info.modified,
+                Err(_) => std::time::UNIX_EPOCH,
+            };
+            out.push((path, modified));
+        }
+        Ok(out)
+    }
+}
+
 /// Streams `body` into the writer and the hash, enforcing the limit on the total size.
 async fn feed(
     w: &mut dyn FileWriter,
