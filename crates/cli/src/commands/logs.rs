@@ -38,11 +38,16 @@ pub async fn logs(ctx: &Ctx, args: LogsArgs) -> Result<(), CliError> {
         copy_raw(&mut body, &mut stdout).await
     } else {
         let mut stderr = tokio::io::stderr();
-        Demux::new(body)
-            .copy_to(&mut stdout, &mut stderr)
-            .await
-            .map(|_| ())
-            .map_err(CliError::from)
+        match Demux::new(body).copy_to(&mut stdout, &mut stderr).await {
+            Ok(_) => Ok(()),
+            // `berth logs c | head`: end quietly, as a SIGPIPE death would.
+            Err(client::Error::Io { source })
+                if source.kind() == std::io::ErrorKind::BrokenPipe =>
+            {
+                std::process::exit(141)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
