@@ -70,9 +70,6 @@ pub fn busybox_tar() -> &'static Path {
 /// A running `berthd` with its own roots; removed with everything it made on drop.
 pub struct Daemon {
     pub root: tempfile::TempDir,
-    /// The exec root lives in a short path of its own: unix socket paths (`shims/<id>/shim.sock`)
-    /// must stay under 108 bytes.
-    exec_dir: tempfile::TempDir,
     pub socket: PathBuf,
     pub data_root: PathBuf,
     pub exec_root: PathBuf,
@@ -85,7 +82,6 @@ impl Daemon {
     /// Starts a daemon and waits until it answers `/_ping`.
     pub fn start() -> Result<Daemon> {
         let root = tempfile::Builder::new().prefix("berth-test-").tempdir()?;
-        let exec_dir = tempfile::Builder::new().prefix("bt").tempdir_in("/run")?;
         let tag: String = root
             .path()
             .file_name()
@@ -94,11 +90,11 @@ impl Daemon {
         let mut d = Daemon {
             socket: root.path().join("berth.sock"),
             data_root: root.path().join("data"),
-            exec_root: exec_dir.path().join("x"),
+            // Deep on purpose: shim socket paths under it exceed a socket address.
+            exec_root: root.path().join("exec"),
             cgroup_parent: format!("/berth-test-{tag}"),
             log: root.path().join("berthd.log"),
             root,
-            exec_dir,
             child: None,
         };
         d.spawn()?;
@@ -281,17 +277,14 @@ impl Daemon {
             .collect()
     }
 
-    /// Mount points under this fixture's roots still mounted.
+    /// Mount points under this fixture's root still mounted.
     pub fn leftover_mounts(&self) -> Vec<String> {
-        let roots = [
-            self.root.path().to_string_lossy().to_string(),
-            self.exec_dir.path().to_string_lossy().to_string(),
-        ];
+        let root = self.root.path().to_string_lossy().to_string();
         std::fs::read_to_string("/proc/self/mountinfo")
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
-            .filter(|m| roots.iter().any(|r| m.starts_with(r.as_str())))
+            .filter(|m| m.starts_with(&root))
             .collect()
     }
 

@@ -260,3 +260,58 @@ fn wait_registered_before_start_sees_fast_exit() {
         assert!(code == "0" || code == i.to_string(), "{code}");
     }
 }
+
+#[test]
+fn events_stream_container_lifecycle() {
+    let d = daemon();
+    let mut events = d
+        .docker_cmd(&[
+            "events",
+            "--filter",
+            "type=container",
+            "--format",
+            "{{.Action}} {{.Actor.Attributes.name}}",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = events.stdout.take().unwrap();
+    // The subscription is live once a first event arrives; make events until one shows up.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut n = 0;
+    while !seen.iter().any(|l: &String| l.starts_with("destroy evt")) {
+        assert!(Instant::now() < deadline, "events seen: {seen:?}");
+        if seen.is_empty() {
+            let _ = d.docker(&["rm", "-f", "warmup"]);
+            d.docker_ok(&["create", "--name", "warmup", "busybox"]);
+        } else if n == 0 {
+            n += 1;
+            d.docker_ok(&["run", "--rm", "--name", "evt", "busybox", "true"]);
+        }
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
+            seen.push(l);
+        }
+    }
+    let _ = events.kill();
+    let _ = events.wait();
+    let evt: Vec<&str> = seen
+        .iter()
+        .filter(|l| l.ends_with(" evt"))
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    assert_eq!(
+        evt,
+        vec!["create", "attach", "start", "die", "destroy"],
+        "{seen:?}"
+    );
+}

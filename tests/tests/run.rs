@@ -308,3 +308,63 @@ fn errors_match_dockerd() {
         stderr(&out)
     );
 }
+
+#[test]
+fn init_network_modes_and_system_commands() {
+    let d = daemon();
+    // --init runs an init as PID 1 that reaps and forwards; the command is its child.
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--init",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline | tr '\\0' ' '",
+    ]);
+    assert!(out.starts_with("/sbin/docker-init -- sh"), "{out}");
+    let out = d.docker(&["run", "--rm", "--init", "busybox", "sh", "-c", "exit 6"]);
+    assert_eq!(out.status.code(), Some(6));
+    // --network none: loopback only, and up.
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("lo:") && out.contains("UP"), "{out}");
+    // The default network is (until bridges exist) its own namespace too, never the host's.
+    let host_links = std::fs::read_dir("/sys/class/net").unwrap().count();
+    let out = d.docker_ok(&["run", "--rm", "busybox", "ip", "-o", "link"]);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    // --network host shares the host's interfaces and hostname.
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "busybox",
+        "ip",
+        "-o",
+        "link",
+    ]);
+    assert_eq!(out.lines().count(), host_links, "{out}");
+    let host = nix::unistd::gethostname()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        d.docker_ok(&["run", "--rm", "--network", "host", "busybox", "hostname"]),
+        host
+    );
+    // docker info and version render against berthd.
+    let info = d.docker_ok(&["info", "--format", "{{.Driver}} {{.OSType}} {{.Images}}"]);
+    assert_eq!(info, "overlay2 linux 1");
+    let v = d.docker_ok(&["version", "--format", "{{.Server.APIVersion}}"]);
+    assert_eq!(v, "1.47");
+}

@@ -109,7 +109,8 @@ fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
         kind: ErrorKind::InvalidArgument.into(),
     };
     let cfg = prepare_config(state_dir)?;
-    let sock = state_dir.join(shim::SOCKET_FILE);
+    let (sock, _dir) = sys::socket_path(state_dir, shim::SOCKET_FILE)
+        .map_err(|e| bad(format!("open {}: {e}", state_dir.display())))?;
     if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
         return Err(WireError {
             message: format!("a shim is already running for container {}", cfg.id),
@@ -212,8 +213,11 @@ pub(crate) fn plan_stdio(state_dir: &Path, cfg: &ShimConfig) -> Result<StdioPlan
     if cfg.tty {
         let path = state_dir.join(shim::CONSOLE_SOCKET_FILE);
         let _ = std::fs::remove_file(&path);
+        // libcontainer connects through a relative symlink, so only the bind needs a short path.
+        let (short, _dir) = sys::socket_path(state_dir, shim::CONSOLE_SOCKET_FILE)
+            .map_err(|e| format!("open {}: {e}", state_dir.display()))?;
         let console =
-            UnixListener::bind(&path).map_err(|e| format!("bind {}: {e}", path.display()))?;
+            UnixListener::bind(&short).map_err(|e| format!("bind {}: {e}", path.display()))?;
         return Ok(StdioPlan {
             launch: Stdio::Console { socket: path },
             stdin: None,

@@ -108,6 +108,10 @@ impl SystemService {
                         "Os": "linux",
                         "Arch": arch,
                         "KernelVersion": kernel,
+                        "GitCommit": option_env!("BERTH_GIT_COMMIT").unwrap_or("unknown"),
+                        "GoVersion": "rust",
+                        "BuildTime": "",
+                        "Experimental": "false",
                     })),
                 },
                 ComponentVersion {

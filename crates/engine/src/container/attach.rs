@@ -278,6 +278,7 @@ impl ContainerService {
                 slot = Some(tx);
             }
         }
+        self.publish(&view, "attach");
         Ok(AttachSession {
             svc: self.clone(),
             id: c.id.clone(),

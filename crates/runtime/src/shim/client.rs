@@ -243,7 +243,16 @@ impl ShimHandle {
             state_dir: self.state_dir.clone(),
             source,
         };
-        let mut conn = match UnixStream::connect(self.state_dir.join(SOCKET_FILE)).await {
+        let (path, _dir) = match crate::sys::socket_path(&self.state_dir, SOCKET_FILE) {
+            Ok(p) => p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ShimError::Gone {
+                    state_dir: self.state_dir.clone(),
+                })
+            }
+            Err(e) => return Err(io(e)),
+        };
+        let mut conn = match UnixStream::connect(&path).await {
             Ok(c) => c,
             Err(e)
                 if matches!(

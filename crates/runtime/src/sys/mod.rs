@@ -214,6 +214,30 @@ pub fn open_dir_nofollow(parent: BorrowedFd<'_>, name: &std::ffi::OsStr) -> Resu
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// The longest path a unix socket address holds (`sun_path` is 108 bytes with the NUL).
+pub const SUN_PATH_MAX: usize = 107;
+
+/// A path to the unix socket `name` in `dir` that fits in a socket address, and the directory
+/// fd keeping it valid: the direct path when it is short enough, else
+/// `/proc/self/fd/<dirfd>/<name>` (the kernel resolves the directory through the fd, so deep
+/// exec roots work). Keep the returned fd open until `bind`/`connect` has returned.
+pub fn socket_path(dir: &Path, name: &str) -> io::Result<(PathBuf, Option<OwnedFd>)> {
+    let direct = dir.join(name);
+    if direct.as_os_str().len() <= SUN_PATH_MAX {
+        return Ok((direct, None));
+    }
+    let fd = nix::fcntl::open(
+        dir,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(io::Error::from)?;
+    // SAFETY: `open` returned a new fd that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let short = PathBuf::from(format!("/proc/self/fd/{}/{name}", fd.as_raw_fd()));
+    Ok((short, Some(fd)))
+}
+
 /// Sets SIGPIPE's disposition: ignored (so a write to a closed pipe or socket returns EPIPE)
 /// or default. The shim keeps the default while libcontainer clones the container's init —
 /// dispositions set to "ignore" survive exec and containers expect SIGPIPE to kill — and ignores
