@@ -98,7 +98,24 @@ pub fn router(app: AppState) -> Router {
     if app.ui.enabled {
         r = r.merge(crate::ui::router());
     }
-    r.with_state(app)
+    r.layer(axum::middleware::from_fn(access_log))
+        .with_state(app)
+}
+
+/// Logs each request at debug level (`RUST_LOG=registry=debug`): method, path, status and the
+/// time to the response head.
+async fn access_log(req: Request, next: axum::middleware::Next) -> Response {
+    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        ms = start.elapsed().as_millis() as u64,
+        "request"
+    );
+    resp
 }
 
 async fn api_version_header(mut resp: Response) -> Response {
