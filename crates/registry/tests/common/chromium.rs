@@ -50,8 +50,12 @@ impl Drop for GroupGuard {
 
 fn command(profile: &Path, extra: &[String]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(BIN);
+    // HOME and the XDG dirs point into the profile too, so nothing lands in the user's home.
     cmd.args(base_args(profile))
         .args(extra)
+        .env("HOME", profile)
+        .env("XDG_CONFIG_HOME", profile.join("config"))
+        .env("XDG_CACHE_HOME", profile.join("cache"))
         .process_group(0)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
