@@ -61,7 +61,7 @@ async fn push_and_pull_a_manifest_by_tag_and_digest() {
     .expect(404, Some("MANIFEST_UNKNOWN"));
     c.get("/v2/lib/app/manifests/-bad-tag")
         .await
-        .expect(400, Some("TAG_INVALID"));
+        .expect(400, Some("MANIFEST_INVALID"));
     // Push by digest works too, and re-pushing is idempotent.
     c.put_manifest("lib/app", d.as_str(), OCI_MANIFEST, &img.manifest)
         .await
@@ -130,7 +130,7 @@ async fn bad_manifests_get_spec_errors_and_store_nothing() {
         .expect(413, Some("SIZE_INVALID"));
     c.put_manifest("m", "bad%20tag", OCI_MANIFEST, &img.manifest)
         .await
-        .expect(400, Some("TAG_INVALID"));
+        .expect(400, Some("MANIFEST_INVALID"));
 
     assert_eq!(
         files_under(&s.root),

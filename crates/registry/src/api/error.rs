@@ -161,8 +161,12 @@ impl From<NameError> for ApiError {
                 ApiError::new(StatusCode::BAD_REQUEST, "NAME_INVALID", msg)
                     .detail(json!({ "name": n }))
             }
-            NameError::InvalidTag(t) => ApiError::new(StatusCode::BAD_REQUEST, "TAG_INVALID", msg)
-                .detail(json!({ "tag": t })),
+            // The spec has no tag code; distribution's TAG_INVALID is not in the OCI list, so an
+            // invalid tag is an invalid manifest reference.
+            NameError::InvalidTag(t) => {
+                ApiError::new(StatusCode::BAD_REQUEST, "MANIFEST_INVALID", msg)
+                    .detail(json!({ "tag": t }))
+            }
             NameError::Digest(d) => d.into(),
         }
     }
