@@ -217,6 +217,45 @@ async fn token_flow_grants_per_repository_scopes() {
     r.expect(400, Some("UNSUPPORTED"));
 }
 
+#[tokio::test]
+async fn oauth2_password_grant_for_containerd_style_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(with_users(AuthMode::Token, dir.path())).await;
+    let c = s.client();
+    let form = |body: &str| {
+        let c = c.clone();
+        let body = body.to_owned();
+        async move {
+            c.send(
+                "POST",
+                "/token",
+                &[("content-type", "application/x-www-form-urlencoded")],
+                body,
+            )
+            .await
+        }
+    };
+    let r = form("grant_type=password&username=alice&password=alice-pw&service=berth-registry&client_id=containerd-client&scope=repository%3Aalice%2Fapp%3Apull%2Cpush").await;
+    r.expect(200, None);
+    let t = r.json()["access_token"].as_str().unwrap().to_owned();
+    let alice = c.with_auth(format!("Bearer {t}"));
+    TestImage::new("oauth", "oauth")
+        .push(&alice, "alice/app", "v1")
+        .await;
+    let r = form("grant_type=password&username=alice&password=nope&service=berth-registry").await;
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (401, serde_json::json!("invalid_grant"))
+    );
+    let r = form("grant_type=refresh_token&refresh_token=x&service=berth-registry").await;
+    assert_eq!(
+        (r.status, r.json()["error"].clone()),
+        (400, serde_json::json!("unsupported_grant_type"))
+    );
+    let r = form("grant_type=password&username=alice").await;
+    assert_eq!(r.status, 400);
+}
+
 fn self_signed(dir: &std::path::Path) -> (TlsConfig, Arc<rustls::ClientConfig>) {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let cert = dir.join("cert.pem");

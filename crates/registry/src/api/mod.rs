@@ -8,6 +8,7 @@ pub mod blobs;
 pub mod error;
 pub mod manifests;
 pub mod search;
+pub mod token;
 pub mod uploads;
 
 use std::sync::Arc;
@@ -94,7 +95,7 @@ pub fn router(app: AppState) -> Router {
         .merge(v2)
         .route("/v1/_ping", get(search::ping))
         .route("/v1/search", get(search::search))
-        .route("/token", get(search::token));
+        .route("/token", get(token::get).post(token::post));
     if app.ui.enabled {
         r = r.merge(crate::ui::router());
     }

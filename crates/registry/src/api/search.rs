@@ -1,14 +1,13 @@
 //! Docker's v1 search (`GET /v1/search?q=&n=&page=`, what `docker search HOST/term` calls through
-//! the daemon, after `GET /v1/_ping`) in Docker Hub's response shape, and the token endpoint.
+//! the daemon, after `GET /v1/_ping`) in Docker Hub's response shape.
 
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use super::{json_response, ApiError, AppState};
 use crate::auth::Identity;
-use crate::config::AuthMode;
 
 /// Query of `/v1/search`.
 #[derive(Debug, Deserialize)]
@@ -137,64 +136,4 @@ pub async fn search(
         StatusCode::OK,
         &run_search(&app, &who, &q.q, n, page),
     ))
-}
-
-/// Query of the token endpoint.
-#[derive(Debug, Deserialize)]
-struct TokenQuery {
-    service: Option<String>,
-    #[serde(default)]
-    scope: Vec<String>,
-}
-
-/// `GET /token?service=&scope=…`: issues a bearer token to the Basic-authenticated user (or
-/// anonymous), granting the requested scopes the access rules allow.
-pub async fn token(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    raw: axum::extract::RawQuery,
-) -> Response {
-    let Some(tokens) = app
-        .auth
-        .tokens()
-        .filter(|_| app.auth.mode() == AuthMode::Token)
-    else {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "UNSUPPORTED",
-            "this registry issues no tokens",
-        )
-        .into_response();
-    };
-    // `scope` may repeat, which serde_urlencoded's struct support cannot collect.
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw.0.as_deref().unwrap_or("")).unwrap_or_default();
-    let q = TokenQuery {
-        service: pairs
-            .iter()
-            .find(|(k, _)| k == "service")
-            .map(|(_, v)| v.clone()),
-        scope: pairs
-            .iter()
-            .filter(|(k, _)| k == "scope")
-            .map(|(_, v)| v.clone())
-            .collect(),
-    };
-    if q.service.as_deref().is_some_and(|s| s != tokens.service()) {
-        return ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "UNSUPPORTED",
-            format!("unknown service {:?}", q.service.unwrap_or_default()),
-        )
-        .into_response();
-    }
-    let who = match app.auth.basic_identity(&headers).await {
-        Ok(Some(u)) => Identity::User(u),
-        Ok(None) => Identity::Anonymous,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    json_response(
-        StatusCode::OK,
-        &tokens.issue(&who, &q.scope, app.auth.access()),
-    )
 }

@@ -249,6 +249,14 @@ impl Authenticator {
         self.tokens.as_ref()
     }
 
+    /// Whether `pass` is `user`'s htpasswd password.
+    pub async fn check_password(&self, user: &str, pass: &str) -> bool {
+        match &self.htpasswd {
+            Some(h) => h.verify(user, pass).await,
+            None => false,
+        }
+    }
+
     /// Checks `Authorization: Basic` credentials; `Ok(None)` when there are none.
     pub async fn basic_identity(&self, headers: &HeaderMap) -> Result<Option<String>, AuthError> {
         let Some((user, pass)) = htpasswd::basic_credentials(headers) else {
