@@ -17,6 +17,8 @@
 //! web pages), [`gc`] and [`fsck`] (offline maintenance), [`config`] and [`server`] (the listener,
 //! TLS and graceful shutdown).
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod auth;
 pub mod config;
