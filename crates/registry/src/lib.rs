@@ -36,7 +36,7 @@ pub mod ui;
 
 pub use config::Config;
 pub use digest::Digest;
-pub use server::{serve, Registry};
+pub use server::{serve, spawn, Registry, Running};
 
 /// What kind of failure an error is (shared with every berth crate). The API layer maps kinds
 /// and the spec's error codes to HTTP statuses.

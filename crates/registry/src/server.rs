@@ -152,6 +152,64 @@ impl Registry {
     }
 }
 
+/// A registry serving in a background task (for embedding, and for other crates' tests:
+/// `spawn(&Config::anonymous("127.0.0.1:0".parse()?, dir))`). Dropping it stops the task.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<io::Result<()>>>,
+}
+
+impl Running {
+    /// Stops gracefully (in-flight requests finish, pull counts are saved) and waits.
+    pub async fn stop(mut self) -> io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(t) => t.await.map_err(io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+impl Registry {
+    /// Serves on `listener` in a background task.
+    pub fn spawn(self, listener: TcpListener) -> io::Result<Running> {
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(self.serve(listener, async {
+            let _ = rx.await;
+        }));
+        Ok(Running {
+            addr,
+            shutdown: Some(tx),
+            task: Some(task),
+        })
+    }
+}
+
+/// Opens a registry from `config`, binds `config.server.addr` and serves in the background.
+pub async fn spawn(config: &Config) -> Result<Running, ServeError> {
+    let reg = Registry::open(config).await.map_err(ServeError::Open)?;
+    let listener = TcpListener::bind(config.server.addr)
+        .await
+        .map_err(ServeError::Io)?;
+    reg.spawn(listener).map_err(ServeError::Io)
+}
+
 /// Opens a registry from `config` and serves it on `listener` until `shutdown`.
 pub async fn serve(
     config: &Config,

@@ -16,15 +16,13 @@ use registry::config::Config;
 use registry::Digest;
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 
 /// A registry served in-process until dropped or stopped.
 pub struct TestServer {
     pub addr: SocketAddr,
     pub root: PathBuf,
     _dir: Option<tempfile::TempDir>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    running: Option<registry::Running>,
     pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
@@ -42,34 +40,20 @@ impl TestServer {
     pub async fn start_at(root: &Path, tweak: impl FnOnce(&mut Config)) -> TestServer {
         let mut cfg = Config::anonymous("127.0.0.1:0".parse().unwrap(), root);
         tweak(&mut cfg);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let reg = registry::Registry::open(&cfg).await.unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            reg.serve(listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
+        let running = registry::spawn(&cfg).await.unwrap();
         TestServer {
-            addr,
+            addr: running.addr,
             root: root.to_owned(),
             _dir: None,
-            shutdown: Some(tx),
-            task: Some(task),
+            running: Some(running),
             tls: None,
         }
     }
 
     /// Stops gracefully and waits until the server has finished.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.await.unwrap();
+        if let Some(r) = self.running.take() {
+            r.stop().await.unwrap();
         }
     }
 
@@ -79,17 +63,6 @@ impl TestServer {
             addr: self.addr,
             tls: self.tls.clone(),
             auth: None,
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.abort();
         }
     }
 }
