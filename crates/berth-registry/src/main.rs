@@ -9,7 +9,8 @@
 //!
 //! `serve` prints `listening on http(s)://ADDR` on stdout once it accepts connections (with
 //! `--addr 127.0.0.1:0` that tells the chosen port) and stops gracefully on SIGINT/SIGTERM.
-//! `gc` and `fsck` work on the store directly; run them while the server is stopped.
+//! `gc` and `fsck --repair` work on the store directly and refuse to run while a server holds
+//! the root (`<root>/.lock`); a plain `fsck` and `gc --dry-run` only read and may run beside it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use registry::storage::fs::FsDriver;
+use registry::storage::fs::{FsDriver, RootLock};
 use registry::store::Store;
 use registry::Config;
 
@@ -179,18 +180,25 @@ async fn serve(a: ServeArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_store(config: &Config) -> Result<Store> {
+/// Opens the store; with `exclusive`, also takes the root's lock, which a running server holds.
+fn open_store(config: &Config, exclusive: bool) -> Result<(Store, Option<RootLock>)> {
     let root = &config.storage.filesystem.root;
     if !root.is_dir() {
         bail!("storage root {} does not exist", root.display());
     }
     let driver = FsDriver::new(root).with_context(|| format!("cannot open {}", root.display()))?;
-    Ok(Store::new(Arc::new(driver)))
+    let lock = if exclusive {
+        Some(RootLock::acquire(root)?)
+    } else {
+        None
+    };
+    Ok((Store::new(Arc::new(driver)), lock))
 }
 
 async fn gc(a: GcArgs) -> Result<ExitCode> {
     let config = a.source.config()?;
-    let store = open_store(&config)?;
+    // A dry run changes nothing, so it may look at a store in use.
+    let (store, _lock) = open_store(&config, !a.dry_run)?;
     let opts = registry::gc::GcOptions {
         dry_run: a.dry_run,
         delete_untagged: a.delete_untagged,
@@ -228,7 +236,8 @@ async fn gc(a: GcArgs) -> Result<ExitCode> {
 
 async fn fsck(a: FsckArgs) -> Result<ExitCode> {
     let config = a.source.config()?;
-    let store = open_store(&config)?;
+    // Checking only reads; repairing removes files, so it needs the store to itself.
+    let (store, _lock) = open_store(&config, a.repair)?;
     let r = registry::fsck::check(&store, !a.quick, a.repair).await?;
     for p in &r.problems {
         println!("problem: {p}");

@@ -236,6 +236,23 @@ fn gc_removes_only_what_nothing_needs() {
         http(s.addr, "DELETE", "/v2/gc/app/manifests/old", &[], b"").0,
         202
     );
+    // The running server holds the root: gc refuses, a dry run may look.
+    let (code, _, err) = run(&["gc", "--root", root.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("locked by another berth-registry"), "{err}");
+    assert_eq!(
+        run(&["gc", "--dry-run", "--root", root.to_str().unwrap()]).0,
+        0
+    );
+    let (code, _, err) = run(&[
+        "serve",
+        "--addr",
+        "127.0.0.1:0",
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0, "a second server on the same root");
+    assert!(err.contains("locked"), "{err}");
     let orphan = b"orphan blob".to_vec();
     http(
         s.addr,

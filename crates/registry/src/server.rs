@@ -19,7 +19,7 @@ use crate::api::{self, App, AppState};
 use crate::auth::{AuthError, Authenticator};
 use crate::config::{Config, TlsConfig};
 use crate::index::Index;
-use crate::storage::fs::FsDriver;
+use crate::storage::fs::{FsDriver, RootLock};
 use crate::storage::DriverError;
 use crate::store::{Store, StoreError};
 use crate::ErrorKind;
@@ -65,6 +65,8 @@ impl OpenError {
 pub struct Registry {
     app: AppState,
     tls: Option<TlsAcceptor>,
+    // Held until `serve` returns (not in `App`, whose clones may outlive it briefly).
+    _lock: RootLock,
 }
 
 fn tls_acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, OpenError> {
@@ -94,7 +96,9 @@ fn tls_acceptor(cfg: &TlsConfig) -> Result<TlsAcceptor, OpenError> {
 impl Registry {
     /// Opens the store, builds the index and loads auth and TLS material.
     pub async fn open(config: &Config) -> Result<Registry, OpenError> {
-        let driver = FsDriver::new(&config.storage.filesystem.root).map_err(OpenError::Storage)?;
+        let root = &config.storage.filesystem.root;
+        let driver = FsDriver::new(root).map_err(OpenError::Storage)?;
+        let lock = RootLock::acquire(root).map_err(OpenError::Storage)?;
         let store = Store::new(Arc::new(driver));
         let index = Index::build(store.clone())
             .await
@@ -110,7 +114,11 @@ impl Registry {
             public_url: config.server.public_url.clone(),
             tls: tls.is_some(),
         });
-        Ok(Registry { app, tls })
+        Ok(Registry {
+            app,
+            tls,
+            _lock: lock,
+        })
     }
 
     /// The shared state (for tests and embedding).

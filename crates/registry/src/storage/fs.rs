@@ -357,6 +357,35 @@ impl StorageDriver for FsDriver {
     }
 }
 
+/// Exclusive use of a store root by one process: `serve` and `gc` take it, so a collection
+/// cannot run beside a server (it could sweep a blob uploaded between its mark and its sweep)
+/// and two servers cannot share one root. An advisory `flock(2)` on `<root>/.lock`; the kernel
+/// drops it when the process dies, so a crash never leaves the root locked.
+#[derive(Debug)]
+pub struct RootLock {
+    _lock: nix::fcntl::Flock<File>,
+}
+
+impl RootLock {
+    /// Takes the lock, failing at once if another process holds it.
+    pub fn acquire(root: &Path) -> Result<RootLock, DriverError> {
+        let path = root.join(".lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err("open lock", &path.display().to_string()))?;
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => Ok(RootLock { _lock: lock }),
+            Err((_, errno)) => Err(DriverError::Locked {
+                path: path.display().to_string(),
+                source: io::Error::from(errno),
+            }),
+        }
+    }
+}
+
 /// An appending writer. Data is buffered up to [`CHUNK`] and written on the blocking pool while
 /// the caller keeps receiving the next chunk (one write in flight at a time, so order holds).
 struct FsWriter {

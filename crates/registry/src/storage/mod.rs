@@ -46,6 +46,15 @@ pub enum DriverError {
         /// The path.
         path: String,
     },
+    /// Another process holds the store (a running server, or gc).
+    #[error("{path} is locked by another berth-registry process (stop it first)")]
+    Locked {
+        /// The lock file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
     /// The backing store failed.
     #[error("storage {op} of {path:?} failed")]
     Io {
@@ -65,6 +74,7 @@ impl DriverError {
         match self {
             DriverError::NotFound { .. } => ErrorKind::NotFound,
             DriverError::InvalidPath { .. } => ErrorKind::Internal,
+            DriverError::Locked { .. } => ErrorKind::Conflict,
             DriverError::Io { .. } => ErrorKind::Unavailable,
         }
     }
