@@ -8,8 +8,9 @@
 //! blobs, layer links past the grace, idle upload sessions and leftover scratch files past
 //! `upload_expiry`.
 //!
-//! Like distribution's, this collector expects no concurrent pushes: run it while the server
-//! is stopped (a blob uploaded between mark and sweep could be swept).
+//! Like distribution's, this collector expects no concurrent pushes (a blob uploaded between
+//! mark and sweep could be swept): `berth-registry gc` takes the root's lock
+//! ([`crate::storage::fs::RootLock`]), which a running server holds.
 
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, SystemTime};
