@@ -39,7 +39,7 @@ struct Cli {
 enum Cmd {
     /// Serve the registry.
     Serve(ServeArgs),
-    /// Delete blobs no repository needs (run with the server stopped).
+    /// Delete blobs no repository needs (refused while a server holds the root).
     Gc(GcArgs),
     /// Check the store's consistency; exits 1 if it is not consistent.
     Fsck(FsckArgs),
@@ -48,27 +48,26 @@ enum Cmd {
 #[derive(Args)]
 struct Source {
     /// Config file (TOML).
-    #[arg(long, conflicts_with_all = ["root", "addr"])]
+    #[arg(long, conflicts_with = "root")]
     config: Option<PathBuf>,
     /// Storage root, for a registry without a config file.
     #[arg(long)]
     root: Option<PathBuf>,
-    /// Listen address, with --root.
-    #[arg(long)]
-    addr: Option<SocketAddr>,
 }
 
 impl Source {
-    fn config(&self) -> Result<Config> {
+    /// The config file's settings, or an anonymous registry on `addr` over `--root`.
+    fn config(&self, addr: Option<SocketAddr>) -> Result<Config> {
         match (&self.config, &self.root) {
+            (Some(_), _) if addr.is_some() => {
+                bail!("--addr goes with --root; set server.addr in the config file")
+            }
             (Some(path), _) => Ok(Config::load(path)?),
             (None, Some(root)) => {
-                let addr = self
-                    .addr
-                    .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000)));
+                let addr = addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000)));
                 Ok(Config::anonymous(addr, root))
             }
-            (None, None) => bail!("give --config FILE, or --root DIR (and --addr)"),
+            (None, None) => bail!("give --config FILE, or --root DIR (and --addr for serve)"),
         }
     }
 }
@@ -77,6 +76,9 @@ impl Source {
 struct ServeArgs {
     #[command(flatten)]
     source: Source,
+    /// Listen address, with --root (default 127.0.0.1:5000).
+    #[arg(long)]
+    addr: Option<SocketAddr>,
 }
 
 #[derive(Args)]
@@ -158,7 +160,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(a: ServeArgs) -> Result<ExitCode> {
-    let config = a.source.config()?;
+    let config = a.source.config(a.addr)?;
     let reg = registry::Registry::open(&config)
         .await
         .context("cannot start the registry")?;
@@ -196,7 +198,7 @@ fn open_store(config: &Config, exclusive: bool) -> Result<(Store, Option<RootLoc
 }
 
 async fn gc(a: GcArgs) -> Result<ExitCode> {
-    let config = a.source.config()?;
+    let config = a.source.config(None)?;
     // A dry run changes nothing, so it may look at a store in use.
     let (store, _lock) = open_store(&config, !a.dry_run)?;
     let opts = registry::gc::GcOptions {
@@ -235,7 +237,7 @@ async fn gc(a: GcArgs) -> Result<ExitCode> {
 }
 
 async fn fsck(a: FsckArgs) -> Result<ExitCode> {
-    let config = a.source.config()?;
+    let config = a.source.config(None)?;
     // Checking only reads; repairing removes files, so it needs the store to itself.
     let (store, _lock) = open_store(&config, a.repair)?;
     let r = registry::fsck::check(&store, !a.quick, a.repair).await?;
