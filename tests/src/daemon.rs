@@ -6,7 +6,6 @@ use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -45,26 +44,24 @@ pub fn docker_cli() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("docker"))
 }
 
-/// A tar of the busybox root filesystem, made once per test process.
-pub fn busybox_tar() -> &'static Path {
-    static TAR: OnceLock<PathBuf> = OnceLock::new();
-    TAR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("berth-busybox-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let root = dir.join("rootfs");
-        rootfs::make_busybox_rootfs(&root).expect("busybox rootfs");
-        let tar = dir.join("busybox.tar");
-        let st = Command::new("tar")
-            .arg("-C")
-            .arg(&root)
-            .arg("-cf")
-            .arg(&tar)
-            .arg(".")
-            .status()
-            .expect("tar");
-        assert!(st.success(), "tar of the busybox rootfs failed");
-        tar
-    })
+/// Writes a tar of the busybox root filesystem into `dir` and returns its path.
+pub fn busybox_tar(dir: &Path) -> Result<PathBuf> {
+    let root = dir.join("busybox-rootfs");
+    rootfs::make_busybox_rootfs(&root)?;
+    let tar = dir.join("busybox.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .context("running tar")?;
+    if !st.success() {
+        bail!("tar of the busybox rootfs failed");
+    }
+    std::fs::remove_dir_all(&root)?;
+    Ok(tar)
 }
 
 /// A running `berthd` with its own roots; removed with everything it made on drop.
@@ -251,10 +248,10 @@ impl Daemon {
 
     /// Imports the offline busybox image as `busybox:latest` (CMD `sh`), through `berth import`.
     pub fn import_busybox(&self) -> Result<()> {
-        let tar = busybox_tar();
+        let tar = busybox_tar(self.root.path())?;
         let out = self
             .berth_cmd(&["import", "--change", "CMD [\"sh\"]"])
-            .arg(tar)
+            .arg(&tar)
             .arg("busybox:latest")
             .stdin(Stdio::null())
             .output()?;

@@ -111,6 +111,9 @@ impl PtyChild {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(st) = self.child.try_wait()? {
+                // What the child wrote just before exiting may still be in the pty: drain it.
+                let drain_until = Instant::now() + Duration::from_millis(500);
+                while self.read_some(drain_until)? {}
                 return Ok(st.code().unwrap_or(-1));
             }
             if Instant::now() > deadline {

@@ -385,7 +385,7 @@ fn history_tag_rmi_and_import_like_docker() {
     );
     assert_eq!(b.2, Some(0));
     // Import from stdin prints the new image's ID.
-    let tar = std::fs::File::open(berth_tests::busybox_tar()).unwrap();
+    let tar = std::fs::File::open(berth_tests::busybox_tar(d.root.path()).unwrap()).unwrap();
     let out = d
         .berth_cmd(&["import", "-", "from-stdin:1"])
         .stdin(tar)

@@ -20,7 +20,7 @@ const T: Duration = Duration::from_secs(30);
 async fn setup() -> (Daemon, Client) {
     let d = Daemon::start().expect("start berthd");
     let c = Client::unix(&d.socket);
-    let tar = tokio::fs::File::open(berth_tests::busybox_tar())
+    let tar = tokio::fs::File::open(berth_tests::busybox_tar(d.root.path()).unwrap())
         .await
         .unwrap();
     let opts = ImportOptions {

@@ -76,10 +76,19 @@ fn remove_tree(dir: &Path) -> std::io::Result<()> {
             remove_tree(&e.path())?;
         }
     }
-    // cgroupfs directories are removed with rmdir even though they list control files.
-    match std::fs::remove_dir(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+    // cgroupfs directories are removed with rmdir even though they list control files. A
+    // process that is still exiting keeps the cgroup busy for a moment: retry, bounded.
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -91,9 +91,18 @@ pub struct Launched {
 /// Creates the container of `bundle` (its `config.json`) with state under `root`: the init
 /// process exists, in its namespaces and cgroup, waiting to be started.
 pub fn create(id: &str, bundle: &Path, root: &Path, stdio: Stdio) -> Result<Launched, LaunchError> {
-    let err = |e: &dyn std::error::Error| LaunchError::Create {
-        id: id.to_string(),
-        message: chain(e),
+    let err = |e: &dyn std::error::Error| {
+        let mut message = chain(e);
+        // libcontainer appends its own cleanup failure to the real error; the shim cleans up
+        // after it, and the user needs the cause (`exec: "x": …`), as runc reports it.
+        if let Some(i) = message.find(". error during cleanup:") {
+            eprintln!("berth-shim: libcontainer{}", &message[i + 1..]);
+            message.truncate(i);
+        }
+        LaunchError::Create {
+            id: id.to_string(),
+            message,
+        }
     };
     std::fs::create_dir_all(root).map_err(|e| err(&e))?;
     let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())

@@ -88,7 +88,9 @@ impl Shim {
     /// Signals the container's init.
     pub async fn kill(&self, signal: i32) -> Result<()> {
         self.handle.kill(signal).await.map_err(|e| match e.kind() {
-            runtime::ErrorKind::Conflict => Error::Conflict(e.to_string()),
+            runtime::ErrorKind::Conflict | runtime::ErrorKind::NotFound => {
+                Error::Conflict(e.to_string())
+            }
             _ => shim_error(e),
         })
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::state::Status;
 use super::{ContainerService, Observed};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// Options of stop and restart.
 #[derive(Debug, Clone, Default)]
@@ -103,8 +103,9 @@ impl ContainerService {
             }
             inner.record.stopped_by_user = true;
             if let Some(shim) = inner.shim.clone() {
+                // An error here means the process is already gone: the exit is on its way.
                 if let Err(e) = shim.kill(signal).await {
-                    tracing::warn!(container_id = %c.id, error = %e, "stop signal");
+                    tracing::debug!(container_id = %c.id, error = %e, "stop signal");
                 }
             }
         }
@@ -117,10 +118,15 @@ impl ContainerService {
             .await
             .is_ok();
             if exited_in_time {
+                self.publish(&c.view(), "stop");
                 return Ok(());
             }
             tracing::info!(container_id = %c.id, timeout, "container did not stop in time; sending SIGKILL");
-            self.signal(&c.id, libc::SIGKILL).await?;
+            match self.signal(&c.id, libc::SIGKILL).await {
+                // Not running any more: it exited while we waited, which is what we wanted.
+                Ok(()) | Err(Error::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         // After SIGKILL the exit is a matter of the kernel reaping; bound it anyway.
         let _ = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|o| exited(o)))
@@ -159,24 +165,23 @@ impl ContainerService {
 
     async fn signal(&self, id: &str, sig: i32) -> Result<()> {
         let c = self.get(id)?;
+        let not_running = || Error::Conflict(format!("Container {} is not running", c.id));
         let shim = {
             let inner = c.inner.lock().await;
             if inner.record.state.status != Status::Running
                 && inner.record.state.status != Status::Paused
             {
-                return Err(Error::Conflict(format!(
-                    "Container {} is not running",
-                    c.id
-                )));
+                return Err(not_running());
             }
             inner.shim.clone()
         };
         match shim {
-            Some(s) => s.kill(sig).await,
-            None => Err(Error::Conflict(format!(
-                "Container {} is not running",
-                c.id
-            ))),
+            // The process may have exited before its exit was recorded: same answer.
+            Some(s) => s.kill(sig).await.map_err(|e| match e.kind() {
+                ErrorKind::Conflict | ErrorKind::NotFound => not_running(),
+                _ => e,
+            }),
+            None => Err(not_running()),
         }
     }
 }
