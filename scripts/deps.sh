@@ -5,6 +5,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential pkg-config libseccomp-dev   # libcontainer's seccomp support
   busybox-static                              # the offline test image
+  chromium                                    # the registry web UI tests (headless)
   tini                                        # `run --init` (static tini, as dockerd's docker-init)
   iproute2 nftables                           # network namespaces and bridges
   runc skopeo docker-registry umoci           # comparisons and interop tests

@@ -29,6 +29,16 @@ impl ContainerService {
             inner.mounted = rootfs::is_mounted(&paths.rootfs());
             inner.netns = netns.exists().then_some(netns);
             match rec.state.status {
+                // Was waiting out a restart back-off: nothing runs; the policy decides below.
+                Status::Restarting
+                    if !shim::state_dir(&self.cfg, &rec.id)
+                        .join(runtime::shim::SOCKET_FILE)
+                        .exists() =>
+                {
+                    inner.record.state.status = Status::Exited;
+                    let r = inner.record.clone();
+                    self.persist(&c, &r).await?;
+                }
                 s if s.is_running() => match shim::reconnect(&self.cfg, &rec.id).await {
                     Ok(handle) => {
                         let handle = Arc::new(handle);
@@ -82,6 +92,7 @@ impl ContainerService {
                 tracing::warn!(container_id = %id, error = %e, "finishing removal");
             }
         }
+        self.start_by_policy().await;
         Ok(())
     }
 }

@@ -159,6 +159,7 @@ impl ContainerService {
         inner.record.state.exit(exit);
         inner.shim = None;
         self.teardown(&mut inner).await;
+        let restarting = self.schedule_restart(&mut inner, &exit);
         let record: ContainerRecord = inner.record.clone();
         if let Err(e) = self.persist(c, &record).await {
             tracing::error!(container_id = %c.id, error = %e, "persist exit");
@@ -179,7 +180,7 @@ impl ContainerService {
         }
         self.events.publish("container", "die", &c.id, attrs);
         tracing::debug!(container_id = %c.id, code = exit.code, at = %clock::rfc3339(exit.at), "exited");
-        if record.host_config.auto_remove {
+        if record.host_config.auto_remove && !restarting {
             if let Err(e) = self
                 .remove(
                     &c.id,
