@@ -16,6 +16,7 @@ pub mod config;
 mod create;
 pub mod files;
 mod logs;
+pub mod mounts;
 pub mod names;
 mod query;
 pub mod record;

@@ -153,6 +153,14 @@ fn container_spec(
             readonly: false,
         },
     ];
+    let mut mounts = mounts;
+    for m in super::mounts::from_host_config(hc).unwrap_or_default() {
+        mounts.push(BindMount {
+            source: m.source,
+            destination: m.destination,
+            readonly: m.readonly,
+        });
+    }
     ContainerSpec {
         id: r.id.clone(),
         rootfs: paths.rootfs(),
@@ -212,6 +220,7 @@ pub(crate) async fn launch(
             "--init needs an init binary: install Debian's tini or start berthd with --init-path",
         ));
     }
+    super::mounts::create_sources(&super::mounts::from_host_config(&r.host_config)?)?;
     let cspec = container_spec(cfg, paths, r, netns);
     let bundle = paths.dir.clone();
     tokio::task::spawn_blocking(move || -> Result<()> {
