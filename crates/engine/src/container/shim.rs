@@ -223,6 +223,7 @@ pub(crate) async fn launch(
     super::mounts::create_sources(&super::mounts::from_host_config(&r.host_config)?)?;
     let cspec = container_spec(cfg, paths, r, netns);
     let bundle = paths.dir.clone();
+    let t0 = std::time::Instant::now();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let oci = spec::build(&cspec).map_err(|e| match e.kind() {
             runtime::ErrorKind::InvalidArgument | runtime::ErrorKind::NotFound => {
@@ -234,6 +235,7 @@ pub(crate) async fn launch(
     })
     .await
     .map_err(|e| Error::Internal(format!("spec task: {e}")))??;
+    tracing::debug!(container_id = %r.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: bundle written");
     let console_size = r
         .host_config
         .console_size

@@ -80,6 +80,8 @@ impl ContainerService {
     /// Mounts, spawns the shim, wires pending attaches and starts the process; on success the
     /// container is running and its monitor is watching it.
     async fn launch(self: &Arc<Self>, c: &Arc<Container>, inner: &mut Inner) -> Result<()> {
+        let t0 = std::time::Instant::now();
+        let lap = |what: &str| tracing::debug!(container_id = %c.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: {what}");
         let paths = self.paths(&c.id);
         let store = self.store.clone();
         let id = c.id.clone();
@@ -88,6 +90,7 @@ impl ContainerService {
             .await
             .map_err(|e| Error::Internal(format!("mount task: {e}")))??;
         inner.mounted = true;
+        lap("mounted");
         if inner.record.host_config.network_mode != "host" {
             let ns = self.cfg.exec_root.join("netns").join(&c.id);
             let ns2 = ns.clone();
@@ -95,6 +98,7 @@ impl ContainerService {
                 .await
                 .map_err(|e| Error::Internal(format!("netns task: {e}")))??;
             inner.netns = Some(ns);
+            lap("netns");
         }
         let log = self.log_config(&c.id);
         let handle = shim::launch(
@@ -106,10 +110,12 @@ impl ContainerService {
         )
         .await?;
         let handle = Arc::new(handle);
+        lap("shim created");
         for pending in inner.pending_attach.drain(..) {
             pending.connect(handle.clone()).await;
         }
         let pid = handle.start().await?;
+        lap("started");
         inner.record.state.start(&c.id, pid)?;
         inner.shim = Some(handle.clone());
         self.spawn_monitor(c.clone(), handle);
