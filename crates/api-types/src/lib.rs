@@ -14,6 +14,7 @@ pub mod progress;
 pub mod query;
 pub mod serde_util;
 pub mod system;
+pub mod units;
 pub mod version;
 
 pub use container::*;
