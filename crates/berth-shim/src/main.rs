@@ -7,6 +7,7 @@
 //! The process forks: the parent prints one `SpawnReply` JSON line once the container is
 //! created (or failed) and exits; the child, in its own session, lives on as the shim.
 
+mod exec;
 mod server;
 
 use std::io::Write;

@@ -45,6 +45,7 @@ enum Slot {
     Output(Output),
     StdinTarget,
     Attacher(usize),
+    Exec(crate::exec::ExecSlot),
 }
 
 pub struct Shim {
@@ -68,6 +69,7 @@ pub struct Shim {
     attachers: Vec<Attacher>,
     waiters: Vec<UnixStream>,
     exit: Option<(i32, SystemTime, Instant)>,
+    execs: crate::exec::Execs,
 }
 
 fn werr(message: impl Into<String>, kind: ErrorKind) -> WireError {
@@ -135,6 +137,7 @@ impl Shim {
             attachers: Vec::new(),
             waiters: Vec::new(),
             exit: None,
+            execs: Default::default(),
         })
     }
 
@@ -158,7 +161,12 @@ impl Shim {
                 Some((_, _, at)) => DRAIN_GRACE.saturating_sub(at.elapsed()).as_millis() as i32 + 1,
                 None => -1,
             };
+            let timeout = match self.execs.timeout() {
+                Some(t) if timeout < 0 || t < timeout => t,
+                _ => timeout,
+            };
             self.poll_once(timeout);
+            self.execs.complete();
         }
     }
 
@@ -195,6 +203,9 @@ impl Shim {
                 slots.push(Slot::Attacher(i));
             }
         }
+        let mut exec_slots = Vec::new();
+        self.execs.register(&mut fds, &mut exec_slots);
+        slots.extend(exec_slots.into_iter().map(Slot::Exec));
         let ready = match sys::poll(&fds, timeout) {
             Ok(r) => r,
             Err(e) => {
@@ -204,6 +215,7 @@ impl Shim {
         };
         drop(fds);
         let mut attacher_events = Vec::new();
+        let mut exec_events = Vec::new();
         for (slot, r) in slots.into_iter().zip(ready) {
             match slot {
                 Slot::Listener if r.readable => self.accept_all(),
@@ -211,8 +223,12 @@ impl Shim {
                 Slot::Output(which) if r.readable => self.read_output(which),
                 Slot::StdinTarget if r.writable => self.flush_stdin(),
                 Slot::Attacher(i) if r.readable || r.writable => attacher_events.push((i, r)),
+                Slot::Exec(e) => exec_events.push((e, r)),
                 _ => {}
             }
+        }
+        for (e, r) in exec_events {
+            self.execs.handle(e, r);
         }
         // Highest index first so removals don't shift the ones still to handle.
         for (i, r) in attacher_events.into_iter().rev() {
@@ -453,6 +469,35 @@ impl Shim {
                 self.close_stdin();
                 ok
             }
+            Request::Exec {
+                exec_id,
+                process,
+                stdin,
+                stdout,
+                stderr,
+            } => {
+                if self.status != Status::Running || self.exit.is_some() {
+                    Response::error("container is not running", ErrorKind::Conflict)
+                } else {
+                    let ctx = crate::exec::Context {
+                        id: &self.cfg.id,
+                        init_pid: self.pid,
+                        root: &self.root,
+                        bundle: &self.cfg.bundle,
+                        state_dir: &self.state_dir,
+                    };
+                    let streams = [stdin, stdout, stderr];
+                    return self
+                        .execs
+                        .start(&ctx, exec_id, process, streams, conn, extra);
+                }
+            }
+            Request::ExecResize {
+                exec_id,
+                width,
+                height,
+            } => self.execs.resize(&exec_id, width, height),
+            Request::ExecWait { exec_id } => return self.execs.wait(exec_id, conn),
             Request::Wait => {
                 // Answered in `finish` (the exit record exists only once cleanup is done).
                 self.waiters.push(conn);
@@ -518,6 +563,7 @@ impl Shim {
             eprintln!("berth-shim: {e}");
         }
         let _ = cgroup::remove(&self.cfg.cgroups_path);
+        self.execs.finish_all();
         let rec = ExitRecord {
             exit_code: code,
             oom_killed,

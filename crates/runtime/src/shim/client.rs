@@ -1,5 +1,7 @@
 //! The daemon's async client of `berth-shim` (feature `client`, tokio).
 
+mod exec;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 

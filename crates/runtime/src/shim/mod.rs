@@ -37,6 +37,20 @@
 //! - `kill` (`signal`) → `{}`; through a pidfd, so never a recycled pid. Conflict once exited.
 //! - `wait` → `{"exit":{…}}` when the container has exited (at once if it already has).
 //! - `close-stdin` → `{}`: closes the container's stdin.
+//! - `exec` (`exec_id`, `process`: the OCI process of `spec::exec::process`, `stdin`,
+//!   `stdout`, `stderr`) → `{"exec":{"pid":…}}` once the process runs its command (a command
+//!   that cannot run fails here, in runc's wording). With any stream asked for, the connection
+//!   then *is* the exec's stream, in the same wire format as attach (raw with
+//!   `process.terminal`, frames without); the client shutting down its write side closes the
+//!   exec's stdin (pipes; a terminal stays open), and the stream ends once the process exited
+//!   and its output was drained. The shim holds the exec's pty or pipes; an exec's single
+//!   client slows the process down (back-pressure) rather than losing output. Unasked streams
+//!   are `/dev/null`.
+//! - `exec-resize` (`exec_id`, `width`, `height`) → `{}`: TIOCSWINSZ on the exec's pty.
+//! - `exec-wait` (`exec_id`) → `{"exec":{"pid":…,"exit_code":…}}` once the exec exited (at
+//!   once if it has; the last 256 unclaimed exit codes are kept). When the container exits,
+//!   its execs die with it (the pid namespace ends) and their waiters get their codes before
+//!   the shim exits.
 //!
 //! The request line must arrive within 2 s of connecting (the shim reads it in its single
 //! thread).
@@ -153,6 +167,43 @@ pub enum Request {
     Wait,
     /// Close the container's stdin.
     CloseStdin,
+    /// Start an exec (see the protocol doc).
+    Exec {
+        /// The exec's id.
+        exec_id: String,
+        /// Its OCI process.
+        process: serde_json::Value,
+        /// Stream the client's bytes to the exec's stdin.
+        stdin: bool,
+        /// Send its stdout.
+        stdout: bool,
+        /// Send its stderr.
+        stderr: bool,
+    },
+    /// Resize an exec's TTY.
+    ExecResize {
+        /// The exec's id.
+        exec_id: String,
+        /// Columns.
+        width: u16,
+        /// Rows.
+        height: u16,
+    },
+    /// Answer when the exec has exited.
+    ExecWait {
+        /// The exec's id.
+        exec_id: String,
+    },
+}
+
+/// The answer to `exec` and `exec-wait`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExecReply {
+    /// The exec's pid (host pid namespace).
+    pub pid: i32,
+    /// Its exit status (or 128 + signal), once it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
 }
 
 /// Where the container is in its life, as the shim sees it.
@@ -248,6 +299,9 @@ pub struct Response {
     /// The answer to `wait`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<ExitRecord>,
+    /// The answer to `exec` and `exec-wait`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecReply>,
 }
 
 impl Response {
@@ -328,6 +382,24 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Request::CloseStdin).unwrap(),
             r#"{"op":"close-stdin"}"#
+        );
+        let back: Request = serde_json::from_str(r#"{"op":"exec-wait","exec_id":"e1"}"#).unwrap();
+        assert_eq!(
+            back,
+            Request::ExecWait {
+                exec_id: "e1".into()
+            }
+        );
+        let reply = Response {
+            exec: Some(ExecReply {
+                pid: 7,
+                exit_code: None,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&reply).unwrap(),
+            r#"{"exec":{"pid":7}}"#
         );
         let back: Request = serde_json::from_str(r#"{"op":"kill","signal":9}"#).unwrap();
         assert_eq!(back, Request::Kill { signal: 9 });

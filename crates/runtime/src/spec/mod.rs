@@ -11,6 +11,7 @@
 //! allows only the standard nodes. `--privileged` lifts all of that.
 
 mod defaults;
+pub mod exec;
 pub mod seccomp;
 mod seccomp_default;
 pub mod user;
@@ -169,6 +170,13 @@ pub enum SpecError {
         #[source]
         source: serde_json::Error,
     },
+    /// Reading a bundle's `config.json` failed.
+    #[error("read bundle {path}: {source}")]
+    ReadBundle {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing the bundle failed.
     #[error("write bundle {path}: {source}")]
     WriteBundle {
@@ -183,7 +191,9 @@ impl SpecError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             SpecError::User(e) => e.kind(),
-            SpecError::Generate { .. } | SpecError::WriteBundle { .. } => ErrorKind::Internal,
+            SpecError::Generate { .. }
+            | SpecError::WriteBundle { .. }
+            | SpecError::ReadBundle { .. } => ErrorKind::Internal,
             SpecError::WorkingDir { source, .. } if source.kind() == ErrorKind::Internal => {
                 ErrorKind::Internal
             }

@@ -16,8 +16,10 @@ use nix::mount::{MntFlags, MsFlags};
 
 use crate::ErrorKind;
 
+mod children;
 mod mem;
 
+pub use children::{own_children, reap_strays};
 pub use mem::{rss_kib, trim_file_mappings};
 
 /// The kernel copies mount data into one page: options longer than this are refused (EINVAL),
