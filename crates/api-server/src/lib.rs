@@ -21,7 +21,7 @@ use axum::{middleware, Router, ServiceExt};
 use tower::Layer;
 
 use engine::Engine;
-use routes::{containers as c, images as i, system as s};
+use routes::{containers as c, exec as x, images as i, system as s};
 
 /// The router for every endpoint berthd serves.
 pub fn router(engine: Arc<Engine>) -> Router {
@@ -45,6 +45,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/resize", post(c::resize))
         .route("/containers/{id}/rename", post(c::rename))
         .route("/containers/{id}/top", get(c::top))
+        .route("/containers/{id}/exec", post(x::create))
+        .route("/exec/{id}/start", post(x::start))
+        .route("/exec/{id}/resize", post(x::resize))
+        .route("/exec/{id}/json", get(x::inspect))
         .route("/images/create", post(i::create))
         .route("/images/json", get(i::list))
         .route("/images/{*rest}", any(i::by_name))

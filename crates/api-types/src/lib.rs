@@ -8,6 +8,7 @@
 //! `extra` map so that a body round-trips without loss.
 
 pub mod container;
+pub mod exec;
 pub mod filters;
 pub mod image;
 pub mod progress;
@@ -18,6 +19,7 @@ pub mod units;
 pub mod version;
 
 pub use container::*;
+pub use exec::*;
 pub use filters::Filters;
 pub use image::*;
 pub use progress::*;

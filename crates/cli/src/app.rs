@@ -126,6 +126,7 @@ fn arg_rule(path: &str) -> ArgRule {
     match path.rsplit(' ').next().unwrap_or("") {
         "logs" | "attach" | "history" => ArgRule::Exact(1),
         "rename" | "tag" => ArgRule::Exact(2),
+        "exec" => ArgRule::Min(2),
         "ps" | "ls" | "list" | "version" | "info" | "events" | "prune" => ArgRule::None,
         "images" => ArgRule::Max(1),
         _ if path == format!("{BIN} image ls") => ArgRule::Max(1),
@@ -222,6 +223,7 @@ fn clap_error(e: clap::Error, argv: &[String]) -> Result<(), CliError> {
             ))
         }
         ErrorKind::MissingRequiredArgument
+        | ErrorKind::TooFewValues
         | ErrorKind::TooManyValues
         | ErrorKind::WrongNumberOfValues => Err(args_error(&path, &usage)),
         ErrorKind::InvalidSubcommand => Err(CliError::new(format!(

@@ -91,6 +91,9 @@ pub enum Command {
     /// Attach local standard input, output, and error streams to a running container
     #[command(override_usage = "berth attach [OPTIONS] CONTAINER")]
     Attach(AttachArgs),
+    /// Execute a command in a running container
+    #[command(override_usage = "berth exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
+    Exec(ExecArgs),
     /// Display the running processes of a container
     #[command(override_usage = "berth top CONTAINER [ps OPTIONS]")]
     Top(TopArgs),
@@ -161,6 +164,9 @@ pub enum ContainerCommand {
     Inspect(TypedInspectArgs),
     #[command(override_usage = "berth container attach [OPTIONS] CONTAINER")]
     Attach(AttachArgs),
+    /// Execute a command in a running container
+    #[command(override_usage = "berth container exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
+    Exec(ExecArgs),
     #[command(override_usage = "berth container top CONTAINER [ps OPTIONS]")]
     Top(TopArgs),
     #[command(override_usage = "berth container rename CONTAINER NEW_NAME")]
@@ -639,6 +645,41 @@ pub struct AttachArgs {
     pub sig_proxy: Option<bool>,
     #[arg(value_name = "CONTAINER")]
     pub container: String,
+}
+
+/// `exec [OPTIONS] CONTAINER COMMAND [ARG...]`: flags end at the container name.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Detached mode: run command in the background
+    #[arg(short = 'd', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub detach: Option<bool>,
+    /// Override the key sequence for detaching a container
+    #[arg(long = "detach-keys", value_name = "string")]
+    pub detach_keys: Option<String>,
+    /// Set environment variables
+    #[arg(short = 'e', long = "env", value_name = "list")]
+    pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file", value_name = "list")]
+    pub env_file: Vec<String>,
+    /// Keep STDIN open even if not attached
+    #[arg(short = 'i', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub interactive: Option<bool>,
+    /// Give extended privileges to the command
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub privileged: Option<bool>,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
+    pub tty: Option<bool>,
+    /// Username or UID (format: "<name|uid>[:<group|gid>]")
+    #[arg(short = 'u', long, value_name = "string")]
+    pub user: Option<String>,
+    /// Working directory inside the container
+    #[arg(short = 'w', long, value_name = "string")]
+    pub workdir: Option<String>,
+    /// CONTAINER COMMAND [ARG...]
+    #[arg(required = true, num_args = 2.., trailing_var_arg = true, value_name = "CONTAINER")]
+    pub args: Vec<String>,
 }
 
 /// `top CONTAINER [ps OPTIONS]`.

@@ -121,14 +121,26 @@ impl Client {
 
     /// Sends a POST asking to upgrade to `tcp` and returns the split raw connection.
     pub(crate) async fn hijack(&self, path: &str, query: Query) -> Result<AttachConn> {
+        self.hijack_with(path, query, body::empty(), "text/plain")
+            .await
+    }
+
+    /// [`Client::hijack`] with a request body (exec start sends its JSON config).
+    pub(crate) async fn hijack_with(
+        &self,
+        path: &str,
+        query: Query,
+        body: crate::transport::ReqBody,
+        content_type: &str,
+    ) -> Result<AttachConn> {
         let version = self.api_version().await?;
         let uri = request::uri(Some(&version), path, &query);
         let headers = [
-            ("Content-Type", "text/plain"),
+            ("Content-Type", content_type),
             ("Connection", "Upgrade"),
             ("Upgrade", "tcp"),
         ];
-        let req = build(Method::POST, &uri, body::empty(), &headers)?;
+        let req = build(Method::POST, &uri, body, &headers)?;
         match transport::send_upgrade(self.host(), req).await? {
             Ok((conn, pending, content_type)) => {
                 let (r, w) = tokio::io::split(conn);

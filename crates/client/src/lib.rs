@@ -9,7 +9,8 @@
 //! Errors carry the HTTP status and the daemon's `message`; their `Display` is docker's
 //! wording.
 //!
-//! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `image`
+//! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `exec`
+//! (create, start, resize, inspect), `image`
 //! (import, list, inspect, tag, delete, history, pull), `system` (ping, version, info,
 //! events), `stdcopy` (demultiplexing 8-byte framed streams), `body` (request and response
 //! bodies), `request` (URIs, error mapping), `transport` (connections), `host` (addresses).
@@ -18,6 +19,7 @@ pub mod attach;
 pub mod body;
 pub mod container;
 pub mod error;
+pub mod exec;
 pub mod host;
 pub mod image;
 pub mod request;

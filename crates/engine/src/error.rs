@@ -29,6 +29,8 @@ pub enum Error {
     NoSuchContainer(String),
     #[error("No such image: {0}")]
     NoSuchImage(String),
+    #[error("No such exec instance: {0}")]
+    NoSuchExec(String),
     #[error("Conflict. The container name \"/{name}\" is already in use by container \"{holder}\". You have to remove (or rename) that container to be able to reuse that name.")]
     NameInUse { name: String, holder: String },
     #[error("Invalid container name ({0}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")]
@@ -68,7 +70,9 @@ impl Error {
     /// What the client can do about it.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NoSuchContainer(_) | Error::NoSuchImage(_) => ErrorKind::NotFound,
+            Error::NoSuchContainer(_) | Error::NoSuchImage(_) | Error::NoSuchExec(_) => {
+                ErrorKind::NotFound
+            }
             Error::NameInUse { .. } | Error::Conflict(_) | Error::NotRunning(_) => {
                 ErrorKind::Conflict
             }

@@ -1,6 +1,7 @@
 //! Routes, one module per Engine API tag; each talks to one engine service.
 
 pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod system;
 

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod create;
+pub mod exec;
 pub mod images;
 pub mod import;
 pub mod info;
@@ -44,6 +45,7 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::Wait(a) => lifecycle::wait(ctx, a).await,
         C::Inspect(a) => inspect::inspect(ctx, a).await,
         C::Attach(a) => attach::attach(ctx, a).await,
+        C::Exec(a) => exec::exec(ctx, a).await,
         C::Top(a) => simple::top(ctx, a).await,
         C::Rename(a) => simple::rename(ctx, a).await,
         C::Import(a) => import::import(ctx, a).await,
@@ -78,6 +80,7 @@ async fn container(ctx: &Ctx, cmd: ContainerCommand) -> Result<(), CliError> {
         C::Wait(a) => lifecycle::wait(ctx, a).await,
         C::Inspect(a) => inspect::inspect_typed(ctx, a, inspect::Kind::Container).await,
         C::Attach(a) => attach::attach(ctx, a).await,
+        C::Exec(a) => exec::exec(ctx, a).await,
         C::Top(a) => simple::top(ctx, a).await,
         C::Rename(a) => simple::rename(ctx, a).await,
         C::Prune(a) => rm::prune(ctx, a).await,

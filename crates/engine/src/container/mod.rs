@@ -9,11 +9,13 @@
 //!
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
 //! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
-//! resize), `restore` (reconciliation at daemon start).
+//! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`.
 
 mod attach;
 pub mod config;
 mod create;
+pub mod exec;
+mod exec_start;
 pub mod files;
 mod logs;
 pub mod mounts;
@@ -32,6 +34,8 @@ mod wait;
 
 pub use attach::{AttachOptions, AttachSession};
 pub use create::ResolvedImage;
+pub use exec::{ExecSettings, ExecState};
+pub use exec_start::{ExecSession, ExecStart, ExecStartOptions};
 pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;
@@ -146,6 +150,8 @@ pub struct ContainerService {
     images: Arc<ImageService>,
     events: EventBus,
     index: RwLock<Index>,
+    /// Every exec, by id.
+    execs: exec::ExecStore,
 }
 
 impl ContainerService {
@@ -162,6 +168,7 @@ impl ContainerService {
             images,
             events,
             index: RwLock::new(Index::default()),
+            execs: exec::ExecStore::default(),
         });
         svc.clone().restore().await?;
         Ok(svc)

@@ -126,7 +126,9 @@ impl ContainerService {
         } else {
             None
         };
-        Ok(r.inspect(&self.paths(&r.id), sizes))
+        let mut inspect = r.inspect(&self.paths(&r.id), sizes);
+        inspect.exec_ids = self.execs.live_ids(&r.id);
+        Ok(inspect)
     }
 
     /// `POST /containers/{id}/rename`.

@@ -91,6 +91,7 @@ impl ContainerService {
             return Err(e);
         }
         shim::forget(&self.cfg, &c.id);
+        self.execs.container_removed(&c.id);
         {
             let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
             idx.by_id.remove(&c.id);

@@ -29,6 +29,16 @@ fn shim_error(e: runtime::shim::ShimError) -> Error {
 /// dockerd's `setExitCodeFromError`: the exit code a failed start records, and the message
 /// the docker CLI maps to its own exit code (126 for EACCES/EISDIR, 127 for not found).
 pub fn start_failure(message: &str) -> Error {
+    let (message, exit_code) = classify_start_error(message);
+    Error::StartFailed {
+        message: format!("failed to create task for container: {message}"),
+        exit_code,
+    }
+}
+
+/// The message dockerd reports for a command that could not start, and the exit code it
+/// records (126 cannot be invoked, 127 not found, 128 otherwise).
+pub(crate) fn classify_start_error(message: &str) -> (String, i64) {
     let lower = message.to_ascii_lowercase();
     let (message, exit_code) = if lower.contains("permission denied") {
         (message.to_string(), 126)
@@ -46,10 +56,7 @@ pub fn start_failure(message: &str) -> Error {
     } else {
         (message.to_string(), 128)
     };
-    Error::StartFailed {
-        message: format!("failed to create task for container: {message}"),
-        exit_code,
-    }
+    (message, exit_code)
 }
 
 /// A running container's shim.
@@ -78,6 +85,11 @@ impl Shim {
             .attach(stdin, stdout, stderr)
             .await
             .map_err(shim_error)
+    }
+
+    /// The runtime's handle on the shim.
+    pub(crate) fn handle(&self) -> &ShimHandle {
+        &self.handle
     }
 
     /// Sets the TTY size.

@@ -164,6 +164,7 @@ impl ContainerService {
         }
         inner.record.state.exit(exit);
         inner.shim = None;
+        self.execs.container_exited(&c.id);
         self.teardown(&mut inner).await;
         let restarting = self.schedule_restart(&mut inner, &exit);
         let record: ContainerRecord = inner.record.clone();
