@@ -166,6 +166,27 @@ fn exec_stdin_user_workdir_and_env() {
     assert_eq!(r.0, "10\n");
 }
 
+#[test]
+fn user_groups_list_the_primary_group_as_dockerd_does() {
+    let d = daemon_with_web();
+    // dockerd's getUser puts the primary gid in the supplementary groups too (the kernel
+    // keeps them sorted).
+    let groups = "uid=1000(app) gid=1000(app) groups=10(wheel),1000(app)";
+    assert_eq!(d.docker_ok(&["exec", "-u", "app", "web", "id"]), groups);
+    assert_eq!(
+        d.docker_ok(&["run", "--rm", "-u", "app", "busybox", "id"]),
+        groups
+    );
+    assert_eq!(
+        d.docker_ok(&["exec", "-u", "1000:10", "web", "id"]),
+        "uid=1000(app) gid=10(wheel) groups=10(wheel)"
+    );
+    assert_eq!(
+        d.docker_ok(&["exec", "web", "id"]),
+        "uid=0(root) gid=0(root) groups=0(root)"
+    );
+}
+
 fn status_hex(d: &Daemon, extra: &[&str], key: &str) -> String {
     let mut args = vec!["exec"];
     args.extend_from_slice(extra);

@@ -221,7 +221,7 @@ mod tests {
         let p = process(&base(), &e).unwrap();
         assert_eq!(
             p["user"],
-            json!({"uid": 1000, "gid": 1001, "additionalGids": [1002]})
+            json!({"uid": 1000, "gid": 1001, "additionalGids": [1001, 1002]})
         );
         let e = ExecSpec {
             user: "nobody".into(),

@@ -18,8 +18,8 @@ pub struct ResolvedUser {
     pub uid: u32,
     /// Primary group id.
     pub gid: u32,
-    /// Supplementary groups: the user's groups from `/etc/group` (when no group was named) and
-    /// `--group-add`.
+    /// Supplementary groups, as dockerd's `getUser` lists them: the primary group first, then
+    /// the user's groups from `/etc/group` (when no group was named), then `--group-add`.
     pub additional_gids: Vec<u32>,
     /// Home directory from passwd, `/` when unknown (becomes `HOME` unless set).
     pub home: String,
@@ -183,6 +183,8 @@ pub fn resolve(rootfs: &Path, user: &str, group_add: &[String]) -> Result<Resolv
             }
         }
     }
+    // dockerd always lists the primary group too (`id` shows `groups=1000(app),10(wheel)`).
+    resolved.additional_gids.insert(0, resolved.gid);
     for g in group_add {
         let gid = lookup_group(&groups, g)?;
         if !resolved.additional_gids.contains(&gid) {
@@ -323,7 +325,7 @@ mod tests {
             ResolvedUser {
                 uid: 0,
                 gid: 0,
-                additional_gids: vec![],
+                additional_gids: vec![0],
                 home: "/root".into()
             }
         );
@@ -332,17 +334,17 @@ mod tests {
             ResolvedUser {
                 uid: 1000,
                 gid: 1000,
-                additional_gids: vec![10],
+                additional_gids: vec![1000, 10],
                 home: "/home/app".into()
             }
         );
-        assert_eq!(r("1000").additional_gids, vec![10]);
+        assert_eq!(r("1000").additional_gids, vec![1000, 10]);
         assert_eq!(
             r("app:audio"),
             ResolvedUser {
                 uid: 1000,
                 gid: 29,
-                additional_gids: vec![],
+                additional_gids: vec![29],
                 home: "/home/app".into()
             }
         );
@@ -351,12 +353,12 @@ mod tests {
             ResolvedUser {
                 uid: 1234,
                 gid: 5678,
-                additional_gids: vec![],
+                additional_gids: vec![5678],
                 home: "/".into()
             }
         );
         let with_add = resolve(d.path(), "app", &["audio".into(), "42".into()]).unwrap();
-        assert_eq!(with_add.additional_gids, vec![10, 29, 42]);
+        assert_eq!(with_add.additional_gids, vec![1000, 10, 29, 42]);
     }
 
     #[test]
