@@ -52,6 +52,29 @@ def main(url):
         time.sleep(0.05)
     assert c.logs() == b"ready\n", c.logs()
     assert [x.name for x in client.containers.list(filters={"label": "suite=docker-py"})] == ["py-worker"]
+
+    # exec_run: output, exit code, demuxed streams, TTY, user/workdir/env, stdin on a socket.
+    r = c.exec_run(["sh", "-c", "echo hi; exit 3"])
+    assert (r.exit_code, r.output) == (3, b"hi\n"), r
+    r = c.exec_run(["sh", "-c", "echo out; echo err >&2"], demux=True)
+    assert r.output == (b"out\n", b"err\n"), r
+    r = c.exec_run("tty", tty=True)
+    assert r.output.startswith(b"/dev/pts/"), r
+    r = c.exec_run(["sh", "-c", "id -u; pwd; echo $A"], user="app", workdir="/tmp", environment={"A": "1"})
+    assert r.output == b"1000\n/tmp\n1\n", r
+    e = client.api.exec_create(c.id, ["cat"], stdin=True)
+    sock = client.api.exec_start(e["Id"], socket=True)._sock
+    sock.sendall(b"abc\n")
+    import socket
+    sock.shutdown(socket.SHUT_WR)
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    assert data == b"\x01\x00\x00\x00\x00\x00\x00\x04abc\n", data
+    assert client.api.exec_inspect(e["Id"])["ExitCode"] == 0
     c.stop(timeout=10)
     assert c.wait()["StatusCode"] == 0
     c.reload()
