@@ -221,6 +221,39 @@ fn exec_privileged_gets_every_capability_under_the_containers_seccomp() {
     );
     assert_eq!(status_hex(&d, &[], "Seccomp:"), "2");
     assert_eq!(status_hex(&d, &["--privileged"], "Seccomp:"), "2");
+    // The filter is the container's: unshare(CLONE_NEWUSER) needs no capability, only the
+    // default profile refuses it — in the container, in its execs, privileged or not.
+    let refused = "unshare: unshare(0x10000000): Operation not permitted\n";
+    for args in [
+        &["run", "--rm", "busybox", "unshare", "-U", "true"][..],
+        &["exec", "web", "unshare", "-U", "true"],
+        &["exec", "--privileged", "web", "unshare", "-U", "true"],
+    ] {
+        let out = d.docker(args);
+        assert_eq!(
+            (
+                String::from_utf8_lossy(&out.stderr).as_ref(),
+                out.status.code()
+            ),
+            (refused, Some(1)),
+            "{args:?}"
+        );
+    }
+    // A container without a filter has execs without one.
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "open",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    d.docker_ok(&["exec", "open", "unshare", "-U", "true"]);
+    let out = d.docker_ok(&["exec", "open", "grep", "Seccomp:", "/proc/self/status"]);
+    assert_eq!(out.split_whitespace().nth(1), Some("0"));
 }
 
 #[test]

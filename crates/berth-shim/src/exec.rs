@@ -86,6 +86,8 @@ pub struct Execs {
     finished: VecDeque<(String, i32, i32)>,
     /// `exec-wait` connections, by exec id.
     waiters: Vec<(String, UnixStream)>,
+    /// The container's seccomp filter, compiled by the first exec.
+    seccomp: launcher::SeccompCache,
 }
 
 fn reply(pid: i32, exit_code: Option<i32>) -> Response {
@@ -203,6 +205,7 @@ impl Execs {
             process,
             process_file: &process_file,
             stdio: plan.launch,
+            seccomp: &mut self.seccomp,
         });
         let _ = sys::set_sigpipe_ignored(true);
         let console_path = plan.console.as_ref().map(|c| c.1.clone());
@@ -227,7 +230,6 @@ impl Execs {
         if let Some(p) = console_path {
             let _ = std::fs::remove_file(p);
         }
-        crate::server::trim_memory();
         let (pid, master, pidfd) = match result {
             Ok(v) => v,
             Err(resp) => {
@@ -235,6 +237,8 @@ impl Execs {
                 let mut keep: Vec<i32> = self.sessions.iter().map(|s| s.pid).collect();
                 keep.push(ctx.init_pid);
                 sys::reap_strays(&keep, Duration::from_secs(1));
+                crate::server::trim_memory();
+                sys::trim_heap();
                 return Some((conn, resp));
             }
         };
@@ -277,6 +281,10 @@ impl Execs {
             s.flush_stdin();
         }
         self.sessions.push(s);
+        // Shed what starting it touched (libcontainer's code, the parsed spec): the shim
+        // idles for the container's life.
+        crate::server::trim_memory();
+        sys::trim_heap();
         None
     }
 

@@ -8,9 +8,10 @@
 //! exit codes: `exec: "foo": executable file not found in $PATH` (127), `permission denied`
 //! (126), `is a directory` (126).
 
+mod bpf;
 mod exec;
 
-pub use exec::{exec, ExecError, ExecLaunch};
+pub use exec::{exec, ExecError, ExecLaunch, SeccompCache};
 
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;

@@ -289,6 +289,7 @@ impl ContainerService {
                 .map(|[h, w]| (h.min(u16::MAX as u32) as u16, w.min(u16::MAX as u32) as u16)),
         };
         let bundle = paths.dir.clone();
+        let t0 = std::time::Instant::now();
         let process = tokio::task::spawn_blocking(move || {
             let base = spec_exec::container_process(&bundle)?;
             spec_exec::process(&base, &espec)
@@ -299,6 +300,7 @@ impl ContainerService {
             runtime::ErrorKind::Internal => Error::Internal(e.to_string()),
             _ => Error::invalid(e.to_string()),
         })?;
+        tracing::debug!(exec_id = %exec.id, elapsed_us = t0.elapsed().as_micros() as u64, "exec start: process spec built");
         let (stdin, stdout, stderr) = match attach {
             true => (s.open_stdin, s.open_stdout, s.open_stderr),
             false => (false, false, false),
@@ -308,7 +310,10 @@ impl ContainerService {
             .exec(&exec.id, process, stdin, stdout, stderr)
             .await
         {
-            Ok((pid, stream)) => Ok((pid as i64, attach.then_some(stream), shim)),
+            Ok((pid, stream)) => {
+                tracing::debug!(exec_id = %exec.id, elapsed_us = t0.elapsed().as_micros() as u64, "exec start: running");
+                Ok((pid as i64, attach.then_some(stream), shim))
+            }
             Err(runtime::shim::ShimError::Shim { message, kind })
                 if kind != runtime::ErrorKind::Conflict =>
             {
@@ -331,6 +336,7 @@ impl ContainerService {
                 }
             };
             exec.set_exited(code);
+            tracing::debug!(exec_id = %exec.id, code, "exec exited");
             let attrs = [("execID", exec.id.clone()), ("exitCode", code.to_string())];
             svc.exec_event(&exec, "exec_die".into(), &attrs);
         });

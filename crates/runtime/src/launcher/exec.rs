@@ -7,7 +7,9 @@
 //! new process just before it execs:
 //! - **seccomp**: the tenant spec keeps only the namespaces and cgroup of the container's
 //!   `linux` section, so the container's filter would be lost; dockerd's execs run under it.
-//!   Without no-new-privileges, installing a filter needs `CAP_SYS_ADMIN`, which the process
+//!   The filter is compiled once per container ([`SeccompCache`], see [`super::bpf`]) and
+//!   loaded by each exec. Without no-new-privileges, installing a filter needs
+//!   `CAP_SYS_ADMIN`, which the process
 //!   may not keep: it then runs with `CAP_SYS_ADMIN` and `CAP_SETPCAP` added until the filter
 //!   is installed, and drops to its real capability sets right after (the order runc uses:
 //!   seccomp first, then the final capabilities, then exec).
@@ -20,6 +22,7 @@ use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use oci_spec::runtime::{Capability, LinuxCapabilities, LinuxSeccomp, Process, Spec};
 
+use super::bpf::{self, Bpf};
 use super::{chain, BerthExecutor, Stdio};
 use crate::{sys, ErrorKind};
 
@@ -78,6 +81,40 @@ pub struct ExecLaunch<'a> {
     pub process_file: &'a Path,
     /// The process's stdio.
     pub stdio: Stdio,
+    /// The container's filter, compiled on the first exec and kept for the next ones.
+    pub seccomp: &'a mut SeccompCache,
+}
+
+/// The container's seccomp filter as its execs load it, read from the bundle (and compiled)
+/// once.
+#[derive(Debug, Default)]
+pub struct SeccompCache(Option<ExecSeccomp>);
+
+#[derive(Debug, Clone)]
+enum ExecSeccomp {
+    /// The container runs without a filter (`--privileged`, `seccomp=unconfined`).
+    None,
+    /// The compiled program.
+    Bpf(Bpf),
+    /// A profile that could not be precompiled: libcontainer compiles it in each exec.
+    Profile(LinuxSeccomp),
+}
+
+impl SeccompCache {
+    fn get(&mut self, bundle: &Path) -> Result<ExecSeccomp, String> {
+        if let Some(s) = &self.0 {
+            return Ok(s.clone());
+        }
+        let s = match container_seccomp(bundle)? {
+            None => ExecSeccomp::None,
+            Some(profile) => match bpf::compile_in_child(&profile) {
+                Ok(b) => ExecSeccomp::Bpf(b),
+                Err(_) => ExecSeccomp::Profile(profile),
+            },
+        };
+        self.0 = Some(s.clone());
+        Ok(s)
+    }
 }
 
 /// Starts the exec and returns its pid (host namespace; a child of the caller) once it runs
@@ -92,12 +129,13 @@ pub fn exec(l: ExecLaunch<'_>) -> Result<i32, ExecError> {
             id: l.id.to_string(),
             source: e,
         })?;
-    let seccomp = container_seccomp(l.bundle).map_err(&fail)?;
+    let seccomp = l.seccomp.get(l.bundle).map_err(&fail)?;
     let console_size = process
         .console_size()
         .filter(|_| process.terminal() == Some(true))
         .map(|b| (b.height() as u16, b.width() as u16));
-    let final_caps = raise_for_seccomp(&mut process, seccomp.is_some());
+    let filtered = !matches!(seccomp, ExecSeccomp::None);
+    let final_caps = raise_for_seccomp(&mut process, filtered);
     let cwd = process.cwd().clone();
     let data = serde_json::to_vec(&process).map_err(|e| fail(e.to_string()))?;
     std::fs::write(l.process_file, data).map_err(|source| ExecError::ProcessFile {
@@ -253,7 +291,7 @@ fn remove_tenant_sockets(dir: &Path) {
 /// [`BerthExecutor`] plus what the tenant path leaves out (see the module doc).
 #[derive(Clone)]
 struct ExecExecutor {
-    seccomp: Option<LinuxSeccomp>,
+    seccomp: ExecSeccomp,
     /// The capability sets to drop to once the filter is installed (when raised for it).
     caps: Option<LinuxCapabilities>,
     /// `(height, width)` of the terminal on fd 0.
@@ -269,9 +307,14 @@ impl Executor for ExecExecutor {
         if let Some((height, width)) = self.console_size {
             let _ = sys::set_winsize(sys::stdio_fd(0), width, height);
         }
-        if let Some(filter) = &self.seccomp {
-            libcontainer::seccomp::initialize_seccomp(filter)
-                .map_err(|e| ExecutorError::Other(format!("seccomp: {e}")))?;
+        match &self.seccomp {
+            ExecSeccomp::None => {}
+            ExecSeccomp::Bpf(b) => sys::load_seccomp_filter(&b.program, b.flags)
+                .map_err(|e| ExecutorError::Other(format!("seccomp: {e}")))?,
+            ExecSeccomp::Profile(p) => {
+                libcontainer::seccomp::initialize_seccomp(p)
+                    .map_err(|e| ExecutorError::Other(format!("seccomp: {e}")))?;
+            }
         }
         if let Some(caps) = &self.caps {
             let syscall = libcontainer::syscall::syscall::create_syscall();

@@ -69,3 +69,13 @@ pub fn trim_file_mappings() -> Result<usize, SysError> {
     }
     Ok(total)
 }
+
+/// Returns the heap's free pages to the kernel (glibc's `malloc_trim(0)`: the top of the heap
+/// is shrunk and free pages inside it are discarded), returning whether anything was released.
+/// The shim calls it after work that parsed large documents (an exec reads the container's
+/// whole OCI spec), so its resident set goes back down while it idles.
+pub fn trim_heap() -> bool {
+    // SAFETY: malloc_trim takes a padding size and touches only the allocator's own state,
+    // under the allocator's locks.
+    unsafe { libc::malloc_trim(0) == 1 }
+}

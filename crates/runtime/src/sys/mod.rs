@@ -18,9 +18,11 @@ use crate::ErrorKind;
 
 mod children;
 mod mem;
+mod seccomp;
 
 pub use children::{own_children, reap_strays};
-pub use mem::{rss_kib, trim_file_mappings};
+pub use mem::{rss_kib, trim_file_mappings, trim_heap};
+pub use seccomp::{load_seccomp_filter, BPF_INSN_SIZE};
 
 /// The kernel copies mount data into one page: options longer than this are refused (EINVAL),
 /// which matters for overlay `lowerdir=` lists of many layers. Keep layer paths short.
