@@ -1,6 +1,7 @@
 //! `berth-shim`: one per container. It creates the container through `runtime::launcher`
 //! (youki's libcontainer), holds its pty master or pipes, writes its json-file log, serves
-//! attach/start/kill/resize/wait on a unix socket, records the exit status, and cleans up.
+//! attach/start/kill/resize/wait and execs (`exec`) on a unix socket, records the exit status,
+//! and cleans up.
 //! Single-threaded, no async runtime. The protocol is documented in `runtime::shim`.
 //!
 //! Usage: `berth-shim <state-dir>` where `<state-dir>/shim.json` holds a `runtime::shim::ShimConfig`.

@@ -10,7 +10,10 @@
 //!   stdio, writes its **json-file log** ([`logfile`]), serves **attach**, and records the
 //!   **exit record**. [`shim`] defines the protocol and, with feature `client`, the daemon's
 //!   async client;
-//! - the **state dir** of a shim is `<exec-root>/shims/<id>/`: its socket, pid, exit record.
+//! - the **state dir** of a shim is `<exec-root>/shims/<id>/`: its socket, pid, exit record;
+//! - an **exec** is a further process run in a running container's namespaces and cgroup
+//!   (`docker exec`): [`spec::exec`] builds its process, `launcher::exec` starts it, and the
+//!   shim serves its stream and exit code.
 //!
 //! All `unsafe` and raw syscalls of the runtime live in [`sys`].
 
