@@ -187,6 +187,8 @@ fn build_client(opts: &RegistryOptions, dir: &Path, insecure: bool) -> Result<re
         .use_rustls_tls()
         .user_agent(opts.user_agent.clone())
         .connect_timeout(Duration::from_secs(30))
+        // A stalled transfer fails (and is resumed) instead of hanging the pull.
+        .read_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .redirect(reqwest::redirect::Policy::limited(10))
