@@ -110,6 +110,23 @@ impl Fetch {
         let internal = |e: &dyn std::fmt::Display| {
             (format!("layer {}: {e}", self.digest), ErrorKind::Internal)
         };
+        // Another pull may have finished this blob since the caller looked.
+        if store
+            .lease_blob(lease, &self.digest)
+            .map_err(|e| internal(&e))?
+            .is_some()
+        {
+            let file = store
+                .content()
+                .open_blob(&self.digest)
+                .map_err(|e| internal(&e))?;
+            self.update(|st| {
+                st.file = Some(Arc::new(file));
+                st.written = self.size;
+            });
+            progress.layer(&id, "Download complete");
+            return Ok(());
+        }
         let mut w = store
             .ingest(lease, &key, Some(self.size))
             .map_err(|e| internal(&e))?;
