@@ -479,8 +479,41 @@ impl ImageService {
     }
 }
 
-/// Unpacks the layers in order (blocking): present ones are leased, downloading ones are
-/// unpacked from their tail readers, stored ones from the content store.
+/// Whether a layer is committed yet: layer `i + 1` waits on layer `i`'s gate before it is
+/// stacked on it.
+struct Gate {
+    state: std::sync::Mutex<Option<bool>>,
+    cv: std::sync::Condvar,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            state: std::sync::Mutex::new(None),
+            cv: std::sync::Condvar::new(),
+        }
+    }
+
+    fn open(&self, ok: bool) {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner()) = Some(ok);
+        self.cv.notify_all();
+    }
+
+    /// Blocks until the layer is committed (`true`) or failed (`false`).
+    fn wait(&self) -> bool {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(ok) = *st {
+                return ok;
+            }
+            st = self.cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// Unpacks every layer (blocking), all at once on their own threads: each one as its bytes
+/// arrive (downloads), from the content store (stored blobs), or not at all (present), and
+/// each committed once the layer below it is.
 fn unpack_all(
     s: &Store,
     plan: &[Planned],
@@ -488,73 +521,128 @@ fn unpack_all(
     lease: &Lease,
     p: &Progress,
 ) -> Result<Vec<LayerRecord>> {
-    let mut parent: Option<Digest> = None;
+    let gates: Vec<Gate> = plan.iter().map(|_| Gate::new()).collect();
+    let results: Vec<Result<u64>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = plan
+            .iter()
+            .zip(fetches)
+            .enumerate()
+            .map(|(i, (l, f))| {
+                let gates = &gates;
+                sc.spawn(move || {
+                    let parent = i.checked_sub(1).map(|j| &plan[j].chain_id);
+                    let r = unpack_one(s, l, f.as_ref(), parent, lease, p, || {
+                        i == 0 || gates[i - 1].wait()
+                    });
+                    gates[i].open(r.is_ok());
+                    r
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Internal("unpack thread panicked".into())))
+            })
+            .collect()
+    });
     let mut out = Vec::with_capacity(plan.len());
-    for (l, f) in plan.iter().zip(fetches) {
-        let lid = short_id(&l.desc.digest);
-        let size = match f {
-            Some(f) => {
-                let unpacked =
-                    s.unpack_layer(lease, f.reader(p.clone()), parent.as_ref(), &l.diff_id);
-                // The download's failure is the cause of an unpack failure; report it.
-                let fetched = f.wait();
-                fetched.map_err(fetch_error)?;
-                let u = unpacked.map_err(|e| {
-                    Error::Registry(
-                        format!("layer {}: {e}", l.desc.digest),
-                        crate::container::rootfs_kind(e.kind()),
-                    )
-                })?;
-                if s.lease_blob(lease, &l.desc.digest)
-                    .map_err(store_error)?
-                    .is_none()
-                {
-                    return Err(Error::Internal(format!(
-                        "layer {} vanished after download",
-                        l.desc.digest
-                    )));
-                }
-                p.layer(&lid, "Pull complete");
-                u.size
+    let mut first_err = None;
+    for (l, r) in plan.iter().zip(results) {
+        match r {
+            Ok(size) => out.push(LayerRecord {
+                blob: l.desc.clone(),
+                diff_id: l.diff_id.clone(),
+                chain_id: l.chain_id.clone(),
+                size,
+            }),
+            // The first failure is the cause; later layers fail because of it.
+            Err(e) => {
+                first_err.get_or_insert(e);
             }
-            None if l.present => match s.lease_layer(lease, &l.chain_id).map_err(store_error)? {
-                Some(size)
-                    if s.lease_blob(lease, &l.desc.digest)
-                        .map_err(store_error)?
-                        .is_some() =>
-                {
-                    size
-                }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// One layer of [`unpack_all`]; returns its unpacked size.
+fn unpack_one(
+    s: &Store,
+    l: &Planned,
+    f: Option<&Arc<Fetch>>,
+    parent: Option<&Digest>,
+    lease: &Lease,
+    p: &Progress,
+    parent_ready: impl FnOnce() -> bool,
+) -> Result<u64> {
+    let lid = short_id(&l.desc.digest);
+    let layer_err = |e: store::StoreError| {
+        Error::Registry(
+            format!("layer {}: {e}", l.desc.digest),
+            crate::container::rootfs_kind(e.kind()),
+        )
+    };
+    let started = std::time::Instant::now();
+    let size = match f {
+        Some(f) => {
+            let unpacked =
+                s.unpack_layer_early(lease, f.reader(p.clone()), parent, &l.diff_id, parent_ready);
+            // The download's failure is the cause of an unpack failure; report it.
+            f.wait().map_err(fetch_error)?;
+            let u = unpacked.map_err(layer_err)?;
+            if s.lease_blob(lease, &l.desc.digest)
+                .map_err(store_error)?
+                .is_none()
+            {
+                return Err(Error::Internal(format!(
+                    "layer {} vanished after download",
+                    l.desc.digest
+                )));
+            }
+            p.layer(&lid, "Pull complete");
+            u.size
+        }
+        None if l.present => {
+            let size = s.lease_layer(lease, &l.chain_id).map_err(store_error)?;
+            let blob = s.lease_blob(lease, &l.desc.digest).map_err(store_error)?;
+            match (size, blob) {
+                (Some(size), Some(_)) => size,
                 _ => {
                     return Err(Error::Conflict(format!(
                         "layer {} was removed while being pulled; pull again",
                         l.desc.digest
                     )))
                 }
-            },
-            None => {
-                p.layer(&lid, "Extracting");
-                let rec = s
-                    .unpack_blob(lease, &l.desc, parent.as_ref(), &l.diff_id)
-                    .map_err(|e| {
-                        Error::Registry(
-                            format!("layer {}: {e}", l.desc.digest),
-                            crate::container::rootfs_kind(e.kind()),
-                        )
-                    })?;
-                p.layer(&lid, "Pull complete");
-                rec.size
             }
-        };
-        out.push(LayerRecord {
-            blob: l.desc.clone(),
-            diff_id: l.diff_id.clone(),
-            chain_id: l.chain_id.clone(),
-            size,
-        });
-        parent = Some(l.chain_id.clone());
-    }
-    Ok(out)
+        }
+        None => {
+            p.layer(&lid, "Extracting");
+            let file = s.content().open_blob(&l.desc.digest).map_err(|e| {
+                Error::Registry(format!("layer {}: {e}", l.desc.digest), ErrorKind::NotFound)
+            })?;
+            if s.lease_blob(lease, &l.desc.digest)
+                .map_err(store_error)?
+                .is_none()
+            {
+                return Err(Error::Conflict(format!(
+                    "layer {} was removed while being pulled; pull again",
+                    l.desc.digest
+                )));
+            }
+            let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let u = s
+                .unpack_layer_early(lease, reader, parent, &l.diff_id, parent_ready)
+                .map_err(layer_err)?;
+            p.layer(&lid, "Pull complete");
+            u.size
+        }
+    };
+    tracing::debug!(layer = %l.desc.digest, elapsed_ms = started.elapsed().as_millis() as u64, "layer in place");
+    Ok(size)
 }
 
 #[cfg(test)]
