@@ -106,3 +106,59 @@ impl Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::snapshot::Snapshotter;
+    use crate::tests::tar_of;
+    use crate::{Store, StoreOptions};
+    use oci::Digest;
+
+    fn store(dir: &std::path::Path) -> Store {
+        let opts = StoreOptions {
+            sync_layers: false,
+            ..Default::default()
+        };
+        Store::open(dir, opts).unwrap()
+    }
+
+    #[test]
+    fn a_layer_unpacked_before_its_parent_is_stacked_on_it_at_commit() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path());
+        let lease = s.lease().unwrap();
+        let (t1, t2) = (tar_of(&[("a", b"1")]), tar_of(&[("b", b"2")]));
+        let (d1, d2) = (Digest::sha256_of(&t1), Digest::sha256_of(&t2));
+        let chain1 = d1.clone();
+        // Layer 2 first, while layer 1 does not exist yet.
+        let l2 = std::thread::scope(|sc| {
+            let h = sc.spawn(|| {
+                s.unpack_layer_early(&lease, &t2[..], Some(&chain1), &d2, || {
+                    // Layer 1 lands meanwhile.
+                    s.unpack_layer(&lease, &t1[..], None, &d1).unwrap();
+                    true
+                })
+            });
+            h.join().unwrap().unwrap()
+        });
+        let info = s.snapshotter().stat(l2.chain_id.as_str()).unwrap();
+        assert_eq!(info.parent.as_deref(), Some(chain1.as_str()));
+        assert_eq!(l2.chain_id, oci::config::chain_ids(&[d1, d2])[1]);
+    }
+
+    #[test]
+    fn giving_up_on_the_parent_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path());
+        let lease = s.lease().unwrap();
+        let t = tar_of(&[("x", b"x")]);
+        let before = std::fs::read_dir(d.path().join("snapshots")).unwrap().count();
+        let parent = Digest::sha256_of(b"never");
+        let e = s
+            .unpack_layer_early(&lease, &t[..], Some(&parent), &Digest::sha256_of(&t), || false)
+            .unwrap_err();
+        assert!(e.to_string().contains(parent.as_str()), "{e}");
+        let after = std::fs::read_dir(d.path().join("snapshots")).unwrap().count();
+        assert_eq!(before, after);
+    }
+}
