@@ -373,24 +373,43 @@ fn serve_conn(client: TcpStream, target: &str, st: Arc<ProxyState>) -> Result<()
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 64 * 1024];
             let mut head = Vec::new();
+            // Body bytes of the current request still to come (Content-Length).
+            let mut body_left = 0usize;
             loop {
                 let n = match c.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
-                head.extend_from_slice(&buf[..n]);
-                // Requests we proxy (pulls) carry no bodies: every head ends with CRLFCRLF.
-                while let Some(end) = find(&head, b"\r\n\r\n") {
+                let skip = body_left.min(n);
+                body_left -= skip;
+                head.extend_from_slice(&buf[skip..n]);
+                while body_left == 0 {
+                    let Some(end) = find(&head, b"\r\n\r\n") else {
+                        break;
+                    };
                     let text = String::from_utf8_lossy(&head[..end]).into_owned();
                     head.drain(..end + 4);
                     let mut lines = text.lines();
                     let mut first = lines.next().unwrap_or("").split_whitespace();
                     let method = first.next().unwrap_or("").to_string();
                     let path = first.next().unwrap_or("").to_string();
-                    let range = lines
+                    let headers: Vec<(String, String)> = lines
                         .filter_map(|l| l.split_once(':'))
-                        .find(|(k, _)| k.trim().eq_ignore_ascii_case("range"))
-                        .map(|(_, v)| v.trim().to_string());
+                        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+                        .collect();
+                    let header = |name: &str| {
+                        headers
+                            .iter()
+                            .find(|(k, _)| k == name)
+                            .map(|(_, v)| v.clone())
+                    };
+                    let range = header("range");
+                    let len: usize = header("content-length")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    let in_buf = len.min(head.len());
+                    head.drain(..in_buf);
+                    body_left = len - in_buf;
                     *cur.lock().unwrap() = path.clone();
                     st.seen.lock().unwrap().push(SeenRequest {
                         method,

@@ -131,6 +131,48 @@ fn push_then_pull_round_trip_by_tag_and_digest_with_mounts() -> Result<()> {
 }
 
 #[test]
+fn chunked_uploads_round_trip() -> Result<()> {
+    let src = DockerRegistry::start()?;
+    let dst = DockerRegistry::start()?;
+    let scratch = tempfile::tempdir()?;
+    let (l, img) = app_layout(&scratch.path().join("l"), "chunky", 3_500_000)?;
+    l.push("1", &format!("{}/c/app:1", src.addr), None)?;
+    let cfg = scratch.path().join("daemon.json");
+    std::fs::write(&cfg, r#"{"upload-chunk-size": 1048576}"#)?;
+    let d = Daemon::start_with(&["--config-file", cfg.to_str().unwrap()])?;
+    ok(&d, d.berth(&["pull", &format!("{}/c/app:1", src.addr)]));
+    let counted = Proxy::start(&dst.addr)?;
+    let target = format!("{}/c/app:1", counted.addr);
+    ok(
+        &d,
+        d.berth(&["tag", &format!("{}/c/app:1", src.addr), &target]),
+    );
+    let out = ok(&d, d.berth(&["push", &target]));
+    assert!(out.contains("Pushed"), "{out}");
+    // Layers above 1 MiB went up in 1 MiB PATCHes (smaller ones in one PUT), and come out whole.
+    let chunks: u64 = img
+        .layers
+        .iter()
+        .filter(|l| l.size > 1 << 20)
+        .map(|l| l.size.div_ceil(1 << 20))
+        .sum();
+    assert!(chunks >= 4);
+    let patches = counted
+        .seen()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count() as u64;
+    assert_eq!(patches, chunks, "{:?}", counted.seen());
+    let d2 = Daemon::start()?;
+    let out = ok(
+        &d2,
+        d2.docker(&["run", "--rm", &target, "cat", "/data/chunky"]),
+    );
+    assert_eq!(out, "hello from chunky\n");
+    Ok(())
+}
+
+#[test]
 fn docker_run_pulls_an_absent_multi_layer_image() -> Result<()> {
     let reg = DockerRegistry::start()?;
     let d = Daemon::start()?;

@@ -22,6 +22,8 @@ pub struct DaemonFile {
     pub max_download_attempts: Option<usize>,
     /// berth's own: where `<host>/ca.crt` lives (default `/etc/berth/certs.d`).
     pub certs_dir: Option<PathBuf>,
+    /// berth's own: blobs larger than this (bytes) are pushed in `PATCH` chunks of this size.
+    pub upload_chunk_size: Option<u64>,
 }
 
 /// dockerd keys berth does not act on (yet); accepted so an existing daemon.json loads.
@@ -88,6 +90,7 @@ const KNOWN: &[&str] = &[
     "max-concurrent-uploads",
     "max-download-attempts",
     "certs-dir",
+    "upload-chunk-size",
 ];
 
 impl DaemonFile {
@@ -145,6 +148,9 @@ impl DaemonFile {
         }
         if let Some(d) = &self.certs_dir {
             opts.certs_dir = d.clone();
+        }
+        if let Some(n) = self.upload_chunk_size {
+            opts.chunk_size = n;
         }
         opts.validate()?;
         Ok(())

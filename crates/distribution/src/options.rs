@@ -25,7 +25,7 @@ pub struct RegistryOptions {
     /// 5); each retry resumes where the last one stopped.
     pub max_download_attempts: usize,
     /// Blobs larger than this are pushed in chunks (`PATCH` with `Content-Range`); smaller ones
-    /// in one `PUT`. Default 64 MiB.
+    /// in one `PUT`. Default 64 MiB; at least 1 MiB.
     pub chunk_size: u64,
     /// `User-Agent` of every request.
     pub user_agent: String,

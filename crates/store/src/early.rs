@@ -152,13 +152,23 @@ mod tests {
         let s = store(d.path());
         let lease = s.lease().unwrap();
         let t = tar_of(&[("x", b"x")]);
-        let before = std::fs::read_dir(d.path().join("snapshots")).unwrap().count();
+        let before = std::fs::read_dir(d.path().join("snapshots"))
+            .unwrap()
+            .count();
         let parent = Digest::sha256_of(b"never");
         let e = s
-            .unpack_layer_early(&lease, &t[..], Some(&parent), &Digest::sha256_of(&t), || false)
+            .unpack_layer_early(
+                &lease,
+                &t[..],
+                Some(&parent),
+                &Digest::sha256_of(&t),
+                || false,
+            )
             .unwrap_err();
         assert!(e.to_string().contains(parent.as_str()), "{e}");
-        let after = std::fs::read_dir(d.path().join("snapshots")).unwrap().count();
+        let after = std::fs::read_dir(d.path().join("snapshots"))
+            .unwrap()
+            .count();
         assert_eq!(before, after);
     }
 }
