@@ -90,7 +90,7 @@ impl Store {
         let _g = self.gc_read();
         self.inner.db.write(|tx| {
             let p: Option<SnapRecord> = tx.raw_get(TABLE, parent.as_str())?;
-            if !p.is_some_and(|p| p.kind == Kind::Committed) {
+            if p.is_none_or(|p| p.kind != Kind::Committed) {
                 return Err(StoreError::from(SnapshotError::ParentNotCommitted {
                     parent: parent.to_string(),
                 }));
