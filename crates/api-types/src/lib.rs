@@ -15,6 +15,7 @@ pub mod query;
 pub mod registry;
 pub mod serde_util;
 pub mod system;
+pub mod units;
 pub mod version;
 
 pub use container::*;

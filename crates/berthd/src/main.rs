@@ -204,16 +204,31 @@ async fn main() -> Result<()> {
             .context("starting the engine")?,
     );
     tracing::info!(socket = %sock.display(), data_root = %args.data_root.display(), "API listening");
-    let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(api_server::serve(listener, engine, async {
+        let _ = stop_rx.await;
+    }));
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        done = &mut server => {
+            let _ = std::fs::remove_file(&sock);
+            return match done {
+                Ok(res) => res.context("serving the API"),
+                Err(e) => Err(anyhow::anyhow!("API server task: {e}")),
+            };
         }
-        tracing::info!("shutting down; running containers keep running (live restore)");
-    };
-    api_server::serve(listener, engine, shutdown).await?;
+    }
+    tracing::info!("shutting down; running containers keep running (live restore)");
+    let _ = stop_tx.send(());
+    // Streams that never end on their own (events, logs -f, attach) must not hold the exit.
+    match tokio::time::timeout(std::time::Duration::from_secs(2), server).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "API server"),
+        Ok(_) => {}
+        Err(_) => tracing::info!("closing the connections still open"),
+    }
     let _ = std::fs::remove_file(&sock);
     Ok(())
 }
