@@ -157,8 +157,19 @@ impl DockerRegistry {
         Self::start_with(RegistryOptions::default())
     }
 
-    /// A registry with `opts`.
+    /// A registry with `opts` (on another port if the one picked was taken meanwhile).
     pub fn start_with(opts: RegistryOptions) -> Result<DockerRegistry> {
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::try_start(&opts) {
+                Ok(r) => return Ok(r),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.expect("tried"))
+    }
+
+    fn try_start(opts: &RegistryOptions) -> Result<DockerRegistry> {
         let dir = tempfile::Builder::new()
             .prefix("berth-registry-")
             .tempdir()?;

@@ -65,7 +65,10 @@ mod tests {
         assert_eq!(c.ps_format.as_deref(), Some("table {{.ID}}"));
         assert_eq!(
             ConfigFile::load(Some("/nonexistent")),
-            ConfigFile::default()
+            ConfigFile {
+                dir: Some("/nonexistent".into()),
+                ..ConfigFile::default()
+            }
         );
     }
 }
