@@ -51,6 +51,8 @@ if command -v podman >/dev/null; then
   CLIS+=("podman --root $W/podman/root --runroot $W/podman/run --tmpdir $W/podman/tmp")
 fi
 
+# label CLI : the engine's name (berth, docker, podman, skopeo).
+label() { local n=${1%% *}; basename "$n"; }
 mbps() { awk -v b="$BYTES" -v t="$1" 'BEGIN{printf "%.1f", b/1e6/(t/1e3)}'; }
 echo "image $REF: $BYTES bytes compressed; N=$N; $(date -u +%FT%TZ); load $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -66,7 +68,7 @@ for c in "${CLIS[@]}" skopeo; do
     warm+=("$(time_ms run)") || die "$c: warm pull failed"
   done
   mc=$(median "${cold[@]}")
-  printf '%-12s cold %8s ms (%s)  %6s MB/s   warm %s ms\n' "${c%% *}" "$mc" "${cold[*]}" "$(mbps "$mc")" "$(median "${warm[@]}")"
+  printf '%-12s cold %8s ms (%s)  %6s MB/s   warm %s ms\n' "$(label "$c")" "$mc" "${cold[*]}" "$(mbps "$mc")" "$(median "${warm[@]}")"
 done
 
 echo "== W5 push to an empty registry / warm push"
@@ -84,5 +86,5 @@ for c in "${CLIS[@]}" skopeo; do
     kill "$DSTPID"; wait "$DSTPID" 2>/dev/null
   done
   mc=$(median "${cold[@]}")
-  printf '%-12s cold %8s ms (%s)  %6s MB/s   warm %s ms\n' "${c%% *}" "$mc" "${cold[*]}" "$(mbps "$mc")" "$(median "${warm[@]}")"
+  printf '%-12s cold %8s ms (%s)  %6s MB/s   warm %s ms\n' "$(label "$c")" "$mc" "${cold[*]}" "$(mbps "$mc")" "$(median "${warm[@]}")"
 done
