@@ -47,6 +47,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/top", get(c::top))
         .route("/images/create", post(i::create))
         .route("/images/json", get(i::list))
+        .route("/images/search", get(routes::registry::search))
+        .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))
         .fallback(not_found)
         .with_state(engine)

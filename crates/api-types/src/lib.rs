@@ -12,6 +12,7 @@ pub mod filters;
 pub mod image;
 pub mod progress;
 pub mod query;
+pub mod registry;
 pub mod serde_util;
 pub mod system;
 pub mod units;
@@ -21,6 +22,7 @@ pub use container::*;
 pub use filters::Filters;
 pub use image::*;
 pub use progress::*;
+pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
 
 use serde::{Deserialize, Serialize};
