@@ -5,6 +5,8 @@
 //! `rootfs` builds the offline busybox root filesystem every test image starts from.
 
 pub mod daemon;
+pub mod oci_layout;
+pub mod registry;
 pub mod rootfs;
 
 pub use daemon::{bin, busybox_tar, Daemon};

@@ -51,6 +51,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/exec/{id}/json", get(x::inspect))
         .route("/images/create", post(i::create))
         .route("/images/json", get(i::list))
+        .route("/images/search", get(routes::registry::search))
+        .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))
         .fallback(not_found)
         .with_state(engine)

@@ -13,6 +13,7 @@ pub mod filters;
 pub mod image;
 pub mod progress;
 pub mod query;
+pub mod registry;
 pub mod serde_util;
 pub mod system;
 pub mod units;
@@ -23,6 +24,7 @@ pub use exec::*;
 pub use filters::Filters;
 pub use image::*;
 pub use progress::*;
+pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
 
 use serde::{Deserialize, Serialize};

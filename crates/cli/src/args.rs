@@ -6,6 +6,9 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod registry;
+pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
+
 /// Parses Go's `strconv.ParseBool` spellings.
 pub fn go_bool(s: &str) -> Result<bool, String> {
     match s {
@@ -124,6 +127,21 @@ pub enum Command {
     /// Get real time events from the server
     #[command(override_usage = "berth events [OPTIONS]")]
     Events(EventsArgs),
+    /// Download an image from a registry
+    #[command(override_usage = "berth pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    #[command(override_usage = "berth push [OPTIONS] NAME[:TAG]")]
+    Push(PushArgs),
+    /// Search Docker Hub (or the registry named in TERM) for images
+    #[command(override_usage = "berth search [OPTIONS] TERM")]
+    Search(SearchArgs),
+    /// Authenticate to a registry
+    #[command(override_usage = "berth login [OPTIONS] [SERVER]")]
+    Login(LoginArgs),
+    /// Log out from a registry
+    #[command(override_usage = "berth logout [SERVER]")]
+    Logout(LogoutArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -193,6 +211,10 @@ pub enum ImageCommand {
     Rm(RmiArgs),
     #[command(override_usage = "berth image history [OPTIONS] IMAGE")]
     History(HistoryArgs),
+    #[command(override_usage = "berth image pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(PullArgs),
+    #[command(override_usage = "berth image push [OPTIONS] NAME[:TAG]")]
+    Push(PushArgs),
 }
 
 /// `berth system …`.

@@ -22,6 +22,7 @@ pub mod error;
 pub mod exec;
 pub mod host;
 pub mod image;
+pub mod registry;
 pub mod request;
 pub mod stdcopy;
 pub mod system;
@@ -43,6 +44,7 @@ pub use container::{
 pub use error::{Error, ErrorKind, Result};
 pub use host::{Host, DEFAULT_HOST};
 pub use image::{ImportOptions, ListImagesOptions, PullOptions};
+pub use registry::{encode_auth, SearchOptions};
 pub use request::Query;
 pub use stdcopy::{Demux, Frame, StdStream};
 pub use system::{EventActor, EventMessage, EventsOptions, PingInfo};

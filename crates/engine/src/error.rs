@@ -62,6 +62,9 @@ pub enum Error {
     Store(String, ErrorKind),
     #[error("runtime: {0}")]
     Runtime(String, ErrorKind),
+    /// A registry operation failed (message as the registry client words it).
+    #[error("{0}")]
+    Registry(String, ErrorKind),
     #[error("{0}")]
     Internal(String),
 }
@@ -85,7 +88,7 @@ impl Error {
                     ErrorKind::Internal
                 }
             }
-            Error::Store(_, k) | Error::Runtime(_, k) => *k,
+            Error::Store(_, k) | Error::Runtime(_, k) | Error::Registry(_, k) => *k,
             Error::Io { .. } | Error::File { .. } | Error::Internal(_) => ErrorKind::Internal,
         }
     }

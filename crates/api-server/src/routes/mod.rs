@@ -3,6 +3,7 @@
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod registry;
 pub mod system;
 
 use axum::body::Bytes;

@@ -8,10 +8,14 @@ pub mod import;
 pub mod info;
 pub mod inspect;
 pub mod lifecycle;
+pub mod login;
 pub mod logs;
 pub mod ps;
+pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod run;
+pub mod search;
 pub mod simple;
 pub mod system;
 
@@ -56,6 +60,11 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::Version(a) => system::version(ctx, a).await,
         C::Info(a) => system::info(ctx, a).await,
         C::Events(a) => system::events(ctx, a).await,
+        C::Pull(a) => pull::pull(ctx, a).await,
+        C::Push(a) => push::push(ctx, a).await,
+        C::Search(a) => search::search(ctx, a).await,
+        C::Login(a) => login::login(ctx, a).await,
+        C::Logout(a) => login::logout(ctx, a).await,
         C::Container(c) => container(ctx, c).await,
         C::Image(c) => image(ctx, c).await,
         C::System(c) => match c {
@@ -96,6 +105,8 @@ async fn image(ctx: &Ctx, cmd: ImageCommand) -> Result<(), CliError> {
         C::Tag(a) => images::tag(ctx, a).await,
         C::Rm(a) => images::rmi(ctx, a).await,
         C::History(a) => images::history(ctx, a).await,
+        C::Pull(a) => pull::pull(ctx, a).await,
+        C::Push(a) => push::push(ctx, a).await,
     }
 }
 
