@@ -21,7 +21,7 @@ use axum::{middleware, Router, ServiceExt};
 use tower::Layer;
 
 use engine::Engine;
-use routes::{containers as c, images as i, system as s};
+use routes::{archive as ar, commit as cm, containers as c, images as i, system as s, usage as u};
 
 /// The router for every endpoint berthd serves.
 pub fn router(engine: Arc<Engine>) -> Router {
@@ -45,8 +45,17 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/containers/{id}/resize", post(c::resize))
         .route("/containers/{id}/rename", post(c::rename))
         .route("/containers/{id}/top", get(c::top))
+        .route("/containers/{id}/changes", get(cm::changes))
+        .route("/containers/{id}/export", get(cm::export))
+        .route("/commit", post(cm::commit))
         .route("/images/create", post(i::create))
         .route("/images/json", get(i::list))
+        .route("/images/get", get(ar::save))
+        .route("/images/load", post(ar::load))
+        .route("/images/prune", post(u::images_prune))
+        .route("/system/df", get(u::df))
+        .route("/networks/prune", post(u::networks_prune))
+        .route("/build/prune", post(u::build_prune))
         .route("/images/{*rest}", any(i::by_name))
         .fallback(not_found)
         .with_state(engine)

@@ -11,9 +11,11 @@ pub mod container;
 pub mod filters;
 pub mod image;
 pub mod progress;
+pub mod progress_bar;
 pub mod query;
 pub mod serde_util;
 pub mod system;
+pub mod usage;
 pub mod version;
 
 pub use container::*;
@@ -21,6 +23,7 @@ pub use filters::Filters;
 pub use image::*;
 pub use progress::*;
 pub use system::*;
+pub use usage::*;
 
 use serde::{Deserialize, Serialize};
 

@@ -10,7 +10,8 @@
 //! wording.
 //!
 //! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `image`
-//! (import, list, inspect, tag, delete, history, pull), `system` (ping, version, info,
+//! (import, list, inspect, tag, delete, history, pull), `image_ops` (commit, changes,
+//! export, save, load, prunes, disk usage), `system` (ping, version, info,
 //! events), `stdcopy` (demultiplexing 8-byte framed streams), `body` (request and response
 //! bodies), `request` (URIs, error mapping), `transport` (connections), `host` (addresses).
 
@@ -20,6 +21,7 @@ pub mod container;
 pub mod error;
 pub mod host;
 pub mod image;
+pub mod image_ops;
 pub mod request;
 pub mod stdcopy;
 pub mod system;
@@ -41,6 +43,7 @@ pub use container::{
 pub use error::{Error, ErrorKind, Result};
 pub use host::{Host, DEFAULT_HOST};
 pub use image::{ImportOptions, ListImagesOptions, PullOptions};
+pub use image_ops::CommitOptions;
 pub use request::Query;
 pub use stdcopy::{Demux, Frame, StdStream};
 pub use system::{EventActor, EventMessage, EventsOptions, PingInfo};

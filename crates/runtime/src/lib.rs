@@ -15,6 +15,7 @@
 //! All `unsafe` and raw syscalls of the runtime live in [`sys`].
 
 pub mod cgroup;
+pub mod freezer;
 #[cfg(feature = "launcher")]
 pub mod launcher;
 pub mod logfile;

@@ -59,7 +59,7 @@ pub struct ImportedLayer {
     pub stats: ApplyStats,
 }
 
-fn chain_of(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
+pub(crate) fn chain_of(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     match parent {
         None => diff_id.clone(),
         // chain_ids of [parent-as-chain, diff]: the first element is taken as is.
@@ -199,7 +199,12 @@ impl Store {
 
     /// Commits the unpacked active snapshot `key` as `chain_id` (held by `lease`), or — when
     /// another unpack got there first — drops it and uses the existing one. Returns the size.
-    fn commit_layer(&self, lease: &Lease, key: &str, chain_id: &Digest) -> Result<u64, StoreError> {
+    pub(crate) fn commit_layer(
+        &self,
+        lease: &Lease,
+        key: &str,
+        chain_id: &Digest,
+    ) -> Result<u64, StoreError> {
         if self.inner.opts.sync_layers {
             use crate::snapshot::Snapshotter;
             let dir = self.inner.snapshots.fs_dir(key)?;

@@ -1,8 +1,11 @@
 //! Routes, one module per Engine API tag; each talks to one engine service.
 
+pub mod archive;
+pub mod commit;
 pub mod containers;
 pub mod images;
 pub mod system;
+pub mod usage;
 
 use axum::body::Bytes;
 use serde::de::DeserializeOwned;

@@ -12,8 +12,10 @@
 //! resize), `restore` (reconciliation at daemon start).
 
 mod attach;
+mod commit;
 pub mod config;
 mod create;
+mod export;
 pub mod files;
 mod logs;
 pub mod names;
@@ -29,7 +31,10 @@ mod stop;
 mod wait;
 
 pub use attach::{AttachOptions, AttachSession};
+pub use commit::CommittedLayer;
 pub use create::ResolvedImage;
+pub(crate) use export::cleanup as cleanup_exports;
+pub use export::ExportStream;
 pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;

@@ -6,10 +6,19 @@
 //! *familiar* form (`busybox:latest`).
 
 mod changes;
+mod channel;
+mod commit;
 mod delete;
 mod import;
+mod load;
+mod load_images;
+mod prune;
+mod save;
 
+pub use channel::ChannelStream;
+pub use commit::CommitOptions;
 pub use import::ImportOptions;
+pub use save::SaveStream;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, Weak};
@@ -206,14 +215,27 @@ impl ImageService {
             None => None,
         };
         let containers = self.containers();
+        let parents: std::collections::HashSet<Digest> =
+            records.iter().filter_map(|r| r.parent.clone()).collect();
+        let mut layer_refs: std::collections::HashMap<&Digest, usize> = Default::default();
+        for r in &records {
+            for l in &r.layers {
+                *layer_refs.entry(&l.chain_id).or_default() += 1;
+            }
+        }
         let mut out = Vec::new();
-        for rec in records {
+        for rec in &records {
             let is_dangling = rec.repo_tags.is_empty() && rec.repo_digests.is_empty();
             if dangling.is_some_and(|d| d != is_dangling) {
                 continue;
             }
-            if before.is_some_and(|b| created_secs(&rec) >= b)
-                || since.is_some_and(|s| created_secs(&rec) <= s)
+            // An untagged image other images were committed on is an intermediate one:
+            // only `-a` shows it.
+            if !opts.all && is_dangling && parents.contains(&rec.id) {
+                continue;
+            }
+            if before.is_some_and(|b| created_secs(rec) >= b)
+                || since.is_some_and(|s| created_secs(rec) <= s)
             {
                 continue;
             }
@@ -239,9 +261,9 @@ impl ImageService {
                 .as_ref()
                 .map(|c| c.using_image(rec.id.as_str()).len() as i64)
                 .unwrap_or(0);
-            let mut row = self.summary(&rec, &cfg, n);
-            if !opts.shared_size {
-                row.shared_size = -1;
+            let mut row = self.summary(rec, &cfg, n);
+            if opts.shared_size {
+                row.shared_size = prune::shared_size(rec, &layer_refs);
             }
             out.push(row);
         }
