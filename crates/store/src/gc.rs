@@ -262,6 +262,16 @@ impl Store {
             sn.remove_dir(id)?;
         }
         self.inner.content.remove_broken_ingests()?;
+        // Ingests named after the lease of the operation that wrote them (imports, loads,
+        // streamed layers) can never be resumed once that process is gone.
+        for ing in self.inner.content.ingests()? {
+            if LEASE_SCOPED_INGESTS.iter().any(|p| ing.key.starts_with(p)) {
+                self.inner.content.abort(&ing.key)?;
+            }
+        }
         self.gc()
     }
 }
+
+/// Key prefixes of ingests that belong to one operation (their keys carry its lease id).
+const LEASE_SCOPED_INGESTS: &[&str] = &["import/", "load/", "stream/"];

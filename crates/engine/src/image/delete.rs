@@ -92,19 +92,34 @@ impl ImageService {
                 )));
             }
         }
-        if let Some(c) = running {
-            return Err(Error::Conflict(format!(
+        let all = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let conflict = if all.iter().any(|i| i.parent.as_ref() == Some(&rec.id)) {
+            Some(format!(
+                "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
+                short(&id)
+            ))
+        } else if let Some(c) = running {
+            Some(format!(
                 "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
                 short(&id),
                 short(&c.id)
-            )));
-        }
-        if let Some(c) = users.first().filter(|_| !force) {
-            return Err(Error::Conflict(format!(
-                "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
-                short(&id),
-                short(&c.id)
-            )));
+            ))
+        } else {
+            users.first().filter(|_| !force).map(|c| {
+                format!(
+                    "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
+                    short(&id),
+                    short(&c.id)
+                )
+            })
+        };
+        if let Some(msg) = conflict {
+            // The last reference was removed by name: dockerd stops there quietly, and the
+            // image lives on for its children or its containers.
+            if !by_id {
+                return Ok((out, None));
+            }
+            return Err(Error::Conflict(msg));
         }
         for r in refs {
             let r2 = r.clone();

@@ -119,10 +119,12 @@ fn oci_images(
             Err(e) => return Some(Err(e)),
         };
         let mut names = names_of(d);
+        let mut parent = None;
         let config_path = archive::blob_path(&m.config.digest);
         for e in entries.iter().flatten() {
             if files.get(&e.config).map(|(p, _)| p) == Some(config_path.as_str()) {
                 names.extend(repo_tags(e));
+                parent = e.parent.as_deref().and_then(|p| Digest::parse(p).ok());
             }
         }
         match out.iter_mut().find(|f| f.config == config) {
@@ -138,7 +140,7 @@ fn oci_images(
                     .collect(),
                 layers: m.layers.clone(),
                 names,
-                parent: None,
+                parent,
             }),
         }
     }

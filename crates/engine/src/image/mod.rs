@@ -343,10 +343,18 @@ impl ImageService {
             })
             .collect();
         out.reverse();
-        if let Some(first) = out.first_mut() {
-            first.id = rec.id.to_string();
-            let tags: Vec<String> = rec.repo_tags.iter().map(|r| r.familiar()).collect();
-            first.tags = (!tags.is_empty()).then_some(tags);
+        // Newest first, each step is credited to the image it made, following the parent
+        // chain for as long as the parents are here (dockerd's rule); the rest stay missing.
+        let mut img = Some(rec);
+        for item in out.iter_mut() {
+            let Some(i) = img.take() else { break };
+            item.id = i.id.to_string();
+            let tags: Vec<String> = i.repo_tags.iter().map(|r| r.familiar()).collect();
+            item.tags = (!tags.is_empty()).then_some(tags);
+            img = match &i.parent {
+                Some(p) => self.record(p.as_str()).await.ok(),
+                None => None,
+            };
         }
         Ok(out)
     }
