@@ -3,7 +3,7 @@
 //! read with the daemon stopped, is empty); operations running at the same time never pull a
 //! layer from under each other; a berthd SIGKILLed in the middle of a load or a commit leaves
 //! no partial image and the next start cleans what was half written. Bad archives are refused
-//! with a reason and leave nothing behind.
+//! with a reason and leave nothing behind; good ones in the layout current dockerd writes load.
 
 use std::io::Write;
 use std::path::Path;
@@ -356,4 +356,78 @@ fn a_daemon_killed_mid_commit_leaves_no_partial_image() {
     // The container is intact and commits fine now.
     d.docker_ok(&["commit", "fat", "fat:2"]);
     d.docker_ok(&["run", "--rm", "fat:2", "test", "-s", "/fat"]);
+}
+
+#[test]
+fn an_archive_laid_out_as_dockerd_25_writes_it_loads_and_keeps_its_manifest() {
+    let mut d = daemon();
+    let layer = layer_tar(&[("hello", b"from docker 25")]);
+    let diff = sha256_hex(&layer);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","config":{{"Cmd":["x"]}},"rootfs":{{"type":"layers","diff_ids":["sha256:{diff}"]}}}}"#
+    );
+    let cfg = sha256_hex(config.as_bytes());
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{cfg}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:{diff}","size":{}}}]}}"#,
+        config.len(),
+        layer.len()
+    );
+    let man = sha256_hex(manifest.as_bytes());
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{man}","size":{},"annotations":{{"io.containerd.image.name":"docker.io/library/d25:1","org.opencontainers.image.ref.name":"1"}}}}]}}"#,
+        manifest.len()
+    );
+    let mj = format!(
+        r#"[{{"Config":"blobs/sha256/{cfg}","RepoTags":["d25:1"],"Layers":["blobs/sha256/{diff}"]}}]"#
+    );
+    // dockerd writes the directory in lexical order: the blobs come first.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut blobs = vec![
+        (cfg.clone(), config.into_bytes()),
+        (diff.clone(), layer),
+        (man.clone(), manifest.into_bytes()),
+    ];
+    blobs.sort();
+    for (hex, data) in &blobs {
+        entry(&mut b, &format!("blobs/sha256/{hex}"), data);
+    }
+    entry(&mut b, "index.json", index.as_bytes());
+    entry(&mut b, "manifest.json", mj.as_bytes());
+    entry(&mut b, "oci-layout", br#"{"imageLayoutVersion": "1.0.0"}"#);
+    entry(
+        &mut b,
+        "repositories",
+        format!(r#"{{"d25":{{"1":"{diff}"}}}}"#).as_bytes(),
+    );
+    let out = load_bytes(&d, &b.into_inner().unwrap());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Loaded image: d25:1\n"
+    );
+    assert_eq!(
+        d.docker_ok(&[
+            "image",
+            "inspect",
+            "-f",
+            "{{.Id}} {{index .RootFS.Layers 0}}",
+            "d25:1"
+        ]),
+        format!("sha256:{cfg} sha256:{diff}")
+    );
+    d.docker_ok(&["create", "--name", "d25", "d25:1"]);
+    let tar = d.docker(&["export", "d25"]).stdout;
+    assert!(tar.windows(14).any(|w| w == b"from docker 25"));
+    // The manifest is kept as it came: saving gives the same digest back.
+    let saved = scratch(&d, "again.tar");
+    d.docker_ok(&["save", "-o", saved.to_str().unwrap(), "d25:1"]);
+    let idx = berth_tests::images::tar_file(&saved, "index.json");
+    assert!(idx.contains(&format!("sha256:{man}")), "{idx}");
+    d.docker_ok(&["rm", "d25"]);
+    d.docker_ok(&["rmi", "d25:1"]);
+    assert_no_garbage(&mut d, "loading and removing a dockerd 25 archive");
 }

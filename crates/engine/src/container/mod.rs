@@ -9,7 +9,8 @@
 //!
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
 //! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
-//! resize), `restore` (reconciliation at daemon start).
+//! resize), `restore` (reconciliation at daemon start), `commit` (the rw layer as an image
+//! layer, and `docker diff`), `export` (the flattened filesystem as a tar).
 
 mod attach;
 mod commit;

@@ -1,5 +1,8 @@
 //! `ImageService`: the images of this daemon — import from a tarball, list, inspect, tag,
-//! delete, history — on top of the store, which owns blobs, layers and image records.
+//! delete, history, commit, save, load, prune and disk usage — on top of the store, which
+//! owns blobs, layers and image records. One file per operation: `import`, `commit`,
+//! `delete` (rmi), `save`, `load` (reading the archive) and `load_images` (recording what
+//! it holds), `prune` (and `system df`'s image half); list, inspect, history and tag here.
 //!
 //! Vocabulary: an image *id* is `sha256:` + the digest of its config; a *reference* is a
 //! repository name with a tag or digest (`docker.io/library/busybox:latest`), shown in its
@@ -214,6 +217,15 @@ impl ImageService {
             Some(b) => Some(created_secs(&self.record(b).await?)),
             None => None,
         };
+        // `until`: a timestamp or a duration before now; images created before it.
+        let until = match f.get("until").next() {
+            Some(u) => Some(
+                clock::parse_timestamp(u)
+                    .map(|n| (n / 1_000_000_000) as i64)
+                    .ok_or_else(|| Error::invalid(format!("invalid until value: {u}")))?,
+            ),
+            None => None,
+        };
         let containers = self.containers();
         let parents: std::collections::HashSet<Digest> =
             records.iter().filter_map(|r| r.parent.clone()).collect();
@@ -236,6 +248,7 @@ impl ImageService {
             }
             if before.is_some_and(|b| created_secs(rec) >= b)
                 || since.is_some_and(|s| created_secs(rec) <= s)
+                || until.is_some_and(|u| created_secs(rec) >= u)
             {
                 continue;
             }
