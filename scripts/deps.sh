@@ -5,9 +5,11 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential pkg-config libseccomp-dev   # libcontainer's seccomp support
   busybox-static                              # the offline test image
+  chromium                                    # the registry web UI tests (headless)
   tini                                        # `run --init` (static tini, as dockerd's docker-init)
   iproute2 nftables                           # network namespaces and bridges
   runc skopeo docker-registry umoci           # comparisons and interop tests
+  python3-docker                              # docker-py interop test
   apache2-utils openssl jq curl hyperfine     # registry auth, TLS, benchmarks
 )
 if ! command -v docker >/dev/null 2>&1; then pkgs+=(docker.io); fi

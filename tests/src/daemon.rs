@@ -73,11 +73,18 @@ pub struct Daemon {
     pub cgroup_parent: String,
     child: Option<Child>,
     log: PathBuf,
+    /// More `berthd` flags (`--config-file …`).
+    extra_args: Vec<String>,
 }
 
 impl Daemon {
     /// Starts a daemon and waits until it answers `/_ping`.
     pub fn start() -> Result<Daemon> {
+        Self::start_with(&[])
+    }
+
+    /// Starts a daemon with more `berthd` flags.
+    pub fn start_with(extra_args: &[&str]) -> Result<Daemon> {
         let root = tempfile::Builder::new().prefix("berth-test-").tempdir()?;
         let tag: String = root
             .path()
@@ -93,6 +100,7 @@ impl Daemon {
             log: root.path().join("berthd.log"),
             root,
             child: None,
+            extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
         };
         d.spawn()?;
         Ok(d)
@@ -115,6 +123,7 @@ impl Daemon {
             .arg(&self.cgroup_parent)
             .arg("--log-level")
             .arg("debug")
+            .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -8,6 +8,8 @@
 pub mod compare;
 pub mod daemon;
 pub mod images;
+pub mod oci_layout;
+pub mod registry;
 pub mod rootfs;
 
 pub use daemon::{bin, busybox_tar, Daemon};

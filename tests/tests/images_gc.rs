@@ -120,10 +120,31 @@ fn bad_archives_are_refused_with_a_reason_and_leave_nothing() {
     }
     let good = docker_archive(&layer, &format!("sha256:{}", sha256_hex(&layer)));
     assert!(!load_bytes(&d, &good[..good.len() / 2]).status.success());
-    assert!(!d
-        .docker(&["image", "inspect", "crafted:1"])
-        .status
-        .success());
+    // Metadata first, a large layer blob that is not what the config says: the blob is
+    // stored, then its unpacker finds the mismatch while the archive is still being read.
+    let big = layer_tar(&[("big", &vec![7u8; 3 << 20][..])]);
+    let blob = sha256_hex(&big);
+    let config = format!(
+        r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["sha256:{}"]}}}}"#,
+        "1".repeat(64)
+    );
+    let cfg = sha256_hex(config.as_bytes());
+    let mj = format!(
+        r#"[{{"Config":"blobs/sha256/{cfg}","RepoTags":["crafted:2"],"Layers":["blobs/sha256/{blob}"]}}]"#
+    );
+    let mut b = tar::Builder::new(Vec::new());
+    entry(&mut b, "manifest.json", mj.as_bytes());
+    entry(&mut b, &format!("blobs/sha256/{cfg}"), config.as_bytes());
+    entry(&mut b, &format!("blobs/sha256/{blob}"), &big);
+    let out = load_bytes(&d, &b.into_inner().unwrap());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("diff ID mismatch"),
+        "{err}"
+    );
+    for name in ["crafted:1", "crafted:2"] {
+        assert!(!d.docker(&["image", "inspect", name]).status.success());
+    }
     assert_no_garbage(&mut d, "refused loads");
     // The well-formed one loads.
     let out = load_bytes(&d, &good);

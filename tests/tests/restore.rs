@@ -92,3 +92,24 @@ fn containers_survive_a_daemon_crash() {
         "9"
     );
 }
+
+#[test]
+fn leftovers_without_a_record_are_swept_at_start() {
+    let mut d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    let kept = d.docker_ok(&["create", "--name", "kept", "busybox", "true"]);
+    d.stop().unwrap();
+    // What a crash between removing a record and removing the files would leave.
+    let orphan = "0".repeat(64);
+    let cdir = d.data_root.join("containers").join(&orphan);
+    std::fs::create_dir_all(cdir.join("rootfs")).unwrap();
+    std::fs::write(cdir.join("hostname"), "x\n").unwrap();
+    let sdir = d.exec_root.join("shims").join(&orphan);
+    std::fs::create_dir_all(&sdir).unwrap();
+    std::fs::write(sdir.join("exit.json"), "{}").unwrap();
+    d.spawn().unwrap();
+    assert!(!cdir.exists(), "orphan container dir kept");
+    assert!(!sdir.exists(), "orphan shim dir kept");
+    assert!(d.data_root.join("containers").join(&kept).exists());
+    assert_eq!(d.docker_ok(&["ps", "-aq", "--no-trunc"]), kept);
+}

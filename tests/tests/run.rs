@@ -368,3 +368,89 @@ fn init_network_modes_and_system_commands() {
     let v = d.docker_ok(&["version", "--format", "{{.Server.APIVersion}}"]);
     assert_eq!(v, "1.47");
 }
+
+#[test]
+fn bind_mounts_and_clear_refusals() {
+    let d = daemon();
+    let host = d.root.path().join("shared");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("from-host"), "hello\n").unwrap();
+    let v = format!("{}:/data", host.display());
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &v,
+        "busybox",
+        "sh",
+        "-c",
+        "cat /data/from-host; echo back > /data/from-ctr",
+    ]);
+    assert_eq!(out, "hello");
+    assert_eq!(
+        std::fs::read_to_string(host.join("from-ctr")).unwrap(),
+        "back\n"
+    );
+    // Read-only.
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{v}:ro"),
+        "busybox",
+        "touch",
+        "/data/x",
+    ]);
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    // -v creates a missing host directory; --mount refuses it.
+    let fresh = d.root.path().join("made-by-v");
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/m", fresh.display()),
+        "busybox",
+        "true",
+    ]);
+    assert!(fresh.is_dir());
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=bind,src=/nonexistent-berth-src,dst=/m",
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        stderr(&out).contains("bind source path does not exist"),
+        "{}",
+        stderr(&out)
+    );
+    let m = format!("type=bind,src={},dst=/m,readonly", host.display());
+    let id = d.docker_ok(&["create", "--mount", &m, "busybox", "true"]);
+    let mounts = d.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{range .Mounts}}{{.Type}} {{.Destination}} {{.RW}}{{end}}",
+        &id,
+    ]);
+    assert_eq!(mounts, "bind /m false");
+    // What needs the network or volume services is refused, not ignored.
+    let out = d.docker(&["run", "--rm", "-p", "8080:80", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(
+        stderr(&out).contains("publishing ports"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.docker(&["run", "--rm", "-v", "myvol:/data", "busybox", "true"]);
+    assert!(
+        stderr(&out).contains("named volumes are not supported yet"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -56,6 +56,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/system/df", get(u::df))
         .route("/networks/prune", post(u::networks_prune))
         .route("/build/prune", post(u::build_prune))
+        .route("/images/search", get(routes::registry::search))
+        .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))
         .fallback(not_found)
         .with_state(engine)

@@ -63,7 +63,12 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         }
     }
     req.extensions_mut().insert(RequestedVersion(requested));
-    with_headers(next.run(req).await)
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let t0 = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_us = t0.elapsed().as_micros() as u64, "request");
+    with_headers(resp)
 }
 
 fn with_headers(mut resp: Response) -> Response {

@@ -11,10 +11,11 @@ pub mod container;
 pub mod filters;
 pub mod image;
 pub mod progress;
-pub mod progress_bar;
 pub mod query;
+pub mod registry;
 pub mod serde_util;
 pub mod system;
+pub mod units;
 pub mod usage;
 pub mod version;
 
@@ -22,6 +23,7 @@ pub use container::*;
 pub use filters::Filters;
 pub use image::*;
 pub use progress::*;
+pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
 pub use usage::*;
 

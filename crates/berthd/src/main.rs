@@ -9,6 +9,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
+mod daemon_config;
+
 /// The berth container engine daemon.
 #[derive(Parser, Debug)]
 #[command(
@@ -51,6 +53,45 @@ struct Args {
     /// Log level: debug, info, warn, error
     #[arg(short = 'l', long, default_value = "info")]
     log_level: String,
+    /// Daemon configuration file (JSON, like dockerd's daemon.json)
+    #[arg(long)]
+    config_file: Option<PathBuf>,
+    /// Registry that may be reached over plain HTTP or unverified TLS (repeatable)
+    #[arg(long = "insecure-registry", value_name = "host[:port]|CIDR")]
+    insecure_registries: Vec<String>,
+    /// Registry mirror URL, tried before the origin of every pull (repeatable)
+    #[arg(long = "registry-mirror", value_name = "URL")]
+    registry_mirrors: Vec<String>,
+    /// Directory of per-registry certificates (<dir>/<host:port>/ca.crt, client.cert, client.key)
+    #[arg(long)]
+    certs_dir: Option<PathBuf>,
+    /// Maximum concurrent layer downloads per pull
+    #[arg(long)]
+    max_concurrent_downloads: Option<usize>,
+    /// Maximum concurrent layer uploads per push
+    #[arg(long)]
+    max_concurrent_uploads: Option<usize>,
+}
+
+/// Registry settings from the config file and the flags (flags win).
+fn registry_options(args: &Args) -> Result<distribution::RegistryOptions> {
+    let file = match &args.config_file {
+        Some(p) => daemon_config::DaemonFile::load(p)?,
+        None => daemon_config::DaemonFile::default(),
+    };
+    let mut opts = distribution::RegistryOptions::default();
+    file.apply(&mut opts, &args.insecure_registries, &args.registry_mirrors)?;
+    if let Some(d) = &args.certs_dir {
+        opts.certs_dir = d.clone();
+    }
+    if let Some(n) = args.max_concurrent_downloads {
+        opts.max_concurrent_downloads = n;
+    }
+    if let Some(n) = args.max_concurrent_uploads {
+        opts.max_concurrent_uploads = n;
+    }
+    opts.validate()?;
+    Ok(opts)
 }
 
 fn socket_path(host: &str) -> Result<PathBuf> {
@@ -136,6 +177,7 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let sock = socket_path(&args.host)?;
+    let registry = registry_options(&args).context("registry configuration")?;
     std::fs::create_dir_all(&args.data_root)
         .with_context(|| format!("creating {}", args.data_root.display()))?;
     let log_max_size = engine::container::config::parse_size(&args.log_max_size)
@@ -153,6 +195,7 @@ async fn main() -> Result<()> {
         log_max_size,
         log_max_files: args.log_max_file.max(1),
         default_stop_timeout: 10,
+        registry,
     };
     let listener = bind_socket(&sock, args.group.as_deref())?;
     let engine = Arc::new(
@@ -161,16 +204,31 @@ async fn main() -> Result<()> {
             .context("starting the engine")?,
     );
     tracing::info!(socket = %sock.display(), data_root = %args.data_root.display(), "API listening");
-    let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let mut server = tokio::spawn(api_server::serve(listener, engine, async {
+        let _ = stop_rx.await;
+    }));
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        done = &mut server => {
+            let _ = std::fs::remove_file(&sock);
+            return match done {
+                Ok(res) => res.context("serving the API"),
+                Err(e) => Err(anyhow::anyhow!("API server task: {e}")),
+            };
         }
-        tracing::info!("shutting down; running containers keep running (live restore)");
-    };
-    api_server::serve(listener, engine, shutdown).await?;
+    }
+    tracing::info!("shutting down; running containers keep running (live restore)");
+    let _ = stop_tx.send(());
+    // Streams that never end on their own (events, logs -f, attach) must not hold the exit.
+    match tokio::time::timeout(std::time::Duration::from_secs(2), server).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "API server"),
+        Ok(_) => {}
+        Err(_) => tracing::info!("closing the connections still open"),
+    }
     let _ = std::fs::remove_file(&sock);
     Ok(())
 }

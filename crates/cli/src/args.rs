@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod image_ops;
 pub use image_ops::*;
+mod registry;
+pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
 
 /// Parses Go's `strconv.ParseBool` spellings.
 pub fn go_bool(s: &str) -> Result<bool, String> {
@@ -139,6 +141,21 @@ pub enum Command {
     /// Get real time events from the server
     #[command(override_usage = "berth events [OPTIONS]")]
     Events(EventsArgs),
+    /// Download an image from a registry
+    #[command(override_usage = "berth pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(PullArgs),
+    /// Upload an image to a registry
+    #[command(override_usage = "berth push [OPTIONS] NAME[:TAG]")]
+    Push(PushArgs),
+    /// Search Docker Hub (or the registry named in TERM) for images
+    #[command(override_usage = "berth search [OPTIONS] TERM")]
+    Search(SearchArgs),
+    /// Authenticate to a registry
+    #[command(override_usage = "berth login [OPTIONS] [SERVER]")]
+    Login(LoginArgs),
+    /// Log out from a registry
+    #[command(override_usage = "berth logout [SERVER]")]
+    Logout(LogoutArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -218,6 +235,10 @@ pub enum ImageCommand {
     /// Remove unused images
     #[command(override_usage = "berth image prune [OPTIONS]")]
     Prune(ImagePruneArgs),
+    #[command(override_usage = "berth image pull [OPTIONS] NAME[:TAG|@DIGEST]")]
+    Pull(PullArgs),
+    #[command(override_usage = "berth image push [OPTIONS] NAME[:TAG]")]
+    Push(PushArgs),
 }
 
 /// `berth system …`.

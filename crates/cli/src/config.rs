@@ -13,11 +13,21 @@ pub struct ConfigFile {
     pub ps_format: Option<String>,
     #[serde(rename = "imagesFormat", default)]
     pub images_format: Option<String>,
+    /// The directory given with `--config`, if any (where credentials are read and written).
+    #[serde(skip)]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 impl ConfigFile {
     /// Loads the config from `dir` (the `--config` flag) or the usual places.
     pub fn load(dir: Option<&str>) -> ConfigFile {
+        let flag = dir.map(std::path::PathBuf::from);
+        let mut cfg = Self::load_from(dir);
+        cfg.dir = flag;
+        cfg
+    }
+
+    fn load_from(dir: Option<&str>) -> ConfigFile {
         let dir = dir
             .map(std::path::PathBuf::from)
             .or_else(|| {
@@ -55,7 +65,10 @@ mod tests {
         assert_eq!(c.ps_format.as_deref(), Some("table {{.ID}}"));
         assert_eq!(
             ConfigFile::load(Some("/nonexistent")),
-            ConfigFile::default()
+            ConfigFile {
+                dir: Some("/nonexistent".into()),
+                ..ConfigFile::default()
+            }
         );
     }
 }

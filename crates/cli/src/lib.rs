@@ -10,6 +10,7 @@ pub mod app;
 pub mod args;
 pub mod commands;
 pub mod config;
+pub mod credentials;
 pub mod error;
 pub mod format;
 pub mod opts;

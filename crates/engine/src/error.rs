@@ -60,6 +60,9 @@ pub enum Error {
     Store(String, ErrorKind),
     #[error("runtime: {0}")]
     Runtime(String, ErrorKind),
+    /// A registry operation failed (message as the registry client words it).
+    #[error("{0}")]
+    Registry(String, ErrorKind),
     #[error("{0}")]
     Internal(String),
 }
@@ -81,7 +84,7 @@ impl Error {
                     ErrorKind::Internal
                 }
             }
-            Error::Store(_, k) | Error::Runtime(_, k) => *k,
+            Error::Store(_, k) | Error::Runtime(_, k) | Error::Registry(_, k) => *k,
             Error::Io { .. } | Error::File { .. } | Error::Internal(_) => ErrorKind::Internal,
         }
     }

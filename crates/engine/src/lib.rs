@@ -43,6 +43,8 @@ pub struct EngineConfig {
     pub default_stop_timeout: i64,
     /// A stable id for `/info`.
     pub daemon_id: String,
+    /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
+    pub registry: distribution::RegistryOptions,
 }
 
 /// The daemon's services, wired together.
@@ -73,7 +75,8 @@ impl Engine {
         .map_err(image::store_error)?;
         let store = Arc::new(store);
         let events = EventBus::default();
-        let images = Arc::new(ImageService::new(store.clone(), events.clone()));
+        let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));
+        let images = Arc::new(ImageService::new(store.clone(), events.clone(), registries));
         let containers =
             ContainerService::open(cfg.clone(), store.clone(), images.clone(), events.clone())
                 .await?;

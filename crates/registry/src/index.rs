@@ -127,17 +127,20 @@ impl Index {
         }
     }
 
-    /// Flushes whenever pulls were counted, until `stop` resolves; then flushes once more. A
-    /// flush in progress is never cancelled (that would lose the counts it had taken).
-    pub async fn flush_loop(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+    /// Flushes whenever pulls were counted, until `stop` resolves; then flushes once more if
+    /// `stop` says so (a graceful stop: yes; a server that was dropped: no, its storage may be
+    /// going away). A flush in progress is never cancelled (that would lose its counts).
+    pub async fn flush_loop(self: Arc<Self>, stop: impl std::future::Future<Output = bool>) {
         tokio::pin!(stop);
-        loop {
+        let last_flush = loop {
             tokio::select! {
                 _ = self.flush_wanted.notified() => self.flush().await,
-                _ = &mut stop => break,
+                graceful = &mut stop => break graceful,
             }
+        };
+        if last_flush {
+            self.flush().await;
         }
-        self.flush().await;
     }
 
     /// One repository's summary.

@@ -135,9 +135,9 @@ impl Registry {
     ) -> io::Result<()> {
         let router = api::router(Arc::clone(&self.app));
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let flusher = tokio::spawn(Arc::clone(&self.app.index).flush_loop(async {
-            let _ = stop_rx.await;
-        }));
+        // A serve task that is aborted drops `stop_tx` unsent: no last flush then.
+        let flusher =
+            tokio::spawn(Arc::clone(&self.app.index).flush_loop(async { stop_rx.await.is_ok() }));
         let result = match self.tls {
             None => {
                 let listener = listener.tap_io(|tcp| {

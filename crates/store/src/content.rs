@@ -386,6 +386,14 @@ impl IngestWriter {
         self.dir.join("data")
     }
 
+    /// A second, read-only handle on the data written so far (and later): lets a consumer
+    /// follow a download as it lands, from offset 0, without the bytes being written twice.
+    /// The handle stays valid after [`IngestWriter::commit`] moves the data into place.
+    pub fn reader(&self) -> Result<File, ContentError> {
+        let p = self.data_path();
+        File::open(&p).map_err(io_err("opening", &p))
+    }
+
     /// Discards what was written and starts again at offset 0 (e.g. when a registry
     /// refuses a range request).
     pub fn truncate(&mut self) -> Result<(), ContentError> {

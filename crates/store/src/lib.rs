@@ -24,6 +24,7 @@
 pub mod containers;
 pub mod content;
 pub mod db;
+mod early;
 pub mod gc;
 pub mod images;
 pub mod layers;

@@ -71,8 +71,8 @@ pub async fn create(
         return Ok(([(header::CONTENT_TYPE, "application/json")], line.to_line()).into_response());
     }
     if let Some(image) = first(&p, "fromImage") {
-        let tag = first(&p, "tag");
-        return Err(engine.images().pull_unavailable(image, tag).into());
+        let (tag, platform) = (first(&p, "tag"), first(&p, "platform"));
+        return super::registry::pull(&engine, image, tag, platform, req.headers()).await;
     }
     Err(ApiError::bad_request(
         "either fromSrc or fromImage must be given",
@@ -111,6 +111,7 @@ pub async fn by_name(
     Path(rest): Path<String>,
     RawQuery(q): RawQuery,
     method: Method,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let rest = rest.trim_start_matches('/');
     if method == Method::DELETE {
@@ -133,6 +134,10 @@ pub async fn by_name(
             let tag = first(&p, "tag");
             engine.images().tag(name, repo, tag).await?;
             Ok(StatusCode::CREATED.into_response())
+        }
+        (Method::POST, "push") => {
+            let p = params(q.as_deref())?;
+            super::registry::push(&engine, name, first(&p, "tag"), &headers).await
         }
         _ => Err(ApiError::not_found("page not found")),
     }

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod commit;
 pub mod containers;
 pub mod images;
+pub mod registry;
 pub mod system;
 pub mod usage;
 

@@ -109,7 +109,7 @@ async fn pull(ctx: &Ctx, image: &str, flags: &ContainerFlags) -> Result<(), CliE
         from_image: r.name(),
         tag: Some(tag),
         platform: flags.platform.clone(),
-        registry_auth: None,
+        registry_auth: Some(super::pull::registry_auth(ctx, &r.domain)?),
     };
     let mut stream = ctx.client.image_pull(&opts).await?;
     let tty = stderr_is_tty();

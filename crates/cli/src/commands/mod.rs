@@ -9,11 +9,15 @@ pub mod import;
 pub mod info;
 pub mod inspect;
 pub mod lifecycle;
+pub mod login;
 pub mod logs;
 pub mod outfile;
 pub mod ps;
+pub mod pull;
+pub mod push;
 pub mod rm;
 pub mod run;
+pub mod search;
 pub mod simple;
 pub mod system;
 pub mod usage;
@@ -63,6 +67,11 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::Version(a) => system::version(ctx, a).await,
         C::Info(a) => system::info(ctx, a).await,
         C::Events(a) => system::events(ctx, a).await,
+        C::Pull(a) => pull::pull(ctx, a).await,
+        C::Push(a) => push::push(ctx, a).await,
+        C::Search(a) => search::search(ctx, a).await,
+        C::Login(a) => login::login(ctx, a).await,
+        C::Logout(a) => login::logout(ctx, a).await,
         C::Container(c) => container(ctx, c).await,
         C::Image(c) => image(ctx, c).await,
         C::System(c) => match c {
@@ -110,6 +119,8 @@ async fn image(ctx: &Ctx, cmd: ImageCommand) -> Result<(), CliError> {
         C::Save(a) => archive::save(ctx, a).await,
         C::Load(a) => archive::load(ctx, a).await,
         C::Prune(a) => usage::image_prune(ctx, a).await,
+        C::Pull(a) => pull::pull(ctx, a).await,
+        C::Push(a) => push::push(ctx, a).await,
     }
 }
 

@@ -192,17 +192,12 @@ pub fn validate_host_config(hc: &HostConfig) -> Result<()> {
     Ok(())
 }
 
-/// Parses a docker size (`10m`, `1g`, `512k`, `100`), as `max-size` takes.
+/// Parses a docker size (`10m`, `1g`, `512k`, `100`) as go-units' `RAMInBytes`, which is
+/// what `max-size` takes.
 pub fn parse_size(s: &str) -> Option<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let (num, mult) = match s.trim_end_matches('b').chars().last()? {
-        'k' => (&s[..s.trim_end_matches('b').len() - 1], 1024u64),
-        'm' => (&s[..s.trim_end_matches('b').len() - 1], 1024 * 1024),
-        'g' => (&s[..s.trim_end_matches('b').len() - 1], 1024 * 1024 * 1024),
-        _ => (s.trim_end_matches('b'), 1),
-    };
-    let v: f64 = num.parse().ok()?;
-    (v >= 0.0).then_some((v * mult as f64) as u64)
+    api_types::units::ram_in_bytes(s)
+        .ok()
+        .and_then(|n| u64::try_from(n).ok())
 }
 
 #[cfg(test)]

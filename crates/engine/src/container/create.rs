@@ -30,6 +30,7 @@ impl ContainerService {
             ));
         }
         config::validate_host_config(&host_config)?;
+        super::mounts::from_host_config(&host_config)?;
         let name = match name {
             Some(n) => Some(names::validate(n)?),
             None => None,

@@ -19,10 +19,12 @@ mod create;
 mod export;
 pub mod files;
 mod logs;
+pub mod mounts;
 pub mod names;
 mod query;
 pub mod record;
 mod remove;
+mod restart;
 mod restore;
 mod rootfs;
 mod shim;
@@ -88,6 +90,8 @@ pub(crate) struct Inner {
     pub mounted: bool,
     /// Set while the container has a network namespace file.
     pub netns: Option<std::path::PathBuf>,
+    /// The last restart back-off (zero: none yet).
+    pub restart_delay: std::time::Duration,
 }
 
 impl Container {
@@ -109,6 +113,7 @@ impl Container {
                 pending_attach: Vec::new(),
                 mounted: false,
                 netns: None,
+                restart_delay: std::time::Duration::ZERO,
             }),
             observed: tx,
         })

@@ -133,7 +133,7 @@ impl ContainerRecord {
             },
             size_rw: sizes.map(|s| s.0),
             size_root_fs: sizes.map(|s| s.1),
-            mounts: Vec::new(),
+            mounts: self.mount_points(),
             config: self.config.clone(),
             network_settings: NetworkSettings {
                 sandbox_id: String::new(),
@@ -178,7 +178,16 @@ impl ContainerRecord {
                     serde_json::json!({}),
                 )]),
             },
-            mounts: Vec::new(),
+            mounts: self.mount_points(),
         }
+    }
+
+    /// The user mounts as inspect and list show them.
+    pub fn mount_points(&self) -> Vec<api_types::MountPoint> {
+        super::mounts::from_host_config(&self.host_config)
+            .unwrap_or_default()
+            .iter()
+            .map(super::mounts::UserMount::point)
+            .collect()
     }
 }

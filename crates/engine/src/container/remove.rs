@@ -26,7 +26,17 @@ impl ContainerService {
         let c = self.get(key)?;
         let mut rx = c.observe();
         {
-            let inner = c.inner.lock().await;
+            let mut inner = c.inner.lock().await;
+            if inner.record.state.status == Status::Restarting && inner.shim.is_none() {
+                if !opts.force {
+                    return Err(Error::Conflict(format!(
+                        "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
+                        inner.record.name
+                    )));
+                }
+                // Waiting out a restart back-off: nothing runs, just cancel it.
+                inner.record.state.status = Status::Exited;
+            }
             if inner.record.state.status.is_running() {
                 if !opts.force {
                     return Err(Error::Conflict(format!(

@@ -29,6 +29,16 @@ impl ContainerService {
             inner.mounted = rootfs::is_mounted(&paths.rootfs());
             inner.netns = netns.exists().then_some(netns);
             match rec.state.status {
+                // Was waiting out a restart back-off: nothing runs; the policy decides below.
+                Status::Restarting
+                    if !shim::state_dir(&self.cfg, &rec.id)
+                        .join(runtime::shim::SOCKET_FILE)
+                        .exists() =>
+                {
+                    inner.record.state.status = Status::Exited;
+                    let r = inner.record.clone();
+                    self.persist(&c, &r).await?;
+                }
                 s if s.is_running() => match shim::reconnect(&self.cfg, &rec.id).await {
                     Ok(handle) => {
                         let handle = Arc::new(handle);
@@ -82,6 +92,64 @@ impl ContainerService {
                 tracing::warn!(container_id = %id, error = %e, "finishing removal");
             }
         }
+        self.sweep_orphans().await;
+        self.start_by_policy().await;
         Ok(())
+    }
+
+    /// Removes what a crash between two steps of create or remove can leave: container
+    /// directories, rw layers and shim dirs that no record owns.
+    async fn sweep_orphans(&self) {
+        let known: std::collections::HashSet<String> =
+            self.all().iter().map(|c| c.id.clone()).collect();
+        let store = self.store.clone();
+        let data_root = self.cfg.data_root.clone();
+        let exec_root = self.cfg.exec_root.clone();
+        let swept = tokio::task::spawn_blocking(move || {
+            let mut swept = Vec::new();
+            let dirs = std::fs::read_dir(data_root.join("containers"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned());
+            for id in dirs.filter(|id| !known.contains(id)) {
+                let paths = super::record::Paths::new(&data_root, &id);
+                if rootfs::is_mounted(&paths.rootfs()) {
+                    let _ = rootfs::unmount(&paths.rootfs());
+                }
+                let _ = std::fs::remove_dir_all(&paths.dir);
+                swept.push(id);
+            }
+            for id in store.container_layers().unwrap_or_default() {
+                if !known.contains(&id) {
+                    let _ = rootfs::remove(&store, &id);
+                    swept.push(id);
+                }
+            }
+            for dir in ["shims", "netns"] {
+                let entries = std::fs::read_dir(exec_root.join(dir))
+                    .into_iter()
+                    .flatten()
+                    .flatten();
+                for e in entries {
+                    let id = e.file_name().to_string_lossy().into_owned();
+                    if known.contains(&id) {
+                        continue;
+                    }
+                    if dir == "netns" {
+                        let _ = network::netns::remove(&e.path());
+                    } else if !e.path().join(runtime::shim::SOCKET_FILE).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                    swept.push(id);
+                }
+            }
+            swept
+        })
+        .await
+        .unwrap_or_default();
+        for id in swept {
+            tracing::info!(container_id = %id, "removed leftovers of a container without a record");
+        }
     }
 }

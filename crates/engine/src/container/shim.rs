@@ -153,6 +153,14 @@ fn container_spec(
             readonly: false,
         },
     ];
+    let mut mounts = mounts;
+    for m in super::mounts::from_host_config(hc).unwrap_or_default() {
+        mounts.push(BindMount {
+            source: m.source,
+            destination: m.destination,
+            readonly: m.readonly,
+        });
+    }
     ContainerSpec {
         id: r.id.clone(),
         rootfs: paths.rootfs(),
@@ -212,8 +220,10 @@ pub(crate) async fn launch(
             "--init needs an init binary: install Debian's tini or start berthd with --init-path",
         ));
     }
+    super::mounts::create_sources(&super::mounts::from_host_config(&r.host_config)?)?;
     let cspec = container_spec(cfg, paths, r, netns);
     let bundle = paths.dir.clone();
+    let t0 = std::time::Instant::now();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let oci = spec::build(&cspec).map_err(|e| match e.kind() {
             runtime::ErrorKind::InvalidArgument | runtime::ErrorKind::NotFound => {
@@ -225,6 +235,7 @@ pub(crate) async fn launch(
     })
     .await
     .map_err(|e| Error::Internal(format!("spec task: {e}")))??;
+    tracing::debug!(container_id = %r.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: bundle written");
     let console_size = r
         .host_config
         .console_size

@@ -80,6 +80,8 @@ impl ContainerService {
     /// Mounts, spawns the shim, wires pending attaches and starts the process; on success the
     /// container is running and its monitor is watching it.
     async fn launch(self: &Arc<Self>, c: &Arc<Container>, inner: &mut Inner) -> Result<()> {
+        let t0 = std::time::Instant::now();
+        let lap = |what: &str| tracing::debug!(container_id = %c.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: {what}");
         let paths = self.paths(&c.id);
         let store = self.store.clone();
         let id = c.id.clone();
@@ -88,6 +90,7 @@ impl ContainerService {
             .await
             .map_err(|e| Error::Internal(format!("mount task: {e}")))??;
         inner.mounted = true;
+        lap("mounted");
         if inner.record.host_config.network_mode != "host" {
             let ns = self.cfg.exec_root.join("netns").join(&c.id);
             let ns2 = ns.clone();
@@ -95,6 +98,7 @@ impl ContainerService {
                 .await
                 .map_err(|e| Error::Internal(format!("netns task: {e}")))??;
             inner.netns = Some(ns);
+            lap("netns");
         }
         let log = self.log_config(&c.id);
         let handle = shim::launch(
@@ -106,10 +110,12 @@ impl ContainerService {
         )
         .await?;
         let handle = Arc::new(handle);
+        lap("shim created");
         for pending in inner.pending_attach.drain(..) {
             pending.connect(handle.clone()).await;
         }
         let pid = handle.start().await?;
+        lap("started");
         inner.record.state.start(&c.id, pid)?;
         inner.shim = Some(handle.clone());
         self.spawn_monitor(c.clone(), handle);
@@ -159,6 +165,7 @@ impl ContainerService {
         inner.record.state.exit(exit);
         inner.shim = None;
         self.teardown(&mut inner).await;
+        let restarting = self.schedule_restart(&mut inner, &exit);
         let record: ContainerRecord = inner.record.clone();
         if let Err(e) = self.persist(c, &record).await {
             tracing::error!(container_id = %c.id, error = %e, "persist exit");
@@ -179,7 +186,7 @@ impl ContainerService {
         }
         self.events.publish("container", "die", &c.id, attrs);
         tracing::debug!(container_id = %c.id, code = exit.code, at = %clock::rfc3339(exit.at), "exited");
-        if record.host_config.auto_remove {
+        if record.host_config.auto_remove && !restarting {
             if let Err(e) = self
                 .remove(
                     &c.id,

@@ -98,6 +98,15 @@ impl ContainerService {
         let exits_before = rx.borrow().exits;
         {
             let mut inner = c.inner.lock().await;
+            if inner.record.state.status == Status::Restarting && inner.shim.is_none() {
+                // Waiting out a restart back-off: stopping cancels the restart.
+                inner.record.stopped_by_user = true;
+                inner.record.state.status = Status::Exited;
+                let rec = inner.record.clone();
+                drop(inner);
+                self.persist(&c, &rec).await?;
+                return Ok(());
+            }
             if !inner.record.state.status.is_running() {
                 return Err(Error::NotModified(c.id.clone(), "stopped"));
             }

@@ -79,6 +79,31 @@ impl ImageService {
                 deleted: None,
             });
             refs.retain(|r| r != &reference);
+            // dockerd: removing the last tag of a repository also removes that repository's
+            // digest references (what a pull recorded), so the image can go.
+            let repo = reference.repository();
+            if reference.digest().is_none()
+                && !refs
+                    .iter()
+                    .any(|r| r.digest().is_none() && r.repository() == repo)
+            {
+                let same: Vec<Reference> = refs
+                    .iter()
+                    .filter(|r| r.digest().is_some() && r.repository() == repo)
+                    .cloned()
+                    .collect();
+                for r in same {
+                    let r2 = r.clone();
+                    self.blocking(move |s| s.untag(&r2).map_err(image_error))
+                        .await?;
+                    self.event("untag", &id, &r);
+                    out.push(ImageDeleteResponseItem {
+                        untagged: Some(r.familiar()),
+                        deleted: None,
+                    });
+                    refs.retain(|x| x != &r);
+                }
+            }
             if !refs.is_empty() {
                 return Ok((out, None));
             }

@@ -4,29 +4,32 @@
 //!
 //! The tar is read once. Small files (JSON, configs, manifests, tiny layers) are kept in
 //! memory; large ones go to the content store as they stream in, verified against their
-//! `blobs/<alg>/<hex>` name. When the archive's metadata came first (as berth writes it) and
-//! a layer's parent is already there, the layer is unpacked while it streams, in the same pass
-//! that stores it. Whatever is left is unpacked from the content store at the end
-//! (`load_images`). Everything is held by one lease until the images are recorded, so a crash
-//! or an error leaves no partial image and garbage collection removes what was written.
+//! `blobs/<alg>/<hex>` name. When the archive's metadata came first (as berth writes it), each
+//! layer blob is queued for unpacking as soon as it is stored, and worker threads unpack
+//! several layers at once while the reader goes on (`load_workers`). Whatever is left is
+//! unpacked from the content store at the end (`load_images`). Everything is held by one
+//! lease until the images are recorded, so a crash or an error leaves no partial image and
+//! garbage collection removes what was written.
 //!
 //! Progress: `{"status":"Loading layer","progressDetail":…,"id":<diff ID, 12 hex>}` per
 //! layer unpacked (unless quiet), then `{"stream":"Loaded image: name:tag\n"}` per tag (or
 //! `Loaded image ID: sha256:…` for an untagged image). Errors end the stream as an
 //! `errorDetail` message; the HTTP status is 200 either way, as dockerd's.
 
-use std::collections::HashMap;
-use std::io::{self, Read};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex};
 
-use api_types::JsonMessage;
+use api_types::{JsonMessage, ProgressDetail};
 use oci::archive::{self, ArchiveEntry};
 use oci::config::chain_ids;
-use oci::{Compression, Descriptor, Digest, ImageConfig, Index, Manifest};
+use oci::{Digest, ImageConfig, Index, Manifest};
 use store::{Lease, Store};
 use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
 use super::channel::ChannelStream;
+use super::load_workers::{self, Growth, Job, Shared, Tail};
 use super::ImageService;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
@@ -95,17 +98,17 @@ impl Files {
     }
 }
 
+/// A `{"stream":…}` line, as dockerd's stdout writer wraps plain text.
+pub(crate) fn stream_line(text: String) -> JsonMessage {
+    JsonMessage {
+        stream: Some(text),
+        ..Default::default()
+    }
+}
+
 /// A bad archive: `invalid archive: …`.
 pub(crate) fn invalid(msg: impl std::fmt::Display) -> Error {
     Error::invalid(format!("invalid archive: {msg}"))
-}
-
-impl<R> Counting<'_, R> {
-    /// Reports nothing when `silent` (a layer that is only skipped over).
-    pub(crate) fn silent(mut self, silent: bool) -> Self {
-        self.silent |= silent;
-        self
-    }
 }
 
 /// Sends progress and result lines to the response.
@@ -159,12 +162,13 @@ impl<R: Read> Read for Counting<'_, R> {
             && (self.current - self.last >= PROGRESS_EVERY || (done && self.current > self.last))
         {
             self.last = self.current;
-            self.progress.send(JsonMessage::progress_of(
-                "Loading layer",
-                self.id.clone(),
-                self.current as i64,
-                self.total as i64,
-            ));
+            let mut m = JsonMessage::status_id("Loading layer", self.id.clone());
+            m.progress_detail = Some(ProgressDetail {
+                current: Some(self.current as i64),
+                total: Some(self.total as i64),
+            });
+            m.progress = Some(super::progress::bar_string(self.current, self.total));
+            self.progress.send(m);
         }
         Ok(n)
     }
@@ -175,8 +179,6 @@ impl<R: Read> Read for Counting<'_, R> {
 struct Planned {
     diff_id: Digest,
     parent: Option<Digest>,
-    /// From a manifest; `None` (for `manifest.json`) means: detect from the first bytes.
-    media_type: Option<String>,
 }
 
 impl ImageService {
@@ -213,16 +215,36 @@ fn load_blocking<R: Read + Send>(
     progress: &Progress,
 ) -> Result<()> {
     let lease = store.lease().map_err(super::store_error)?;
-    let mut r = Reader {
-        store,
-        lease: &lease,
-        progress,
-        files: Files::default(),
-        plan: HashMap::new(),
-        plan_dirty: false,
-    };
-    r.read_all(body)?;
-    let files = r.files;
+    let shared = Shared::default();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(64);
+    let rx = Mutex::new(rx);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
+    let read = std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| load_workers::run(store, &lease, progress, &rx, &shared));
+        }
+        let mut r = Reader {
+            store,
+            lease: &lease,
+            files: Files::default(),
+            plan: HashMap::new(),
+            plan_dirty: false,
+            jobs: Some(tx),
+            queued: HashSet::new(),
+            shared: &shared,
+        };
+        let res = r.read_all(body);
+        // Closing the queue lets the workers finish what is queued and stop.
+        r.jobs = None;
+        if res.is_err() {
+            shared.fail(None);
+        }
+        res.map(|()| r.files)
+    });
+    if let Some(e) = shared.take_error() {
+        return Err(e);
+    }
+    let files = read?;
     super::load_images::record(store, &lease, &files, progress, events)?;
     lease.release().map_err(super::store_error)?;
     Ok(())
@@ -232,11 +254,15 @@ fn load_blocking<R: Read + Send>(
 struct Reader<'a> {
     store: &'a Store,
     lease: &'a Lease,
-    progress: &'a Progress,
     files: Files,
     /// Layers announced by the metadata read so far, by cleaned path.
     plan: HashMap<String, Planned>,
     plan_dirty: bool,
+    /// Where stored layers go to be unpacked; `None` once the archive is read.
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    /// Chain IDs queued (or found present) during this load.
+    queued: HashSet<Digest>,
+    shared: &'a Shared,
 }
 
 impl Reader<'_> {
@@ -247,6 +273,10 @@ impl Reader<'_> {
             .map_err(|e| invalid(format!("reading the tar: {e}")))?;
         let mut seen = false;
         for entry in entries {
+            if self.shared.failed() {
+                // A worker failed: its error is the load's; stop reading.
+                return Ok(());
+            }
             let mut entry = entry.map_err(|e| invalid(format!("reading the tar: {e}")))?;
             seen = true;
             let raw = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
@@ -299,7 +329,7 @@ impl Reader<'_> {
             return Err(invalid(format!("{path} is too large ({size} bytes)")));
         }
         if let Some(layer) = self.planned(&path) {
-            return self.stream_layer(path, e, layer, size);
+            return self.queue_layer(path, e, layer, size);
         }
         if is_meta || (size <= SMALL && self.files.mem_total + size <= SMALL_TOTAL) {
             let mut buf = Vec::with_capacity(size as usize);
@@ -323,6 +353,7 @@ impl Reader<'_> {
         let p = self.plan.get(path)?.clone();
         match &p.parent {
             None => Some(p),
+            Some(parent) if self.queued.contains(parent) => Some(p),
             Some(parent) => match self.store.lease_layer(self.lease, parent) {
                 Ok(Some(_)) => Some(p),
                 _ => None,
@@ -330,8 +361,9 @@ impl Reader<'_> {
         }
     }
 
-    /// Stores and unpacks a layer as it streams in.
-    fn stream_layer<R: Read + Send>(
+    /// Stores a layer blob as it streams in while a worker unpacks it from the growing
+    /// ingest; the next entry is read as soon as this one is stored.
+    fn queue_layer<R: Read>(
         &mut self,
         path: String,
         e: &mut tar::Entry<'_, R>,
@@ -339,41 +371,69 @@ impl Reader<'_> {
         size: u64,
     ) -> Result<()> {
         let digest = archive::blob_digest(&path).expect("planned paths are blob paths");
-        let mut head = Vec::with_capacity(8);
-        e.by_ref()
-            .take(8)
-            .read_to_end(&mut head)
-            .map_err(|err| invalid(format!("reading {path}: {err}")))?;
-        let format = oci::compression::detect(&head);
-        if layer.media_type.is_none() && matches!(format, Compression::Xz | Compression::Bzip2) {
-            // No layer media type for these: stored as they are, recompressed at the end.
-            return self.spool(path, io::Cursor::new(head).chain(e), size);
-        }
-        let mt = layer
-            .media_type
-            .unwrap_or_else(|| detected_media_type(&head).to_string());
-        let desc = Descriptor::new(mt, digest.clone(), size);
         let chain = match &layer.parent {
             None => layer.diff_id.clone(),
             Some(p) => chain_ids(&[p.clone(), layer.diff_id.clone()])[1].clone(),
         };
-        // A layer this daemon has already is not reported (dockerd's behaviour).
-        let have = self.store.has_layer(&chain).unwrap_or(false);
-        let reader = self
-            .progress
-            .reader(io::Cursor::new(head).chain(e), &layer.diff_id, size);
-        let reader = reader.silent(have);
-        self.store
-            .ingest_and_unpack(
-                self.lease,
-                reader,
-                &desc,
-                layer.parent.as_ref(),
-                &layer.diff_id,
-            )
-            .map_err(|err| layer_error(&digest, err))?;
+        // A layer this daemon has already is neither unpacked nor reported (as dockerd).
+        let have_layer = self.store.has_layer(&chain).unwrap_or(false);
+        let job = |tail| Job {
+            digest: digest.clone(),
+            size,
+            diff_id: layer.diff_id.clone(),
+            parent: layer.parent.clone(),
+            tail,
+        };
+        let have_blob = self
+            .store
+            .lease_blob(self.lease, &digest)
+            .map_err(super::store_error)?
+            .is_some();
+        if have_blob {
+            io::copy(e, &mut io::sink())
+                .map_err(|err| invalid(format!("reading {path}: {err}")))?;
+            if !have_layer {
+                let f = self.store.content().open_blob(&digest).map_err(|err| {
+                    Error::Internal(format!("reading layer {digest} back: {err}"))
+                })?;
+                self.send(job(Tail::complete(f, size)))?;
+            }
+        } else {
+            let growth = Arc::new(Growth::default());
+            let key = format!("load/{}/{path}", self.lease.id());
+            let mut w = self
+                .store
+                .ingest(self.lease, &key, Some(size))
+                .map_err(super::store_error)?;
+            w.truncate()
+                .map_err(|err| Error::Internal(err.to_string()))?;
+            if !have_layer {
+                let f = w.reader().map_err(|err| Error::Internal(err.to_string()))?;
+                self.send(job(Tail::new(f, growth.clone())))?;
+            }
+            let stored = copy_growing(e, &mut w, &growth)
+                .map_err(|err| invalid(format!("reading {path}: {err}")))
+                .and_then(|()| {
+                    self.store
+                        .commit_ingest(self.lease, w, Some(size), Some(&digest))
+                        .map_err(|err| invalid(format!("{path}: {err}")))
+                });
+            growth.finish(stored.is_ok());
+            if let Err(err) = stored {
+                let _ = self.store.content().abort(&key);
+                return Err(err);
+            }
+        }
         self.files.files.insert(path, Src::Stored { digest, size });
+        self.queued.insert(chain);
         Ok(())
+    }
+
+    fn send(&self, job: Job) -> Result<()> {
+        match &self.jobs {
+            Some(tx) if tx.send(job).is_ok() => Ok(()),
+            _ => Err(Error::Internal("the layer unpackers are gone".into())),
+        }
     }
 
     /// Writes a large file to the content store (verified when its name is a digest).
@@ -432,6 +492,25 @@ pub(crate) fn detected_media_type(head: &[u8]) -> &'static str {
     oci::media_type::layer_media_type(oci::compression::detect(head), true)
 }
 
+/// Copies `from` into the ingest `to`, telling `growth` after every chunk.
+fn copy_growing<R: Read>(
+    mut from: R,
+    to: &mut store::IngestWriter,
+    growth: &Growth,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        growth.grew(n as u64);
+    }
+}
+
 /// A layer failure, worded for the archive.
 pub(crate) fn layer_error(digest: &Digest, e: store::StoreError) -> Error {
     match e.kind() {
@@ -446,7 +525,7 @@ pub(crate) fn layer_error(digest: &Digest, e: store::StoreError) -> Error {
 /// memory) and from `manifest.json` (configs in memory), by blob path.
 fn plan(files: &Files) -> HashMap<String, Planned> {
     let mut out = HashMap::new();
-    let mut add = |paths: Vec<(String, Option<String>)>, cfg: &[u8]| {
+    let mut add = |paths: Vec<String>, cfg: &[u8]| {
         let Ok(cfg) = ImageConfig::from_slice(cfg) else {
             return;
         };
@@ -455,11 +534,10 @@ fn plan(files: &Files) -> HashMap<String, Planned> {
             return;
         }
         let chains = chain_ids(diff_ids);
-        for (i, (path, mt)) in paths.into_iter().enumerate() {
+        for (i, path) in paths.into_iter().enumerate() {
             out.entry(path).or_insert_with(|| Planned {
                 diff_id: diff_ids[i].clone(),
                 parent: i.checked_sub(1).map(|p| chains[p].clone()),
-                media_type: mt,
             });
         }
     };
@@ -478,7 +556,7 @@ fn plan(files: &Files) -> HashMap<String, Planned> {
                 let paths = m
                     .layers
                     .iter()
-                    .map(|l| (archive::blob_path(&l.digest), Some(l.media_type.clone())))
+                    .map(|l| archive::blob_path(&l.digest))
                     .collect();
                 add(paths, cfg);
             }
@@ -499,7 +577,6 @@ fn plan(files: &Files) -> HashMap<String, Planned> {
                         .map(|(p, _)| p.to_string())
                         .or_else(|| archive::clean_path(l))
                 })
-                .map(|p| (p, None))
                 .collect();
             add(paths, cfg);
         }

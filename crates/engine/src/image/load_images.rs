@@ -10,14 +10,15 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use api_types::JsonMessage;
 use oci::archive::{self, ArchiveEntry};
 use oci::config::chain_ids;
 use oci::{media_type, Compression, Descriptor, Digest, ImageConfig, Index, Manifest, Platform};
 use oci::{AnyReference, Reference};
 use store::{ImportOptions, LayerRecord, Lease, NewImage, Store};
 
-use super::load::{detected_media_type, invalid, layer_error, Files, Progress, Src, JSON_MAX};
+use super::load::{
+    detected_media_type, invalid, layer_error, stream_line, Files, Progress, Src, JSON_MAX,
+};
 use super::store_error;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
@@ -337,9 +338,6 @@ fn unpack_one(
         }
         Some(Src::Stored { digest, size }) => {
             store.lease_blob(lease, digest).map_err(store_error)?;
-            if let Some(s) = store.lease_layer(lease, &chain).map_err(store_error)? {
-                return Ok(record(s));
-            }
             let open = || {
                 store
                     .content()
@@ -355,6 +353,10 @@ fn unpack_one(
             let r = progress.reader(file, diff_id, *size);
             if is_unnamed_compression(&head) {
                 return recompress(store, lease, r, parent, diff_id, &desc.digest);
+            }
+            // Most layers were unpacked while the archive streamed in.
+            if let Some(s) = store.lease_layer(lease, &chain).map_err(store_error)? {
+                return Ok(record(s));
             }
             let u = store.unpack_layer(lease, r, parent, diff_id).map_err(err)?;
             Ok(record(u.size))
@@ -412,7 +414,7 @@ fn create(
     for r in &f.names {
         if let Ok(prev) = store.resolve(&r.to_string()) {
             if prev.id != id {
-                progress.send(JsonMessage::stream_line(format!(
+                progress.send(stream_line(format!(
                     "The image {} already exists, renaming the old one with ID {} to empty string\n",
                     r.familiar(),
                     prev.id
@@ -439,16 +441,10 @@ fn create(
             _ => store_error(e),
         })?;
     if names.is_empty() {
-        progress.send(JsonMessage::stream_line(format!(
-            "Loaded image ID: {}\n",
-            rec.id
-        )));
+        progress.send(stream_line(format!("Loaded image ID: {}\n", rec.id)));
     }
     for r in &names {
-        progress.send(JsonMessage::stream_line(format!(
-            "Loaded image: {}\n",
-            r.familiar()
-        )));
+        progress.send(stream_line(format!("Loaded image: {}\n", r.familiar())));
     }
     Ok(rec.id)
 }

@@ -12,19 +12,29 @@ mod changes;
 mod channel;
 mod commit;
 mod delete;
+mod fetch;
 mod import;
 mod load;
 mod load_images;
+mod load_workers;
+pub mod progress;
 mod prune;
+mod pull;
+mod push;
 mod save;
+mod search;
+mod sources;
 
 pub use channel::ChannelStream;
 pub use commit::CommitOptions;
 pub use import::ImportOptions;
+pub use pull::PullOptions;
+pub use push::PushOptions;
 pub use save::SaveStream;
+pub use search::SearchOptions;
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock, Weak};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use api_types::{
     ContainerConfig, Filters, GraphDriver, HistoryResponseItem, ImageInspect, ImageMetadata,
@@ -36,7 +46,7 @@ use store::{ImageError, ImageRecord, Store, StoreError};
 use crate::clock;
 use crate::container::config::ImageDefaults;
 use crate::container::{ContainerService, ResolvedImage};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::events::EventBus;
 
 /// Maps a store error to the engine's.
@@ -65,14 +75,24 @@ pub struct ImageService {
     store: Arc<Store>,
     events: EventBus,
     containers: RwLock<Weak<ContainerService>>,
+    /// The registry client (settings, HTTP clients, what each host speaks).
+    registries: Arc<distribution::Registries>,
+    /// Blob downloads in flight, shared by concurrent pulls.
+    downloads: Mutex<HashMap<Digest, Weak<fetch::Fetch>>>,
 }
 
 impl ImageService {
-    pub(crate) fn new(store: Arc<Store>, events: EventBus) -> ImageService {
+    pub(crate) fn new(
+        store: Arc<Store>,
+        events: EventBus,
+        registries: Arc<distribution::Registries>,
+    ) -> ImageService {
         ImageService {
             store,
             events,
             containers: RwLock::new(Weak::new()),
+            registries,
+            downloads: Mutex::new(HashMap::new()),
         }
     }
 
@@ -156,18 +176,6 @@ impl ImageService {
     pub async fn count(&self) -> Result<i64> {
         self.blocking(|s| s.images().map(|v| v.len() as i64).map_err(image_error))
             .await
-    }
-
-    /// `POST /images/create?fromImage=`: no registry client yet.
-    pub fn pull_unavailable(&self, image: &str, tag: Option<&str>) -> Error {
-        let name = match tag {
-            Some(t) => format!("{image}:{t}"),
-            None => image.to_string(),
-        };
-        Error::Store(
-            format!("pull access denied for {name}: berth cannot pull from registries yet; make the image with `berth import` or `docker import`"),
-            ErrorKind::NotFound,
-        )
     }
 
     fn summary(&self, rec: &ImageRecord, cfg: &ImageConfig, containers: i64) -> ImageSummary {

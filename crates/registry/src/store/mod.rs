@@ -416,6 +416,16 @@ impl Store {
 
     /// Persists the pull count of `repo`.
     pub async fn set_pull_count(&self, repo: &RepoName, n: u64) -> Result<(), StoreError> {
+        // Counts are statistics: never recreate a repository (or a whole root) that was
+        // deleted while they were pending.
+        if self
+            .driver
+            .stat(&format!("repositories/{repo}"))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
         let p = paths::pulls(repo);
         Ok(self
             .driver

@@ -50,10 +50,14 @@ impl Drop for GroupGuard {
 
 fn command(profile: &Path, extra: &[String]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(BIN);
-    // HOME and the XDG dirs point into the profile too, so nothing lands in the user's home.
+    // HOME, TMPDIR and the XDG dirs point into the profile too, so nothing lands in the user's
+    // home or is left in /tmp (Chromium's singleton socket dir survives a SIGKILL otherwise).
+    let tmp = profile.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     cmd.args(base_args(profile))
         .args(extra)
         .env("HOME", profile)
+        .env("TMPDIR", &tmp)
         .env("XDG_CONFIG_HOME", profile.join("config"))
         .env("XDG_CACHE_HOME", profile.join("cache"))
         .process_group(0)
@@ -299,10 +303,12 @@ impl Browser {
         std::fs::write(path, png).unwrap();
     }
 
-    /// Closes the browser (the guard still kills the group afterwards).
+    /// Closes the browser and waits (bounded) for it to exit; the guard still kills the group
+    /// afterwards.
     pub async fn close(mut self) {
         self.next_id += 1;
         let msg = json!({"id": self.next_id, "method": "Browser.close", "params": {}});
         let _ = self.ws.send(Message::Text(msg.to_string().into())).await;
+        let _ = tokio::time::timeout(WAIT, self._child.wait()).await;
     }
 }

@@ -21,9 +21,28 @@ use tokio::net::TcpStream;
 pub struct TestServer {
     pub addr: SocketAddr,
     pub root: PathBuf,
-    _dir: Option<tempfile::TempDir>,
     running: Option<registry::Running>,
     pub tls: Option<Arc<rustls::ClientConfig>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestServer {
+    /// Stops the server, then removes its root — retrying (bounded): a write the server had
+    /// in flight (a pull count, an upload chunk) may land while the tree is being removed.
+    fn drop(&mut self) {
+        drop(self.running.take());
+        let Some(dir) = self._dir.take() else { return };
+        let path = dir.keep();
+        for _ in 0..50 {
+            match std::fs::remove_dir_all(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                _ if path.exists() => std::thread::sleep(std::time::Duration::from_millis(20)),
+                _ => return,
+            }
+        }
+    }
 }
 
 impl TestServer {

@@ -1,0 +1,94 @@
+//! `berth pull [-a] [-q] [--platform P] NAME[:TAG|@DIGEST]`: asks the daemon to pull, with the
+//! credentials of `config.json` for the image's registry, and draws docker's per-layer bars.
+
+use client::{encode_auth, PullOptions};
+
+use super::{println, Ctx};
+use crate::args::PullArgs;
+use crate::credentials;
+use crate::error::CliError;
+use crate::format::jsonmessage::Display;
+use crate::format::reference::Reference;
+use crate::stream::terminal::stdout_is_tty;
+
+/// `berth pull`.
+pub async fn pull(ctx: &Ctx, args: PullArgs) -> Result<(), CliError> {
+    let r = Reference::parse_normalized(&args.name).map_err(CliError::new)?;
+    if args.all_tags && (r.tag.is_some() || r.digest.is_some()) {
+        return Err(CliError::new("tag can't be used with --all-tags/-a"));
+    }
+    let defaulted = !args.all_tags && r.tag.is_none() && r.digest.is_none();
+    let r = if args.all_tags {
+        r
+    } else {
+        r.with_default_tag()
+    };
+    if defaulted && !args.quiet {
+        println("Using default tag: latest");
+    }
+    let auth = registry_auth(ctx, &r.domain)?;
+    let opts = PullOptions {
+        from_image: r.name(),
+        tag: r.digest.clone().or_else(|| r.tag.clone()),
+        platform: args.platform.clone(),
+        registry_auth: Some(auth),
+    };
+    let stream = ctx.client.image_pull(&opts).await?;
+    show(stream, args.quiet).await?;
+    let shown = if args.all_tags {
+        r.name()
+    } else {
+        full_string(&r)
+    };
+    println(&shown);
+    Ok(())
+}
+
+/// `domain/path[:tag][@digest]`, as docker prints a pulled reference.
+pub fn full_string(r: &Reference) -> String {
+    let mut s = r.name();
+    if let Some(t) = &r.tag {
+        s.push(':');
+        s.push_str(t);
+    }
+    if let Some(d) = &r.digest {
+        s.push('@');
+        s.push_str(d);
+    }
+    s
+}
+
+/// `X-Registry-Auth` for `domain`, from the stored credentials (anonymous when none).
+pub fn registry_auth(ctx: &Ctx, domain: &str) -> Result<String, CliError> {
+    let dir = credentials::config_dir(ctx.config.dir.as_ref().and_then(|d| d.to_str()));
+    let auth = credentials::get(&dir, domain)?;
+    Ok(encode_auth(auth.as_ref()))
+}
+
+/// Draws a progress stream on stdout (nothing but errors when `quiet`).
+pub async fn show(
+    mut stream: client::JsonStream<api_types::JsonMessage>,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let tty = stdout_is_tty();
+    let width = crate::stream::terminal::stdout_size().1 as usize;
+    let mut display = Display::new(std::io::stdout(), tty, if width == 0 { 80 } else { width });
+    while let Some(msg) = stream.next().await {
+        let msg = msg?;
+        if quiet {
+            if let Some(e) = msg
+                .error_detail
+                .as_ref()
+                .map(|d| d.message.clone())
+                .or(msg.error.clone())
+            {
+                return Err(CliError::new(e));
+            }
+            continue;
+        }
+        if let Err(e) = display.show(&msg)? {
+            return Err(CliError::new(e));
+        }
+    }
+    Ok(())
+}

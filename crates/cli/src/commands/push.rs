@@ -1,0 +1,38 @@
+//! `berth push [-a] [-q] NAME[:TAG]`: asks the daemon to push, with the credentials of
+//! `config.json` for the repository's registry, and draws docker's per-layer bars.
+
+use super::pull::{registry_auth, show};
+use super::{println, Ctx};
+use crate::args::PushArgs;
+use crate::error::CliError;
+use crate::format::reference::Reference;
+
+/// `berth push`.
+pub async fn push(ctx: &Ctx, args: PushArgs) -> Result<(), CliError> {
+    let r = Reference::parse_normalized(&args.name).map_err(CliError::new)?;
+    if args.all_tags && (r.tag.is_some() || r.digest.is_some()) {
+        return Err(CliError::new("tag can't be used with --all-tags/-a"));
+    }
+    if r.digest.is_some() {
+        return Err(CliError::new("cannot push a digest reference"));
+    }
+    let defaulted = !args.all_tags && r.tag.is_none();
+    let r = if args.all_tags {
+        r
+    } else {
+        r.with_default_tag()
+    };
+    if defaulted && !args.quiet {
+        println("Using default tag: latest");
+    }
+    let auth = registry_auth(ctx, &r.domain)?;
+    let stream = ctx
+        .client
+        .image_push(&r.name(), r.tag.as_deref(), &auth)
+        .await?;
+    show(stream, args.quiet).await?;
+    if args.quiet {
+        println(&super::pull::full_string(&r));
+    }
+    Ok(())
+}
