@@ -2,9 +2,12 @@
 //! data root, exec root and cgroup parent, and helpers that drive it with `berth` and the real
 //! docker CLI. Every test gets its own daemon, so tests run in parallel.
 //!
-//! `rootfs` builds the offline busybox root filesystem every test image starts from.
+//! `rootfs` builds the offline busybox root filesystem every test image starts from;
+//! `images` has the image tests' helpers (layered images, archives, the store's garbage).
 
+pub mod compare;
 pub mod daemon;
+pub mod images;
 pub mod oci_layout;
 pub mod registry;
 pub mod rootfs;

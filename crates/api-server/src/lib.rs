@@ -21,7 +21,9 @@ use axum::{middleware, Router, ServiceExt};
 use tower::Layer;
 
 use engine::Engine;
-use routes::{containers as c, exec as x, images as i, system as s};
+use routes::{
+    archive as ar, commit as cm, containers as c, exec as x, images as i, system as s, usage as u,
+};
 
 /// The router for every endpoint berthd serves.
 pub fn router(engine: Arc<Engine>) -> Router {
@@ -49,8 +51,17 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/exec/{id}/start", post(x::start))
         .route("/exec/{id}/resize", post(x::resize))
         .route("/exec/{id}/json", get(x::inspect))
+        .route("/containers/{id}/changes", get(cm::changes))
+        .route("/containers/{id}/export", get(cm::export))
+        .route("/commit", post(cm::commit))
         .route("/images/create", post(i::create))
         .route("/images/json", get(i::list))
+        .route("/images/get", get(ar::save))
+        .route("/images/load", post(ar::load))
+        .route("/images/prune", post(u::images_prune))
+        .route("/system/df", get(u::df))
+        .route("/networks/prune", post(u::networks_prune))
+        .route("/build/prune", post(u::build_prune))
         .route("/images/search", get(routes::registry::search))
         .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))

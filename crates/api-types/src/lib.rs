@@ -17,6 +17,7 @@ pub mod registry;
 pub mod serde_util;
 pub mod system;
 pub mod units;
+pub mod usage;
 pub mod version;
 
 pub use container::*;
@@ -26,6 +27,7 @@ pub use image::*;
 pub use progress::*;
 pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
+pub use usage::*;
 
 use serde::{Deserialize, Serialize};
 

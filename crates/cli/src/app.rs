@@ -120,11 +120,14 @@ enum ArgRule {
     Exact(usize),
     Min(usize),
     Max(usize),
+    Range(usize, usize),
 }
 
 fn arg_rule(path: &str) -> ArgRule {
     match path.rsplit(' ').next().unwrap_or("") {
-        "logs" | "attach" | "history" => ArgRule::Exact(1),
+        "logs" | "attach" | "history" | "diff" | "export" => ArgRule::Exact(1),
+        "commit" => ArgRule::Range(1, 2),
+        "load" | "df" => ArgRule::None,
         "rename" | "tag" => ArgRule::Exact(2),
         "exec" => ArgRule::Min(2),
         "ps" | "ls" | "list" | "version" | "info" | "events" | "prune" => ArgRule::None,
@@ -141,6 +144,7 @@ fn args_error(path: &str, usage: &str) -> CliError {
         ArgRule::None => format!("{BIN}: '{path}' accepts no arguments\n\nUsage:  {usage}\n\nRun '{path} --help' for more information"),
         ArgRule::Exact(n) => format!("{BIN}: '{path}' requires {n} {}\n\nUsage:  {usage}\n\nRun '{path} --help' for more information", plural(n)),
         ArgRule::Min(n) => format!("{BIN}: '{path}' requires at least {n} {}\n\nUsage:  {usage}\n\nSee '{path} --help' for more information", plural(n)),
+        ArgRule::Range(a, b) => format!("{BIN}: '{path}' requires at least {a} and at most {b} {}\n\nUsage:  {usage}\n\nRun '{path} --help' for more information", plural(b)),
         ArgRule::Max(n) => format!("{BIN}: '{path}' requires at most {n} {}\n\nUsage:  {usage}\n\nSRun '{path} --help' for more information", plural(n)),
     };
     CliError::new(msg)

@@ -6,6 +6,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod image_ops;
+pub use image_ops::*;
 mod registry;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
 
@@ -118,6 +120,21 @@ pub enum Command {
     /// Show the history of an image
     #[command(override_usage = "berth history [OPTIONS] IMAGE")]
     History(HistoryArgs),
+    /// Create a new image from a container's changes
+    #[command(override_usage = "berth commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
+    Commit(CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
+    #[command(override_usage = "berth diff CONTAINER")]
+    Diff(DiffArgs),
+    /// Export a container's filesystem as a tar archive
+    #[command(override_usage = "berth export [OPTIONS] CONTAINER")]
+    Export(ExportArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    #[command(override_usage = "berth save [OPTIONS] IMAGE [IMAGE...]")]
+    Save(SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    #[command(override_usage = "berth load [OPTIONS]")]
+    Load(LoadArgs),
     /// Show the Docker version information
     #[command(override_usage = "berth version [OPTIONS]")]
     Version(VersionArgs),
@@ -192,6 +209,12 @@ pub enum ContainerCommand {
     /// Remove all stopped containers
     #[command(override_usage = "berth container prune [OPTIONS]")]
     Prune(PruneArgs),
+    #[command(override_usage = "berth container commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
+    Commit(CommitArgs),
+    #[command(override_usage = "berth container diff CONTAINER")]
+    Diff(DiffArgs),
+    #[command(override_usage = "berth container export [OPTIONS] CONTAINER")]
+    Export(ExportArgs),
 }
 
 /// `berth image …`.
@@ -211,6 +234,13 @@ pub enum ImageCommand {
     Rm(RmiArgs),
     #[command(override_usage = "berth image history [OPTIONS] IMAGE")]
     History(HistoryArgs),
+    #[command(override_usage = "berth image save [OPTIONS] IMAGE [IMAGE...]")]
+    Save(SaveArgs),
+    #[command(override_usage = "berth image load [OPTIONS]")]
+    Load(LoadArgs),
+    /// Remove unused images
+    #[command(override_usage = "berth image prune [OPTIONS]")]
+    Prune(ImagePruneArgs),
     #[command(override_usage = "berth image pull [OPTIONS] NAME[:TAG|@DIGEST]")]
     Pull(PullArgs),
     #[command(override_usage = "berth image push [OPTIONS] NAME[:TAG]")]
@@ -224,6 +254,12 @@ pub enum SystemCommand {
     Info(InfoArgs),
     #[command(override_usage = "berth system events [OPTIONS]")]
     Events(EventsArgs),
+    /// Show docker disk usage
+    #[command(override_usage = "berth system df [OPTIONS]")]
+    Df(DfArgs),
+    /// Remove unused data
+    #[command(override_usage = "berth system prune [OPTIONS]")]
+    Prune(SystemPruneArgs),
 }
 
 /// Flags shared by `run` and `create` that shape the container (docker's `addFlags`).

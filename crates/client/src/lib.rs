@@ -11,7 +11,8 @@
 //!
 //! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `exec`
 //! (create, start, resize, inspect), `image`
-//! (import, list, inspect, tag, delete, history, pull), `system` (ping, version, info,
+//! (import, list, inspect, tag, delete, history, pull), `image_ops` (commit, changes,
+//! export, save, load, prunes, disk usage), `system` (ping, version, info,
 //! events), `stdcopy` (demultiplexing 8-byte framed streams), `body` (request and response
 //! bodies), `request` (URIs, error mapping), `transport` (connections), `host` (addresses).
 
@@ -22,6 +23,7 @@ pub mod error;
 pub mod exec;
 pub mod host;
 pub mod image;
+pub mod image_ops;
 pub mod registry;
 pub mod request;
 pub mod stdcopy;
@@ -44,6 +46,7 @@ pub use container::{
 pub use error::{Error, ErrorKind, Result};
 pub use host::{Host, DEFAULT_HOST};
 pub use image::{ImportOptions, ListImagesOptions, PullOptions};
+pub use image_ops::CommitOptions;
 pub use registry::{encode_auth, SearchOptions};
 pub use request::Query;
 pub use stdcopy::{Demux, Frame, StdStream};

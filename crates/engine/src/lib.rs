@@ -65,6 +65,7 @@ impl Engine {
         ] {
             std::fs::create_dir_all(&dir).map_err(|e| Error::file(&dir, e))?;
         }
+        container::cleanup_exports(&cfg.exec_root);
         let root = cfg.data_root.clone();
         let store = tokio::task::spawn_blocking(move || {
             store::Store::open(&root, store::StoreOptions::default())

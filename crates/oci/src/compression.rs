@@ -131,6 +131,64 @@ pub fn decoder<'a, R: Read + Send + 'a>(
     })
 }
 
+/// A decompressing reader over any `R`, including readers that cannot move between threads
+/// (a `tar::Entry` of an archive being read): [`decompress`] without the boxing and the
+/// `Send` bound.
+pub enum Decoder<R: Read> {
+    /// Uncompressed: passed through.
+    Plain(R),
+    /// gzip, multi-member.
+    Gzip(flate2::read::MultiGzDecoder<io::BufReader<R>>),
+    /// Zstandard.
+    Zstd(zstd::stream::read::Decoder<'static, io::BufReader<R>>),
+    /// xz.
+    Xz(xz2::read::XzDecoder<R>),
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(r) => r.read(buf),
+            Decoder::Gzip(r) => r.read(buf),
+            Decoder::Zstd(r) => r.read(buf),
+            Decoder::Xz(r) => r.read(buf),
+        }
+    }
+}
+
+/// [`decompress`] for readers that are not `Send`: detects the format from the first bytes
+/// and returns a [`Decoder`] that replays them.
+#[allow(clippy::type_complexity)]
+pub fn decompress_local<R: Read>(
+    mut r: R,
+) -> Result<(Compression, Decoder<io::Chain<Cursor<Vec<u8>>, R>>), CompressionError> {
+    let mut head = [0u8; MAGIC_LEN];
+    let mut n = 0;
+    while n < MAGIC_LEN {
+        match r.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(CompressionError::Read { source }),
+        }
+    }
+    let format = detect(&head[..n]);
+    let whole = Cursor::new(head[..n].to_vec()).chain(r);
+    let d = match format {
+        Compression::None => Decoder::Plain(whole),
+        Compression::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(
+            io::BufReader::with_capacity(256 * 1024, whole),
+        )),
+        Compression::Zstd => Decoder::Zstd(
+            zstd::stream::read::Decoder::new(whole)
+                .map_err(|source| CompressionError::Decoder { format, source })?,
+        ),
+        Compression::Xz => Decoder::Xz(xz2::read::XzDecoder::new_multi_decoder(whole)),
+        Compression::Bzip2 => return Err(CompressionError::Unsupported { format }),
+    };
+    Ok((format, d))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +235,29 @@ mod tests {
         let mut enc = xz2::write::XzEncoder::new(Vec::new(), 1);
         enc.write_all(&payload()).unwrap();
         roundtrip(enc.finish().unwrap(), Compression::Xz);
+    }
+
+    #[test]
+    fn the_local_decoder_reads_every_format() {
+        let data = payload();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&data).unwrap();
+        let mut xz = xz2::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&data).unwrap();
+        for (blob, want) in [
+            (data.clone(), Compression::None),
+            (gz.finish().unwrap(), Compression::Gzip),
+            (zstd::encode_all(&data[..], 3).unwrap(), Compression::Zstd),
+            (xz.finish().unwrap(), Compression::Xz),
+        ] {
+            // A reader that is not Send.
+            let r = std::rc::Rc::new(blob);
+            let (f, mut d) = decompress_local(&r[..]).unwrap();
+            assert_eq!(f, want);
+            let mut out = Vec::new();
+            d.read_to_end(&mut out).unwrap();
+            assert_eq!(out, data);
+        }
     }
 
     #[test]

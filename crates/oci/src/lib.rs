@@ -18,8 +18,10 @@
 //!   `trusted.overlay.opaque=y` xattr) hides everything below it in lower layers.
 //!
 //! Modules: [`digest`], [`reference`](mod@reference), [`media_type`], [`manifest`], [`config`],
-//! [`compression`], and [`layer`] (apply, diff, changes).
+//! [`compression`], [`archive`] (what `docker save` writes), and [`layer`] (apply, diff,
+//! changes).
 
+pub mod archive;
 pub mod compression;
 pub mod config;
 pub mod digest;

@@ -18,6 +18,7 @@
 //! All `unsafe` and raw syscalls of the runtime live in [`sys`].
 
 pub mod cgroup;
+pub mod freezer;
 #[cfg(feature = "launcher")]
 pub mod launcher;
 pub mod logfile;

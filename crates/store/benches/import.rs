@@ -1,6 +1,7 @@
 //! The store's layer pipeline on a real disk: one-pass import (decompress, diff-ID hash,
 //! gzip into the content store on a second thread, unpack into a snapshot, commit) and the
-//! pull-path unpack of a blob already in the content store (gunzip, verify, unpack).
+//! pull-path unpack of a blob already in the content store (gunzip, verify, unpack), and the
+//! load path that stores a streamed blob and unpacks it in the same pass.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use oci::{Descriptor, Digest};
@@ -63,6 +64,24 @@ fn bench(c: &mut Criterion) {
             },
             |(lease, desc)| {
                 s.unpack_blob(&lease, &desc, None, &diff_id).unwrap();
+                lease
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    // The load path: the blob streamed in once, stored and unpacked in the same pass.
+    let gz_desc = Descriptor::new(
+        oci::media_type::OCI_LAYER_GZIP,
+        Digest::sha256_of(&gz),
+        gz.len() as u64,
+    );
+    g.bench_function("ingest_and_unpack_gzip_100MB", |b| {
+        b.iter_batched(
+            || s.gc().unwrap(),
+            |_| {
+                let lease = s.lease().unwrap();
+                s.ingest_and_unpack(&lease, &gz[..], &gz_desc, None, &diff_id)
+                    .unwrap();
                 lease
             },
             BatchSize::PerIteration,

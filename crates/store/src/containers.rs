@@ -1,16 +1,64 @@
 //! Container rw layers: an active snapshot per container (`container/<id>`) on top of its
 //! image's top layer, labelled as owned by a container so restart recovery keeps it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use oci::layer::{changes, diff, Change};
 use oci::Digest;
 
 use crate::layers::{ImportOptions, ImportedLayer};
-use crate::lease::Lease;
+use crate::lease::{self, Lease};
 use crate::pipe::pipe;
-use crate::snapshot::{Labels, Mount, SnapshotError, Snapshotter, Usage};
+use crate::snapshot::overlay::commit_record;
+use crate::snapshot::{Kind, Labels, Mount, SnapshotError, Snapshotter, Usage};
 use crate::store::{container_key, Store, StoreError, OWNER_LABEL};
+
+/// Prefix of the committed init layers' names.
+const INIT_PREFIX: &str = "container-init/";
+
+/// Name of container `id`'s init layer.
+fn init_key(id: &str) -> String {
+    format!("{INIT_PREFIX}{id}")
+}
+
+/// Writes the init layer into `dir` over the image layers `lowers` (nearest first): the three
+/// files the runtime bind-mounts in `/etc`, and the mount-point directories the image lacks.
+/// `/etc` itself takes the image's ownership, mode and times, so it does not look changed.
+fn write_init_layer(dir: &Path, lowers: &[PathBuf]) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let in_image = |name: &str| {
+        lowers
+            .iter()
+            .any(|l| l.join(name).symlink_metadata().is_ok())
+    };
+    let mut b = std::fs::DirBuilder::new();
+    b.mode(0o755);
+    for d in ["proc", "sys", "dev"] {
+        if !in_image(d) {
+            b.create(dir.join(d))?;
+        }
+    }
+    let etc = dir.join("etc");
+    b.create(&etc)?;
+    for f in ["hostname", "hosts", "resolv.conf"] {
+        let p = etc.join(f);
+        std::fs::File::create(&p)?;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644))?;
+    }
+    let image_etc = lowers
+        .iter()
+        .filter_map(|l| l.join("etc").symlink_metadata().ok())
+        .find(|m| m.is_dir());
+    if let Some(m) = image_etc {
+        std::os::unix::fs::chown(&etc, Some(m.uid()), Some(m.gid()))?;
+        std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        let times = std::fs::FileTimes::new()
+            .set_accessed(m.accessed()?)
+            .set_modified(m.modified()?);
+        std::fs::File::open(&etc)?.set_times(times)?;
+    }
+    Ok(())
+}
 
 impl Store {
     fn container_err(&self, id: &str, e: SnapshotError) -> StoreError {
@@ -22,6 +70,12 @@ impl Store {
 
     /// Creates container `id`'s rw layer on top of the layer `image_top` (an image's top chain
     /// ID; `None` for an image without layers) and returns the mounts of its root filesystem.
+    ///
+    /// Between the two sits the container's **init layer** (Docker's `<id>-init`): the empty
+    /// files and directories the runtime mounts over (`/etc/hosts`, `/etc/hostname`,
+    /// `/etc/resolv.conf`, and `/proc`, `/sys`, `/dev` when the image lacks them). Without it
+    /// the runtime would create them in the rw layer, and `docker diff` and `docker commit`
+    /// would report and keep them.
     pub fn prepare_container_layer(
         &self,
         id: &str,
@@ -30,7 +84,46 @@ impl Store {
         let mut labels = Labels::new();
         labels.insert(OWNER_LABEL.to_string(), "container".to_string());
         let key = container_key(id);
-        self.prepare_leased(None, &key, image_top.map(Digest::as_str), labels)?;
+        let init = init_key(id);
+        let tmp = format!("extract/{}", lease::new_id());
+        let trec = self.prepare_leased(None, &tmp, image_top.map(Digest::as_str), Labels::new())?;
+        let fs_dir = self
+            .inner
+            .snapshots
+            .root()
+            .join(trec.id.to_string())
+            .join("fs");
+        let lowers = self.inner.snapshots.parent_dirs(&tmp)?;
+        if let Err(source) = write_init_layer(&fs_dir, &lowers) {
+            self.discard_snapshot(&tmp);
+            return Err(StoreError::Io {
+                op: "writing the init layer",
+                path: fs_dir,
+                source,
+            });
+        }
+        let sn = &self.inner.snapshots;
+        // The init layer is committed and the rw layer recorded on it in one transaction:
+        // a committed layer without a child would be garbage to a concurrent collection.
+        let rec = {
+            let _g = self.gc_read();
+            self.inner.db.write(|tx| {
+                commit_record(tx, &init, &tmp, Labels::new())?;
+                sn.create_record(tx, &key, Some(&init), labels, Kind::Active)
+            })
+        };
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                self.discard_snapshot(&tmp);
+                return Err(e.into());
+            }
+        };
+        if let Err(e) = sn.make_dirs(&rec) {
+            self.discard_snapshot(&key);
+            self.discard_snapshot(&init);
+            return Err(e.into());
+        }
         Ok(self.inner.snapshots.mounts(&key)?)
     }
 
@@ -50,6 +143,40 @@ impl Store {
             .map_err(|e| self.container_err(id, e))
     }
 
+    /// A read-only view of container `id`'s root filesystem as it is now — its own files
+    /// over its image's layers — for `docker export`. Its own directory becomes the top
+    /// lower layer of a fresh overlay (no upper, no work dir), so the view can be mounted
+    /// while the container runs and writes nothing anywhere.
+    pub fn container_layer_view(&self, id: &str) -> Result<Vec<Mount>, StoreError> {
+        let key = container_key(id);
+        let upper = self
+            .inner
+            .snapshots
+            .fs_dir(&key)
+            .map_err(|e| self.container_err(id, e))?;
+        let mut dirs = vec![upper];
+        dirs.extend(self.inner.snapshots.parent_dirs(&key)?);
+        if dirs.len() == 1 {
+            return Ok(vec![Mount {
+                kind: "bind".into(),
+                source: dirs[0].display().to_string(),
+                options: vec!["rbind".into(), "ro".into()],
+            }]);
+        }
+        let lower: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        Ok(vec![Mount {
+            kind: "overlay".into(),
+            source: "overlay".into(),
+            options: vec![
+                "ro".into(),
+                "index=off".into(),
+                "redirect_dir=off".into(),
+                "metacopy=off".into(),
+                format!("lowerdir={}", lower.join(":")),
+            ],
+        }])
+    }
+
     /// Size and inode count of what the container wrote (`SizeRw`).
     pub fn container_layer_usage(&self, id: &str) -> Result<Usage, StoreError> {
         self.inner
@@ -58,12 +185,17 @@ impl Store {
             .map_err(|e| self.container_err(id, e))
     }
 
-    /// Removes the container's rw layer (the container must be stopped and unmounted).
+    /// Removes the container's rw layer and its init layer (the container must be stopped and
+    /// unmounted).
     pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
         self.inner
             .snapshots
             .remove(&container_key(id))
-            .map_err(|e| self.container_err(id, e))
+            .map_err(|e| self.container_err(id, e))?;
+        match self.inner.snapshots.remove(&init_key(id)) {
+            Ok(()) | Err(SnapshotError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// IDs of every container that has an rw layer (for reconciliation at start-up).
@@ -105,8 +237,12 @@ impl Store {
             .stat(&key)
             .map_err(|e| self.container_err(id, e))?;
         let upper = self.inner.snapshots.fs_dir(&key)?;
-        let parent = info
-            .parent
+        // The rw layer sits on the init layer, which sits on the image's top layer.
+        let mut parent_key = info.parent;
+        if let Some(p) = parent_key.as_deref().filter(|p| p.starts_with(INIT_PREFIX)) {
+            parent_key = self.inner.snapshots.stat(p)?.parent;
+        }
+        let parent = parent_key
             .as_deref()
             .map(Digest::parse)
             .transpose()

@@ -14,6 +14,7 @@ use std::time::SystemTime;
 
 use oci::Digest;
 
+use crate::db::Reader;
 use crate::images::{self, ImageRecord};
 use crate::lease::{self, LeaseRecord, Resource};
 use crate::snapshot::overlay::SnapRecord;
@@ -57,7 +58,111 @@ fn mark_snapshots(
     keep
 }
 
+/// What is not reachable from any root: what [`Store::gc`] would remove.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Garbage {
+    /// Unreferenced blobs.
+    pub blobs: Vec<Digest>,
+    /// Unreferenced snapshots (keys or names).
+    pub snapshots: Vec<String>,
+    /// Snapshot directories without a record.
+    pub orphan_dirs: Vec<u64>,
+}
+
+impl Garbage {
+    /// True when nothing is unreferenced.
+    pub fn is_empty(&self) -> bool {
+        self.blobs.is_empty() && self.snapshots.is_empty() && self.orphan_dirs.is_empty()
+    }
+}
+
+/// Marks from the roots; returns the marked blobs and ingests, and the snapshot records to
+/// sweep, children first.
+fn mark<R: Reader>(
+    tx: &R,
+    sn: &crate::snapshot::OverlaySnapshotter,
+) -> Result<(Marks, Vec<(String, u64)>), StoreError> {
+    let imgs: Vec<ImageRecord> = images::list(tx)?;
+    let leased: BTreeSet<Resource> = lease::all_resources(tx)?;
+    let records = sn.records(tx)?;
+    let mut roots: Vec<String> = Vec::new();
+    let mut marks = Marks {
+        blobs: HashSet::new(),
+        ingests: HashSet::new(),
+    };
+    for img in &imgs {
+        marks.blobs.insert(img.id.clone());
+        if let Some(m) = &img.manifest {
+            marks.blobs.insert(m.digest.clone());
+        }
+        for l in &img.layers {
+            marks.blobs.insert(l.blob.digest.clone());
+            roots.push(l.chain_id.to_string());
+        }
+    }
+    for r in leased {
+        match r {
+            Resource::Blob(d) => {
+                marks.blobs.insert(d);
+            }
+            Resource::Snapshot(k) => roots.push(k),
+            Resource::Ingest(k) => {
+                marks.ingests.insert(k);
+            }
+        }
+    }
+    roots.extend(
+        records
+            .iter()
+            .filter(|(_, r)| r.kind != Kind::Committed)
+            .map(|(k, _)| k.clone()),
+    );
+    let keep = mark_snapshots(&records, roots);
+    let mut sweep: Vec<(String, u64)> = records
+        .iter()
+        .filter(|(k, _)| !keep.contains(*k))
+        .map(|(k, r)| (k.clone(), r.id))
+        .collect();
+    // Children have larger ids than their parents: remove them first.
+    sweep.sort_by_key(|(_, id)| std::cmp::Reverse(*id));
+    Ok((marks, sweep))
+}
+
 impl Store {
+    /// What garbage collection would remove now, without removing anything: the test of
+    /// "nothing leaks" (after a collection it must be empty).
+    pub fn garbage(&self) -> Result<Garbage, StoreError> {
+        let _w = self
+            .inner
+            .gc_lock
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let sn = &self.inner.snapshots;
+        let (marks, sweep) = self.inner.db.read(|tx| mark(tx, sn))?;
+        let known: HashSet<u64> = self
+            .inner
+            .db
+            .read(|tx| sn.records(tx))?
+            .values()
+            .map(|r| r.id)
+            .collect();
+        let mut g = Garbage {
+            snapshots: sweep.into_iter().map(|(k, _)| k).collect(),
+            orphan_dirs: sn
+                .dir_ids()?
+                .into_iter()
+                .filter(|id| !known.contains(id))
+                .collect(),
+            ..Default::default()
+        };
+        for b in self.inner.content.list()? {
+            if !marks.blobs.contains(&b.digest) {
+                g.blobs.push(b.digest);
+            }
+        }
+        Ok(g)
+    }
+
     /// Removes everything unreachable; see the module docs.
     pub fn gc(&self) -> Result<GcStats, StoreError> {
         let _w = self
@@ -70,56 +175,17 @@ impl Store {
         // Mark and delete records in one transaction: a consistent view, and the records of
         // what is swept are gone before any directory is touched.
         let (marks, removed_ids) = self.inner.db.write(|tx| {
-            let imgs: Vec<ImageRecord> = images::list(tx)?;
             let leases: Vec<(String, LeaseRecord)> = tx.raw_list(lease::TABLE, "")?;
             for (id, l) in &leases {
                 if l.expired() {
                     tx.raw_delete(lease::TABLE, id)?;
                 }
             }
-            let leased: BTreeSet<Resource> = lease::all_resources(tx)?;
-            let records = sn.records(tx)?;
-            let mut roots: Vec<String> = Vec::new();
-            let mut marks = Marks {
-                blobs: HashSet::new(),
-                ingests: HashSet::new(),
-            };
-            for img in &imgs {
-                marks.blobs.insert(img.id.clone());
-                if let Some(m) = &img.manifest {
-                    marks.blobs.insert(m.digest.clone());
-                }
-                for l in &img.layers {
-                    marks.blobs.insert(l.blob.digest.clone());
-                    roots.push(l.chain_id.to_string());
-                }
-            }
-            for r in leased {
-                match r {
-                    Resource::Blob(d) => {
-                        marks.blobs.insert(d);
-                    }
-                    Resource::Snapshot(k) => roots.push(k),
-                    Resource::Ingest(k) => {
-                        marks.ingests.insert(k);
-                    }
-                }
-            }
-            roots.extend(
-                records
-                    .iter()
-                    .filter(|(_, r)| r.kind != Kind::Committed)
-                    .map(|(k, _)| k.clone()),
-            );
-            let keep = mark_snapshots(&records, roots);
-            let mut sweep: Vec<(&String, &SnapRecord)> =
-                records.iter().filter(|(k, _)| !keep.contains(*k)).collect();
-            // Children have larger ids than their parents: remove them first.
-            sweep.sort_by_key(|(_, r)| std::cmp::Reverse(r.id));
+            let (marks, sweep) = mark(tx, sn)?;
             let mut ids = Vec::new();
-            for (k, r) in sweep {
-                tx.raw_delete(crate::snapshot::overlay::TABLE, k)?;
-                ids.push(r.id);
+            for (k, id) in sweep {
+                tx.raw_delete(crate::snapshot::overlay::TABLE, &k)?;
+                ids.push(id);
             }
             Ok::<_, StoreError>((marks, ids))
         })?;
@@ -196,6 +262,16 @@ impl Store {
             sn.remove_dir(id)?;
         }
         self.inner.content.remove_broken_ingests()?;
+        // Ingests named after the lease of the operation that wrote them (imports, loads,
+        // streamed layers) can never be resumed once that process is gone.
+        for ing in self.inner.content.ingests()? {
+            if LEASE_SCOPED_INGESTS.iter().any(|p| ing.key.starts_with(p)) {
+                self.inner.content.abort(&ing.key)?;
+            }
+        }
         self.gc()
     }
 }
+
+/// Key prefixes of ingests that belong to one operation (their keys carry its lease id).
+const LEASE_SCOPED_INGESTS: &[&str] = &["import/", "load/", "stream/"];

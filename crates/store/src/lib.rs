@@ -18,7 +18,8 @@
 //! blocks; the engine calls them from `spawn_blocking`.
 //!
 //! Modules: [`store`] (the facade), [`db`], [`content`], [`snapshot`], [`images`], [`lease`],
-//! [`layers`] (import and unpack), [`containers`] (rw layers, diff, commit), [`gc`].
+//! [`layers`] (import and unpack), [`stream`] (store and unpack a blob in one pass),
+//! [`containers`] (rw layers, diff, commit, export view), [`gc`].
 
 pub mod containers;
 pub mod content;
@@ -30,16 +31,19 @@ pub mod layers;
 pub mod lease;
 pub mod snapshot;
 pub mod store;
+pub mod stream;
 
 mod pipe;
 mod walk;
 
 #[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
 mod tests;
 
 pub use content::{BlobInfo, ContentError, ContentStore, IngestWriter};
 pub use db::{MetaDb, MetaError, ReadTx, WriteTx};
-pub use gc::GcStats;
+pub use gc::{Garbage, GcStats};
 pub use images::{ImageError, ImageRecord, LayerRecord};
 pub use layers::{ImportOptions, ImportedLayer, UnpackedLayer};
 pub use lease::{Lease, LeaseOptions, Resource};
@@ -48,6 +52,7 @@ pub use snapshot::{
     Info, Kind, Labels, Mount, OverlaySnapshotter, SnapshotError, Snapshotter, Usage,
 };
 pub use store::{NewImage, Store, StoreError, StoreOptions, OWNER_LABEL};
+pub use stream::StreamedLayer;
 
 /// Nanoseconds since the Unix epoch, now.
 pub(crate) fn now_nanos() -> u64 {

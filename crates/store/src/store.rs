@@ -210,6 +210,14 @@ impl Store {
     /// (leases of dead processes, unowned active snapshots, broken ingests) and collects
     /// garbage.
     pub fn open(root: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
+        let store = Store::open_without_recovery(root, opts)?;
+        store.recover()?;
+        Ok(store)
+    }
+
+    /// Opens the store as it is on disk, without recovery or garbage collection: for
+    /// inspecting what a previous process left (`garbage()` then shows any leak).
+    pub fn open_without_recovery(root: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
         fs::create_dir_all(root).map_err(|source| StoreError::Io {
             op: "creating",
             path: root.into(),
@@ -230,7 +238,6 @@ impl Store {
                 opts,
             }),
         };
-        store.recover()?;
         Ok(store)
     }
 

@@ -127,6 +127,7 @@ pub async fn by_name(
     match (method, op) {
         (Method::GET, "json") => Ok(Json(engine.images().inspect(name).await?).into_response()),
         (Method::GET, "history") => Ok(Json(engine.images().history(name).await?).into_response()),
+        (Method::GET, "get") => super::archive::save_names(&engine, vec![name.to_string()]).await,
         (Method::POST, "tag") => {
             let p = params(q.as_deref())?;
             let repo = first(&p, "repo").unwrap_or("");

@@ -1,10 +1,13 @@
 //! Routes, one module per Engine API tag; each talks to one engine service.
 
+pub mod archive;
+pub mod commit;
 pub mod containers;
 pub mod exec;
 pub mod images;
 pub mod registry;
 pub mod system;
+pub mod usage;
 
 use axum::body::Bytes;
 use serde::de::DeserializeOwned;

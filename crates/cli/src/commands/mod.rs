@@ -1,6 +1,8 @@
 //! One module per command, and the context every command runs with.
 
+pub mod archive;
 pub mod attach;
+pub mod commit;
 pub mod create;
 pub mod exec;
 pub mod images;
@@ -10,6 +12,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod login;
 pub mod logs;
+pub mod outfile;
 pub mod ps;
 pub mod pull;
 pub mod push;
@@ -18,6 +21,7 @@ pub mod run;
 pub mod search;
 pub mod simple;
 pub mod system;
+pub mod usage;
 
 use std::io::Write;
 
@@ -57,6 +61,11 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::Tag(a) => images::tag(ctx, a).await,
         C::Rmi(a) => images::rmi(ctx, a).await,
         C::History(a) => images::history(ctx, a).await,
+        C::Commit(a) => commit::commit(ctx, a).await,
+        C::Diff(a) => commit::diff(ctx, a).await,
+        C::Export(a) => commit::export(ctx, a).await,
+        C::Save(a) => archive::save(ctx, a).await,
+        C::Load(a) => archive::load(ctx, a).await,
         C::Version(a) => system::version(ctx, a).await,
         C::Info(a) => system::info(ctx, a).await,
         C::Events(a) => system::events(ctx, a).await,
@@ -70,6 +79,8 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::System(c) => match c {
             SystemCommand::Info(a) => system::info(ctx, a).await,
             SystemCommand::Events(a) => system::events(ctx, a).await,
+            SystemCommand::Df(a) => usage::df(ctx, a).await,
+            SystemCommand::Prune(a) => usage::system_prune(ctx, a).await,
         },
     }
 }
@@ -93,6 +104,9 @@ async fn container(ctx: &Ctx, cmd: ContainerCommand) -> Result<(), CliError> {
         C::Top(a) => simple::top(ctx, a).await,
         C::Rename(a) => simple::rename(ctx, a).await,
         C::Prune(a) => rm::prune(ctx, a).await,
+        C::Commit(a) => commit::commit(ctx, a).await,
+        C::Diff(a) => commit::diff(ctx, a).await,
+        C::Export(a) => commit::export(ctx, a).await,
     }
 }
 
@@ -105,6 +119,9 @@ async fn image(ctx: &Ctx, cmd: ImageCommand) -> Result<(), CliError> {
         C::Tag(a) => images::tag(ctx, a).await,
         C::Rm(a) => images::rmi(ctx, a).await,
         C::History(a) => images::history(ctx, a).await,
+        C::Save(a) => archive::save(ctx, a).await,
+        C::Load(a) => archive::load(ctx, a).await,
+        C::Prune(a) => usage::image_prune(ctx, a).await,
         C::Pull(a) => pull::pull(ctx, a).await,
         C::Push(a) => push::push(ctx, a).await,
     }

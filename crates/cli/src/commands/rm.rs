@@ -71,7 +71,7 @@ pub async fn prune(ctx: &Ctx, args: PruneArgs) -> Result<(), CliError> {
 }
 
 /// docker's `prompt.Confirm`: `[y/N]`, only `y`/`Y` accepts.
-fn confirm(message: &str) -> bool {
+pub(crate) fn confirm(message: &str) -> bool {
     print(&format!("{message} [y/N] "));
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line).is_err() {

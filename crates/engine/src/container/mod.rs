@@ -9,13 +9,16 @@
 //!
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
 //! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
-//! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`.
+//! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
+//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
 
 mod attach;
+mod commit;
 pub mod config;
 mod create;
 pub mod exec;
 mod exec_start;
+mod export;
 pub mod files;
 mod logs;
 pub mod mounts;
@@ -33,9 +36,12 @@ mod stop;
 mod wait;
 
 pub use attach::{AttachOptions, AttachSession};
+pub use commit::CommittedLayer;
 pub use create::ResolvedImage;
 pub use exec::{ExecSettings, ExecState};
 pub use exec_start::{ExecSession, ExecStart, ExecStartOptions};
+pub(crate) use export::cleanup as cleanup_exports;
+pub use export::ExportStream;
 pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;

@@ -1,12 +1,14 @@
 //! `DELETE /images/{name}` with dockerd's rules: a reference is untagged (refused while a
 //! container uses the image and it is the last reference, unless forced); the image itself is
 //! deleted when no reference is left — refused while a running container uses it, or while a
-//! stopped one does unless forced.
+//! stopped one does unless forced. Unless `noprune`, the untagged parents the image was
+//! committed on are deleted with it, up to the first one that is tagged, has other children
+//! or is used by a container.
 
 use std::collections::BTreeMap;
 
 use api_types::ImageDeleteResponseItem;
-use oci::{AnyReference, Reference};
+use oci::{AnyReference, Digest, Reference};
 
 use super::{image_error, store_error, ImageService};
 use crate::error::{Error, Result};
@@ -22,8 +24,21 @@ impl ImageService {
         &self,
         name: &str,
         force: bool,
-        _noprune: bool,
+        noprune: bool,
     ) -> Result<Vec<ImageDeleteResponseItem>> {
+        let (mut out, parent) = self.delete_one(name, force).await?;
+        if !noprune {
+            out.extend(self.prune_parents(parent).await);
+        }
+        Ok(out)
+    }
+
+    /// Untags and/or deletes; also returns the deleted image's parent, if one was deleted.
+    async fn delete_one(
+        &self,
+        name: &str,
+        force: bool,
+    ) -> Result<(Vec<ImageDeleteResponseItem>, Option<Digest>)> {
         let rec = self.record(name).await?;
         let id = rec.id.to_string();
         let users = self
@@ -90,7 +105,7 @@ impl ImageService {
                 }
             }
             if !refs.is_empty() {
-                return Ok(out);
+                return Ok((out, None));
             }
         } else {
             let repos: std::collections::BTreeSet<String> =
@@ -102,19 +117,34 @@ impl ImageService {
                 )));
             }
         }
-        if let Some(c) = running {
-            return Err(Error::Conflict(format!(
+        let all = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let conflict = if all.iter().any(|i| i.parent.as_ref() == Some(&rec.id)) {
+            Some(format!(
+                "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
+                short(&id)
+            ))
+        } else if let Some(c) = running {
+            Some(format!(
                 "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
                 short(&id),
                 short(&c.id)
-            )));
-        }
-        if let Some(c) = users.first().filter(|_| !force) {
-            return Err(Error::Conflict(format!(
-                "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
-                short(&id),
-                short(&c.id)
-            )));
+            ))
+        } else {
+            users.first().filter(|_| !force).map(|c| {
+                format!(
+                    "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
+                    short(&id),
+                    short(&c.id)
+                )
+            })
+        };
+        if let Some(msg) = conflict {
+            // The last reference was removed by name: dockerd stops there quietly, and the
+            // image lives on for its children or its containers.
+            if !by_id {
+                return Ok((out, None));
+            }
+            return Err(Error::Conflict(msg));
         }
         for r in refs {
             let r2 = r.clone();
@@ -126,19 +156,59 @@ impl ImageService {
                 deleted: None,
             });
         }
-        let digest = rec.id.clone();
+        self.remove_record(&rec.id, force).await?;
+        out.push(ImageDeleteResponseItem {
+            untagged: None,
+            deleted: Some(id),
+        });
+        Ok((out, rec.parent.clone()))
+    }
+
+    /// Deletes an image record (and collects its garbage), with the `delete` event.
+    pub(crate) async fn remove_record(&self, id: &Digest, force: bool) -> Result<()> {
+        let digest = id.clone();
         self.blocking(move |s| {
             s.delete_image(&digest, force)
                 .map(drop)
                 .map_err(store_error)
         })
         .await?;
-        self.events.publish("image", "delete", &id, BTreeMap::new());
-        out.push(ImageDeleteResponseItem {
-            untagged: None,
-            deleted: Some(id),
-        });
-        Ok(out)
+        self.events
+            .publish("image", "delete", id.as_str(), BTreeMap::new());
+        Ok(())
+    }
+
+    /// Deletes `parent` and its own parents while each is untagged, childless and unused —
+    /// quietly stopping at the first that is not (dockerd's `imageDeleteHelper` with
+    /// `quiet`).
+    pub(crate) async fn prune_parents(
+        &self,
+        mut parent: Option<Digest>,
+    ) -> Vec<ImageDeleteResponseItem> {
+        let mut out = Vec::new();
+        while let Some(p) = parent.take() {
+            let Ok(rec) = self.record(p.as_str()).await else {
+                break;
+            };
+            let all = match self.blocking(|s| s.images().map_err(image_error)).await {
+                Ok(a) => a,
+                Err(_) => break,
+            };
+            let has_children = all.iter().any(|i| i.parent.as_ref() == Some(&rec.id));
+            let used = self
+                .containers()
+                .is_some_and(|c| !c.using_image(rec.id.as_str()).is_empty());
+            let tagged = !rec.repo_tags.is_empty() || !rec.repo_digests.is_empty();
+            if has_children || used || tagged || self.remove_record(&rec.id, false).await.is_err() {
+                break;
+            }
+            out.push(ImageDeleteResponseItem {
+                untagged: None,
+                deleted: Some(rec.id.to_string()),
+            });
+            parent = rec.parent.clone();
+        }
+        out
     }
 
     fn event(&self, action: &str, id: &str, r: &Reference) {

@@ -1,23 +1,36 @@
 //! `ImageService`: the images of this daemon — import from a tarball, list, inspect, tag,
-//! delete, history — on top of the store, which owns blobs, layers and image records.
+//! delete, history, commit, save, load, prune and disk usage — on top of the store, which
+//! owns blobs, layers and image records. One file per operation: `import`, `commit`,
+//! `delete` (rmi), `save`, `load` (reading the archive) and `load_images` (recording what
+//! it holds), `prune` (and `system df`'s image half); list, inspect, history and tag here.
 //!
 //! Vocabulary: an image *id* is `sha256:` + the digest of its config; a *reference* is a
 //! repository name with a tag or digest (`docker.io/library/busybox:latest`), shown in its
 //! *familiar* form (`busybox:latest`).
 
 mod changes;
+mod channel;
+mod commit;
 mod delete;
 mod fetch;
 mod import;
+mod load;
+mod load_images;
+mod load_workers;
 pub mod progress;
+mod prune;
 mod pull;
 mod push;
+mod save;
 mod search;
 mod sources;
 
+pub use channel::ChannelStream;
+pub use commit::CommitOptions;
 pub use import::ImportOptions;
 pub use pull::PullOptions;
 pub use push::PushOptions;
+pub use save::SaveStream;
 pub use search::SearchOptions;
 
 use std::collections::{BTreeMap, HashMap};
@@ -212,15 +225,38 @@ impl ImageService {
             Some(b) => Some(created_secs(&self.record(b).await?)),
             None => None,
         };
+        // `until`: a timestamp or a duration before now; images created before it.
+        let until = match f.get("until").next() {
+            Some(u) => Some(
+                clock::parse_timestamp(u)
+                    .map(|n| (n / 1_000_000_000) as i64)
+                    .ok_or_else(|| Error::invalid(format!("invalid until value: {u}")))?,
+            ),
+            None => None,
+        };
         let containers = self.containers();
+        let parents: std::collections::HashSet<Digest> =
+            records.iter().filter_map(|r| r.parent.clone()).collect();
+        let mut layer_refs: std::collections::HashMap<&Digest, usize> = Default::default();
+        for r in &records {
+            for l in &r.layers {
+                *layer_refs.entry(&l.chain_id).or_default() += 1;
+            }
+        }
         let mut out = Vec::new();
-        for rec in records {
+        for rec in &records {
             let is_dangling = rec.repo_tags.is_empty() && rec.repo_digests.is_empty();
             if dangling.is_some_and(|d| d != is_dangling) {
                 continue;
             }
-            if before.is_some_and(|b| created_secs(&rec) >= b)
-                || since.is_some_and(|s| created_secs(&rec) <= s)
+            // An untagged image other images were committed on is an intermediate one:
+            // only `-a` shows it.
+            if !opts.all && is_dangling && parents.contains(&rec.id) {
+                continue;
+            }
+            if before.is_some_and(|b| created_secs(rec) >= b)
+                || since.is_some_and(|s| created_secs(rec) <= s)
+                || until.is_some_and(|u| created_secs(rec) >= u)
             {
                 continue;
             }
@@ -246,9 +282,9 @@ impl ImageService {
                 .as_ref()
                 .map(|c| c.using_image(rec.id.as_str()).len() as i64)
                 .unwrap_or(0);
-            let mut row = self.summary(&rec, &cfg, n);
-            if !opts.shared_size {
-                row.shared_size = -1;
+            let mut row = self.summary(rec, &cfg, n);
+            if opts.shared_size {
+                row.shared_size = prune::shared_size(rec, &layer_refs);
             }
             out.push(row);
         }
@@ -328,10 +364,18 @@ impl ImageService {
             })
             .collect();
         out.reverse();
-        if let Some(first) = out.first_mut() {
-            first.id = rec.id.to_string();
-            let tags: Vec<String> = rec.repo_tags.iter().map(|r| r.familiar()).collect();
-            first.tags = (!tags.is_empty()).then_some(tags);
+        // Newest first, each step is credited to the image it made, following the parent
+        // chain for as long as the parents are here (dockerd's rule); the rest stay missing.
+        let mut img = Some(rec);
+        for item in out.iter_mut() {
+            let Some(i) = img.take() else { break };
+            item.id = i.id.to_string();
+            let tags: Vec<String> = i.repo_tags.iter().map(|r| r.familiar()).collect();
+            item.tags = (!tags.is_empty()).then_some(tags);
+            img = match &i.parent {
+                Some(p) => self.record(p.as_str()).await.ok(),
+                None => None,
+            };
         }
         Ok(out)
     }

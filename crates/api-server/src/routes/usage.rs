@@ -1,0 +1,73 @@
+//! Disk usage and pruning: `GET /system/df`, `POST /images/prune`, and the prune endpoints
+//! `docker system prune` calls for object types berth has none of yet to prune
+//! (`/networks/prune`: only the predefined networks exist; `/build/prune`: no build cache).
+
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use serde::Deserialize;
+
+use api_types::{
+    BuildCachePruneResponse, DiskUsage, Filters, ImagePruneResponse, NetworksPruneResponse,
+};
+use engine::container::ListOptions;
+use engine::Engine;
+
+use super::query;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Deserialize, Default)]
+struct PruneQuery {
+    filters: Option<String>,
+}
+
+fn prune_filters(q: Option<&str>) -> ApiResult<Filters> {
+    let q: PruneQuery = query(q)?;
+    Filters::parse(q.filters.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// `POST /images/prune?filters=`.
+pub async fn images_prune(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<ImagePruneResponse>> {
+    let f = prune_filters(q.as_deref())?;
+    Ok(Json(engine.images().prune(f).await?))
+}
+
+/// `GET /system/df`.
+pub async fn df(State(engine): State<Arc<Engine>>) -> ApiResult<Json<DiskUsage>> {
+    let (layers_size, images) = engine.images().disk_usage().await?;
+    let containers = engine
+        .containers()
+        .list(ListOptions {
+            all: true,
+            limit: None,
+            size: true,
+            filters: Filters::default(),
+        })
+        .await?;
+    Ok(Json(DiskUsage {
+        layers_size,
+        images,
+        containers,
+        volumes: Vec::new(),
+        build_cache: Vec::new(),
+    }))
+}
+
+/// `POST /networks/prune`: the predefined networks are never pruned, and there are no
+/// others.
+pub async fn networks_prune(RawQuery(q): RawQuery) -> ApiResult<Json<NetworksPruneResponse>> {
+    let f = prune_filters(q.as_deref())?;
+    f.validate(&["until", "label", "label!"])
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(Json(NetworksPruneResponse::default()))
+}
+
+/// `POST /build/prune`: there is no build cache to prune.
+pub async fn build_prune() -> Json<BuildCachePruneResponse> {
+    Json(BuildCachePruneResponse::default())
+}

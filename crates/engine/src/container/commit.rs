@@ -1,0 +1,120 @@
+//! The container's side of `docker commit`, `docker diff` and `docker export`: its rw layer
+//! turned into an image layer (with the container frozen meanwhile, by default), listed as
+//! changes, or its whole root filesystem streamed as a tar.
+//!
+//! Commit holds the container's lock while it reads the rw layer, so the container cannot be
+//! started, stopped or removed under it; a running container is frozen (cgroup freezer) for
+//! the duration unless the caller asks not to pause, and always thawed again.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use api_types::ContainerChange;
+use store::{ImportOptions, LayerRecord, Lease};
+
+use super::record::ContainerRecord;
+use super::state::Status;
+use super::{shim, ContainerService};
+use crate::error::{Error, Result};
+
+/// Digest of an empty layer tar (1024 zero bytes): what a commit without changes produces.
+fn is_empty_layer(diff_id: &oci::Digest) -> bool {
+    *diff_id == oci::Digest::sha256_of(&[0u8; 1024])
+}
+
+/// What committing a container's rw layer produced.
+pub struct CommittedLayer {
+    /// The container as it was when committed.
+    pub record: ContainerRecord,
+    /// The new layer; `None` when the container changed nothing.
+    pub layer: Option<LayerRecord>,
+    /// Holds the new layer until an image refers to it.
+    pub lease: Lease,
+}
+
+impl ContainerService {
+    /// Turns container `key`'s rw layer into a new layer on top of its image's, freezing the
+    /// container meanwhile when `pause` is set and it runs.
+    #[tracing::instrument(skip(self))]
+    pub async fn commit_rw_layer(&self, key: &str, pause: bool) -> Result<CommittedLayer> {
+        let c = self.get(key)?;
+        let inner = c.inner.lock().await;
+        let status = inner.record.state.status;
+        match status {
+            Status::Removing => {
+                return Err(Error::Conflict(format!(
+                    "There is already an active removal of container {}",
+                    c.id
+                )))
+            }
+            Status::Dead => {
+                return Err(Error::Conflict(format!(
+                    "You cannot commit container {} which is Dead",
+                    c.id
+                )))
+            }
+            _ => {}
+        }
+        let freeze = pause && status.is_running() && status != Status::Paused;
+        let cgroup = shim::cgroups_path(&self.cfg, &c.id);
+        let store = self.store.clone();
+        let id = c.id.clone();
+        let record = inner.record.clone();
+        let res = tokio::task::spawn_blocking(move || -> Result<CommittedLayer> {
+            if freeze {
+                runtime::freezer::freeze(&cgroup)
+                    .map_err(|e| Error::io(format!("pausing container {id} to commit it"), e))?;
+            }
+            let committed = (|| {
+                let lease = store.lease().map_err(crate::image::store_error)?;
+                let imported = store
+                    .commit_container_layer(&lease, &id, &ImportOptions::default())
+                    .map_err(crate::image::store_error)?;
+                Ok(CommittedLayer {
+                    record,
+                    layer: (!is_empty_layer(&imported.layer.diff_id)).then_some(imported.layer),
+                    lease,
+                })
+            })();
+            if freeze {
+                if let Err(e) = runtime::freezer::thaw(&cgroup) {
+                    tracing::error!(container_id = %id, error = %e, "thawing after commit");
+                }
+            }
+            committed
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("commit task: {e}")))?;
+        drop(inner);
+        res
+    }
+
+    /// `GET /containers/{id}/changes`: what the container added, changed and deleted.
+    pub async fn changes(&self, key: &str) -> Result<Vec<ContainerChange>> {
+        let c = self.get(key)?;
+        let store = self.store.clone();
+        let id = c.id.clone();
+        tokio::task::spawn_blocking(move || {
+            let list = store
+                .container_changes(&id)
+                .map_err(crate::image::store_error)?;
+            Ok(list
+                .into_iter()
+                .map(|ch| ContainerChange {
+                    path: ch.path,
+                    kind: ch.kind.code(),
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("changes task: {e}")))?
+    }
+
+    /// A fresh mount point for an export under the exec root.
+    pub(crate) fn export_mountpoint(&self, id: &str) -> std::path::PathBuf {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        self.cfg
+            .exec_root
+            .join("export")
+            .join(format!("{id}-{}", SEQ.fetch_add(1, Ordering::Relaxed)))
+    }
+}
