@@ -226,10 +226,9 @@ fn read_only_root_and_security_options() {
 
 #[test]
 fn rm_leaves_nothing_behind() {
-    let d = daemon();
-    let snapshots_before = std::fs::read_dir(d.data_root.join("snapshots"))
-        .map(|r| r.count())
-        .unwrap_or(0);
+    let mut d = daemon();
+    let count = |dir: std::path::PathBuf| std::fs::read_dir(dir).map(|r| r.count()).unwrap_or(0);
+    let snapshots_before = count(d.data_root.join("snapshots"));
     for _ in 0..3 {
         d.docker_ok(&["run", "--rm", "busybox", "true"]);
     }
@@ -243,28 +242,73 @@ fn rm_leaves_nothing_behind() {
         "-c",
         "echo x > /file",
     ]);
+    d.docker_ok(&["create", "--name", "plain", "busybox", "true"]);
+    d.docker_ok(&["start", "-a", "plain"]);
+    d.docker_ok(&["rm", "plain"]);
+    // Removed means gone from the API and from the containers directory at once …
     assert!(d.container_ids().is_empty());
+    assert_eq!(count(d.data_root.join("containers")), 0);
+    // … and everything else once the daemon has finished its cleanups (it does before exiting).
+    d.stop().unwrap();
     assert!(d.leftover_mounts().is_empty(), "{:?}", d.leftover_mounts());
     assert!(
         d.leftover_cgroups().is_empty(),
         "{:?}",
         d.leftover_cgroups()
     );
-    let containers = std::fs::read_dir(d.data_root.join("containers"))
-        .unwrap()
-        .count();
-    assert_eq!(containers, 0);
-    let snapshots_after = std::fs::read_dir(d.data_root.join("snapshots"))
-        .map(|r| r.count())
-        .unwrap_or(0);
     assert_eq!(
-        snapshots_before, snapshots_after,
+        snapshots_before,
+        count(d.data_root.join("snapshots")),
         "a container rw snapshot was left behind"
     );
-    let netns = std::fs::read_dir(d.exec_root.join("netns"))
-        .map(|r| r.count())
-        .unwrap_or(0);
-    assert_eq!(netns, 0, "a network namespace file was left behind");
+    assert_eq!(
+        count(d.data_root.join("trash")),
+        0,
+        "the trash was not emptied"
+    );
+    assert_eq!(
+        count(d.exec_root.join("netns")),
+        0,
+        "a network namespace file was left behind"
+    );
+    assert_eq!(
+        count(d.exec_root.join("shims")),
+        0,
+        "a shim state dir was left behind"
+    );
+}
+
+#[test]
+fn trash_left_by_a_crash_is_emptied_at_start() {
+    let mut d = daemon();
+    d.docker_ok(&["run", "--name", "kept", "busybox", "true"]);
+    d.kill().unwrap();
+    // What a crash in the middle of a removal's cleanup leaves: a trashed directory, here with
+    // its rootfs still mounted.
+    let trashed = d.data_root.join("trash").join("f".repeat(64));
+    std::fs::create_dir_all(trashed.join("rootfs")).unwrap();
+    std::fs::write(trashed.join("hosts"), "127.0.0.1 localhost\n").unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(trashed.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    d.spawn().unwrap();
+    assert_eq!(d.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]), "kept");
+    assert!(!trashed.exists(), "the trash was not emptied at start-up");
+    assert!(d.leftover_mounts().is_empty(), "{:?}", d.leftover_mounts());
+    // A container removed now is cleaned up as usual.
+    d.docker_ok(&["rm", "kept"]);
+    d.stop().unwrap();
+    let trash = std::fs::read_dir(d.data_root.join("trash")).map(|r| r.count());
+    assert_eq!(trash.unwrap_or(0), 0);
+    assert_eq!(
+        std::fs::read_dir(d.data_root.join("containers"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]

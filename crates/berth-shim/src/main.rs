@@ -159,7 +159,6 @@ fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: Owne
             let _ = serde_json::to_writer(&mut report, &reply);
             let _ = report.write_all(b"\n");
             drop(report);
-            server::trim_memory();
             shim.run()
         }
         Err(e) => {

@@ -156,7 +156,10 @@ impl ContainerService {
         });
     }
 
-    /// Records an exit: state, cleanup, waiters, events, auto-removal.
+    /// Records an exit: state, cleanup, waiters, events, auto-removal. An auto-removed
+    /// container's exit is not persisted on its own: its removal deletes the record at once
+    /// (and leaves the unmounting to the background cleanup); after a crash in between, the
+    /// shim's exit record is still there for `restore`, which then finishes the removal.
     pub(crate) async fn on_exit(self: &Arc<Self>, c: &Arc<Container>, exit: Exit) {
         let mut inner = c.inner.lock().await;
         if !inner.record.state.status.is_running() {
@@ -165,13 +168,18 @@ impl ContainerService {
         inner.record.state.exit(exit);
         inner.shim = None;
         self.execs.container_exited(&c.id);
-        self.teardown(&mut inner).await;
         let restarting = self.schedule_restart(&mut inner, &exit);
+        let auto_remove = inner.record.host_config.auto_remove && !restarting;
         let record: ContainerRecord = inner.record.clone();
-        if let Err(e) = self.persist(c, &record).await {
-            tracing::error!(container_id = %c.id, error = %e, "persist exit");
+        if auto_remove {
+            c.set_view(&record);
+        } else {
+            self.teardown(&mut inner).await;
+            if let Err(e) = self.persist(c, &record).await {
+                tracing::error!(container_id = %c.id, error = %e, "persist exit");
+            }
+            shim::forget(&self.cfg, &c.id);
         }
-        shim::forget(&self.cfg, &c.id);
         c.observed.send_modify(|o| {
             o.exits += 1;
             o.exit_code = exit.code;
@@ -187,17 +195,13 @@ impl ContainerService {
         }
         self.events.publish("container", "die", &c.id, attrs);
         tracing::debug!(container_id = %c.id, code = exit.code, at = %clock::rfc3339(exit.at), "exited");
-        if record.host_config.auto_remove && !restarting {
-            if let Err(e) = self
-                .remove(
-                    &c.id,
-                    super::RemoveOptions {
-                        force: true,
-                        volumes: true,
-                    },
-                )
-                .await
-            {
+        if auto_remove {
+            let opts = super::RemoveOptions {
+                force: true,
+                volumes: true,
+            };
+            // A failed removal leaves the container visible as dead (see `remove`).
+            if let Err(e) = self.remove(&c.id, opts).await {
                 tracing::warn!(container_id = %c.id, error = %e, "auto-remove");
             }
         }

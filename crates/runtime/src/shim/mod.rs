@@ -354,13 +354,16 @@ pub fn read_exit_record(state_dir: &Path) -> std::io::Result<Option<ExitRecord>>
     }
 }
 
-/// Writes `exit.json` atomically (temp file, fsync, rename).
-pub fn write_exit_record(state_dir: &Path, rec: &ExitRecord) -> std::io::Result<()> {
+/// Writes `exit.json` atomically (temp file, rename), fsynced first when `durable`: the record
+/// must survive a machine crash only when no daemon is there to persist the exit itself.
+pub fn write_exit_record(state_dir: &Path, rec: &ExitRecord, durable: bool) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = state_dir.join(".exit.json.tmp");
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(&serde_json::to_vec(rec).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     std::fs::rename(&tmp, state_dir.join(EXIT_FILE))
 }
 
@@ -424,7 +427,7 @@ mod tests {
             exited_at: "2026-01-01T00:00:00Z".into(),
             pid: 42,
         };
-        write_exit_record(d.path(), &rec).unwrap();
+        write_exit_record(d.path(), &rec, true).unwrap();
         assert_eq!(read_exit_record(d.path()).unwrap(), Some(rec));
     }
 }
