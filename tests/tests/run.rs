@@ -498,3 +498,77 @@ fn bind_mounts_and_clear_refusals() {
         stderr(&out)
     );
 }
+
+/// The container's init as `/proc/self/status` shows it: capability sets, seccomp mode and
+/// no-new-privileges, keyed by field.
+fn init_status(d: &Daemon, flags: &[&str]) -> std::collections::BTreeMap<String, String> {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend([
+        "busybox",
+        "grep",
+        "-E",
+        "^(Cap|Seccomp:|NoNewPrivs)",
+        "/proc/self/status",
+    ]);
+    d.docker_ok(&args)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn the_init_runs_with_dockers_capabilities_under_its_seccomp_filter() {
+    let d = daemon();
+    // dockerd's 14 default capabilities, nothing more, in every set a root process keeps.
+    const DEFAULT: &str = "00000000a80425fb";
+    let s = init_status(&d, &[]);
+    for set in ["CapPrm", "CapEff", "CapBnd"] {
+        assert_eq!(s[set], DEFAULT, "{set}: {s:?}");
+    }
+    assert_eq!(s["CapInh"], "0000000000000000", "{s:?}");
+    assert_eq!(s["CapAmb"], "0000000000000000", "{s:?}");
+    assert_eq!(
+        (s["Seccomp"].as_str(), s["NoNewPrivs"].as_str()),
+        ("2", "0")
+    );
+    // Another user keeps only the bounding set; the filter is the same.
+    let s = init_status(&d, &["--user", "65534"]);
+    assert_eq!(s["CapPrm"], "0000000000000000", "{s:?}");
+    assert_eq!(s["CapEff"], "0000000000000000", "{s:?}");
+    assert_eq!(s["CapBnd"], DEFAULT, "{s:?}");
+    assert_eq!(s["Seccomp"], "2");
+    let s = init_status(&d, &["--security-opt", "no-new-privileges"]);
+    assert_eq!(s["CapEff"], DEFAULT, "{s:?}");
+    assert_eq!(
+        (s["Seccomp"].as_str(), s["NoNewPrivs"].as_str()),
+        ("2", "1")
+    );
+    let s = init_status(&d, &["--cap-add", "SYS_ADMIN"]);
+    assert_eq!(s["CapEff"], "00000000a82425fb", "{s:?}");
+    assert_eq!(s["Seccomp"], "2");
+    let s = init_status(&d, &["--security-opt", "seccomp=unconfined"]);
+    assert_eq!(
+        (s["CapEff"].as_str(), s["Seccomp"].as_str()),
+        (DEFAULT, "0")
+    );
+    // The filter is Docker's: unshare(CLONE_NEWUSER) needs no capability, only it refuses it.
+    let out = d.docker(&["run", "--rm", "busybox", "unshare", "-U", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "unshare",
+        "-U",
+        "true",
+    ]);
+}

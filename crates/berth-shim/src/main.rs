@@ -257,7 +257,13 @@ pub(crate) fn create_container(
     let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
     // libcontainer clones the init now: it must inherit the default SIGPIPE disposition.
     let _ = sys::set_sigpipe_ignored(false);
-    let res = launcher::create(&cfg.id, &cfg.bundle, &root, launch);
+    let res = launcher::create(
+        &cfg.id,
+        &cfg.bundle,
+        &root,
+        launch,
+        cfg.seccomp_cache.as_deref(),
+    );
     let _ = sys::set_sigpipe_ignored(true);
     res.map_err(|e| {
         // A failed create may leave libcontainer's state dir and the cgroup behind.

@@ -269,6 +269,7 @@ pub(crate) async fn launch(
             stdin_once: r.config.stdin_once,
             console_size,
             log: Some(log),
+            seccomp_cache: Some(cfg.exec_root.join("seccomp")),
         },
     };
     match runtime::shim::spawn(opts).await {

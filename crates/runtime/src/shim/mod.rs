@@ -123,6 +123,10 @@ pub struct ShimConfig {
     /// Where to write the json-file log; `None` logs nothing (`--log-driver none`).
     #[serde(default)]
     pub log: Option<LogConfig>,
+    /// A directory of compiled seccomp filters shared by the shims, so that a profile is
+    /// compiled once rather than in every container's init; `None` compiles in each init.
+    #[serde(default)]
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 /// A terminal size.
