@@ -83,32 +83,44 @@ impl ContainerService {
         let t0 = std::time::Instant::now();
         let lap = |what: &str| tracing::debug!(container_id = %c.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: {what}");
         let paths = self.paths(&c.id);
+        // The network namespace is made while the rootfs is mounted and the bundle written
+        // (building the spec reads the image's /etc/passwd and /etc/group in the rootfs).
         let store = self.store.clone();
         let id = c.id.clone();
         let target = paths.rootfs();
-        tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
-            .await
-            .map_err(|e| Error::Internal(format!("mount task: {e}")))??;
-        inner.mounted = true;
-        lap("mounted");
-        if inner.record.host_config.network_mode != "host" {
-            let ns = self.cfg.exec_root.join("netns").join(&c.id);
-            let ns2 = ns.clone();
-            tokio::task::spawn_blocking(move || shim::create_netns(&ns2))
+        let mount = async move {
+            tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
                 .await
-                .map_err(|e| Error::Internal(format!("netns task: {e}")))??;
-            inner.netns = Some(ns);
-            lap("netns");
+                .map_err(|e| Error::Internal(format!("mount task: {e}")))?
+        };
+        let ns = (inner.record.host_config.network_mode != "host")
+            .then(|| self.cfg.exec_root.join("netns").join(&c.id));
+        let ns2 = ns.clone();
+        let netns = async move {
+            match ns2 {
+                Some(ns) => tokio::task::spawn_blocking(move || shim::create_netns(&ns))
+                    .await
+                    .map_err(|e| Error::Internal(format!("netns task: {e}")))?,
+                None => Ok(()),
+            }
+        };
+        let mut mounted = false;
+        let root = async {
+            mount.await?;
+            mounted = true;
+            shim::write_bundle(&self.cfg, &paths, &inner.record, ns.as_deref()).await
+        };
+        let (root, netns_made) = tokio::join!(root, netns);
+        // Record what exists before looking at errors, so that teardown undoes it.
+        inner.mounted = mounted;
+        if netns_made.is_ok() {
+            inner.netns = ns;
         }
+        root?;
+        netns_made?;
+        lap("mounted, netns and bundle");
         let log = self.log_config(&c.id);
-        let handle = shim::launch(
-            &self.cfg,
-            &paths,
-            &inner.record,
-            inner.netns.as_deref(),
-            log,
-        )
-        .await?;
+        let handle = shim::launch(&self.cfg, &paths, &inner.record, log).await?;
         let handle = Arc::new(handle);
         lap("shim created");
         for pending in inner.pending_attach.drain(..) {
