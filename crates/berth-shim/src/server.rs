@@ -580,7 +580,9 @@ impl Shim {
         }
     }
 
-    /// After exit and drain: log, OOM, delete, exit record, waiters, attachers; then exit.
+    /// After exit and drain: log, OOM, exit record, attachers, waiters; then the cleanup
+    /// (libcontainer state, cgroup) that `shim.lock` makes the next user of the state dir wait
+    /// for; then exit.
     fn finish(&mut self) -> ! {
         let (code, at, _) = self
             .exit
@@ -589,10 +591,6 @@ impl Shim {
             let _ = log.flush_partial();
         }
         let oom_killed = cgroup::oom_kill_count(&self.cfg.cgroups_path).is_some_and(|n| n > 0);
-        if let Err(e) = launcher::delete(&self.cfg.id, &self.root) {
-            eprintln!("berth-shim: {e}");
-        }
-        let _ = cgroup::remove(&self.cfg.cgroups_path);
         self.execs.finish_all();
         let rec = ExitRecord {
             exit_code: code,
@@ -624,6 +622,11 @@ impl Shim {
             let _ = w.set_write_timeout(Some(Duration::from_secs(2)));
             let _ = send_line(&mut w, &resp);
         }
+        // The exit is known; what is left is cleanup, off the waiters' critical path.
+        if let Err(e) = launcher::delete(&self.cfg.id, &self.root) {
+            eprintln!("berth-shim: {e}");
+        }
+        let _ = cgroup::remove(&self.cfg.cgroups_path);
         std::process::exit(0)
     }
 }

@@ -317,9 +317,13 @@ pub(crate) async fn reconnect(
     }
 }
 
-/// Removes a container's shim state dir once its exit has been recorded.
+/// Removes a container's shim state dir once its exit has been recorded. The shim answers
+/// `wait` before its own cleanup: this waits (briefly, blocking) until it has exited.
 pub(crate) fn forget(cfg: &EngineConfig, id: &str) {
     let dir = state_dir(cfg, id);
+    if !runtime::shim::lock::wait_released(&dir, std::time::Duration::from_secs(10)) {
+        tracing::warn!(container_id = %id, "the shim still holds its state dir; removing it anyway");
+    }
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

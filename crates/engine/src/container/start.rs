@@ -190,7 +190,8 @@ impl ContainerService {
             if let Err(e) = self.persist(c, &record).await {
                 tracing::error!(container_id = %c.id, error = %e, "persist exit");
             }
-            shim::forget(&self.cfg, &c.id);
+            let (cfg, id) = (self.cfg.clone(), c.id.clone());
+            let _ = tokio::task::spawn_blocking(move || shim::forget(&cfg, &id)).await;
         }
         c.observed.send_modify(|o| {
             o.exits += 1;

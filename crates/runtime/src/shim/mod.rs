@@ -7,6 +7,7 @@
 //! | `shim.json` | daemon, before spawning | [`ShimConfig`] |
 //! | `shim.sock` | shim | the control socket below; removed when the shim exits |
 //! | `shim.pid` | shim | the shim's pid |
+//! | `shim.lock` | shim | flock held for the shim's whole life ([`lock`]) |
 //! | `exit.json` | shim, atomically (temp + rename), before it answers `wait` | [`ExitRecord`] |
 //! | `shim.log` | shim | the shim's own diagnostics (its stderr) |
 //! | `console.sock` | shim | libcontainer's console socket (TTY only, during create) |
@@ -70,12 +71,15 @@
 //!
 //! # After exit
 //! The shim drains the output, writes the log's last partial lines, reads the cgroup's
-//! `oom_kill` counter, deletes the libcontainer state and the cgroup (killing any leftover),
-//! writes `exit.json`, answers waiters, ends attach streams, removes `shim.sock` and exits.
-//! A daemon that was down meanwhile finds `exit.json` ([`read_exit_record`]).
+//! `oom_kill` counter, writes `exit.json`, removes `shim.sock`, ends attach streams and answers
+//! waiters; then it deletes the libcontainer state and the cgroup (killing any leftover) and
+//! exits, releasing `shim.lock`: the next shim in the same state dir, and the daemon before it
+//! removes the dir, wait for that ([`lock::wait_released`]). A daemon that was down meanwhile
+//! finds `exit.json` ([`read_exit_record`]).
 
 #[cfg(feature = "client")]
 mod client;
+pub mod lock;
 
 use std::path::{Path, PathBuf};
 
