@@ -11,19 +11,20 @@ import_busybox
 B="$BIN/berth -H unix://$SOCK"
 D="docker -H unix://$SOCK"
 
-measure() { # measure LABEL CMD... → prints the median, records it in M_<label>
+# Each engine gets one run per round, in turn, so load that drifts during the benchmark (other
+# builds on a shared machine) weighs on every engine alike instead of on whichever ran last.
+LABELS=()
+engine() { # engine LABEL CMD... : checks CMD works (twice, warming caches) and enrols it
   local label=$1; shift
   "$@" >/dev/null 2>&1 || die "$label: $* failed"
   "$@" >/dev/null 2>&1
-  local ts=() i
-  for i in $(seq 1 "$N"); do ts+=("$(time_ms "$@")") || die "$label run $i failed"; done
-  local m; m=$(median "${ts[@]}")
-  printf '%-34s median %8.2f ms   (n=%d)\n' "$label" "$m" "$N"
-  eval "M_$label=$m"
+  LABELS+=("$label")
+  eval "CMD_$label=(\"\$@\")"
+  eval "T_$label=()"
 }
 
-measure berth $B run --rm --network none busybox true
-command -v docker >/dev/null && measure docker_cli_on_berthd $D run --rm --network none busybox true
+engine berth $B run --rm --network none busybox true
+command -v docker >/dev/null && engine docker_cli_on_berthd $D run --rm --network none busybox true
 
 # Raw runc on a bundle of the same rootfs.
 if command -v runc >/dev/null; then
@@ -32,10 +33,24 @@ if command -v runc >/dev/null; then
   (cd "$W/bundle" && runc spec && jq '.process.terminal=false | .process.args=["true"] | .root.readonly=true' config.json > c.json && mv c.json config.json)
   i=0
   runc_once() { i=$((i+1)); runc run --bundle "$W/bundle" "bench-$$-$i" </dev/null; }
-  measure runc_raw runc_once
+  engine runc_raw runc_once
 fi
-if docker version >/dev/null 2>&1; then measure docker_dockerd docker run --rm --network none busybox true; fi
-if command -v podman >/dev/null && podman image exists busybox 2>/dev/null; then measure podman podman run --rm --network none busybox true; fi
+if docker version >/dev/null 2>&1; then engine docker_dockerd docker run --rm --network none busybox true; fi
+if command -v podman >/dev/null && podman image exists busybox 2>/dev/null; then engine podman podman run --rm --network none busybox true; fi
+
+for round in $(seq 1 "$N"); do
+  for label in "${LABELS[@]}"; do
+    eval "cmd=(\"\${CMD_$label[@]}\")"
+    t=$(time_ms "${cmd[@]}") || die "$label round $round failed"
+    eval "T_$label+=($t)"
+  done
+done
+for label in "${LABELS[@]}"; do
+  eval "m=\$(median \"\${T_$label[@]}\")"
+  printf '%-34s median %8.2f ms   (n=%d, interleaved)\n' "$label" "$m" "$N"
+  eval "M_$label=$m"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo
 if [ -n "${M_runc_raw:-}" ]; then
