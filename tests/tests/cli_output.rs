@@ -5,70 +5,13 @@
 
 use std::process::Output;
 
+use berth_tests::compare::{result, same, timeless};
 use berth_tests::Daemon;
 
 fn daemon() -> Daemon {
     let d = Daemon::start().expect("start berthd");
     d.import_busybox().expect("import busybox");
     d
-}
-
-/// Replaces 64-digit hex IDs (they differ between two runs) with `<id>`.
-fn no_ids(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut run = String::new();
-    for c in s.chars().chain(std::iter::once('\0')) {
-        if c.is_ascii_hexdigit() && c.is_ascii_lowercase() || c.is_ascii_digit() {
-            run.push(c);
-            continue;
-        }
-        out.push_str(if run.len() == 64 { "<id>" } else { &run });
-        run.clear();
-        if c != '\0' {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// stdout, stderr (with `berth` written as `docker`), exit status; IDs masked.
-fn result(o: &Output) -> (String, String, Option<i32>) {
-    let err = String::from_utf8_lossy(&o.stderr).replace("berth", "docker");
-    (
-        no_ids(&String::from_utf8_lossy(&o.stdout)),
-        no_ids(&err),
-        o.status.code(),
-    )
-}
-
-/// Runs `args` with both clients and asserts identical results.
-fn same(d: &Daemon, args: &[&str]) -> String {
-    let b = result(&d.berth(args));
-    let k = result(&d.docker(args));
-    assert_eq!(b, k, "berth and docker differ for {args:?}");
-    b.0
-}
-
-/// Drops words that move with the clock, and the padding they shift.
-fn timeless(s: &str) -> String {
-    const CLOCK: &[&str] = &[
-        "Less", "than", "a", "an", "About", "second", "seconds", "minute", "minutes", "hour",
-        "hours", "ago", "Up", "Exited",
-    ];
-    s.lines()
-        .map(|l| {
-            l.split_whitespace()
-                .filter(|w| {
-                    !CLOCK.contains(w)
-                        && !w
-                            .chars()
-                            .all(|c| c.is_ascii_digit() || c == '(' || c == ')')
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]

@@ -530,10 +530,20 @@ fn berth_registry_token_auth_login_and_search() -> Result<()> {
     );
     let out = ok(&d, d.berth(&["push", &r]));
     assert!(out.contains("digest: sha256:"), "{out}");
+    // The docker CLI through berthd pushes with the token the login stored.
+    let r2 = format!("{}/alice/tools:2", reg.addr);
+    ok(&d, d.docker(&["tag", "busybox", &r2]));
+    let out = ok(&d, d.docker(&["push", &r2]));
+    assert!(out.contains("2: digest: sha256:"), "{out}");
     ok(&d, d.docker(&["logout", &reg.addr]));
     // Anonymous pulls get an anonymous token.
     let d2 = Daemon::start()?;
     ok(&d2, d2.docker(&["pull", &r]));
+    let ran = ok(
+        &d2,
+        d2.docker(&["run", "--rm", &r2, "echo", "from-berth-registry"]),
+    );
+    assert_eq!(ran.trim(), "from-berth-registry");
     let hits = ok(&d, d.docker(&["search", &format!("{}/busy", reg.addr)]));
     assert!(
         hits.contains("NAME") && hits.contains(&format!("{}/library/busybox", reg.addr)),

@@ -6,7 +6,7 @@ use berth_tests::Daemon;
 
 #[test]
 fn twenty_containers_in_parallel() {
-    let d = Daemon::start().unwrap();
+    let mut d = Daemon::start().unwrap();
     d.import_busybox().unwrap();
     let children: Vec<_> = (0..20)
         .map(|i| {
@@ -27,5 +27,8 @@ fn twenty_containers_in_parallel() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), format!("n{i}\n"));
     }
     assert!(d.container_ids().is_empty());
-    assert!(d.leftover_mounts().is_empty());
+    // Removed containers are unmounted by background cleanups, which finish before the
+    // daemon exits.
+    d.stop().unwrap();
+    assert!(d.leftover_mounts().is_empty(), "{:?}", d.leftover_mounts());
 }

@@ -226,10 +226,9 @@ fn read_only_root_and_security_options() {
 
 #[test]
 fn rm_leaves_nothing_behind() {
-    let d = daemon();
-    let snapshots_before = std::fs::read_dir(d.data_root.join("snapshots"))
-        .map(|r| r.count())
-        .unwrap_or(0);
+    let mut d = daemon();
+    let count = |dir: std::path::PathBuf| std::fs::read_dir(dir).map(|r| r.count()).unwrap_or(0);
+    let snapshots_before = count(d.data_root.join("snapshots"));
     for _ in 0..3 {
         d.docker_ok(&["run", "--rm", "busybox", "true"]);
     }
@@ -243,28 +242,73 @@ fn rm_leaves_nothing_behind() {
         "-c",
         "echo x > /file",
     ]);
+    d.docker_ok(&["create", "--name", "plain", "busybox", "true"]);
+    d.docker_ok(&["start", "-a", "plain"]);
+    d.docker_ok(&["rm", "plain"]);
+    // Removed means gone from the API and from the containers directory at once …
     assert!(d.container_ids().is_empty());
+    assert_eq!(count(d.data_root.join("containers")), 0);
+    // … and everything else once the daemon has finished its cleanups (it does before exiting).
+    d.stop().unwrap();
     assert!(d.leftover_mounts().is_empty(), "{:?}", d.leftover_mounts());
     assert!(
         d.leftover_cgroups().is_empty(),
         "{:?}",
         d.leftover_cgroups()
     );
-    let containers = std::fs::read_dir(d.data_root.join("containers"))
-        .unwrap()
-        .count();
-    assert_eq!(containers, 0);
-    let snapshots_after = std::fs::read_dir(d.data_root.join("snapshots"))
-        .map(|r| r.count())
-        .unwrap_or(0);
     assert_eq!(
-        snapshots_before, snapshots_after,
+        snapshots_before,
+        count(d.data_root.join("snapshots")),
         "a container rw snapshot was left behind"
     );
-    let netns = std::fs::read_dir(d.exec_root.join("netns"))
-        .map(|r| r.count())
-        .unwrap_or(0);
-    assert_eq!(netns, 0, "a network namespace file was left behind");
+    assert_eq!(
+        count(d.data_root.join("trash")),
+        0,
+        "the trash was not emptied"
+    );
+    assert_eq!(
+        count(d.exec_root.join("netns")),
+        0,
+        "a network namespace file was left behind"
+    );
+    assert_eq!(
+        count(d.exec_root.join("shims")),
+        0,
+        "a shim state dir was left behind"
+    );
+}
+
+#[test]
+fn trash_left_by_a_crash_is_emptied_at_start() {
+    let mut d = daemon();
+    d.docker_ok(&["run", "--name", "kept", "busybox", "true"]);
+    d.kill().unwrap();
+    // What a crash in the middle of a removal's cleanup leaves: a trashed directory, here with
+    // its rootfs still mounted.
+    let trashed = d.data_root.join("trash").join("f".repeat(64));
+    std::fs::create_dir_all(trashed.join("rootfs")).unwrap();
+    std::fs::write(trashed.join("hosts"), "127.0.0.1 localhost\n").unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "tmpfs"])
+        .arg(trashed.join("rootfs"))
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    d.spawn().unwrap();
+    assert_eq!(d.docker_ok(&["ps", "-a", "--format", "{{.Names}}"]), "kept");
+    assert!(!trashed.exists(), "the trash was not emptied at start-up");
+    assert!(d.leftover_mounts().is_empty(), "{:?}", d.leftover_mounts());
+    // A container removed now is cleaned up as usual.
+    d.docker_ok(&["rm", "kept"]);
+    d.stop().unwrap();
+    let trash = std::fs::read_dir(d.data_root.join("trash")).map(|r| r.count());
+    assert_eq!(trash.unwrap_or(0), 0);
+    assert_eq!(
+        std::fs::read_dir(d.data_root.join("containers"))
+            .unwrap()
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -453,4 +497,78 @@ fn bind_mounts_and_clear_refusals() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The container's init as `/proc/self/status` shows it: capability sets, seccomp mode and
+/// no-new-privileges, keyed by field.
+fn init_status(d: &Daemon, flags: &[&str]) -> std::collections::BTreeMap<String, String> {
+    let mut args = vec!["run", "--rm"];
+    args.extend_from_slice(flags);
+    args.extend([
+        "busybox",
+        "grep",
+        "-E",
+        "^(Cap|Seccomp:|NoNewPrivs)",
+        "/proc/self/status",
+    ]);
+    d.docker_ok(&args)
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn the_init_runs_with_dockers_capabilities_under_its_seccomp_filter() {
+    let d = daemon();
+    // dockerd's 14 default capabilities, nothing more, in every set a root process keeps.
+    const DEFAULT: &str = "00000000a80425fb";
+    let s = init_status(&d, &[]);
+    for set in ["CapPrm", "CapEff", "CapBnd"] {
+        assert_eq!(s[set], DEFAULT, "{set}: {s:?}");
+    }
+    assert_eq!(s["CapInh"], "0000000000000000", "{s:?}");
+    assert_eq!(s["CapAmb"], "0000000000000000", "{s:?}");
+    assert_eq!(
+        (s["Seccomp"].as_str(), s["NoNewPrivs"].as_str()),
+        ("2", "0")
+    );
+    // Another user keeps only the bounding set; the filter is the same.
+    let s = init_status(&d, &["--user", "65534"]);
+    assert_eq!(s["CapPrm"], "0000000000000000", "{s:?}");
+    assert_eq!(s["CapEff"], "0000000000000000", "{s:?}");
+    assert_eq!(s["CapBnd"], DEFAULT, "{s:?}");
+    assert_eq!(s["Seccomp"], "2");
+    let s = init_status(&d, &["--security-opt", "no-new-privileges"]);
+    assert_eq!(s["CapEff"], DEFAULT, "{s:?}");
+    assert_eq!(
+        (s["Seccomp"].as_str(), s["NoNewPrivs"].as_str()),
+        ("2", "1")
+    );
+    let s = init_status(&d, &["--cap-add", "SYS_ADMIN"]);
+    assert_eq!(s["CapEff"], "00000000a82425fb", "{s:?}");
+    assert_eq!(s["Seccomp"], "2");
+    let s = init_status(&d, &["--security-opt", "seccomp=unconfined"]);
+    assert_eq!(
+        (s["CapEff"].as_str(), s["Seccomp"].as_str()),
+        (DEFAULT, "0")
+    );
+    // The filter is Docker's: unshare(CLONE_NEWUSER) needs no capability, only it refuses it.
+    let out = d.docker(&["run", "--rm", "busybox", "unshare", "-U", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("Operation not permitted"),
+        "{}",
+        stderr(&out)
+    );
+    d.docker_ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "busybox",
+        "unshare",
+        "-U",
+        "true",
+    ]);
 }

@@ -37,7 +37,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let (listener, cfg) = reply;
+    let (listener, cfg, lock) = reply;
     let (r, w) = match sys::pipe() {
         Ok(p) => p,
         Err(e) => fail_early(&e.to_string()),
@@ -45,6 +45,8 @@ fn main() {
     // Still single-threaded here: the fork is safe, and the child may do anything.
     match sys::fork() {
         Ok(sys::Forked::Parent { .. }) => {
+            // Dropping the guard would unlock it for the child too (same open file).
+            std::mem::forget(lock);
             drop(w);
             // One line, not EOF: the created-but-not-started init still holds the write end
             // (libcontainer only marks fds close-on-exec).
@@ -67,6 +69,8 @@ fn main() {
         }
         Ok(sys::Forked::Child) => {
             drop(r);
+            // Held until this process exits (it never returns from `child`).
+            let _lock = lock;
             child(&state_dir, cfg, listener, w)
         }
         Err(e) => fail_early(&e.to_string()),
@@ -103,14 +107,21 @@ fn prepare_config(state_dir: &Path) -> Result<ShimConfig, WireError> {
     serde_json::from_slice(&data).map_err(|e| bad(format!("parse {}: {e}", cfg_path.display())))
 }
 
-/// Reads the config and binds the control socket, before forking, so that errors reach the
-/// daemon directly and the socket exists as soon as the spawn reply says so.
-fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
+/// Takes the state dir's lock (a previous shim may still be cleaning up), reads the config and
+/// binds the control socket, before forking, so that errors reach the daemon directly and the
+/// socket exists as soon as the spawn reply says so.
+fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig, StateLock), WireError> {
     let bad = |m: String| WireError {
         message: m,
         kind: ErrorKind::InvalidArgument.into(),
     };
     let cfg = prepare_config(state_dir)?;
+    let lock = shim::lock::acquire(state_dir, std::time::Duration::from_secs(10)).map_err(|e| {
+        WireError {
+            message: format!("a shim is still running for container {}: {e}", cfg.id),
+            kind: ErrorKind::Conflict.into(),
+        }
+    })?;
     let (sock, _dir) = sys::socket_path(state_dir, shim::SOCKET_FILE)
         .map_err(|e| bad(format!("open {}: {e}", state_dir.display())))?;
     if std::os::unix::net::UnixStream::connect(&sock).is_ok() {
@@ -122,8 +133,11 @@ fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig), WireError> {
     clear_previous_run(state_dir, &cfg);
     let listener =
         UnixListener::bind(&sock).map_err(|e| bad(format!("bind {}: {e}", sock.display())))?;
-    Ok((listener, cfg))
+    Ok((listener, cfg, lock))
 }
+
+/// The guard of `shim.lock`.
+type StateLock = nix::fcntl::Flock<std::fs::File>;
 
 /// A restarted container reuses its state dir: drop the previous run's socket and exit record,
 /// and the runtime state (and cgroup, and any process left in it) of a shim that was killed
@@ -159,7 +173,6 @@ fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: Owne
             let _ = serde_json::to_writer(&mut report, &reply);
             let _ = report.write_all(b"\n");
             drop(report);
-            server::trim_memory();
             shim.run()
         }
         Err(e) => {
@@ -258,7 +271,13 @@ pub(crate) fn create_container(
     let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
     // libcontainer clones the init now: it must inherit the default SIGPIPE disposition.
     let _ = sys::set_sigpipe_ignored(false);
-    let res = launcher::create(&cfg.id, &cfg.bundle, &root, launch);
+    let res = launcher::create(
+        &cfg.id,
+        &cfg.bundle,
+        &root,
+        launch,
+        cfg.seccomp_cache.as_deref(),
+    );
     let _ = sys::set_sigpipe_ignored(true);
     res.map_err(|e| {
         // A failed create may leave libcontainer's state dir and the cgroup behind.

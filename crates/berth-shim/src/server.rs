@@ -20,6 +20,9 @@ const MAX_PENDING: usize = 4 << 20;
 const MAX_STDIN_PENDING: usize = 64 << 10;
 /// How long to keep draining output after the init exited (orphans holding the pipes).
 const DRAIN_GRACE: Duration = Duration::from_secs(2);
+/// How long after create or start to trim memory: not on the way of the daemon's next request,
+/// and not at all for a container that is over by then (the shim exits anyway).
+const TRIM_DELAY: Duration = Duration::from_millis(20);
 
 struct Attacher {
     sock: UnixStream,
@@ -70,6 +73,9 @@ pub struct Shim {
     waiters: Vec<UnixStream>,
     exit: Option<(i32, SystemTime, Instant)>,
     execs: crate::exec::Execs,
+    /// When to unmap the code that creating or starting the container ran (see `trim_memory`),
+    /// unless the container has exited by then.
+    trim_at: Option<Instant>,
 }
 
 fn werr(message: impl Into<String>, kind: ErrorKind) -> WireError {
@@ -138,6 +144,7 @@ impl Shim {
             waiters: Vec::new(),
             exit: None,
             execs: Default::default(),
+            trim_at: Some(Instant::now() + TRIM_DELAY),
         })
     }
 
@@ -165,8 +172,31 @@ impl Shim {
                 Some(t) if timeout < 0 || t < timeout => t,
                 _ => timeout,
             };
+            let timeout = match self.trim_at {
+                Some(at) => {
+                    let t = at.saturating_duration_since(Instant::now()).as_millis() as i32 + 1;
+                    if timeout < 0 || t < timeout {
+                        t
+                    } else {
+                        timeout
+                    }
+                }
+                None => timeout,
+            };
             self.poll_once(timeout);
             self.execs.complete();
+            self.trim_when_due();
+        }
+    }
+
+    fn trim_when_due(&mut self) {
+        match self.trim_at {
+            Some(_) if self.exit.is_some() => self.trim_at = None,
+            Some(at) if Instant::now() >= at => {
+                self.trim_at = None;
+                trim_memory();
+            }
+            _ => {}
         }
     }
 
@@ -540,7 +570,7 @@ impl Shim {
             Status::Created => match launcher::start(&self.cfg.id, &self.root) {
                 Ok(()) => {
                     self.status = Status::Running;
-                    trim_memory();
+                    self.trim_at = Some(Instant::now() + TRIM_DELAY);
                     Response::default()
                 }
                 Err(e) => Response::error(e.to_string(), e.kind()),
@@ -550,7 +580,9 @@ impl Shim {
         }
     }
 
-    /// After exit and drain: log, OOM, delete, exit record, waiters, attachers; then exit.
+    /// After exit and drain: log, OOM, exit record, attachers, waiters; then the cleanup
+    /// (libcontainer state, cgroup) that `shim.lock` makes the next user of the state dir wait
+    /// for; then exit.
     fn finish(&mut self) -> ! {
         let (code, at, _) = self
             .exit
@@ -559,10 +591,6 @@ impl Shim {
             let _ = log.flush_partial();
         }
         let oom_killed = cgroup::oom_kill_count(&self.cfg.cgroups_path).is_some_and(|n| n > 0);
-        if let Err(e) = launcher::delete(&self.cfg.id, &self.root) {
-            eprintln!("berth-shim: {e}");
-        }
-        let _ = cgroup::remove(&self.cfg.cgroups_path);
         self.execs.finish_all();
         let rec = ExitRecord {
             exit_code: code,
@@ -570,7 +598,10 @@ impl Shim {
             exited_at: timefmt::format_rfc3339_nano(at),
             pid: self.pid,
         };
-        if let Err(e) = shim::write_exit_record(&self.state_dir, &rec) {
+        // A connected waiter (the daemon's monitor) persists the exit itself before anyone
+        // hears of it; only an exit nobody waits for needs the fsync.
+        let durable = self.waiters.is_empty();
+        if let Err(e) = shim::write_exit_record(&self.state_dir, &rec, durable) {
             eprintln!("berth-shim: write exit record: {e}");
         }
         // From here on, new clients find no socket and read the exit record instead.
@@ -591,6 +622,11 @@ impl Shim {
             let _ = w.set_write_timeout(Some(Duration::from_secs(2)));
             let _ = send_line(&mut w, &resp);
         }
+        // The exit is known; what is left is cleanup, off the waiters' critical path.
+        if let Err(e) = launcher::delete(&self.cfg.id, &self.root) {
+            eprintln!("berth-shim: {e}");
+        }
+        let _ = cgroup::remove(&self.cfg.cgroups_path);
         std::process::exit(0)
     }
 }

@@ -102,6 +102,17 @@ async fn exec_stdin_end_is_eof_and_user_cwd_env_apply() {
 async fn exec_runs_under_the_containers_seccomp_and_capabilities() {
     let f = Fixture::new("exec-sec");
     let h = running(&f).await;
+    // Started means released, not yet exec'd: the init installs its filter and drops to its
+    // final capabilities just before it execs `sleep`. Read it once it has.
+    let exe = format!("/proc/{}/exe", h.pid());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_link(&exe).map_or(true, |p| p.ends_with("berth-shim")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the init never exec'd"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     let init = std::fs::read_to_string(format!("/proc/{}/status", h.pid())).unwrap();
     let p = process(&f, &["cat", "/proc/self/status"], |_| {});
     let (code, status, _) = run(&h, "st", p).await;

@@ -132,7 +132,12 @@ async fn kill_and_wait() {
     assert_eq!(rec.exit_code, 137);
     assert!(!rec.oom_killed);
     assert!(runtime::timefmt::parse_rfc3339(&rec.exited_at).is_some());
-    // The shim removed the container's cgroup and its socket.
+    // The shim removed the container's cgroup and its socket before it exited (releasing its
+    // lock; `wait` is answered before that cleanup).
+    assert!(runtime::shim::lock::wait_released(
+        &f.state_dir,
+        std::time::Duration::from_secs(10)
+    ));
     assert_eq!(
         runtime::cgroup::oom_kill_count(&format!("{}/{}", f.cgroup_parent, f.id)),
         None

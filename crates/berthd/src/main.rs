@@ -207,6 +207,7 @@ async fn main() -> Result<()> {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let containers = engine.containers().clone();
     let mut server = tokio::spawn(api_server::serve(listener, engine, async {
         let _ = stop_rx.await;
     }));
@@ -230,5 +231,12 @@ async fn main() -> Result<()> {
         Err(_) => tracing::info!("closing the connections still open"),
     }
     let _ = std::fs::remove_file(&sock);
+    // Finish deleting what removed containers left (a crash would leave it to the next start).
+    if !containers
+        .drain_cleanups(std::time::Duration::from_secs(10))
+        .await
+    {
+        tracing::warn!("cleanups of removed containers still running at exit");
+    }
     Ok(())
 }

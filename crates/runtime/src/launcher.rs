@@ -10,6 +10,7 @@
 
 mod bpf;
 mod exec;
+mod init_filter;
 
 pub use exec::{exec, ExecError, ExecLaunch, SeccompCache};
 
@@ -94,8 +95,15 @@ pub struct Launched {
 }
 
 /// Creates the container of `bundle` (its `config.json`) with state under `root`: the init
-/// process exists, in its namespaces and cgroup, waiting to be started.
-pub fn create(id: &str, bundle: &Path, root: &Path, stdio: Stdio) -> Result<Launched, LaunchError> {
+/// process exists, in its namespaces and cgroup, waiting to be started. With `seccomp_cache`,
+/// the init's seccomp filter comes compiled from that directory (see [`init_filter`]).
+pub fn create(
+    id: &str,
+    bundle: &Path,
+    root: &Path,
+    stdio: Stdio,
+    seccomp_cache: Option<&Path>,
+) -> Result<Launched, LaunchError> {
     let err = |e: &dyn std::error::Error| {
         let mut message = chain(e);
         // libcontainer appends its own cleanup failure to the real error; the shim cleans up
@@ -110,8 +118,22 @@ pub fn create(id: &str, bundle: &Path, root: &Path, stdio: Stdio) -> Result<Laun
         }
     };
     std::fs::create_dir_all(root).map_err(|e| err(&e))?;
+    let scratch = root.join(format!("{id}.init"));
+    let filter = match seccomp_cache {
+        Some(cache) => init_filter::prepare(bundle, &scratch, cache).unwrap_or_else(|e| {
+            // libcontainer compiles the profile itself, as without a cache.
+            eprintln!("berth-shim: precompiled seccomp filter: {e}");
+            None
+        }),
+        None => None,
+    };
+    let (bundle, executor) = match filter {
+        Some(f) => (f.bundle, exec::ExecExecutor::filtered(f.bpf, f.caps)),
+        None => (bundle.to_owned(), exec::ExecExecutor::plain()),
+    };
+    let bundle = bundle.as_path();
     let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
-        .with_executor(BerthExecutor)
+        .with_executor(executor)
         .with_root_path(root)
         .map_err(|e| err(&e))?;
     builder = match stdio {

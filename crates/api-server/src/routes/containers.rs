@@ -354,12 +354,13 @@ pub async fn attach(
     }))
 }
 
+/// `?h=&w=` of the container and exec resize endpoints.
 #[derive(Deserialize, Default)]
-struct ResizeQuery {
+pub(super) struct ResizeQuery {
     #[serde(default, deserialize_with = "de_opt_i64")]
-    h: Option<i64>,
+    pub(super) h: Option<i64>,
     #[serde(default, deserialize_with = "de_opt_i64")]
-    w: Option<i64>,
+    pub(super) w: Option<i64>,
 }
 
 /// `POST /containers/{id}/resize?h=&w=`.

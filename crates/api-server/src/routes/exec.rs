@@ -8,14 +8,13 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 
-use api_types::query::de_opt_i64;
 use api_types::version::ApiVersion;
 use api_types::{ExecConfig, ExecStartConfig, IdResponse};
 use engine::container::{ExecStart, ExecStartOptions};
 use engine::Engine;
 
+use super::containers::ResizeQuery;
 use super::{json_body, query};
 use crate::error::{ApiError, ApiResult};
 use crate::stream;
@@ -78,14 +77,6 @@ pub async fn start(
             }))
         }
     }
-}
-
-#[derive(Deserialize, Default)]
-struct ResizeQuery {
-    #[serde(default, deserialize_with = "de_opt_i64")]
-    h: Option<i64>,
-    #[serde(default, deserialize_with = "de_opt_i64")]
-    w: Option<i64>,
 }
 
 /// `POST /exec/{id}/resize?h=&w=`.

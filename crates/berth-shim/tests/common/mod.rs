@@ -94,6 +94,7 @@ impl Fixture {
             stdin_once: false,
             console_size: None,
             log: Some(LogConfig::with_defaults(self.log_path.clone())),
+            seccomp_cache: Some(self.dir.path().join("seccomp")),
         }
     }
 

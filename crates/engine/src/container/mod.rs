@@ -13,6 +13,7 @@
 //! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
 
 mod attach;
+mod cleanup;
 mod commit;
 pub mod config;
 mod create;
@@ -158,6 +159,8 @@ pub struct ContainerService {
     index: RwLock<Index>,
     /// Every exec, by id.
     execs: exec::ExecStore,
+    /// Background cleanups of removed containers.
+    cleanups: cleanup::Cleanups,
 }
 
 impl ContainerService {
@@ -175,9 +178,16 @@ impl ContainerService {
             events,
             index: RwLock::new(Index::default()),
             execs: exec::ExecStore::default(),
+            cleanups: cleanup::Cleanups::default(),
         });
         svc.clone().restore().await?;
         Ok(svc)
+    }
+
+    /// Waits (at most `limit`) for the cleanups of removed containers still running; the
+    /// daemon calls it on shutdown. Returns whether all finished.
+    pub async fn drain_cleanups(&self, limit: std::time::Duration) -> bool {
+        self.cleanups.drain(limit).await
     }
 
     fn paths(&self, id: &str) -> Paths {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use api_types::{ContainerPruneResponse, Filters};
 
 use super::state::Status;
-use super::{rootfs, shim, ContainerService};
+use super::{cleanup, rootfs, ContainerService};
 use crate::clock;
 use crate::error::{Error, Result};
 
@@ -20,7 +20,8 @@ pub struct RemoveOptions {
 }
 
 impl ContainerService {
-    /// Removes a container: its rw layer, directory, record and name.
+    /// Removes a container: its record and name at once, then (in the background, see
+    /// `cleanup`) its mounts, rw layer and directory.
     #[tracing::instrument(skip(self))]
     pub async fn remove(self: &Arc<Self>, key: &str, opts: RemoveOptions) -> Result<()> {
         let c = self.get(key)?;
@@ -67,30 +68,35 @@ impl ContainerService {
             )));
         }
         inner.record.state.begin_removal(&c.id)?;
-        self.teardown(&mut inner).await;
+        // The record and name go in one commit and the directory into the trash: that is the
+        // removal. Unmounting and deleting files is cleanup, done in the background.
         let store = self.store.clone();
         let id = c.id.clone();
         let name = inner.record.name.clone();
-        let dir = self.paths(&id).dir;
-        let res = tokio::task::spawn_blocking(move || -> Result<()> {
-            rootfs::remove(&store, &id)?;
+        let data_root = self.cfg.data_root.clone();
+        let res = tokio::task::spawn_blocking(move || -> Result<std::path::PathBuf> {
             rootfs::delete_record(&store, &id, &name)?;
-            match std::fs::remove_dir_all(&dir) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(Error::file(&dir, e)),
-            }
+            Ok(match cleanup::stash(&data_root, &id) {
+                Ok(dir) => dir,
+                Err(e) => {
+                    // Gone from the database all the same; clean up in place.
+                    tracing::warn!(container_id = %id, error = %e, "moving the directory to the trash");
+                    super::record::Paths::new(&data_root, &id).dir
+                }
+            })
         })
         .await
         .map_err(|e| Error::Internal(format!("remove task: {e}")))?;
-        if let Err(e) = res {
-            // Leave it visible as dead rather than half-removed and invisible.
-            inner.record.state.status = Status::Dead;
-            let rec = inner.record.clone();
-            let _ = self.persist(&c, &rec).await;
-            return Err(e);
-        }
-        shim::forget(&self.cfg, &c.id);
+        let dir = match res {
+            Ok(dir) => dir,
+            Err(e) => {
+                // Leave it visible as dead rather than half-removed and invisible.
+                inner.record.state.status = Status::Dead;
+                let rec = inner.record.clone();
+                let _ = self.persist(&c, &rec).await;
+                return Err(e);
+            }
+        };
         self.execs.container_removed(&c.id);
         {
             let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
@@ -102,6 +108,13 @@ impl ContainerService {
         for p in inner.pending_attach.drain(..) {
             p.close();
         }
+        self.spawn_cleanup(cleanup::Leftovers {
+            id: c.id.clone(),
+            image_id: inner.record.image_id.clone(),
+            dir,
+            mounted: std::mem::take(&mut inner.mounted),
+            netns: inner.netns.take(),
+        });
         c.observed.send_modify(|o| o.removed = true);
         self.publish(&inner.record, "destroy");
         Ok(())

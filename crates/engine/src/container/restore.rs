@@ -97,8 +97,8 @@ impl ContainerService {
         Ok(())
     }
 
-    /// Removes what a crash between two steps of create or remove can leave: container
-    /// directories, rw layers and shim dirs that no record owns.
+    /// Removes what a crash between two steps of create or remove can leave: the trash, and
+    /// container directories, rw layers and shim dirs that no record owns.
     async fn sweep_orphans(&self) {
         let known: std::collections::HashSet<String> =
             self.all().iter().map(|c| c.id.clone()).collect();
@@ -119,6 +119,14 @@ impl ContainerService {
                 }
                 let _ = std::fs::remove_dir_all(&paths.dir);
                 swept.push(id);
+            }
+            // Directories of removed containers whose cleanup a crash interrupted.
+            let trash = super::cleanup::trash_dir(&data_root);
+            for e in std::fs::read_dir(&trash).into_iter().flatten().flatten() {
+                match super::cleanup::delete_dir(&e.path()) {
+                    Ok(()) => swept.push(e.file_name().to_string_lossy().into_owned()),
+                    Err(err) => tracing::warn!(dir = %e.path().display(), error = %err, "emptying the trash"),
+                }
             }
             for id in store.container_layers().unwrap_or_default() {
                 if !known.contains(&id) {

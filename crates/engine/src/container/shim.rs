@@ -219,14 +219,14 @@ fn container_spec(
     }
 }
 
-/// Writes the bundle and spawns the shim; returns once the container is created (not started).
-pub(crate) async fn launch(
+/// Writes the bundle (the OCI spec) of a container whose rootfs is mounted at `paths.rootfs()`
+/// and whose network namespace (if any) will be at `netns` — neither needs to exist yet.
+pub(crate) async fn write_bundle(
     cfg: &EngineConfig,
     paths: &Paths,
     r: &ContainerRecord,
     netns: Option<&Path>,
-    log: runtime::logfile::LogConfig,
-) -> Result<Shim> {
+) -> Result<()> {
     if r.host_config.init.unwrap_or(false) && cfg.init_binary.is_none() {
         return Err(Error::invalid(
             "--init needs an init binary: install Debian's tini or start berthd with --init-path",
@@ -248,6 +248,17 @@ pub(crate) async fn launch(
     .await
     .map_err(|e| Error::Internal(format!("spec task: {e}")))??;
     tracing::debug!(container_id = %r.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: bundle written");
+    Ok(())
+}
+
+/// Spawns the shim on the written bundle; returns once the container is created (not
+/// started).
+pub(crate) async fn launch(
+    cfg: &EngineConfig,
+    paths: &Paths,
+    r: &ContainerRecord,
+    log: runtime::logfile::LogConfig,
+) -> Result<Shim> {
     let console_size = r
         .host_config
         .console_size
@@ -269,6 +280,7 @@ pub(crate) async fn launch(
             stdin_once: r.config.stdin_once,
             console_size,
             log: Some(log),
+            seccomp_cache: Some(cfg.exec_root.join("seccomp")),
         },
     };
     match runtime::shim::spawn(opts).await {
@@ -305,9 +317,13 @@ pub(crate) async fn reconnect(
     }
 }
 
-/// Removes a container's shim state dir once its exit has been recorded.
+/// Removes a container's shim state dir once its exit has been recorded. The shim answers
+/// `wait` before its own cleanup: this waits (briefly, blocking) until it has exited.
 pub(crate) fn forget(cfg: &EngineConfig, id: &str) {
     let dir = state_dir(cfg, id);
+    if !runtime::shim::lock::wait_released(&dir, std::time::Duration::from_secs(10)) {
+        tracing::warn!(container_id = %id, "the shim still holds its state dir; removing it anyway");
+    }
     match std::fs::remove_dir_all(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

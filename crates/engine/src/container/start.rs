@@ -83,32 +83,44 @@ impl ContainerService {
         let t0 = std::time::Instant::now();
         let lap = |what: &str| tracing::debug!(container_id = %c.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: {what}");
         let paths = self.paths(&c.id);
+        // The network namespace is made while the rootfs is mounted and the bundle written
+        // (building the spec reads the image's /etc/passwd and /etc/group in the rootfs).
         let store = self.store.clone();
         let id = c.id.clone();
         let target = paths.rootfs();
-        tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
-            .await
-            .map_err(|e| Error::Internal(format!("mount task: {e}")))??;
-        inner.mounted = true;
-        lap("mounted");
-        if inner.record.host_config.network_mode != "host" {
-            let ns = self.cfg.exec_root.join("netns").join(&c.id);
-            let ns2 = ns.clone();
-            tokio::task::spawn_blocking(move || shim::create_netns(&ns2))
+        let mount = async move {
+            tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
                 .await
-                .map_err(|e| Error::Internal(format!("netns task: {e}")))??;
-            inner.netns = Some(ns);
-            lap("netns");
+                .map_err(|e| Error::Internal(format!("mount task: {e}")))?
+        };
+        let ns = (inner.record.host_config.network_mode != "host")
+            .then(|| self.cfg.exec_root.join("netns").join(&c.id));
+        let ns2 = ns.clone();
+        let netns = async move {
+            match ns2 {
+                Some(ns) => tokio::task::spawn_blocking(move || shim::create_netns(&ns))
+                    .await
+                    .map_err(|e| Error::Internal(format!("netns task: {e}")))?,
+                None => Ok(()),
+            }
+        };
+        let mut mounted = false;
+        let root = async {
+            mount.await?;
+            mounted = true;
+            shim::write_bundle(&self.cfg, &paths, &inner.record, ns.as_deref()).await
+        };
+        let (root, netns_made) = tokio::join!(root, netns);
+        // Record what exists before looking at errors, so that teardown undoes it.
+        inner.mounted = mounted;
+        if netns_made.is_ok() {
+            inner.netns = ns;
         }
+        root?;
+        netns_made?;
+        lap("mounted, netns and bundle");
         let log = self.log_config(&c.id);
-        let handle = shim::launch(
-            &self.cfg,
-            &paths,
-            &inner.record,
-            inner.netns.as_deref(),
-            log,
-        )
-        .await?;
+        let handle = shim::launch(&self.cfg, &paths, &inner.record, log).await?;
         let handle = Arc::new(handle);
         lap("shim created");
         for pending in inner.pending_attach.drain(..) {
@@ -156,7 +168,10 @@ impl ContainerService {
         });
     }
 
-    /// Records an exit: state, cleanup, waiters, events, auto-removal.
+    /// Records an exit: state, cleanup, waiters, events, auto-removal. An auto-removed
+    /// container's exit is not persisted on its own: its removal deletes the record at once
+    /// (and leaves the unmounting to the background cleanup); after a crash in between, the
+    /// shim's exit record is still there for `restore`, which then finishes the removal.
     pub(crate) async fn on_exit(self: &Arc<Self>, c: &Arc<Container>, exit: Exit) {
         let mut inner = c.inner.lock().await;
         if !inner.record.state.status.is_running() {
@@ -165,13 +180,19 @@ impl ContainerService {
         inner.record.state.exit(exit);
         inner.shim = None;
         self.execs.container_exited(&c.id);
-        self.teardown(&mut inner).await;
         let restarting = self.schedule_restart(&mut inner, &exit);
+        let auto_remove = inner.record.host_config.auto_remove && !restarting;
         let record: ContainerRecord = inner.record.clone();
-        if let Err(e) = self.persist(c, &record).await {
-            tracing::error!(container_id = %c.id, error = %e, "persist exit");
+        if auto_remove {
+            c.set_view(&record);
+        } else {
+            self.teardown(&mut inner).await;
+            if let Err(e) = self.persist(c, &record).await {
+                tracing::error!(container_id = %c.id, error = %e, "persist exit");
+            }
+            let (cfg, id) = (self.cfg.clone(), c.id.clone());
+            let _ = tokio::task::spawn_blocking(move || shim::forget(&cfg, &id)).await;
         }
-        shim::forget(&self.cfg, &c.id);
         c.observed.send_modify(|o| {
             o.exits += 1;
             o.exit_code = exit.code;
@@ -187,17 +208,13 @@ impl ContainerService {
         }
         self.events.publish("container", "die", &c.id, attrs);
         tracing::debug!(container_id = %c.id, code = exit.code, at = %clock::rfc3339(exit.at), "exited");
-        if record.host_config.auto_remove && !restarting {
-            if let Err(e) = self
-                .remove(
-                    &c.id,
-                    super::RemoveOptions {
-                        force: true,
-                        volumes: true,
-                    },
-                )
-                .await
-            {
+        if auto_remove {
+            let opts = super::RemoveOptions {
+                force: true,
+                volumes: true,
+            };
+            // A failed removal leaves the container visible as dead (see `remove`).
+            if let Err(e) = self.remove(&c.id, opts).await {
                 tracing::warn!(container_id = %c.id, error = %e, "auto-remove");
             }
         }

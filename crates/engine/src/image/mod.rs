@@ -264,7 +264,7 @@ impl ImageService {
                 && !f.get("reference").any(|pat| {
                     rec.repo_tags
                         .iter()
-                        .any(|r| reference_matches(pat, &r.familiar()))
+                        .any(|r| reference_matches(pat, &r.familiar(), &r.familiar_name()))
                 })
             {
                 continue;
@@ -420,27 +420,24 @@ fn created_secs(rec: &ImageRecord) -> i64 {
         .unwrap_or((rec.added / 1_000_000_000) as i64)
 }
 
-/// `reference=` filter: a familiar name, with `*` globs in the path, optionally with a tag.
-fn reference_matches(pattern: &str, familiar: &str) -> bool {
+/// `reference=` filter: a glob (`*`, `?`; neither crosses a `/`) over the familiar reference
+/// or its name.
+fn reference_matches(pattern: &str, familiar: &str, familiar_name: &str) -> bool {
     fn glob(p: &[u8], s: &[u8]) -> bool {
         match (p.first(), s.first()) {
             (None, None) => true,
             (Some(b'*'), _) => {
                 glob(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && glob(p, &s[1..]))
             }
+            (Some(b'?'), Some(b)) if *b != b'/' => glob(&p[1..], &s[1..]),
             (Some(a), Some(b)) if a == b => glob(&p[1..], &s[1..]),
             _ => false,
         }
     }
-    if pattern.contains(':') {
-        glob(pattern.as_bytes(), familiar.as_bytes())
-    } else {
-        let name = familiar
-            .rsplit_once(':')
-            .map(|(n, _)| n)
-            .unwrap_or(familiar);
-        glob(pattern.as_bytes(), name.as_bytes())
-    }
+    // dockerd's FamiliarMatch: the whole `name:tag` first, then the name alone, so a
+    // registry port in the pattern is never taken for a tag.
+    glob(pattern.as_bytes(), familiar.as_bytes())
+        || glob(pattern.as_bytes(), familiar_name.as_bytes())
 }
 
 #[cfg(test)]
@@ -449,10 +446,22 @@ mod tests {
 
     #[test]
     fn reference_filter() {
-        assert!(reference_matches("busybox", "busybox:latest"));
-        assert!(reference_matches("busy*", "busybox:latest"));
-        assert!(reference_matches("busybox:lat*", "busybox:latest"));
-        assert!(!reference_matches("busybox:1", "busybox:latest"));
-        assert!(!reference_matches("*", "library/x:1"));
+        let m = |pat: &str, r: &str| {
+            let r = oci::Reference::parse(r).unwrap();
+            reference_matches(pat, &r.familiar(), &r.familiar_name())
+        };
+        assert!(m("busybox", "busybox:latest"));
+        assert!(m("busy*", "busybox:latest"));
+        assert!(m("busybox:lat*", "busybox:latest"));
+        assert!(m("busybox:?atest", "busybox:latest"));
+        assert!(!m("busybox:1", "busybox:latest"));
+        assert!(m("*", "library/x:1"));
+        assert!(!m("*", "someone/x:1"));
+        assert!(m("*/x", "someone/x:1"));
+        assert!(m("127.0.0.1:5000/app", "127.0.0.1:5000/app:1"));
+        assert!(m("127.0.0.1:5000/app:1", "127.0.0.1:5000/app:1"));
+        assert!(m("127.0.0.1:5000/*", "127.0.0.1:5000/app:1"));
+        assert!(!m("127.0.0.1:5000/app:2", "127.0.0.1:5000/app:1"));
+        assert!(!m("127.0.0.1:5001/app", "127.0.0.1:5000/app:1"));
     }
 }

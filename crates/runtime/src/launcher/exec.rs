@@ -247,7 +247,7 @@ fn container_seccomp(bundle: &Path) -> Result<Option<LinuxSeccomp>, String> {
 /// Adds `CAP_SYS_ADMIN` and `CAP_SETPCAP` to the process when a seccomp filter must be
 /// installed without no-new-privileges and the process would not hold them; returns the
 /// capability sets to drop to afterwards.
-fn raise_for_seccomp(process: &mut Process, seccomp: bool) -> Option<LinuxCapabilities> {
+pub(super) fn raise_for_seccomp(process: &mut Process, seccomp: bool) -> Option<LinuxCapabilities> {
     let nnp = process.no_new_privileges() == Some(true);
     let caps = process.capabilities().clone()?;
     let has = |set: &Option<oci_spec::runtime::Capabilities>, c| {
@@ -288,14 +288,35 @@ fn remove_tenant_sockets(dir: &Path) {
     }
 }
 
-/// [`BerthExecutor`] plus what the tenant path leaves out (see the module doc).
+/// [`BerthExecutor`] plus what the tenant path leaves out (see the module doc); also the
+/// init's executor when its filter is precompiled (`super::init_filter`).
 #[derive(Clone)]
-struct ExecExecutor {
+pub(super) struct ExecExecutor {
     seccomp: ExecSeccomp,
     /// The capability sets to drop to once the filter is installed (when raised for it).
     caps: Option<LinuxCapabilities>,
     /// `(height, width)` of the terminal on fd 0.
     console_size: Option<(u16, u16)>,
+}
+
+impl ExecExecutor {
+    /// Loads `bpf` (then drops to `caps`, when raised for it) before exec.
+    pub(super) fn filtered(bpf: Bpf, caps: Option<LinuxCapabilities>) -> ExecExecutor {
+        ExecExecutor {
+            seccomp: ExecSeccomp::Bpf(bpf),
+            caps,
+            console_size: None,
+        }
+    }
+
+    /// Just [`BerthExecutor`].
+    pub(super) fn plain() -> ExecExecutor {
+        ExecExecutor {
+            seccomp: ExecSeccomp::None,
+            caps: None,
+            console_size: None,
+        }
+    }
 }
 
 impl Executor for ExecExecutor {

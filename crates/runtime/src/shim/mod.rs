@@ -7,6 +7,7 @@
 //! | `shim.json` | daemon, before spawning | [`ShimConfig`] |
 //! | `shim.sock` | shim | the control socket below; removed when the shim exits |
 //! | `shim.pid` | shim | the shim's pid |
+//! | `shim.lock` | shim | flock held for the shim's whole life ([`lock`]) |
 //! | `exit.json` | shim, atomically (temp + rename), before it answers `wait` | [`ExitRecord`] |
 //! | `shim.log` | shim | the shim's own diagnostics (its stderr) |
 //! | `console.sock` | shim | libcontainer's console socket (TTY only, during create) |
@@ -70,12 +71,15 @@
 //!
 //! # After exit
 //! The shim drains the output, writes the log's last partial lines, reads the cgroup's
-//! `oom_kill` counter, deletes the libcontainer state and the cgroup (killing any leftover),
-//! writes `exit.json`, answers waiters, ends attach streams, removes `shim.sock` and exits.
-//! A daemon that was down meanwhile finds `exit.json` ([`read_exit_record`]).
+//! `oom_kill` counter, writes `exit.json`, removes `shim.sock`, ends attach streams and answers
+//! waiters; then it deletes the libcontainer state and the cgroup (killing any leftover) and
+//! exits, releasing `shim.lock`: the next shim in the same state dir, and the daemon before it
+//! removes the dir, wait for that ([`lock::wait_released`]). A daemon that was down meanwhile
+//! finds `exit.json` ([`read_exit_record`]).
 
 #[cfg(feature = "client")]
 mod client;
+pub mod lock;
 
 use std::path::{Path, PathBuf};
 
@@ -123,6 +127,10 @@ pub struct ShimConfig {
     /// Where to write the json-file log; `None` logs nothing (`--log-driver none`).
     #[serde(default)]
     pub log: Option<LogConfig>,
+    /// A directory of compiled seccomp filters shared by the shims, so that a profile is
+    /// compiled once rather than in every container's init; `None` compiles in each init.
+    #[serde(default)]
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 /// A terminal size.
@@ -354,13 +362,16 @@ pub fn read_exit_record(state_dir: &Path) -> std::io::Result<Option<ExitRecord>>
     }
 }
 
-/// Writes `exit.json` atomically (temp file, fsync, rename).
-pub fn write_exit_record(state_dir: &Path, rec: &ExitRecord) -> std::io::Result<()> {
+/// Writes `exit.json` atomically (temp file, rename), fsynced first when `durable`: the record
+/// must survive a machine crash only when no daemon is there to persist the exit itself.
+pub fn write_exit_record(state_dir: &Path, rec: &ExitRecord, durable: bool) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = state_dir.join(".exit.json.tmp");
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(&serde_json::to_vec(rec).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     std::fs::rename(&tmp, state_dir.join(EXIT_FILE))
 }
 
@@ -424,7 +435,7 @@ mod tests {
             exited_at: "2026-01-01T00:00:00Z".into(),
             pid: 42,
         };
-        write_exit_record(d.path(), &rec).unwrap();
+        write_exit_record(d.path(), &rec, true).unwrap();
         assert_eq!(read_exit_record(d.path()).unwrap(), Some(rec));
     }
 }
