@@ -62,7 +62,8 @@ for c in "${CLIS[@]}" skopeo; do
   for i in $(seq 1 "$N"); do
     case $c in
       skopeo) d=$W/skopeo-oci-$i; rm -rf "$d"; run() { skopeo copy -q --src-tls-verify=false "docker://$REF" "oci:$d:latest"; } ;;
-      *) $c rmi -f "$REF" >/dev/null 2>&1; $c image prune -f >/dev/null 2>&1; run() { $c pull -q "$REF"; } ;;
+      # The W5 tag of an earlier run in the same WORKDIR would keep the image (and its layers).
+      *) $c rmi -f "$REF" "$DST/bench/pushed:latest" >/dev/null 2>&1; $c image prune -f >/dev/null 2>&1; run() { $c pull -q "$REF"; } ;;
     esac
     sync; cold+=("$(time_ms run)") || die "$c: cold pull failed"
     warm+=("$(time_ms run)") || die "$c: warm pull failed"

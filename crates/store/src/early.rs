@@ -5,14 +5,14 @@
 
 use std::io::Read;
 
-use oci::compression;
-use oci::layer::{apply, ApplyOptions};
-use oci::{Digest, HashingReader};
+use oci::layer::ApplyOptions;
+use oci::Digest;
 
 use crate::layers::{chain_of, UnpackedLayer};
 use crate::lease::{self, Lease};
 use crate::snapshot::overlay::{SnapRecord, TABLE};
 use crate::snapshot::{Kind, Labels, SnapshotError};
+use crate::split::unpack_verified;
 use crate::store::{Store, StoreError};
 
 impl Store {
@@ -48,16 +48,10 @@ impl Store {
             .join(rec.id.to_string())
             .join("fs");
         let unpacked = (|| {
-            let (_, dec) = compression::decompress(reader)?;
-            let mut h = HashingReader::new(dec, diff_id.algorithm());
-            let stats = apply(&mut h, &fs_dir, &ApplyOptions::default())?;
-            let actual = h.digest();
-            if actual != *diff_id {
-                return Err(StoreError::DiffIdMismatch {
-                    expected: diff_id.clone(),
-                    actual,
-                });
-            }
+            let stats = unpack_verified(reader, &fs_dir, diff_id, &ApplyOptions::default())?;
+            // Stamped before waiting for the parent: the flush that commits the parent then
+            // covers this layer too.
+            let written = self.inner.flusher.written();
             if !parent_ready() {
                 return Err(StoreError::MissingLayer {
                     chain_id: parent.cloned().unwrap_or_else(|| chain_id.clone()),
@@ -66,16 +60,16 @@ impl Store {
             if let Some(p) = parent {
                 self.stack_on(&key, p)?;
             }
-            Ok(stats)
+            Ok((stats, written))
         })();
-        let stats = match unpacked {
+        let (stats, written) = match unpacked {
             Ok(s) => s,
             Err(e) => {
                 self.discard_snapshot(&key);
                 return Err(e);
             }
         };
-        let size = self.commit_layer(lease, &key, &chain_id)?;
+        let size = self.commit_layer(lease, &key, &chain_id, written)?;
         Ok(UnpackedLayer {
             diff_id: diff_id.clone(),
             chain_id,

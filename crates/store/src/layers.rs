@@ -11,11 +11,13 @@ use oci::config::chain_ids;
 use oci::layer::{apply, ApplyOptions, ApplyStats};
 use oci::{media_type, Algorithm, Descriptor, Digest, HashingReader};
 
+use crate::flush::Written;
 use crate::images::LayerRecord;
 use crate::lease::{self, Lease, Resource};
 use crate::pipe::{pipe, PipeWriter};
 use crate::snapshot::overlay::commit_record;
 use crate::snapshot::{Labels, SnapshotError};
+use crate::split::unpack_verified;
 use crate::store::{Store, StoreError};
 
 /// A layer unpacked from a stream whose blob the caller stores (pull, load).
@@ -119,7 +121,8 @@ impl Store {
             }
         };
         let chain_id = chain_of(parent, &diff_id);
-        let size = self.commit_layer(lease, &key, &chain_id)?;
+        let written = self.inner.flusher.written();
+        let size = self.commit_layer(lease, &key, &chain_id, written)?;
         let mt = media_type::layer_media_type(Compression::Gzip, opts.oci_media_types);
         Ok(ImportedLayer {
             layer: LayerRecord {
@@ -199,17 +202,20 @@ impl Store {
 
     /// Commits the unpacked active snapshot `key` as `chain_id` (held by `lease`), or — when
     /// another unpack got there first — drops it and uses the existing one. Returns the size.
+    /// `written` marks when the snapshot's files were complete: with `sync_layers`, a flush
+    /// of the filesystem that started after it (possibly shared with other layers) has
+    /// completed before the layer is recorded.
     pub(crate) fn commit_layer(
         &self,
         lease: &Lease,
         key: &str,
         chain_id: &Digest,
+        written: Written,
     ) -> Result<u64, StoreError> {
         if self.inner.opts.sync_layers {
             use crate::snapshot::Snapshotter;
             let dir = self.inner.snapshots.fs_dir(key)?;
-            let sync = std::fs::File::open(&dir)
-                .and_then(|f| rustix::fs::syncfs(&f).map_err(io::Error::from));
+            let sync = self.inner.flusher.flush(&dir, written);
             sync.map_err(|source| StoreError::Io {
                 op: "syncing",
                 path: dir,
@@ -269,19 +275,7 @@ impl Store {
             .root()
             .join(rec.id.to_string())
             .join("fs");
-        let unpacked = (|| {
-            let (_, dec) = compression::decompress(reader)?;
-            let mut h = HashingReader::new(dec, diff_id.algorithm());
-            let stats = apply(&mut h, &fs_dir, &ApplyOptions::default())?;
-            let actual = h.digest();
-            if actual != *diff_id {
-                return Err(StoreError::DiffIdMismatch {
-                    expected: diff_id.clone(),
-                    actual,
-                });
-            }
-            Ok(stats)
-        })();
+        let unpacked = unpack_verified(reader, &fs_dir, diff_id, &ApplyOptions::default());
         let stats = match unpacked {
             Ok(s) => s,
             Err(e) => {
@@ -289,7 +283,8 @@ impl Store {
                 return Err(e);
             }
         };
-        let size = self.commit_layer(lease, &key, &chain_id)?;
+        let written = self.inner.flusher.written();
+        let size = self.commit_layer(lease, &key, &chain_id, written)?;
         Ok(UnpackedLayer {
             diff_id: diff_id.clone(),
             chain_id,

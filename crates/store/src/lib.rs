@@ -33,7 +33,9 @@ pub mod snapshot;
 pub mod store;
 pub mod stream;
 
+mod flush;
 mod pipe;
+mod split;
 mod walk;
 
 #[cfg(test)]

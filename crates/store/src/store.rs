@@ -14,6 +14,7 @@ use oci::{Descriptor, Digest, Reference};
 
 use crate::content::{BlobInfo, ContentError, ContentStore, IngestWriter};
 use crate::db::{MetaDb, MetaError};
+use crate::flush::Flusher;
 use crate::images::{self, ImageError, ImageRecord, LayerRecord};
 use crate::lease::{self, Lease, LeaseOptions, Resource};
 use crate::snapshot::overlay::SnapRecord;
@@ -176,6 +177,8 @@ pub(crate) struct Inner {
     pub(crate) gc_lock: RwLock<()>,
     inflight: Mutex<HashSet<Digest>>,
     inflight_cv: Condvar,
+    /// Coalesces the flushes of layers committed at about the same time.
+    pub(crate) flusher: Flusher,
     pub(crate) opts: StoreOptions,
 }
 
@@ -235,6 +238,7 @@ impl Store {
                 gc_lock: RwLock::new(()),
                 inflight: Mutex::new(HashSet::new()),
                 inflight_cv: Condvar::new(),
+                flusher: Flusher::default(),
                 opts,
             }),
         };

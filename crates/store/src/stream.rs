@@ -211,7 +211,8 @@ impl Store {
                 return Err(e);
             }
         };
-        let size = self.commit_layer(lease, &key, chain_id)?;
+        let written = self.inner.flusher.written();
+        let size = self.commit_layer(lease, &key, chain_id, written)?;
         Ok((size, stats))
     }
 }

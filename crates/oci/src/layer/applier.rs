@@ -126,8 +126,15 @@ impl Applier {
 
     fn directory(&mut self, raw: &[u8], path: &CleanPath, meta: &Meta) -> Result<(), ApplyError> {
         self.stats.dirs += 1;
-        let comps: Vec<Vec<u8>> = match path.name() {
-            None => Vec::new(),
+        let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let (comps, fd): (Vec<Vec<u8>>, Rc<OwnedFd>) = match path.name() {
+            None => {
+                let fd = self
+                    .root
+                    .lookup(&[], dir_flags)
+                    .map_err(io_err(raw, "opening directory"))?;
+                (Vec::new(), Rc::new(fd))
+            }
             Some(name) => {
                 let parent = self.parent(raw, path)?;
                 let mode = Mode::from_raw_mode(0o700);
@@ -144,22 +151,23 @@ impl Applier {
                     }
                     Err(e) => return Err(errno(raw, "creating directory")(e)),
                 }
-                path.parent()
+                // An fd to the directory itself for ownership, mode and xattrs: `name` is one
+                // component in a parent resolved inside the root, and a symlink that raced in
+                // is not followed. The entries that follow are mostly its children, so it is
+                // kept as their parent.
+                let fd = openat(&*parent, name, dir_flags, Mode::empty())
+                    .map_err(errno(raw, "opening directory"))?;
+                let comps: Vec<Vec<u8>> = path
+                    .parent()
                     .iter()
                     .cloned()
                     .chain([name.to_vec()])
-                    .collect()
+                    .collect();
+                let fd = Rc::new(fd);
+                self.root.remember(&comps, fd.clone());
+                (comps, fd)
             }
         };
-        // An fd to the directory itself for ownership, mode and xattrs, without following a
-        // symlink even if one raced in.
-        let fd = self
-            .root
-            .lookup(
-                &comps,
-                OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW,
-            )
-            .map_err(io_err(raw, "opening directory"))?;
         self.set_owner_mode_fd(fd.as_fd(), raw, meta)?;
         self.set_xattrs_fd(fd.as_fd(), raw, meta)?;
         self.dir_times.push((comps, meta.times.clone()));

@@ -2,6 +2,7 @@
 //! below a root is resolved with `openat2(RESOLVE_IN_ROOT)`, which makes the kernel treat the
 //! root as `/`: `..` stops at it and absolute symlinks resolve inside it.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -115,45 +116,57 @@ pub(crate) fn list_dir(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, FileType)
     Ok(out)
 }
 
-/// A directory tree being written, addressed by cleaned component lists, with a one-entry cache
-/// of the last parent directory resolved (tars list files of one directory together).
+/// Directories whose fds [`Root`] keeps at most. Tars list a directory's entries together,
+/// but depth first: after a subdirectory's entries come the rest of its parent's, so more
+/// than the last directory is worth keeping.
+const CACHED_DIRS: usize = 64;
+
+/// A directory tree being written, addressed by cleaned component lists, with a cache of the
+/// directories resolved lately.
 pub(crate) struct Root {
     fd: OwnedFd,
-    cache: Option<(Vec<Vec<u8>>, Rc<OwnedFd>)>,
+    cache: HashMap<Vec<Vec<u8>>, Rc<OwnedFd>>,
 }
 
 impl Root {
     /// Opens `path`, which must be an existing directory.
     pub(crate) fn open(path: &Path) -> io::Result<Root> {
         let fd = rustix::fs::open(path, of(OFlags::RDONLY | OFlags::DIRECTORY), Mode::empty())?;
-        Ok(Root { fd, cache: None })
+        Ok(Root {
+            fd,
+            cache: HashMap::new(),
+        })
     }
 
     /// Forgets cached resolutions. Called whenever a directory or symlink is removed or
     /// replaced, since a cached path may have gone through it.
     pub(crate) fn invalidate(&mut self) {
-        self.cache = None;
+        self.cache.clear();
+    }
+
+    /// Remembers `fd` as the directory `comps` resolves to now.
+    pub(crate) fn remember(&mut self, comps: &[Vec<u8>], fd: Rc<OwnedFd>) {
+        if self.cache.len() >= CACHED_DIRS {
+            self.cache.clear();
+        }
+        self.cache.insert(comps.to_vec(), fd);
     }
 
     /// The directory `comps`, creating missing components (mode 0755) as `mkdir -p` would.
     /// Symlinks along the way are followed, confined to the root.
     pub(crate) fn dir(&mut self, comps: &[Vec<u8>]) -> io::Result<Rc<OwnedFd>> {
-        if let Some((p, fd)) = &self.cache {
-            if p.as_slice() == comps {
-                return Ok(fd.clone());
-            }
+        if let Some(fd) = self.cache.get(comps) {
+            return Ok(fd.clone());
         }
         let fd = Rc::new(self.mkdir_all(comps)?);
-        self.cache = Some((comps.to_vec(), fd.clone()));
+        self.remember(comps, fd.clone());
         Ok(fd)
     }
 
     /// The directory `comps` if it exists (`None` when a component is missing).
     pub(crate) fn existing_dir(&mut self, comps: &[Vec<u8>]) -> io::Result<Option<Rc<OwnedFd>>> {
-        if let Some((p, fd)) = &self.cache {
-            if p.as_slice() == comps {
-                return Ok(Some(fd.clone()));
-            }
+        if let Some(fd) = self.cache.get(comps) {
+            return Ok(Some(fd.clone()));
         }
         match self.lookup(comps, OFlags::PATH | OFlags::DIRECTORY) {
             Ok(fd) => Ok(Some(Rc::new(fd))),

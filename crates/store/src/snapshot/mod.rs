@@ -8,6 +8,7 @@
 //! snapshot and never mount anything themselves; the caller (the runtime) mounts them.
 
 pub(crate) mod overlay;
+mod spread;
 
 use std::collections::BTreeMap;
 use std::io;

@@ -67,6 +67,7 @@ impl OverlaySnapshotter {
     /// whose records live in `db`.
     pub fn open(root: &Path, db: Arc<MetaDb>) -> Result<OverlaySnapshotter, SnapshotError> {
         fs::create_dir_all(root).map_err(io_err("creating", root))?;
+        super::spread::mark_topdir(root);
         Ok(OverlaySnapshotter {
             root: root.to_path_buf(),
             db,
