@@ -15,6 +15,8 @@ use runtime::shim::{self, ExecReply, Response};
 use runtime::sys::{self, PollReady};
 use runtime::ErrorKind;
 
+use crate::stdio::{Output, ProcessIo};
+
 /// An exec's client may fall this far behind before the exec's output stops being read (the
 /// process then blocks on its writes instead of losing output).
 const CLIENT_HIGH_WATER: usize = 1 << 20;
@@ -27,19 +29,11 @@ const CLIENT_GRACE: Duration = Duration::from_secs(8);
 /// Exit codes kept for a daemon that has not asked for them yet.
 const MAX_FINISHED: usize = 256;
 
-/// Which of an exec's output fds.
-#[derive(Clone, Copy)]
-pub enum Out {
-    Master,
-    Stdout,
-    Stderr,
-}
-
 /// An exec's fd in the shim's poll set: (session index, which fd).
 #[derive(Clone, Copy)]
 pub enum ExecSlot {
     Pidfd(usize),
-    Output(usize, Out),
+    Output(usize, Output),
     Stdin(usize),
     Client(usize),
 }
@@ -68,12 +62,7 @@ struct Session {
     pid: i32,
     pidfd: OwnedFd,
     tty: bool,
-    master: Option<OwnedFd>,
-    stdin: Option<OwnedFd>,
-    stdout: Option<OwnedFd>,
-    stderr: Option<OwnedFd>,
-    stdin_pending: Vec<u8>,
-    close_stdin_when_flushed: bool,
+    io: ProcessIo,
     client: Option<Client>,
     exit: Option<(i32, Instant)>,
 }
@@ -242,12 +231,6 @@ impl Execs {
                 return Some((conn, resp));
             }
         };
-        for fd in [&master, &plan.stdin, &plan.stdout, &plan.stderr]
-            .into_iter()
-            .flatten()
-        {
-            let _ = sys::set_nonblocking(fd.as_fd());
-        }
         if send_line(&mut conn, &reply(pid, None)).is_err() {
             // The daemon went away; the exec runs on, unattached.
         }
@@ -267,18 +250,12 @@ impl Execs {
             pid,
             pidfd,
             tty,
-            master,
-            stdin: plan.stdin,
-            stdout: plan.stdout,
-            stderr: plan.stderr,
-            stdin_pending: Vec::new(),
-            close_stdin_when_flushed: false,
+            io: ProcessIo::new(master, plan.stdin, plan.stdout, plan.stderr),
             client,
             exit: None,
         };
         if streams[0] && !extra.is_empty() {
-            s.stdin_pending = extra;
-            s.flush_stdin();
+            s.io.feed_stdin(&extra);
         }
         self.sessions.push(s);
         // Shed what starting it touched (libcontainer's code, the parsed spec): the shim
@@ -292,7 +269,10 @@ impl Execs {
     pub fn resize(&self, exec_id: &str, width: u16, height: u16) -> Response {
         match self.sessions.iter().find(|s| s.id == exec_id) {
             Some(Session {
-                master: Some(m), ..
+                io: ProcessIo {
+                    master: Some(m), ..
+                },
+                ..
             }) => match sys::set_winsize(m.as_fd(), width, height) {
                 Ok(()) => Response::default(),
                 Err(e) => Response::error(e.to_string(), ErrorKind::Internal),
@@ -338,25 +318,19 @@ impl Execs {
                 .as_ref()
                 .is_some_and(|c| c.out.len() >= CLIENT_HIGH_WATER);
             if !behind {
-                for (fd, which) in [
-                    (&s.master, Out::Master),
-                    (&s.stdout, Out::Stdout),
-                    (&s.stderr, Out::Stderr),
-                ] {
-                    if let Some(fd) = fd {
-                        fds.push((fd.as_fd(), true, false));
-                        slots.push(ExecSlot::Output(i, which));
-                    }
+                for (fd, which) in s.io.outputs() {
+                    fds.push((fd, true, false));
+                    slots.push(ExecSlot::Output(i, which));
                 }
             }
-            if !s.stdin_pending.is_empty() {
-                if let Some(fd) = s.stdin_target() {
+            if !s.io.stdin_pending.is_empty() {
+                if let Some(fd) = s.io.stdin_target() {
                     fds.push((fd, false, true));
                     slots.push(ExecSlot::Stdin(i));
                 }
             }
             if let Some(c) = &s.client {
-                let read = c.reading && s.stdin_pending.len() < MAX_STDIN_PENDING;
+                let read = c.reading && s.io.stdin_pending.len() < MAX_STDIN_PENDING;
                 if read || !c.out.is_empty() {
                     fds.push((c.sock.as_fd(), read, !c.out.is_empty()));
                     slots.push(ExecSlot::Client(i));
@@ -375,7 +349,7 @@ impl Execs {
                 }
             }
             ExecSlot::Output(i, which) if r.readable => self.sessions[i].read_output(which),
-            ExecSlot::Stdin(i) if r.writable => self.sessions[i].flush_stdin(),
+            ExecSlot::Stdin(i) if r.writable => self.sessions[i].io.flush_stdin(),
             ExecSlot::Client(i) => {
                 let s = &mut self.sessions[i];
                 if r.writable {
@@ -415,7 +389,7 @@ impl Execs {
             .iter()
             .filter_map(|s| {
                 let (_, at) = s.exit?;
-                let limit = if s.outputs_open() {
+                let limit = if s.io.outputs_open() {
                     DRAIN_GRACE
                 } else {
                     CLIENT_GRACE
@@ -431,12 +405,10 @@ impl Execs {
             let Some((_, at)) = s.exit else {
                 return true;
             };
-            if s.outputs_open() && at.elapsed() < DRAIN_GRACE {
+            if s.io.outputs_open() && at.elapsed() < DRAIN_GRACE {
                 return true;
             }
-            s.master = None;
-            s.stdout = None;
-            s.stderr = None;
+            s.io.close_outputs();
             match &mut s.client {
                 // Let a client that is reading catch up (polled for writing meanwhile).
                 Some(c) if !c.out.is_empty() && at.elapsed() < CLIENT_GRACE => true,
@@ -469,8 +441,8 @@ impl Execs {
             }
             let s = &mut self.sessions[i];
             let drain_until = Instant::now() + Duration::from_millis(200);
-            while s.outputs_open() && Instant::now() < drain_until {
-                for which in [Out::Master, Out::Stdout, Out::Stderr] {
+            while s.io.outputs_open() && Instant::now() < drain_until {
+                for which in [Output::Master, Output::Stdout, Output::Stderr] {
                     s.read_output(which);
                 }
                 if s.client
@@ -497,24 +469,12 @@ impl Execs {
 }
 
 impl Session {
-    fn outputs_open(&self) -> bool {
-        self.master.is_some() || self.stdout.is_some() || self.stderr.is_some()
-    }
-
-    fn stdin_target(&self) -> Option<BorrowedFd<'_>> {
-        self.master
-            .as_ref()
-            .or(self.stdin.as_ref())
-            .map(|f| f.as_fd())
-    }
-
     /// Reaps the exec if it exited: `(pid, code)`.
     fn reap(&mut self) -> Option<(i32, i32)> {
         match sys::try_reap(self.pid) {
             Ok(Some(code)) => {
                 self.exit = Some((code, Instant::now()));
-                self.stdin = None;
-                self.stdin_pending.clear();
+                self.io.drop_stdin();
                 Some((self.pid, code))
             }
             Ok(None) => None,
@@ -527,59 +487,22 @@ impl Session {
         }
     }
 
-    fn read_output(&mut self, which: Out) {
+    fn read_output(&mut self, which: Output) {
         let mut buf = [0u8; 32 * 1024];
-        let fd = match which {
-            Out::Master => &self.master,
-            Out::Stdout => &self.stdout,
-            Out::Stderr => &self.stderr,
-        };
-        let Some(fd) = fd else { return };
-        let n = match sys::read_nb(fd.as_fd(), &mut buf) {
-            // EOF, or EIO on a pty master once every slave is closed.
-            Ok(Some(0)) | Err(_) => {
-                match which {
-                    Out::Master => self.master = None,
-                    Out::Stdout => self.stdout = None,
-                    Out::Stderr => self.stderr = None,
-                }
-                return;
-            }
-            Ok(None) => return,
-            Ok(Some(n)) => n,
+        let Some(n) = self.io.read(which, &mut buf) else {
+            return;
         };
         let Some(c) = self.client.as_mut() else {
             return;
         };
         if !self.tty {
             let id = match which {
-                Out::Stderr => shim::STREAM_STDERR,
+                Output::Stderr => shim::STREAM_STDERR,
                 _ => shim::STREAM_STDOUT,
             };
             c.out.extend_from_slice(&shim::frame_header(id, n));
         }
         c.out.extend_from_slice(&buf[..n]);
-    }
-
-    fn flush_stdin(&mut self) {
-        let Some(fd) = self.stdin_target() else {
-            self.stdin_pending.clear();
-            return;
-        };
-        match sys::write_nb(fd, &self.stdin_pending) {
-            Ok(Some(n)) => {
-                self.stdin_pending.drain(..n);
-            }
-            Ok(None) => {}
-            Err(_) => {
-                // The exec closed its stdin: drop what it will never read.
-                self.stdin_pending.clear();
-                self.stdin = None;
-            }
-        }
-        if self.stdin_pending.is_empty() && self.close_stdin_when_flushed {
-            self.stdin = None;
-        }
     }
 
     fn flush_client(&mut self) {
@@ -607,17 +530,12 @@ impl Session {
                 // docker closes an exec's stdin when its client's input ends; a pty has no
                 // separate stdin to close.
                 if c.stdin && !self.tty {
-                    if self.stdin_pending.is_empty() {
-                        self.stdin = None;
-                    } else {
-                        self.close_stdin_when_flushed = true;
-                    }
+                    self.io.close_stdin();
                 }
             }
             Ok(Some(n)) => {
                 if c.stdin && self.exit.is_none() {
-                    self.stdin_pending.extend_from_slice(&buf[..n]);
-                    self.flush_stdin();
+                    self.io.feed_stdin(&buf[..n]);
                 }
             }
             Ok(None) => {}

@@ -10,6 +10,7 @@
 
 mod exec;
 mod server;
+mod stdio;
 
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};

@@ -14,6 +14,8 @@ use runtime::shim::{
 };
 use runtime::{cgroup, sys, timefmt, ErrorKind};
 
+use crate::stdio::{Output, ProcessIo};
+
 /// An attacher more than this far behind is disconnected instead of stalling the container.
 const MAX_PENDING: usize = 4 << 20;
 /// Don't read more stdin from attachers while this much waits for the container.
@@ -32,14 +34,6 @@ struct Attacher {
     /// Still reading the client's bytes (false after its EOF or without stdin).
     reading: bool,
     out: Vec<u8>,
-}
-
-/// Which output fd an event belongs to.
-#[derive(Clone, Copy)]
-enum Output {
-    Master,
-    Stdout,
-    Stderr,
 }
 
 enum Slot {
@@ -61,12 +55,7 @@ pub struct Shim {
     root: PathBuf,
     pidfd: OwnedFd,
     status: Status,
-    master: Option<OwnedFd>,
-    stdin: Option<OwnedFd>,
-    stdout: Option<OwnedFd>,
-    stderr: Option<OwnedFd>,
-    stdin_pending: Vec<u8>,
-    close_stdin_when_flushed: bool,
+    io: ProcessIo,
     stdin_once_used: bool,
     log: Option<JsonLogWriter>,
     attachers: Vec<Attacher>,
@@ -115,12 +104,6 @@ impl Shim {
             master = Some(fd);
         }
         let pidfd = sys::pidfd_open(pid).map_err(|e| werr(e.to_string(), ErrorKind::Internal))?;
-        for fd in [&master, &plan.stdin, &plan.stdout, &plan.stderr]
-            .into_iter()
-            .flatten()
-        {
-            let _ = sys::set_nonblocking(fd.as_fd());
-        }
         listener
             .set_nonblocking(true)
             .map_err(|e| werr(e.to_string(), ErrorKind::Internal))?;
@@ -132,12 +115,7 @@ impl Shim {
             root: state_dir.join(shim::RUNTIME_ROOT_DIR),
             pidfd,
             status: Status::Created,
-            master,
-            stdin: plan.stdin,
-            stdout: plan.stdout,
-            stderr: plan.stderr,
-            stdin_pending: Vec::new(),
-            close_stdin_when_flushed: false,
+            io: ProcessIo::new(master, plan.stdin, plan.stdout, plan.stderr),
             stdin_once_used: false,
             log,
             attachers: Vec::new(),
@@ -152,15 +130,11 @@ impl Shim {
         self.pid
     }
 
-    fn outputs_open(&self) -> bool {
-        self.master.is_some() || self.stdout.is_some() || self.stderr.is_some()
-    }
-
     /// Serves until the container exited and everything is cleaned up; then exits the process.
     pub fn run(mut self) -> ! {
         loop {
             if let Some((_, _, at)) = self.exit {
-                if !self.outputs_open() || at.elapsed() >= DRAIN_GRACE {
+                if !self.io.outputs_open() || at.elapsed() >= DRAIN_GRACE {
                     self.finish();
                 }
             }
@@ -209,23 +183,17 @@ impl Shim {
             fds.push((self.pidfd.as_fd(), true, false));
             slots.push(Slot::Pidfd);
         }
-        for (fd, which) in [
-            (&self.master, Output::Master),
-            (&self.stdout, Output::Stdout),
-            (&self.stderr, Output::Stderr),
-        ] {
-            if let Some(fd) = fd {
-                fds.push((fd.as_fd(), true, false));
-                slots.push(Slot::Output(which));
-            }
+        for (fd, which) in self.io.outputs() {
+            fds.push((fd, true, false));
+            slots.push(Slot::Output(which));
         }
-        if !self.stdin_pending.is_empty() {
-            if let Some(fd) = self.stdin_target() {
+        if !self.io.stdin_pending.is_empty() {
+            if let Some(fd) = self.io.stdin_target() {
                 fds.push((fd, false, true));
                 slots.push(Slot::StdinTarget);
             }
         }
-        let stdin_room = self.stdin_pending.len() < MAX_STDIN_PENDING;
+        let stdin_room = self.io.stdin_pending.len() < MAX_STDIN_PENDING;
         for (i, a) in self.attachers.iter().enumerate() {
             let read = a.reading && stdin_room;
             if read || !a.out.is_empty() {
@@ -251,7 +219,7 @@ impl Shim {
                 Slot::Listener if r.readable => self.accept_all(),
                 Slot::Pidfd if r.readable => self.reap(),
                 Slot::Output(which) if r.readable => self.read_output(which),
-                Slot::StdinTarget if r.writable => self.flush_stdin(),
+                Slot::StdinTarget if r.writable => self.io.flush_stdin(),
                 Slot::Attacher(i) if r.readable || r.writable => attacher_events.push((i, r)),
                 Slot::Exec(e) => exec_events.push((e, r)),
                 _ => {}
@@ -277,21 +245,12 @@ impl Shim {
         }
     }
 
-    fn stdin_target(&self) -> Option<BorrowedFd<'_>> {
-        self.master
-            .as_ref()
-            .or(self.stdin.as_ref())
-            .map(|f| f.as_fd())
-    }
-
     fn reap(&mut self) {
         match sys::try_reap(self.pid) {
             Ok(Some(code)) => {
                 self.status = Status::Exited;
                 self.exit = Some((code, SystemTime::now(), Instant::now()));
-                // Nobody reads stdin any more.
-                self.stdin = None;
-                self.stdin_pending.clear();
+                self.io.drop_stdin();
             }
             Ok(None) => {}
             Err(e) => eprintln!("berth-shim: {e}"),
@@ -300,24 +259,8 @@ impl Shim {
 
     fn read_output(&mut self, which: Output) {
         let mut buf = [0u8; 32 * 1024];
-        let fd = match which {
-            Output::Master => &self.master,
-            Output::Stdout => &self.stdout,
-            Output::Stderr => &self.stderr,
-        };
-        let Some(fd) = fd else { return };
-        let n = match sys::read_nb(fd.as_fd(), &mut buf) {
-            Ok(Some(0)) | Err(_) => {
-                // EOF, or EIO on a pty master once every slave is closed.
-                match which {
-                    Output::Master => self.master = None,
-                    Output::Stdout => self.stdout = None,
-                    Output::Stderr => self.stderr = None,
-                }
-                return;
-            }
-            Ok(None) => return,
-            Ok(Some(n)) => n,
+        let Some(n) = self.io.read(which, &mut buf) else {
+            return;
         };
         let data = &buf[..n];
         let stream = if matches!(which, Output::Stderr) {
@@ -352,27 +295,6 @@ impl Shim {
         });
     }
 
-    fn flush_stdin(&mut self) {
-        let Some(fd) = self.stdin_target() else {
-            self.stdin_pending.clear();
-            return;
-        };
-        match sys::write_nb(fd, &self.stdin_pending) {
-            Ok(Some(n)) => {
-                self.stdin_pending.drain(..n);
-            }
-            Ok(None) => {}
-            Err(_) => {
-                // The container closed its stdin: drop what it will never read.
-                self.stdin_pending.clear();
-                self.stdin = None;
-            }
-        }
-        if self.stdin_pending.is_empty() && self.close_stdin_when_flushed {
-            self.stdin = None;
-        }
-    }
-
     /// Writes what is pending to an attacher; false when it is gone.
     fn flush_attacher(&mut self, i: usize) -> bool {
         let a = &mut self.attachers[i];
@@ -398,8 +320,7 @@ impl Shim {
             }
             Ok(Some(n)) => {
                 if a.stdin && self.exit.is_none() {
-                    self.stdin_pending.extend_from_slice(&buf[..n]);
-                    self.flush_stdin();
+                    self.io.feed_stdin(&buf[..n]);
                 }
             }
             Ok(None) => {}
@@ -411,15 +332,7 @@ impl Shim {
     fn attacher_stdin_closed(&mut self) {
         if self.cfg.stdin_once && !self.stdin_once_used {
             self.stdin_once_used = true;
-            self.close_stdin();
-        }
-    }
-
-    fn close_stdin(&mut self) {
-        if self.stdin_pending.is_empty() {
-            self.stdin = None;
-        } else {
-            self.close_stdin_when_flushed = true;
+            self.io.close_stdin();
         }
     }
 
@@ -487,7 +400,7 @@ impl Shim {
                     Err(e) => Response::error(e.to_string(), ErrorKind::Internal),
                 },
             },
-            Request::Resize { width, height } => match &self.master {
+            Request::Resize { width, height } => match &self.io.master {
                 Some(m) => match sys::set_winsize(m.as_fd(), width, height) {
                     Ok(()) => ok,
                     Err(e) => Response::error(e.to_string(), ErrorKind::Internal),
@@ -496,7 +409,7 @@ impl Shim {
                 None => Response::error("the container has no TTY", ErrorKind::Conflict),
             },
             Request::CloseStdin => {
-                self.close_stdin();
+                self.io.close_stdin();
                 ok
             }
             Request::Exec {
@@ -543,7 +456,7 @@ impl Shim {
                     return None;
                 }
                 let _ = conn.set_nonblocking(true);
-                let stdin = stdin && (self.stdin.is_some() || self.master.is_some());
+                let stdin = stdin && self.io.stdin_target().is_some();
                 let mut a = Attacher {
                     sock: conn,
                     stdin,
@@ -553,9 +466,9 @@ impl Shim {
                     out: Vec::new(),
                 };
                 if stdin && !extra.is_empty() && self.exit.is_none() {
-                    self.stdin_pending.extend_from_slice(&extra);
+                    self.io.stdin_pending.extend_from_slice(&extra);
                 }
-                if self.exit.is_some() && !self.outputs_open() {
+                if self.exit.is_some() && !self.io.outputs_open() {
                     a.reading = false;
                 }
                 self.attachers.push(a);
