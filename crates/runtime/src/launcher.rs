@@ -89,6 +89,30 @@ fn chain(e: &dyn std::error::Error) -> String {
     s
 }
 
+/// libcontainer's builder for container `id` under `root`, running `executor`, with `stdio`
+/// wired as pipes or through a console socket.
+fn builder(
+    id: &str,
+    root: &Path,
+    executor: impl Executor + 'static,
+    stdio: Stdio,
+) -> Result<ContainerBuilder, libcontainer::error::LibcontainerError> {
+    let builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
+        .with_executor(executor)
+        .with_root_path(root)?;
+    Ok(match stdio {
+        Stdio::Pipes {
+            stdin,
+            stdout,
+            stderr,
+        } => builder
+            .with_stdin(stdin)
+            .with_stdout(stdout)
+            .with_stderr(stderr),
+        Stdio::Console { socket } => builder.with_console_socket(Some(socket)),
+    })
+}
+
 /// A created container, as returned by [`create`].
 pub struct Launched {
     pid: i32,
@@ -132,21 +156,7 @@ pub fn create(
         None => (bundle.to_owned(), exec::ExecExecutor::plain()),
     };
     let bundle = bundle.as_path();
-    let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
-        .with_executor(executor)
-        .with_root_path(root)
-        .map_err(|e| err(&e))?;
-    builder = match stdio {
-        Stdio::Pipes {
-            stdin,
-            stdout,
-            stderr,
-        } => builder
-            .with_stdin(stdin)
-            .with_stdout(stdout)
-            .with_stderr(stderr),
-        Stdio::Console { socket } => builder.with_console_socket(Some(socket)),
-    };
+    let builder = builder(id, root, executor, stdio).map_err(|e| err(&e))?;
     let container = builder
         .as_init(bundle)
         .with_systemd(false)

@@ -17,8 +17,6 @@
 
 use std::path::Path;
 
-use libcontainer::container::builder::ContainerBuilder;
-use libcontainer::syscall::syscall::SyscallType;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorValidationError};
 use oci_spec::runtime::{Capability, LinuxCapabilities, LinuxSeccomp, Process, Spec};
 
@@ -194,21 +192,7 @@ fn build(
         }
         m
     };
-    let mut builder = ContainerBuilder::new(id.to_string(), SyscallType::default())
-        .with_executor(executor)
-        .with_root_path(root)
-        .map_err(|e| err(&e))?;
-    builder = match stdio {
-        Stdio::Pipes {
-            stdin,
-            stdout,
-            stderr,
-        } => builder
-            .with_stdin(stdin)
-            .with_stdout(stdout)
-            .with_stderr(stderr),
-        Stdio::Console { socket } => builder.with_console_socket(Some(socket)),
-    };
+    let builder = super::builder(id, root, executor, stdio).map_err(|e| err(&e))?;
     let pid = builder
         .as_tenant()
         .with_process(Some(process_file))
