@@ -6,50 +6,28 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
-/// Credentials for one registry, as the docker CLI sends them (`X-Registry-Auth`, base64url
-/// JSON) and as `POST /auth` receives them.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthConfig {
-    /// User name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub username: String,
-    /// Password (or a personal access token).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub password: String,
-    /// `base64(user:password)`, as stored in `config.json`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub auth: String,
-    /// Deprecated; ignored.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub email: String,
-    /// The registry these are for.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub serveraddress: String,
-    /// A refresh token from an earlier login (OAuth2), used instead of the password.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub identitytoken: String,
-    /// A bearer token to send as is.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub registrytoken: String,
-}
+/// Credentials for one registry: the Engine API's type, which the docker CLI sends as
+/// `X-Registry-Auth` (base64url JSON) and `POST /auth` receives.
+pub use api_types::AuthConfig;
 
-impl std::fmt::Debug for AuthConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print secrets.
-        f.debug_struct("AuthConfig")
-            .field("username", &self.username)
-            .field("serveraddress", &self.serveraddress)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AuthConfig {
+/// What the registry client does with [`AuthConfig`]s.
+pub trait Credentials: Sized {
     /// Decodes an `X-Registry-Auth` header value. An empty value or `{}` means anonymous.
-    pub fn from_header(value: &str) -> Result<Option<AuthConfig>> {
+    fn from_header(value: &str) -> Result<Option<Self>>;
+    /// Fills `username`/`password` from `auth` when only that is set.
+    fn normalized(self) -> Result<Self>;
+    /// True when nothing usable is set.
+    fn is_anonymous(&self) -> bool;
+    /// The `Authorization: Basic …` value, when a user name is set.
+    fn basic(&self) -> Option<String>;
+}
+
+impl Credentials for AuthConfig {
+    fn from_header(value: &str) -> Result<Option<AuthConfig>> {
         let value = value.trim();
         if value.is_empty() {
             return Ok(None);
@@ -73,8 +51,7 @@ impl AuthConfig {
         Ok(Some(cfg.normalized()?).filter(|c| !c.is_anonymous()))
     }
 
-    /// Fills `username`/`password` from `auth` when only that is set.
-    pub fn normalized(mut self) -> Result<AuthConfig> {
+    fn normalized(mut self) -> Result<AuthConfig> {
         if self.username.is_empty() && !self.auth.is_empty() {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(self.auth.trim())
@@ -93,13 +70,11 @@ impl AuthConfig {
         Ok(self)
     }
 
-    /// True when nothing usable is set.
-    pub fn is_anonymous(&self) -> bool {
+    fn is_anonymous(&self) -> bool {
         self.username.is_empty() && self.identitytoken.is_empty() && self.registrytoken.is_empty()
     }
 
-    /// The `Authorization: Basic …` value, when a user name is set.
-    pub(crate) fn basic(&self) -> Option<String> {
+    fn basic(&self) -> Option<String> {
         (!self.username.is_empty()).then(|| {
             let raw = format!("{}:{}", self.username, self.password);
             format!(

@@ -27,7 +27,7 @@ pub mod registry;
 pub mod repository;
 pub mod search;
 
-pub use auth::AuthConfig;
+pub use auth::{AuthConfig, Credentials};
 pub use error::{Error, Result};
 pub use options::RegistryOptions;
 pub use registry::Registries;

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 
+use crate::auth::Credentials;
 use crate::auth::{AuthConfig, Challenge};
 use crate::error::{Error, Result};
 use crate::registry::{AuthState, Registries};

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 
+use crate::auth::Credentials;
 use crate::auth::{error_body, AuthConfig, Challenge, TokenResponse};
 use crate::error::{method_word, Error, Result};
 use crate::options::RegistryOptions;

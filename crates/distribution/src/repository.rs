@@ -21,6 +21,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::OnceCell;
 
 use crate::auth::AuthConfig;
+use crate::auth::Credentials;
 use crate::error::{Error, Result};
 use crate::registry::{AuthState, Endpoint, Registries, Req};
 

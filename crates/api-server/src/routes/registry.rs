@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::stream;
 
-use api_types::{AuthConfig as ApiAuth, Filters, JsonMessage};
-use distribution::AuthConfig;
+use api_types::{Filters, JsonMessage};
+use distribution::{AuthConfig, Credentials};
 use engine::image::progress::{Event, Receiver};
 use engine::image::{PullOptions, PushOptions, SearchOptions};
 use engine::Engine;
@@ -130,15 +130,6 @@ pub async fn search(
 
 /// `POST /auth`.
 pub async fn auth(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<Response> {
-    let a: ApiAuth = json_body(&body)?;
-    let cfg = AuthConfig {
-        username: a.username,
-        password: a.password,
-        auth: a.auth,
-        email: a.email,
-        serveraddress: a.serveraddress,
-        identitytoken: a.identitytoken,
-        registrytoken: a.registrytoken,
-    };
+    let cfg: AuthConfig = json_body(&body)?;
     Ok(Json(engine.images().login(cfg).await?).into_response())
 }

@@ -2,7 +2,7 @@
 //! `is-official`, `is-automated` and `stars` filters applied here), and credential checks.
 
 use api_types::{AuthResponse, Filters, ImageSearchResponseItem};
-use distribution::AuthConfig;
+use distribution::{AuthConfig, Credentials};
 
 use super::pull::registry_error;
 use super::ImageService;
