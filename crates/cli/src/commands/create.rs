@@ -7,7 +7,6 @@ use client::PullOptions;
 use super::{eprintln, println, Ctx};
 use crate::args::{ContainerFlags, CreateArgs};
 use crate::error::{with_help, CliError, BIN};
-use crate::format::jsonmessage::Display;
 use crate::format::reference::{is_id_or_digest, Reference};
 use crate::opts::container::{parse, OptsError};
 use crate::stream::terminal::{stderr_is_tty, stdout_size};
@@ -111,27 +110,8 @@ async fn pull(ctx: &Ctx, image: &str, flags: &ContainerFlags) -> Result<(), CliE
         platform: flags.platform.clone(),
         registry_auth: Some(super::pull::registry_auth(ctx, &r.domain)?),
     };
-    let mut stream = ctx.client.image_pull(&opts).await?;
-    let tty = stderr_is_tty();
-    let mut display = Display::new(std::io::stderr(), tty, 200);
-    while let Some(msg) = stream.next().await {
-        let msg = msg?;
-        if flags.quiet {
-            if let Some(e) = msg
-                .error_detail
-                .as_ref()
-                .map(|d| d.message.clone())
-                .or(msg.error.clone())
-            {
-                return Err(CliError::new(e));
-            }
-            continue;
-        }
-        if let Err(e) = display.show(&msg)? {
-            return Err(CliError::new(e));
-        }
-    }
-    Ok(())
+    let stream = ctx.client.image_pull(&opts).await?;
+    super::pull::draw(stream, std::io::stderr(), stderr_is_tty(), 200, flags.quiet).await
 }
 
 /// `--cidfile`: refused if it exists; removed again unless an ID was written.

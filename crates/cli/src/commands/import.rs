@@ -6,7 +6,6 @@ use client::ImportOptions;
 use super::Ctx;
 use crate::args::ImportArgs;
 use crate::error::CliError;
-use crate::format::jsonmessage::Display;
 use crate::format::reference::Reference;
 use crate::opts::kvfile::io_reason;
 use crate::stream::terminal::stdout_is_tty;
@@ -43,13 +42,7 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), CliError> {
 
 /// Prints a progress stream on stdout; its error message becomes the command's error.
 pub async fn show_progress(
-    mut stream: client::JsonStream<api_types::JsonMessage>,
+    stream: client::JsonStream<api_types::JsonMessage>,
 ) -> Result<(), CliError> {
-    let mut display = Display::new(std::io::stdout(), stdout_is_tty(), 200);
-    while let Some(msg) = stream.next().await {
-        if let Err(e) = display.show(&msg?)? {
-            return Err(CliError::new(e));
-        }
-    }
-    Ok(())
+    super::pull::draw(stream, std::io::stdout(), stdout_is_tty(), 200, false).await
 }

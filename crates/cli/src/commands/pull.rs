@@ -67,12 +67,24 @@ pub fn registry_auth(ctx: &Ctx, domain: &str) -> Result<String, CliError> {
 
 /// Draws a progress stream on stdout (nothing but errors when `quiet`).
 pub async fn show(
-    mut stream: client::JsonStream<api_types::JsonMessage>,
+    stream: client::JsonStream<api_types::JsonMessage>,
     quiet: bool,
 ) -> Result<(), CliError> {
-    let tty = stdout_is_tty();
     let width = crate::stream::terminal::stdout_size().1 as usize;
-    let mut display = Display::new(std::io::stdout(), tty, if width == 0 { 80 } else { width });
+    let width = if width == 0 { 80 } else { width };
+    draw(stream, std::io::stdout(), stdout_is_tty(), width, quiet).await
+}
+
+/// Draws a progress stream on `out`, `width` columns wide, with bars when `tty` (nothing but
+/// errors when `quiet`); the stream's error message becomes the command's error.
+pub async fn draw<W: std::io::Write>(
+    mut stream: client::JsonStream<api_types::JsonMessage>,
+    out: W,
+    tty: bool,
+    width: usize,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let mut display = Display::new(out, tty, width);
     while let Some(msg) = stream.next().await {
         let msg = msg?;
         if quiet {
