@@ -96,6 +96,14 @@ pub type DecompressReader<'a> = Box<dyn Read + Send + 'a>;
 pub fn decompress<'a, R: Read + Send + 'a>(
     mut r: R,
 ) -> Result<(Compression, DecompressReader<'a>), CompressionError> {
+    let (format, head) = peek(&mut r)?;
+    let whole = head.chain(r);
+    Ok((format, decoder(format, whole)?))
+}
+
+/// Reads up to the magic's length from `r` and detects the compression; the bytes read come
+/// back to be replayed in front of the rest.
+fn peek<R: Read>(r: &mut R) -> Result<(Compression, Cursor<Vec<u8>>), CompressionError> {
     let mut head = [0u8; MAGIC_LEN];
     let mut n = 0;
     while n < MAGIC_LEN {
@@ -106,9 +114,7 @@ pub fn decompress<'a, R: Read + Send + 'a>(
             Err(source) => return Err(CompressionError::Read { source }),
         }
     }
-    let format = detect(&head[..n]);
-    let whole = Cursor::new(head[..n].to_vec()).chain(r);
-    Ok((format, decoder(format, whole)?))
+    Ok((detect(&head[..n]), Cursor::new(head[..n].to_vec())))
 }
 
 /// A reader that decodes `format` from `r` (no detection).
@@ -162,18 +168,8 @@ impl<R: Read> Read for Decoder<R> {
 pub fn decompress_local<R: Read>(
     mut r: R,
 ) -> Result<(Compression, Decoder<io::Chain<Cursor<Vec<u8>>, R>>), CompressionError> {
-    let mut head = [0u8; MAGIC_LEN];
-    let mut n = 0;
-    while n < MAGIC_LEN {
-        match r.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => return Err(CompressionError::Read { source }),
-        }
-    }
-    let format = detect(&head[..n]);
-    let whole = Cursor::new(head[..n].to_vec()).chain(r);
+    let (format, head) = peek(&mut r)?;
+    let whole = head.chain(r);
     let d = match format {
         Compression::None => Decoder::Plain(whole),
         Compression::Gzip => Decoder::Gzip(flate2::read::MultiGzDecoder::new(
