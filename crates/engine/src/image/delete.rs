@@ -70,14 +70,7 @@ impl ImageService {
                     )));
                 }
             }
-            let r2 = reference.clone();
-            self.blocking(move |s| s.untag(&r2).map_err(image_error))
-                .await?;
-            self.event("untag", &id, &reference);
-            out.push(ImageDeleteResponseItem {
-                untagged: Some(reference.familiar()),
-                deleted: None,
-            });
+            out.push(self.untag(&id, &reference).await?);
             refs.retain(|r| r != &reference);
             // dockerd: removing the last tag of a repository also removes that repository's
             // digest references (what a pull recorded), so the image can go.
@@ -93,14 +86,7 @@ impl ImageService {
                     .cloned()
                     .collect();
                 for r in same {
-                    let r2 = r.clone();
-                    self.blocking(move |s| s.untag(&r2).map_err(image_error))
-                        .await?;
-                    self.event("untag", &id, &r);
-                    out.push(ImageDeleteResponseItem {
-                        untagged: Some(r.familiar()),
-                        deleted: None,
-                    });
+                    out.push(self.untag(&id, &r).await?);
                     refs.retain(|x| x != &r);
                 }
             }
@@ -147,14 +133,7 @@ impl ImageService {
             return Err(Error::Conflict(msg));
         }
         for r in refs {
-            let r2 = r.clone();
-            self.blocking(move |s| s.untag(&r2).map_err(image_error))
-                .await?;
-            self.event("untag", &id, &r);
-            out.push(ImageDeleteResponseItem {
-                untagged: Some(r.familiar()),
-                deleted: None,
-            });
+            out.push(self.untag(&id, &r).await?);
         }
         self.remove_record(&rec.id, force).await?;
         out.push(ImageDeleteResponseItem {
@@ -209,6 +188,18 @@ impl ImageService {
             parent = rec.parent.clone();
         }
         out
+    }
+
+    /// Removes reference `r` of image `id`, with its event; the line `rmi` prints for it.
+    async fn untag(&self, id: &str, r: &Reference) -> Result<ImageDeleteResponseItem> {
+        let r2 = r.clone();
+        self.blocking(move |s| s.untag(&r2).map_err(image_error))
+            .await?;
+        self.event("untag", id, r);
+        Ok(ImageDeleteResponseItem {
+            untagged: Some(r.familiar()),
+            deleted: None,
+        })
     }
 
     fn event(&self, action: &str, id: &str, r: &Reference) {
