@@ -71,8 +71,7 @@ impl Engine {
             store::Store::open(&root, store::StoreOptions::default())
         })
         .await
-        .map_err(|e| Error::Internal(format!("open task: {e}")))?
-        .map_err(image::store_error)?;
+        .map_err(Error::task("open"))??;
         let store = Arc::new(store);
         let events = EventBus::default();
         let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));

@@ -6,15 +6,5 @@
 
 pub mod netns;
 
-/// What kind of failure an error is, for callers that map errors to API statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The thing asked for does not exist.
-    NotFound,
-    /// The request conflicts with the current state.
-    Conflict,
-    /// The caller's input is wrong.
-    InvalidArgument,
-    /// A bug or an unexpected system failure.
-    Internal,
-}
+/// What kind of failure an error is (the one `errdefs` vocabulary).
+pub use errdefs::ErrorKind;

@@ -45,11 +45,11 @@ mod tests;
 
 pub use content::{BlobInfo, ContentError, ContentStore, IngestWriter};
 pub use db::{MetaDb, MetaError, ReadTx, WriteTx};
+pub use errdefs::ErrorKind;
 pub use gc::{Garbage, GcStats};
 pub use images::{ImageError, ImageRecord, LayerRecord};
 pub use layers::{ImportOptions, ImportedLayer, UnpackedLayer};
 pub use lease::{Lease, LeaseOptions, Resource};
-pub use oci::ErrorKind;
 pub use snapshot::{
     Info, Kind, Labels, Mount, OverlaySnapshotter, SnapshotError, Snapshotter, Usage,
 };

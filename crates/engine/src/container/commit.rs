@@ -65,10 +65,10 @@ impl ContainerService {
                     .map_err(|e| Error::io(format!("pausing container {id} to commit it"), e))?;
             }
             let committed = (|| {
-                let lease = store.lease().map_err(crate::image::store_error)?;
+                let lease = store.lease().map_err(Error::from)?;
                 let imported = store
                     .commit_container_layer(&lease, &id, &ImportOptions::default())
-                    .map_err(crate::image::store_error)?;
+                    .map_err(Error::from)?;
                 Ok(CommittedLayer {
                     record,
                     layer: (!is_empty_layer(&imported.layer.diff_id)).then_some(imported.layer),
@@ -83,7 +83,7 @@ impl ContainerService {
             committed
         })
         .await
-        .map_err(|e| Error::Internal(format!("commit task: {e}")))?;
+        .map_err(Error::task("commit"))?;
         drop(inner);
         res
     }
@@ -94,9 +94,7 @@ impl ContainerService {
         let store = self.store.clone();
         let id = c.id.clone();
         tokio::task::spawn_blocking(move || {
-            let list = store
-                .container_changes(&id)
-                .map_err(crate::image::store_error)?;
+            let list = store.container_changes(&id).map_err(Error::from)?;
             Ok(list
                 .into_iter()
                 .map(|ch| ContainerChange {
@@ -106,7 +104,7 @@ impl ContainerService {
                 .collect())
         })
         .await
-        .map_err(|e| Error::Internal(format!("changes task: {e}")))?
+        .map_err(Error::task("changes"))?
     }
 
     /// A fresh mount point for an export under the exec root.

@@ -101,7 +101,7 @@ impl ContainerService {
             None => (0..100)
                 .map(names::generate)
                 .find(|n| !idx.names.contains_key(n))
-                .ok_or_else(|| Error::Internal("could not generate a free name".into()))?,
+                .ok_or(Error::NoFreeName)?,
         };
         idx.names.insert(name.clone(), id.to_string());
         Ok(name)
@@ -149,7 +149,7 @@ impl ContainerService {
             Ok(())
         })
         .await
-        .map_err(|e| Error::Internal(format!("create task: {e}")))?;
+        .map_err(Error::task("create"))?;
         if result.is_err() {
             let _ = fs::remove_dir_all(&paths.dir);
         }

@@ -254,8 +254,8 @@ impl ContainerService {
                 runtime::spec::user::resolve(&rootfs, &user, &groups)
             })
             .await
-            .map_err(|e| Error::Internal(format!("user lookup task: {e}")))?
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::task("user lookup"))?
+            .map_err(Error::ExecUser)?;
         }
         let detach_keys = match cfg.detach_keys.as_str() {
             "" => Vec::new(),
@@ -355,11 +355,7 @@ impl ContainerService {
         .await
         {
             Ok(Ok(s)) => *s,
-            _ => {
-                return Err(Error::Internal(
-                    "timeout waiting for exec session ready".into(),
-                ))
-            }
+            _ => return Err(Error::ExecNotReady),
         };
         match state {
             ExecState::Running { .. } => {}
@@ -376,7 +372,7 @@ impl ContainerService {
         match shim.handle().exec_resize(&e.id, width, height).await {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == runtime::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(Error::Runtime(err.to_string(), crate::ErrorKind::Internal)),
+            Err(err) => Err(Error::ExecResize(err)),
         }
     }
 }

@@ -46,7 +46,6 @@ pub use export::ExportStream;
 pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;
-pub(crate) use rootfs::kind as rootfs_kind;
 pub use stop::StopOptions;
 pub use wait::{WaitCondition, WaitFuture};
 
@@ -239,7 +238,7 @@ impl ContainerService {
         let rec = record.clone();
         tokio::task::spawn_blocking(move || rootfs::save_record(&store, &rec))
             .await
-            .map_err(|e| Error::Internal(format!("persist task: {e}")))??;
+            .map_err(Error::task("persist"))??;
         c.set_view(record);
         Ok(())
     }

@@ -25,8 +25,7 @@ impl ContainerService {
     /// that implies it, as dockerd does).
     pub async fn list(&self, opts: ListOptions) -> Result<Vec<ContainerSummary>> {
         let f = &opts.filters;
-        f.validate(LIST_FILTERS)
-            .map_err(|e| Error::invalid(e.to_string()))?;
+        f.validate(LIST_FILTERS).map_err(Error::from)?;
         for s in f.get("status") {
             if Status::parse(s).is_none() {
                 return Err(Error::invalid(format!("invalid filter 'status={s}'")));
@@ -106,7 +105,7 @@ impl ContainerService {
         let id = id.to_string();
         tokio::task::spawn_blocking(move || rootfs::usage(&store, &id))
             .await
-            .map_err(|e| Error::Internal(format!("usage task: {e}")))?
+            .map_err(Error::task("usage"))?
     }
 
     async fn root_size(&self, r: &super::record::ContainerRecord) -> i64 {
@@ -158,7 +157,7 @@ impl ContainerService {
         let old2 = old.clone();
         let res = tokio::task::spawn_blocking(move || rootfs::rename_record(&store, &rec, &old2))
             .await
-            .map_err(|e| Error::Internal(format!("rename task: {e}")))?;
+            .map_err(Error::task("rename"))?;
         let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
         match res {
             Ok(()) => {
@@ -212,10 +211,9 @@ impl ContainerService {
             .await
             .map_err(|e| Error::io("running ps", e))?;
         if !out.status.success() {
-            return Err(Error::Internal(format!(
-                "ps: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(Error::Ps(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
         }
         parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
     }

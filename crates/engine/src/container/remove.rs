@@ -86,7 +86,7 @@ impl ContainerService {
             })
         })
         .await
-        .map_err(|e| Error::Internal(format!("remove task: {e}")))?;
+        .map_err(Error::task("remove"))?;
         let dir = match res {
             Ok(dir) => dir,
             Err(e) => {
@@ -124,7 +124,7 @@ impl ContainerService {
     pub async fn prune(self: &Arc<Self>, filters: Filters) -> Result<ContainerPruneResponse> {
         filters
             .validate(&["until", "label", "label!"])
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let until = match filters.get("until").next() {
             Some(u) => Some(
                 clock::parse_timestamp(u)

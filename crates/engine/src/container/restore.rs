@@ -14,7 +14,7 @@ impl ContainerService {
         let store = self.store.clone();
         let records = tokio::task::spawn_blocking(move || rootfs::load_records(&store))
             .await
-            .map_err(|e| Error::Internal(format!("load task: {e}")))??;
+            .map_err(Error::task("load"))??;
         let mut to_remove = Vec::new();
         for rec in records {
             let c = Container::new(rec.clone());

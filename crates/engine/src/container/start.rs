@@ -91,7 +91,7 @@ impl ContainerService {
         let mount = async move {
             tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
                 .await
-                .map_err(|e| Error::Internal(format!("mount task: {e}")))?
+                .map_err(Error::task("mount"))?
         };
         let ns = (inner.record.host_config.network_mode != "host")
             .then(|| self.cfg.exec_root.join("netns").join(&c.id));
@@ -100,7 +100,7 @@ impl ContainerService {
             match ns2 {
                 Some(ns) => tokio::task::spawn_blocking(move || shim::create_netns(&ns))
                     .await
-                    .map_err(|e| Error::Internal(format!("netns task: {e}")))?,
+                    .map_err(Error::task("netns"))?,
                 None => Ok(()),
             }
         };

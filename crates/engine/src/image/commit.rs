@@ -13,7 +13,7 @@ use oci::config::{ContainerConfig, History, ImageConfig};
 use oci::Reference;
 use store::NewImage;
 
-use super::{changes, image_error, store_error, ImageService};
+use super::{changes, ImageService};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::system::VERSION;
@@ -45,7 +45,7 @@ fn commit_reference(repo: &str, tag: &str) -> Result<Option<Reference>> {
     if repo.is_empty() {
         return Ok(None);
     }
-    let r = Reference::parse(repo).map_err(|e| Error::invalid(e.to_string()))?;
+    let r = Reference::parse(repo).map_err(Error::from)?;
     if r.digest().is_some() {
         return Err(Error::invalid(
             "refusing to create a tag with a digest reference",
@@ -54,7 +54,7 @@ fn commit_reference(repo: &str, tag: &str) -> Result<Option<Reference>> {
     let r = if tag.is_empty() {
         r.with_default_tag()
     } else {
-        r.with_tag(tag).map_err(|e| Error::invalid(e.to_string()))?
+        r.with_tag(tag).map_err(Error::from)?
     };
     Ok(Some(r))
 }
@@ -62,7 +62,7 @@ fn commit_reference(repo: &str, tag: &str) -> Result<Option<Reference>> {
 fn to_oci(c: &api_types::ContainerConfig) -> Result<ContainerConfig> {
     serde_json::to_value(c)
         .and_then(serde_json::from_value)
-        .map_err(|e| Error::Internal(format!("converting a container config: {e}")))
+        .map_err(Error::ConfigConversion)
 }
 
 /// Applies `--change` instructions as a Dockerfile would: an ENTRYPOINT clears the CMD unless
@@ -144,13 +144,15 @@ impl ImageService {
         apply_changes(&mut ContainerConfig::default(), &opts.changes)?;
         let containers = self
             .containers()
-            .ok_or_else(|| Error::Internal("the container service is gone".into()))?;
+            .ok_or_else(|| Error::conflict("the container service is gone"))?;
         let committed = containers
             .commit_rw_layer(&opts.container, opts.pause)
             .await?;
         let rec = &committed.record;
-        let parent_id = oci::Digest::parse(&rec.image_id)
-            .map_err(|e| Error::Internal(format!("container image id {}: {e}", rec.image_id)))?;
+        let parent_id = oci::Digest::parse(&rec.image_id).map_err(|source| Error::BadDigest {
+            what: format!("container image id {}", rec.image_id),
+            source,
+        })?;
         let parent = self.record(parent_id.as_str()).await.map_err(|_| {
             Error::Conflict(format!(
                 "the image of container {} ({}) was removed: cannot commit it",
@@ -214,10 +216,10 @@ impl ImageService {
                             ..Default::default()
                         },
                     )
-                    .map_err(store_error)?;
-                lease.release().map_err(store_error)?;
+                    .map_err(Error::from)?;
+                lease.release().map_err(Error::from)?;
                 if collect {
-                    s.gc().map_err(store_error)?;
+                    s.gc().map_err(Error::from)?;
                 }
                 Ok(r.id)
             })
@@ -225,7 +227,7 @@ impl ImageService {
         if let Some(r) = &reference {
             // Move the tag here even when another image held it.
             let (r2, id2) = (r.clone(), id.clone());
-            self.blocking(move |s| s.tag(&r2, &id2).map_err(image_error))
+            self.blocking(move |s| s.tag(&r2, &id2).map_err(Error::from))
                 .await?;
         }
         let mut attrs = BTreeMap::new();

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use api_types::ImageDeleteResponseItem;
 use oci::{AnyReference, Digest, Reference};
 
-use super::{image_error, store_error, ImageService};
+use super::ImageService;
 use crate::error::{Error, Result};
 
 fn short(id: &str) -> String {
@@ -59,8 +59,7 @@ impl ImageService {
             .collect();
 
         if !by_id {
-            let reference =
-                Reference::parse_tagged(name).map_err(|e| Error::invalid(e.to_string()))?;
+            let reference = Reference::parse_tagged(name).map_err(Error::from)?;
             if !force && refs.len() == 1 {
                 if let Some(c) = users.first() {
                     return Err(Error::Conflict(format!(
@@ -103,7 +102,7 @@ impl ImageService {
                 )));
             }
         }
-        let all = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let all = self.blocking(|s| s.images().map_err(Error::from)).await?;
         let conflict = if all.iter().any(|i| i.parent.as_ref() == Some(&rec.id)) {
             Some(format!(
                 "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
@@ -149,7 +148,7 @@ impl ImageService {
         self.blocking(move |s| {
             s.delete_image(&digest, force)
                 .map(drop)
-                .map_err(store_error)
+                .map_err(Error::from)
         })
         .await?;
         self.events
@@ -169,7 +168,7 @@ impl ImageService {
             let Ok(rec) = self.record(p.as_str()).await else {
                 break;
             };
-            let all = match self.blocking(|s| s.images().map_err(image_error)).await {
+            let all = match self.blocking(|s| s.images().map_err(Error::from)).await {
                 Ok(a) => a,
                 Err(_) => break,
             };
@@ -193,7 +192,7 @@ impl ImageService {
     /// Removes reference `r` of image `id`, with its event; the line `rmi` prints for it.
     async fn untag(&self, id: &str, r: &Reference) -> Result<ImageDeleteResponseItem> {
         let r2 = r.clone();
-        self.blocking(move |s| s.untag(&r2).map_err(image_error))
+        self.blocking(move |s| s.untag(&r2).map_err(Error::from))
             .await?;
         self.event("untag", id, r);
         Ok(ImageDeleteResponseItem {

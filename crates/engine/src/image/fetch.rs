@@ -27,13 +27,66 @@ use tokio::runtime::Handle;
 use super::progress::{short_id, Progress};
 use crate::error::ErrorKind;
 
-/// Why a fetch failed: the message and its kind (cloned to every pull that follows it).
-pub(crate) type FetchError = (String, ErrorKind);
+/// Why a layer download failed (shared, through an `Arc`, by every pull following it).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The content store failed.
+    #[error("layer {digest}: {source}")]
+    Store {
+        digest: Digest,
+        #[source]
+        source: Box<store::StoreError>,
+    },
+    /// The registry refused or sent too much.
+    #[error("layer {digest}: {source}")]
+    Registry {
+        digest: Digest,
+        #[source]
+        source: Box<distribution::Error>,
+    },
+    /// Transient failures, retried until the attempts ran out.
+    #[error("downloading layer {digest}: {last} (gave up after {attempts} attempts; the next pull resumes at byte {offset})")]
+    GaveUp {
+        digest: Digest,
+        /// The last failure, in words.
+        last: String,
+        attempts: usize,
+        offset: u64,
+    },
+    /// What arrived does not hash to the digest.
+    #[error("filesystem layer verification failed for digest {digest}: {source}")]
+    Verify {
+        digest: Digest,
+        #[source]
+        source: Box<store::StoreError>,
+    },
+    /// The download task died.
+    #[error("download task: {source}")]
+    Task {
+        #[source]
+        source: tokio::task::JoinError,
+    },
+}
+
+impl FetchError {
+    /// What the client can do about it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            FetchError::Store { source, .. } => source.kind(),
+            FetchError::Registry { source, .. } => source.kind(),
+            FetchError::GaveUp { .. } => ErrorKind::Unavailable,
+            FetchError::Verify { .. } => ErrorKind::InvalidArgument,
+            FetchError::Task { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+type Outcome = Result<(), Arc<FetchError>>;
 
 struct FetchState {
     file: Option<Arc<File>>,
     written: u64,
-    done: Option<Result<(), FetchError>>,
+    done: Option<Outcome>,
 }
 
 /// One blob download in flight.
@@ -65,12 +118,12 @@ impl Fetch {
     }
 
     /// Records the outcome; wakes every reader.
-    pub(crate) fn finish(&self, r: Result<(), FetchError>) {
+    pub(crate) fn finish(&self, r: Outcome) {
         self.update(|st| st.done = Some(r));
     }
 
     /// Blocks until the download ended; its outcome.
-    pub(crate) fn wait(&self) -> Result<(), FetchError> {
+    pub(crate) fn wait(&self) -> Outcome {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(r) = &st.done {
@@ -107,19 +160,20 @@ impl Fetch {
     ) -> Result<(), FetchError> {
         let id = short_id(&self.digest);
         let key = format!("pull/{}", self.digest);
-        let internal = |e: &dyn std::fmt::Display| {
-            (format!("layer {}: {e}", self.digest), ErrorKind::Internal)
+        let internal = |e: store::StoreError| FetchError::Store {
+            digest: self.digest.clone(),
+            source: Box::new(e),
         };
         // Another pull may have finished this blob since the caller looked.
         if store
             .lease_blob(lease, &self.digest)
-            .map_err(|e| internal(&e))?
+            .map_err(internal)?
             .is_some()
         {
             let file = store
                 .content()
                 .open_blob(&self.digest)
-                .map_err(|e| internal(&e))?;
+                .map_err(|e| internal(e.into()))?;
             self.update(|st| {
                 st.file = Some(Arc::new(file));
                 st.written = self.size;
@@ -129,11 +183,11 @@ impl Fetch {
         }
         let mut w = store
             .ingest(lease, &key, Some(self.size))
-            .map_err(|e| internal(&e))?;
+            .map_err(internal)?;
         if w.offset() > self.size {
-            w.truncate().map_err(|e| internal(&e))?;
+            w.truncate().map_err(|e| internal(e.into()))?;
         }
-        let file = w.reader().map_err(|e| internal(&e))?;
+        let file = w.reader().map_err(|e| internal(e.into()))?;
         let start = w.offset();
         self.update(|st| {
             st.file = Some(Arc::new(file));
@@ -186,20 +240,20 @@ impl Fetch {
                     if matches!(e, distribution::Error::TooLarge { .. }) {
                         let _ = store.content().abort(&key);
                     }
-                    let kind = super::pull::registry_kind(&e);
-                    return Err((format!("layer {}: {e}", self.digest), kind));
+                    return Err(FetchError::Registry {
+                        digest: self.digest.clone(),
+                        source: Box::new(e),
+                    });
                 }
             };
             failures += 1;
             if failures >= attempts.max(1) {
-                return Err((
-                    format!(
-                        "downloading layer {}: {err} (gave up after {failures} attempts; the next pull resumes at byte {})",
-                        self.digest,
-                        w.offset()
-                    ),
-                    ErrorKind::Unavailable,
-                ));
+                return Err(FetchError::GaveUp {
+                    digest: self.digest.clone(),
+                    last: err,
+                    attempts: failures,
+                    offset: w.offset(),
+                });
             }
             tracing::warn!(digest = %self.digest, offset = w.offset(), error = %err, "layer download cut; resuming");
             let wait = Duration::from_millis(200 * failures as u64);
@@ -214,13 +268,10 @@ impl Fetch {
         if let Err(e) = committed {
             // Bad content is never resumed from: start afresh next time.
             let _ = store.content().abort(&key);
-            return Err((
-                format!(
-                    "filesystem layer verification failed for digest {}: {e}",
-                    self.digest
-                ),
-                ErrorKind::InvalidArgument,
-            ));
+            return Err(FetchError::Verify {
+                digest: self.digest.clone(),
+                source: Box::new(e),
+            });
         }
         progress.layer(&id, "Download complete");
         Ok(())
@@ -244,8 +295,8 @@ impl Read for TailReader {
         let f = &self.fetch;
         let mut st = f.state.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(Err((msg, _))) = &st.done {
-                return Err(io::Error::other(msg.clone()));
+            if let Some(Err(e)) = &st.done {
+                return Err(io::Error::other(e.clone()));
             }
             if let Some(file) = st.file.clone() {
                 if self.pos < st.written {

@@ -84,7 +84,10 @@ impl Files {
             Some((_, Src::Stored { digest, size })) if *size <= JSON_MAX => store
                 .content()
                 .read(digest)
-                .map_err(|e| Error::Internal(format!("reading {path} of the archive back: {e}"))),
+                .map_err(|source| Error::ReadBack {
+                    what: format!("reading {path} of the archive back"),
+                    source,
+                }),
             Some(_) => Err(invalid(format!("{path} is too large"))),
             None => Err(invalid(format!("{path} is missing"))),
         }
@@ -214,7 +217,7 @@ fn load_blocking<R: Read + Send>(
     body: R,
     progress: &Progress,
 ) -> Result<()> {
-    let lease = store.lease().map_err(super::store_error)?;
+    let lease = store.lease().map_err(Error::from)?;
     let shared = Shared::default();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(64);
     let rx = Mutex::new(rx);
@@ -246,7 +249,7 @@ fn load_blocking<R: Read + Send>(
     }
     let files = read?;
     super::load_images::record(store, &lease, &files, progress, events)?;
-    lease.release().map_err(super::store_error)?;
+    lease.release().map_err(Error::from)?;
     Ok(())
 }
 
@@ -387,15 +390,20 @@ impl Reader<'_> {
         let have_blob = self
             .store
             .lease_blob(self.lease, &digest)
-            .map_err(super::store_error)?
+            .map_err(Error::from)?
             .is_some();
         if have_blob {
             io::copy(e, &mut io::sink())
                 .map_err(|err| invalid(format!("reading {path}: {err}")))?;
             if !have_layer {
-                let f = self.store.content().open_blob(&digest).map_err(|err| {
-                    Error::Internal(format!("reading layer {digest} back: {err}"))
-                })?;
+                let f =
+                    self.store
+                        .content()
+                        .open_blob(&digest)
+                        .map_err(|source| Error::ReadBack {
+                            what: format!("reading layer {digest} back"),
+                            source,
+                        })?;
                 self.send(job(Tail::complete(f, size)))?;
             }
         } else {
@@ -404,11 +412,10 @@ impl Reader<'_> {
             let mut w = self
                 .store
                 .ingest(self.lease, &key, Some(size))
-                .map_err(super::store_error)?;
-            w.truncate()
-                .map_err(|err| Error::Internal(err.to_string()))?;
+                .map_err(Error::from)?;
+            w.truncate().map_err(Error::from)?;
             if !have_layer {
-                let f = w.reader().map_err(|err| Error::Internal(err.to_string()))?;
+                let f = w.reader().map_err(Error::from)?;
                 self.send(job(Tail::new(f, growth.clone())))?;
             }
             let stored = copy_growing(e, &mut w, &growth)
@@ -432,7 +439,7 @@ impl Reader<'_> {
     fn send(&self, job: Job) -> Result<()> {
         match &self.jobs {
             Some(tx) if tx.send(job).is_ok() => Ok(()),
-            _ => Err(Error::Internal("the layer unpackers are gone".into())),
+            _ => Err(Error::Panicked("a layer unpacker")),
         }
     }
 
@@ -443,7 +450,7 @@ impl Reader<'_> {
             if self
                 .store
                 .lease_blob(self.lease, d)
-                .map_err(super::store_error)?
+                .map_err(Error::from)?
                 .is_some()
             {
                 io::copy(&mut e, &mut io::sink())
@@ -462,9 +469,8 @@ impl Reader<'_> {
         let mut w = self
             .store
             .ingest(self.lease, &key, Some(size))
-            .map_err(super::store_error)?;
-        w.truncate()
-            .map_err(|err| Error::Internal(err.to_string()))?;
+            .map_err(Error::from)?;
+        w.truncate().map_err(Error::from)?;
         if let Err(err) = io::copy(&mut e, &mut w) {
             let _ = self.store.content().abort(&key);
             return Err(invalid(format!("reading {path}: {err}")));
@@ -517,7 +523,7 @@ pub(crate) fn layer_error(digest: &Digest, e: store::StoreError) -> Error {
         oci::ErrorKind::InvalidArgument | oci::ErrorKind::NotFound => {
             invalid(format!("layer {digest}: {e}"))
         }
-        _ => super::store_error(e),
+        _ => e.into(),
     }
 }
 

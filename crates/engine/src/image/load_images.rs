@@ -19,7 +19,6 @@ use store::{ImportOptions, LayerRecord, Lease, NewImage, Store};
 use super::load::{
     detected_media_type, invalid, layer_error, stream_line, Files, Progress, Src, JSON_MAX,
 };
-use super::store_error;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 
@@ -260,7 +259,10 @@ fn describe(store: &Store, src: &Src) -> Result<Descriptor> {
             let f = store
                 .content()
                 .open_blob(digest)
-                .map_err(|e| Error::Internal(format!("reading layer {digest} back: {e}")))?;
+                .map_err(|source| Error::ReadBack {
+                    what: format!("reading layer {digest} back"),
+                    source,
+                })?;
             f.take(8)
                 .read_to_end(&mut head)
                 .map_err(|e| Error::io("reading a layer back", e))?;
@@ -337,12 +339,15 @@ fn unpack_one(
                 .layer)
         }
         Some(Src::Stored { digest, size }) => {
-            store.lease_blob(lease, digest).map_err(store_error)?;
+            store.lease_blob(lease, digest).map_err(Error::from)?;
             let open = || {
                 store
                     .content()
                     .open_blob(digest)
-                    .map_err(|e| Error::Internal(format!("reading layer {digest} back: {e}")))
+                    .map_err(|source| Error::ReadBack {
+                        what: format!("reading layer {digest} back"),
+                        source,
+                    })
             };
             let mut head = Vec::with_capacity(8);
             open()?
@@ -355,7 +360,7 @@ fn unpack_one(
                 return recompress(store, lease, r, parent, diff_id, &desc.digest);
             }
             // Most layers were unpacked while the archive streamed in.
-            if let Some(s) = store.lease_layer(lease, &chain).map_err(store_error)? {
+            if let Some(s) = store.lease_layer(lease, &chain).map_err(Error::from)? {
                 return Ok(record(s));
             }
             let u = store.unpack_layer(lease, r, parent, diff_id).map_err(err)?;
@@ -363,8 +368,8 @@ fn unpack_one(
         }
         None => {
             // Not in the archive: fine when this daemon has it already.
-            let size = store.lease_layer(lease, &chain).map_err(store_error)?;
-            let blob = store.lease_blob(lease, &desc.digest).map_err(store_error)?;
+            let size = store.lease_layer(lease, &chain).map_err(Error::from)?;
+            let blob = store.lease_blob(lease, &desc.digest).map_err(Error::from)?;
             match (size, blob) {
                 (Some(s), Some(_)) => Ok(record(s)),
                 _ => Err(invalid(format!("layer {} is missing", desc.digest))),
@@ -438,7 +443,7 @@ fn create(
         )
         .map_err(|e| match e.kind() {
             oci::ErrorKind::InvalidArgument => invalid(e),
-            _ => store_error(e),
+            _ => e.into(),
         })?;
     if names.is_empty() {
         progress.send(stream_line(format!("Loaded image ID: {}\n", rec.id)));

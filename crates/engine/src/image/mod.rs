@@ -27,6 +27,7 @@ mod sources;
 
 pub use channel::ChannelStream;
 pub use commit::CommitOptions;
+pub use fetch::FetchError;
 pub use import::ImportOptions;
 pub use pull::PullOptions;
 pub use push::PushOptions;
@@ -41,25 +42,13 @@ use api_types::{
     ImageSummary, RootFs,
 };
 use oci::{Digest, ImageConfig};
-use store::{ImageError, ImageRecord, Store, StoreError};
+use store::{ImageRecord, Store};
 
 use crate::clock;
 use crate::container::config::ImageDefaults;
 use crate::container::{ContainerService, ResolvedImage};
 use crate::error::{Error, Result};
 use crate::events::EventBus;
-
-/// Maps a store error to the engine's.
-pub fn store_error(e: StoreError) -> Error {
-    Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind()))
-}
-
-fn image_error(e: ImageError) -> Error {
-    match e {
-        ImageError::NotFound { reference } => Error::NoSuchImage(reference),
-        e => Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind())),
-    }
-}
 
 /// Options of list.
 #[derive(Debug, Clone, Default)]
@@ -114,22 +103,21 @@ impl ImageService {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(&store))
             .await
-            .map_err(|e| Error::Internal(format!("image task: {e}")))?
+            .map_err(Error::task("image"))?
     }
 
     /// Finds an image by name or id (Docker's rules).
     pub(crate) async fn record(&self, name: &str) -> Result<ImageRecord> {
         let name = name.to_string();
-        self.blocking(move |s| s.resolve(&name).map_err(image_error))
+        self.blocking(move |s| s.resolve(&name).map_err(Error::from))
             .await
     }
 
     async fn config(&self, id: &Digest) -> Result<ImageConfig> {
         let id = id.clone();
         self.blocking(move |s| {
-            let bytes = s.image_config(&id).map_err(store_error)?;
-            ImageConfig::from_slice(&bytes)
-                .map_err(|e| Error::Internal(format!("image {id}: bad config: {e}")))
+            let bytes = s.image_config(&id).map_err(Error::from)?;
+            ImageConfig::from_slice(&bytes).map_err(|source| Error::StoredConfig { id, source })
         })
         .await
     }
@@ -174,7 +162,7 @@ impl ImageService {
 
     /// How many images there are.
     pub async fn count(&self) -> Result<i64> {
-        self.blocking(|s| s.images().map(|v| v.len() as i64).map_err(image_error))
+        self.blocking(|s| s.images().map(|v| v.len() as i64).map_err(Error::from))
             .await
     }
 
@@ -204,14 +192,14 @@ impl ImageService {
     pub async fn list(&self, opts: ListImagesOptions) -> Result<Vec<ImageSummary>> {
         let f = &opts.filters;
         f.validate(&["dangling", "label", "before", "since", "reference", "until"])
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let dangling = match f.get("dangling").next() {
             None => None,
             Some("true") | Some("1") => Some(true),
             Some("false") | Some("0") => Some(false),
             Some(v) => return Err(Error::invalid(format!("invalid filter 'dangling={v}'"))),
         };
-        let mut records = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let mut records = self.blocking(|s| s.images().map_err(Error::from)).await?;
         records.sort_by(|a, b| {
             created_secs(b)
                 .cmp(&created_secs(a))
@@ -391,8 +379,7 @@ impl ImageService {
             Some(t) => format!("{repo}:{t}"),
             None => repo.to_string(),
         };
-        let reference =
-            oci::Reference::parse_tagged(&target).map_err(|e| Error::invalid(e.to_string()))?;
+        let reference = oci::Reference::parse_tagged(&target).map_err(Error::from)?;
         if reference.digest().is_some() {
             return Err(Error::invalid(
                 "refusing to create a tag with a digest reference",
@@ -401,7 +388,7 @@ impl ImageService {
         let rec = self.record(name).await?;
         let id = rec.id.clone();
         let r2 = reference.clone();
-        self.blocking(move |s| s.tag(&r2, &id).map_err(image_error))
+        self.blocking(move |s| s.tag(&r2, &id).map_err(Error::from))
             .await?;
         let mut attrs = BTreeMap::new();
         attrs.insert("name".to_string(), reference.familiar());
