@@ -34,11 +34,10 @@ mod shim;
 mod start;
 pub mod state;
 mod stop;
+mod table;
 mod wait;
 
 pub use attach::{AttachOptions, AttachSession};
-pub use commit::CommittedLayer;
-pub use create::ResolvedImage;
 pub use exec::{ExecSettings, ExecState};
 pub use exec_start::{ExecSession, ExecStart, ExecStartOptions};
 pub(crate) use export::cleanup as cleanup_exports;
@@ -47,9 +46,9 @@ pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;
 pub use stop::StopOptions;
+pub use table::ContainerTable;
 pub use wait::{WaitCondition, WaitFuture};
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
@@ -143,19 +142,13 @@ impl Container {
     }
 }
 
-#[derive(Default)]
-struct Index {
-    by_id: HashMap<String, Arc<Container>>,
-    names: HashMap<String, String>,
-}
-
 /// The containers of this daemon.
 pub struct ContainerService {
     cfg: Arc<EngineConfig>,
     store: Arc<store::Store>,
     images: Arc<ImageService>,
     events: EventBus,
-    index: RwLock<Index>,
+    table: Arc<ContainerTable>,
     /// Every exec, by id.
     execs: exec::ExecStore,
     /// Background cleanups of removed containers.
@@ -169,13 +162,14 @@ impl ContainerService {
         store: Arc<store::Store>,
         images: Arc<ImageService>,
         events: EventBus,
+        table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
         let svc = Arc::new(ContainerService {
             cfg,
             store,
             images,
             events,
-            index: RwLock::new(Index::default()),
+            table,
             execs: exec::ExecStore::default(),
             cleanups: cleanup::Cleanups::default(),
         });
@@ -195,7 +189,7 @@ impl ContainerService {
 
     /// Finds a container by full id, name (with or without `/`), or unique id prefix.
     pub fn get(&self, key: &str) -> Result<Arc<Container>> {
-        let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let idx = self.table.read();
         if let Some(c) = idx.by_id.get(key) {
             return Ok(c.clone());
         }
@@ -219,17 +213,7 @@ impl ContainerService {
 
     /// Every container, in no particular order.
     pub fn all(&self) -> Vec<Arc<Container>> {
-        let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
-        idx.by_id.values().cloned().collect()
-    }
-
-    /// How many containers use the image `image_id` (for `rmi` and `images`).
-    pub fn using_image(&self, image_id: &str) -> Vec<Arc<ContainerRecord>> {
-        self.all()
-            .into_iter()
-            .map(|c| c.view())
-            .filter(|r| r.image_id == image_id)
-            .collect()
+        self.table.all()
     }
 
     /// Writes the record, then publishes it as the view.

@@ -142,7 +142,7 @@ impl ContainerService {
             ));
         }
         {
-            let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+            let mut idx = self.table.write();
             if let Some(holder) = idx.names.get(&new_name) {
                 return Err(Error::NameInUse {
                     name: new_name,
@@ -158,7 +158,7 @@ impl ContainerService {
         let res = tokio::task::spawn_blocking(move || rootfs::rename_record(&store, &rec, &old2))
             .await
             .map_err(Error::task("rename"))?;
-        let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let mut idx = self.table.write();
         match res {
             Ok(()) => {
                 idx.names.remove(&old);

@@ -99,7 +99,7 @@ impl ContainerService {
         };
         self.execs.container_removed(&c.id);
         {
-            let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+            let mut idx = self.table.write();
             idx.by_id.remove(&c.id);
             if idx.names.get(&inner.record.name) == Some(&c.id) {
                 idx.names.remove(&inner.record.name);

@@ -19,7 +19,7 @@ impl ContainerService {
         for rec in records {
             let c = Container::new(rec.clone());
             {
-                let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+                let mut idx = self.table.write();
                 idx.names.insert(rec.name.clone(), rec.id.clone());
                 idx.by_id.insert(rec.id.clone(), c.clone());
             }

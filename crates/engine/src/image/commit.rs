@@ -6,12 +6,16 @@
 //!
 //! The image is recorded in one transaction after the layer is committed under a lease: a
 //! daemon killed midway leaves no image, and the next start collects the orphaned layer.
+//!
+//! The container service drives a commit: it checks the request ([`CheckedCommit`]), turns
+//! the rw layer into a [`ContainerLayer`], and hands both to [`ImageService::commit`] — this
+//! module never reaches for the container service.
 
 use std::collections::BTreeMap;
 
 use oci::config::{ContainerConfig, History, ImageConfig};
 use oci::Reference;
-use store::NewImage;
+use store::{LayerRecord, Lease, NewImage};
 
 use super::{changes, ImageService};
 use crate::clock;
@@ -135,20 +139,51 @@ fn merge(user: &mut ContainerConfig, image: &ContainerConfig) {
     }
 }
 
-impl ImageService {
-    /// Commits the container; returns the new image's id (`sha256:…`).
-    #[tracing::instrument(skip(self, opts), fields(container = %opts.container))]
-    pub async fn commit(&self, opts: CommitOptions) -> Result<String> {
+/// A container's rw layer turned into a layer (by the container service), with what the
+/// image needs of the container.
+pub struct ContainerLayer {
+    /// The container's full id.
+    pub container_id: String,
+    /// The container's image (`sha256:…`): the new image's parent.
+    pub image_id: String,
+    /// The container's config when it was committed.
+    pub config: api_types::ContainerConfig,
+    /// The new layer; `None` when the container changed nothing.
+    pub layer: Option<LayerRecord>,
+    /// Holds the new layer until an image refers to it.
+    pub lease: Lease,
+}
+
+/// A commit request checked before the container is touched.
+pub struct CheckedCommit {
+    opts: CommitOptions,
+    reference: Option<Reference>,
+}
+
+impl CheckedCommit {
+    /// Checks the tag and the `--change` instructions of `opts`.
+    pub fn new(opts: CommitOptions) -> Result<CheckedCommit> {
         let reference = commit_reference(&opts.repo, &opts.tag)?;
-        // Bad changes fail before the container is touched.
         apply_changes(&mut ContainerConfig::default(), &opts.changes)?;
-        let containers = self
-            .containers()
-            .ok_or_else(|| Error::conflict("the container service is gone"))?;
-        let committed = containers
-            .commit_rw_layer(&opts.container, opts.pause)
-            .await?;
-        let rec = &committed.record;
+        Ok(CheckedCommit { opts, reference })
+    }
+
+    /// The request.
+    pub fn options(&self) -> &CommitOptions {
+        &self.opts
+    }
+}
+
+impl ImageService {
+    /// Records the image made of a container's committed layer; returns its id (`sha256:…`).
+    #[tracing::instrument(skip_all, fields(container = %committed.container_id))]
+    pub(crate) async fn commit(
+        &self,
+        checked: CheckedCommit,
+        committed: ContainerLayer,
+    ) -> Result<String> {
+        let CheckedCommit { opts, reference } = checked;
+        let rec = &committed;
         let parent_id = oci::Digest::parse(&rec.image_id).map_err(|source| Error::BadDigest {
             what: format!("container image id {}", rec.image_id),
             source,
@@ -156,7 +191,7 @@ impl ImageService {
         let parent = self.record(parent_id.as_str()).await.map_err(|_| {
             Error::Conflict(format!(
                 "the image of container {} ({}) was removed: cannot commit it",
-                rec.id, rec.image_id
+                rec.container_id, rec.image_id
             ))
         })?;
         let parent_cfg = self.config(&parent.id).await?;
@@ -175,7 +210,7 @@ impl ImageService {
         image_cfg.author = nonempty(&opts.author);
         image_cfg.comment = nonempty(&opts.comment);
         image_cfg.docker_version = Some(format!("berth {VERSION}"));
-        image_cfg.container = Some(rec.id.clone());
+        image_cfg.container = Some(rec.container_id.clone());
         image_cfg.container_config = None;
         image_cfg.config = Some(config);
         image_cfg.history.push(History {
@@ -198,7 +233,7 @@ impl ImageService {
             layers.push(l.clone());
         }
         let tags: Vec<Reference> = reference.iter().cloned().collect();
-        let container_id = rec.id.clone();
+        let container_id = rec.container_id.clone();
         // An empty diff still made a (tar-of-nothing) layer: garbage once the lease goes.
         let collect = committed.layer.is_none();
         let id = self

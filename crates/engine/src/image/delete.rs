@@ -41,11 +41,8 @@ impl ImageService {
     ) -> Result<(Vec<ImageDeleteResponseItem>, Option<Digest>)> {
         let rec = self.record(name).await?;
         let id = rec.id.to_string();
-        let users = self
-            .containers()
-            .map(|c| c.using_image(&id))
-            .unwrap_or_default();
-        let running = users.iter().find(|r| r.state.status.is_running());
+        let users = self.users_of(&rec.id);
+        let running = users.iter().find(|u| u.running);
         // dockerd's isImageIDPrefix: the name is (a prefix of) the id, not a reference.
         let by_id = matches!(AnyReference::parse(name), Ok(AnyReference::Id(_)))
             || id.starts_with(name)
@@ -64,7 +61,7 @@ impl ImageService {
                 if let Some(c) = users.first() {
                     return Err(Error::Conflict(format!(
                         "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
-                        short(&c.id),
+                        short(&c.container_id),
                         short(&id)
                     )));
                 }
@@ -112,14 +109,14 @@ impl ImageService {
             Some(format!(
                 "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
                 short(&id),
-                short(&c.id)
+                short(&c.container_id)
             ))
         } else {
             users.first().filter(|_| !force).map(|c| {
                 format!(
                     "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
                     short(&id),
-                    short(&c.id)
+                    short(&c.container_id)
                 )
             })
         };
@@ -173,9 +170,7 @@ impl ImageService {
                 Err(_) => break,
             };
             let has_children = all.iter().any(|i| i.parent.as_ref() == Some(&rec.id));
-            let used = self
-                .containers()
-                .is_some_and(|c| !c.using_image(rec.id.as_str()).is_empty());
+            let used = !self.users_of(&rec.id).is_empty();
             let tagged = !rec.repo_tags.is_empty() || !rec.repo_digests.is_empty();
             if has_children || used || tagged || self.remove_record(&rec.id, false).await.is_err() {
                 break;

@@ -21,21 +21,23 @@ pub mod progress;
 mod prune;
 mod pull;
 mod push;
+mod resolve;
 mod save;
 mod search;
 mod sources;
 
 pub use channel::ChannelStream;
-pub use commit::CommitOptions;
+pub use commit::{CheckedCommit, CommitOptions, ContainerLayer};
 pub use fetch::FetchError;
 pub use import::ImportOptions;
 pub use pull::PullOptions;
 pub use push::PushOptions;
+pub use resolve::{ImageDefaults, ResolvedImage};
 pub use save::SaveStream;
 pub use search::SearchOptions;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use api_types::{
     ContainerConfig, Filters, GraphDriver, HistoryResponseItem, ImageInspect, ImageMetadata,
@@ -45,10 +47,9 @@ use oci::{Digest, ImageConfig};
 use store::{ImageRecord, Store};
 
 use crate::clock;
-use crate::container::config::ImageDefaults;
-use crate::container::{ContainerService, ResolvedImage};
 use crate::error::{Error, Result};
 use crate::events::EventBus;
+use crate::usage::{Resource, UsageIndex, User};
 
 /// Options of list.
 #[derive(Debug, Clone, Default)]
@@ -63,7 +64,8 @@ pub struct ListImagesOptions {
 pub struct ImageService {
     store: Arc<Store>,
     events: EventBus,
-    containers: RwLock<Weak<ContainerService>>,
+    /// Which containers use an image.
+    users: Arc<dyn UsageIndex>,
     /// The registry client (settings, HTTP clients, what each host speaks).
     registries: Arc<distribution::Registries>,
     /// Blob downloads in flight, shared by concurrent pulls.
@@ -75,25 +77,20 @@ impl ImageService {
         store: Arc<Store>,
         events: EventBus,
         registries: Arc<distribution::Registries>,
+        users: Arc<dyn UsageIndex>,
     ) -> ImageService {
         ImageService {
             store,
             events,
-            containers: RwLock::new(Weak::new()),
+            users,
             registries,
             downloads: Mutex::new(HashMap::new()),
         }
     }
 
-    pub(crate) fn set_containers(&self, c: Weak<ContainerService>) {
-        *self.containers.write().unwrap_or_else(|e| e.into_inner()) = c;
-    }
-
-    fn containers(&self) -> Option<Arc<ContainerService>> {
-        self.containers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .upgrade()
+    /// The containers using image `id`.
+    fn users_of(&self, id: &Digest) -> Vec<User> {
+        self.users.users(Resource::Image(id.as_str()))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -120,34 +117,6 @@ impl ImageService {
             ImageConfig::from_slice(&bytes).map_err(|source| Error::StoredConfig { id, source })
         })
         .await
-    }
-
-    /// The image facts a new container needs.
-    pub async fn resolve_for_create(&self, name: &str) -> Result<ResolvedImage> {
-        let rec = self.record(name).await?;
-        let cfg = self.config(&rec.id).await?;
-        let c = cfg.config.unwrap_or_default();
-        Ok(ResolvedImage {
-            id: rec.id.to_string(),
-            top_layer: rec.top_chain_id().map(|d| d.to_string()),
-            defaults: ImageDefaults {
-                user: c.user.unwrap_or_default(),
-                env: c.env.unwrap_or_default(),
-                cmd: c.cmd,
-                entrypoint: c.entrypoint,
-                working_dir: c.working_dir.unwrap_or_default(),
-                labels: c.labels.unwrap_or_default(),
-                exposed_ports: c.exposed_ports.unwrap_or_default(),
-                volumes: c.volumes.unwrap_or_default(),
-                stop_signal: c.stop_signal,
-                healthcheck: c
-                    .healthcheck
-                    .and_then(|h| serde_json::to_value(h).ok())
-                    .and_then(|v| serde_json::from_value(v).ok()),
-                shell: c.shell,
-                on_build: c.on_build,
-            },
-        })
     }
 
     /// The id of an image given by name or id.
@@ -222,7 +191,6 @@ impl ImageService {
             ),
             None => None,
         };
-        let containers = self.containers();
         let parents: std::collections::HashSet<Digest> =
             records.iter().filter_map(|r| r.parent.clone()).collect();
         let mut layer_refs: std::collections::HashMap<&Digest, usize> = Default::default();
@@ -266,10 +234,7 @@ impl ImageService {
             if !f.match_labels(&labels) {
                 continue;
             }
-            let n = containers
-                .as_ref()
-                .map(|c| c.using_image(rec.id.as_str()).len() as i64)
-                .unwrap_or(0);
+            let n = self.users_of(&rec.id).len() as i64;
             let mut row = self.summary(rec, &cfg, n);
             if opts.shared_size {
                 row.shared_size = prune::shared_size(rec, &layer_refs);

@@ -99,10 +99,7 @@ impl ImageService {
         if dangling_only && (!dangling || has_children) {
             return Ok(false);
         }
-        if self
-            .containers()
-            .is_some_and(|c| !c.using_image(rec.id.as_str()).is_empty())
-        {
+        if !self.users_of(&rec.id).is_empty() {
             return Ok(false);
         }
         if until.is_some_and(|u| (created_secs(rec) as i128) * 1_000_000_000 >= u) {
@@ -165,14 +162,10 @@ impl ImageService {
             }
         }
         let total: u64 = layer_sizes(records.iter()).values().sum();
-        let containers = self.containers();
         let mut out = Vec::new();
         for rec in &records {
             let cfg = self.config(&rec.id).await?;
-            let n = containers
-                .as_ref()
-                .map(|c| c.using_image(rec.id.as_str()).len() as i64)
-                .unwrap_or(0);
+            let n = self.users_of(&rec.id).len() as i64;
             let mut row = self.summary(rec, &cfg, n);
             row.shared_size = shared_size(rec, &refs);
             out.push(row);
