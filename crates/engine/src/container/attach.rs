@@ -267,7 +267,10 @@ impl ContainerService {
         let mut slot = None;
         if opts.stream {
             let mut inner = c.inner.lock().await;
-            if matches!(inner.record.state.status, Status::Created | Status::Exited) {
+            if matches!(
+                inner.record.state.status(),
+                Status::Created | Status::Exited
+            ) {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 inner.pending_attach.push(Pending {
                     id: c.id.clone(),

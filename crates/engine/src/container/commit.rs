@@ -38,7 +38,7 @@ impl ContainerService {
     async fn commit_rw_layer(&self, key: &str, pause: bool) -> Result<ContainerLayer> {
         let c = self.get(key)?;
         let inner = c.inner.lock().await;
-        let status = inner.record.state.status;
+        let status = inner.record.state.status();
         match status {
             Status::Removing => {
                 return Err(Error::Conflict(format!(

@@ -196,7 +196,7 @@ impl ExecStore {
 
 /// Reads `key` from a running container's view: dockerd's checks before an exec.
 fn check_running(view: &super::record::ContainerRecord, key: &str) -> Result<()> {
-    match view.state.status {
+    match view.state.status() {
         Status::Running => Ok(()),
         Status::Paused => Err(Error::Conflict(format!(
             "Container {key} is paused, unpause the container before exec"

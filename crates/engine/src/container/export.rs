@@ -68,7 +68,7 @@ impl ContainerService {
     #[tracing::instrument(skip(self))]
     pub async fn export(&self, key: &str) -> Result<ExportStream> {
         let c = self.get(key)?;
-        let status = c.view().state.status;
+        let status = c.view().state.status();
         if matches!(status, Status::Removing | Status::Dead) {
             return Err(Error::Conflict(format!(
                 "cannot export container {}: it is {}",

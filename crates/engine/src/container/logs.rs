@@ -116,7 +116,7 @@ impl ContainerService {
                 .map_err(Error::Logs)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<LogFrame>(64);
         let mut observed = c.observe();
-        let follow = opts.follow && view.state.status.is_running();
+        let follow = opts.follow && view.state.status().is_running();
         tokio::spawn(async move {
             for e in history {
                 if let Some(f) = frame(e, &opts) {

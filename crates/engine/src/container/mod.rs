@@ -100,9 +100,9 @@ pub(crate) struct Inner {
 impl Container {
     fn new(record: ContainerRecord) -> Arc<Container> {
         let observed = Observed {
-            status: record.state.status,
+            status: record.state.status(),
             exits: 0,
-            exit_code: record.state.exit_code,
+            exit_code: record.state.exit_code(),
             error: None,
             removed: false,
         };
@@ -136,8 +136,8 @@ impl Container {
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(record.clone());
         let state = &record.state;
         self.observed.send_modify(|o| {
-            o.status = state.status;
-            o.exit_code = state.exit_code;
+            o.status = state.status();
+            o.exit_code = state.exit_code();
         });
     }
 }
@@ -244,7 +244,7 @@ impl ContainerService {
         let mut out = (0, 0, 0, 0);
         for c in self.all() {
             out.0 += 1;
-            match c.view().state.status {
+            match c.view().state.status() {
                 Status::Running | Status::Restarting => out.1 += 1,
                 Status::Paused => out.2 += 1,
                 _ => out.3 += 1,

@@ -52,7 +52,7 @@ impl ContainerService {
         rows.sort_by_key(|r| std::cmp::Reverse(r.created));
         let mut out = Vec::new();
         for r in rows {
-            if !all && !r.state.status.is_running() {
+            if !all && !r.state.status().is_running() {
                 continue;
             }
             if f.contains("id") && !f.get("id").any(|p| r.id.starts_with(p)) {
@@ -69,12 +69,12 @@ impl ContainerService {
             if !f.match_labels(&labels) {
                 continue;
             }
-            if f.contains("status") && !f.get("status").any(|s| s == r.state.status.as_str()) {
+            if f.contains("status") && !f.get("status").any(|s| s == r.state.status().as_str()) {
                 continue;
             }
-            let exited_match = r.state.status == Status::Exited
-                && r.state.started_at != 0
-                && exited.contains(&r.state.exit_code);
+            let exited_match = r.state.status() == Status::Exited
+                && r.state.started_at() != 0
+                && exited.contains(&r.state.exit_code());
             if !exited.is_empty() && !exited_match {
                 continue;
             }
@@ -196,13 +196,13 @@ impl ContainerService {
         let c = self.get(key)?;
         let pids = {
             let inner = c.inner.lock().await;
-            if !inner.record.state.status.is_running() {
+            if !inner.record.state.status().is_running() {
                 return Err(Error::Conflict(format!(
                     "Container {} is not running",
                     c.id
                 )));
             }
-            super::shim::container_pids(&self.cfg, &c.id, inner.record.state.pid)
+            super::shim::container_pids(&self.cfg, &c.id, inner.record.state.pid())
         };
         let args: Vec<String> = ps_args.split_whitespace().map(str::to_string).collect();
         let out = tokio::process::Command::new("ps")

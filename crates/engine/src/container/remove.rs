@@ -28,7 +28,7 @@ impl ContainerService {
         let mut rx = c.observe();
         {
             let mut inner = c.inner.lock().await;
-            if inner.record.state.status == Status::Restarting && inner.shim.is_none() {
+            if inner.record.state.status() == Status::Restarting && inner.shim.is_none() {
                 if !opts.force {
                     return Err(Error::Conflict(format!(
                         "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
@@ -36,9 +36,9 @@ impl ContainerService {
                     )));
                 }
                 // Waiting out a restart back-off: nothing runs, just cancel it.
-                inner.record.state.status = Status::Exited;
+                inner.record.state.cancel_restart();
             }
-            if inner.record.state.status.is_running() {
+            if inner.record.state.status().is_running() {
                 if !opts.force {
                     return Err(Error::Conflict(format!(
                         "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
@@ -61,7 +61,7 @@ impl ContainerService {
         if rx.borrow().removed {
             return Ok(());
         }
-        if inner.record.state.status.is_running() {
+        if inner.record.state.status().is_running() {
             return Err(Error::Conflict(format!(
                 "could not kill running container {}, cannot remove",
                 c.id
@@ -91,7 +91,7 @@ impl ContainerService {
             Ok(dir) => dir,
             Err(e) => {
                 // Leave it visible as dead rather than half-removed and invisible.
-                inner.record.state.status = Status::Dead;
+                inner.record.state.mark_dead();
                 let rec = inner.record.clone();
                 let _ = self.persist(&c, &rec).await;
                 return Err(e);
@@ -136,7 +136,7 @@ impl ContainerService {
         let mut reclaimed = 0u64;
         for c in self.all() {
             let view = c.view();
-            if view.state.status.is_running() || view.state.status == Status::Removing {
+            if view.state.status().is_running() || view.state.status() == Status::Removing {
                 continue;
             }
             if until.is_some_and(|u| view.created >= u) {

@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use super::state::{Exit, Status};
+use super::state::Status;
 use super::{rootfs, shim, Container, ContainerService, RemoveOptions};
-use crate::clock;
 use crate::error::{Error, Result};
 
 impl ContainerService {
@@ -28,14 +27,14 @@ impl ContainerService {
             let mut inner = c.inner.lock().await;
             inner.mounted = rootfs::is_mounted(&paths.rootfs());
             inner.netns = netns.exists().then_some(netns);
-            match rec.state.status {
+            match rec.state.status() {
                 // Was waiting out a restart back-off: nothing runs; the policy decides below.
                 Status::Restarting
                     if !shim::state_dir(&self.cfg, &rec.id)
                         .join(runtime::shim::SOCKET_FILE)
                         .exists() =>
                 {
-                    inner.record.state.status = Status::Exited;
+                    inner.record.state.cancel_restart();
                     let r = inner.record.clone();
                     self.persist(&c, &r).await?;
                 }
@@ -46,17 +45,8 @@ impl ContainerService {
                         self.spawn_monitor(c.clone(), handle);
                         tracing::info!(container_id = %rec.id, "reattached to running container");
                     }
-                    Err(exit) => {
-                        let exit = exit.unwrap_or(Exit {
-                            code: 255,
-                            oom_killed: false,
-                            at: clock::now_nanos(),
-                        });
-                        inner.record.state.exit(exit);
-                        if exit.code == 255 {
-                            inner.record.state.error =
-                                "the container's shim vanished without an exit record".into();
-                        }
+                    Err(recorded) => {
+                        let exit = inner.record.state.shim_lost(recorded);
                         self.teardown(&mut inner).await;
                         let r = inner.record.clone();
                         self.persist(&c, &r).await?;
@@ -68,7 +58,7 @@ impl ContainerService {
                     }
                 },
                 Status::Removing => {
-                    inner.record.state.status = Status::Exited;
+                    inner.record.state.removal_interrupted();
                     to_remove.push(rec.id.clone());
                 }
                 _ => {

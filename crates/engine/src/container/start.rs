@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::record::ContainerRecord;
-use super::state::{Exit, Status};
+use super::state::Exit;
 use super::{rootfs, shim, Container, ContainerService, Inner};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -20,23 +20,7 @@ impl ContainerService {
     pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
         let c = self.get(key)?;
         let mut inner = c.inner.lock().await;
-        match inner.record.state.status {
-            Status::Running | Status::Restarting => {
-                return Err(Error::NotModified(c.id.clone(), "started"))
-            }
-            Status::Paused => {
-                return Err(Error::Conflict(
-                    "cannot start a paused container, try unpause instead".into(),
-                ))
-            }
-            Status::Removing | Status::Dead => {
-                return Err(Error::Conflict(format!(
-                    "container {} is marked for removal and cannot be started",
-                    c.id
-                )))
-            }
-            Status::Created | Status::Exited => {}
-        }
+        inner.record.state.check_start(&c.id)?;
         match self.launch(&c, &mut inner).await {
             Ok(()) => {
                 inner.record.stopped_by_user = false;
@@ -174,7 +158,7 @@ impl ContainerService {
     /// shim's exit record is still there for `restore`, which then finishes the removal.
     pub(crate) async fn on_exit(self: &Arc<Self>, c: &Arc<Container>, exit: Exit) {
         let mut inner = c.inner.lock().await;
-        if !inner.record.state.status.is_running() {
+        if !inner.record.state.status().is_running() {
             return;
         }
         inner.record.state.exit(exit);

@@ -51,7 +51,7 @@ impl UsageIndex for ContainerTable {
             })
             .map(|r| User {
                 container_id: r.id.clone(),
-                running: r.state.status.is_running(),
+                running: r.state.status().is_running(),
             })
             .collect()
     }
