@@ -46,7 +46,7 @@ impl ContainerService {
                         tracing::info!(container_id = %rec.id, "reattached to running container");
                     }
                     Err(recorded) => {
-                        let exit = inner.record.state.shim_lost(recorded);
+                        let exit = inner.record.state.shim_lost(recorded, 255);
                         self.teardown(&mut inner).await;
                         let r = inner.record.clone();
                         self.persist(&c, &r).await?;

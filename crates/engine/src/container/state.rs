@@ -188,11 +188,11 @@ impl RunState {
     }
 
     /// At restore, for a container that ran when the daemon stopped and whose shim is gone:
-    /// Running → Exited with the exit the shim recorded, or with 255 and [`SHIM_LOST`] when
-    /// it recorded none. Returns the exit recorded.
-    pub fn shim_lost(&mut self, recorded: Option<Exit>) -> Exit {
+    /// Running → Exited with the exit the shim recorded, or with `fallback_code` (dockerd's
+    /// 255) and [`SHIM_LOST`] when it recorded none. Returns the exit recorded.
+    pub fn shim_lost(&mut self, recorded: Option<Exit>, fallback_code: i64) -> Exit {
         let exit = recorded.unwrap_or(Exit {
-            code: 255,
+            code: fallback_code,
             oom_killed: false,
             at: clock::now_nanos(),
         });
@@ -369,7 +369,7 @@ mod tests {
     fn a_lost_shim_records_its_exit_or_255() {
         let mut s = RunState::default();
         s.start("c", 9).unwrap();
-        let e = s.shim_lost(None);
+        let e = s.shim_lost(None, 255);
         assert_eq!((e.code, s.exit_code(), s.error()), (255, 255, SHIM_LOST));
         assert_eq!((s.status(), s.pid()), (Status::Exited, 0));
         s.start("c", 10).unwrap();
@@ -378,7 +378,7 @@ mod tests {
             oom_killed: true,
             at: 5,
         };
-        assert_eq!(s.shim_lost(Some(recorded)), recorded);
+        assert_eq!(s.shim_lost(Some(recorded), 255), recorded);
         assert_eq!((s.exit_code(), s.error(), s.oom_killed()), (0, "", true));
         assert_eq!(s.finished_at(), 5);
     }
