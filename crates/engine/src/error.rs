@@ -60,6 +60,13 @@ pub enum Error {
     #[error(transparent)]
     Pull(Box<PullError>),
 
+    /// An image archive (`docker load`) is malformed.
+    #[error(transparent)]
+    Archive(#[from] oci::archive::ArchiveError),
+    /// An archive's content could not be stored or unpacked.
+    #[error(transparent)]
+    Load(#[from] crate::image::LoadError),
+
     // --- Failures of the crates below, wrapped. ---
     /// The store failed.
     #[error("store: {0}")]
@@ -291,6 +298,8 @@ impl Error {
             }
             Error::MissingBlob(e) => e.kind(),
             Error::Pull(e) => e.kind(),
+            Error::Archive(e) => e.kind(),
+            Error::Load(e) => e.kind(),
             Error::Filter(e) => e.kind(),
             Error::Store(e) => e.kind(),
             Error::Layer { source, .. } => source.kind(),

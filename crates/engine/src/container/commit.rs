@@ -78,7 +78,7 @@ impl ContainerService {
                     container_id,
                     image_id,
                     config,
-                    layer: (!is_empty_layer(&imported.layer.diff_id)).then_some(imported.layer),
+                    layer: imported.layer().filter(|l| !is_empty_layer(&l.diff_id)),
                     lease,
                 })
             })();

@@ -1,27 +1,25 @@
 //! Layer downloads that the unpacker follows as they land.
 //!
 //! A [`Fetch`] is one blob being downloaded into a content-store ingest. The download runs on
-//! a blocking thread and writes each chunk once, to the ingest; the unpacker reads the same
-//! file through a [`TailReader`] (positioned reads, waiting for more when it catches up), so a
-//! layer is decompressed, verified and unpacked while it downloads, and no byte is written
-//! twice. A cut connection is retried with `Range` from what the ingest holds; the ingest
-//! survives a failed pull, so the next pull resumes it too. The tail reader reports end of
+//! a blocking thread and writes each chunk once, to the ingest; the unpacker follows the same
+//! file as it grows (`store::follow`: positioned reads, waiting for more when it catches up),
+//! so a layer is decompressed, verified and unpacked while it downloads, and no byte is
+//! written twice. A cut connection is retried with `Range` from what the ingest holds; the
+//! ingest survives a failed pull, so the next pull resumes it too. The follower reports end of
 //! data only after the blob's digest was verified and committed; a mismatch makes it fail,
 //! which discards the half-unpacked snapshot.
 //!
 //! Fetches are shared: a pull that needs a blob another pull is downloading follows that
 //! download instead of starting its own.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use distribution::Repository;
 use futures_util::StreamExt;
 use oci::Digest;
-use store::{Lease, Store};
+use store::{Follower, Growing, Lease, Store};
 use tokio::runtime::Handle;
 
 use super::progress::{short_id, Progress};
@@ -83,18 +81,11 @@ impl FetchError {
 
 type Outcome = Result<(), Arc<FetchError>>;
 
-struct FetchState {
-    file: Option<Arc<File>>,
-    written: u64,
-    done: Option<Outcome>,
-}
-
 /// One blob download in flight.
 pub(crate) struct Fetch {
     pub(crate) digest: Digest,
     pub(crate) size: u64,
-    state: Mutex<FetchState>,
-    cv: Condvar,
+    blob: Arc<Growing<Arc<FetchError>>>,
 }
 
 impl Fetch {
@@ -102,46 +93,25 @@ impl Fetch {
         Arc::new(Fetch {
             digest,
             size,
-            state: Mutex::new(FetchState {
-                file: None,
-                written: 0,
-                done: None,
-            }),
-            cv: Condvar::new(),
+            blob: Growing::new(),
         })
-    }
-
-    fn update(&self, f: impl FnOnce(&mut FetchState)) {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut st);
-        self.cv.notify_all();
     }
 
     /// Records the outcome; wakes every reader.
     pub(crate) fn finish(&self, r: Outcome) {
-        self.update(|st| st.done = Some(r));
+        self.blob.finish(r);
     }
 
     /// Blocks until the download ended; its outcome.
     pub(crate) fn wait(&self) -> Outcome {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(r) = &st.done {
-                return r.clone();
-            }
-            st = self
-                .cv
-                .wait_timeout(st, Duration::from_secs(1))
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
+        self.blob.wait()
     }
 
-    /// A reader of the blob's bytes as they arrive.
-    pub(crate) fn reader(self: &Arc<Self>, progress: Progress) -> TailReader {
-        TailReader {
-            fetch: self.clone(),
-            pos: 0,
+    /// A reader of the blob's bytes as they arrive, reporting `Extracting` progress.
+    pub(crate) fn reader(&self, progress: Progress) -> Extracting {
+        Extracting {
+            blob: self.blob.follow(),
+            size: self.size,
             progress,
             id: short_id(&self.digest),
         }
@@ -174,10 +144,7 @@ impl Fetch {
                 .content()
                 .open_blob(&self.digest)
                 .map_err(|e| internal(e.into()))?;
-            self.update(|st| {
-                st.file = Some(Arc::new(file));
-                st.written = self.size;
-            });
+            self.blob.open(file, self.size);
             progress.layer(&id, "Download complete");
             return Ok(());
         }
@@ -189,10 +156,7 @@ impl Fetch {
         }
         let file = w.reader().map_err(|e| internal(e.into()))?;
         let start = w.offset();
-        self.update(|st| {
-            st.file = Some(Arc::new(file));
-            st.written = start;
-        });
+        self.blob.open(file, start);
         if start > 0 {
             tracing::info!(digest = %self.digest, offset = start, "resuming layer download");
         }
@@ -223,7 +187,7 @@ impl Fetch {
                             source,
                         })?;
                         let now = w.offset();
-                        self.update(|st| st.written = now);
+                        self.blob.grew_to(now);
                         progress.bar(&id, "Downloading", now, self.size);
                     }
                     Ok(())
@@ -278,43 +242,21 @@ impl Fetch {
     }
 }
 
-/// Reads a [`Fetch`]'s blob from the start while it downloads; ends only once the blob is
-/// verified, and fails when the download does.
-pub(crate) struct TailReader {
-    fetch: Arc<Fetch>,
-    pos: u64,
+/// Follows a [`Fetch`]'s blob while it downloads, reporting `Extracting` progress.
+pub(crate) struct Extracting {
+    blob: Follower<Arc<FetchError>>,
+    size: u64,
     progress: Progress,
     id: String,
 }
 
-impl Read for TailReader {
+impl Read for Extracting {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
+        let n = self.blob.read(buf)?;
+        if n > 0 {
+            let pos = self.blob.position();
+            self.progress.bar(&self.id, "Extracting", pos, self.size);
         }
-        let f = &self.fetch;
-        let mut st = f.state.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            if let Some(Err(e)) = &st.done {
-                return Err(io::Error::other(e.clone()));
-            }
-            if let Some(file) = st.file.clone() {
-                if self.pos < st.written {
-                    let n = (buf.len() as u64).min(st.written - self.pos) as usize;
-                    drop(st);
-                    let n = file.read_at(&mut buf[..n], self.pos)?;
-                    self.pos += n as u64;
-                    self.progress.bar(&self.id, "Extracting", self.pos, f.size);
-                    return Ok(n);
-                }
-            }
-            if matches!(st.done, Some(Ok(()))) {
-                return Ok(0);
-            }
-            st =
-                f.cv.wait_timeout(st, Duration::from_secs(1))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
-        }
+        Ok(n)
     }
 }

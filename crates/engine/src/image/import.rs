@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use oci::config::{ContainerConfig, History, RootFs};
 use oci::{ImageConfig, Reference};
-use store::{ImportOptions as StoreImport, NewImage};
+use store::{Content, ImportOptions as StoreImport, NewImage, Unpack};
 use tokio::io::AsyncRead;
 
 use super::{changes, ImageService};
@@ -72,13 +72,19 @@ impl ImageService {
         let id = self
             .blocking(move |s| {
                 let lease = s.lease().map_err(Error::from)?;
+                let opts = StoreImport::default();
+                let content = Content::Tarball {
+                    opts: &opts,
+                    expect: None,
+                };
                 let layer = s
-                    .import_layer(&lease, reader, None, &StoreImport::default())
+                    .unpack(&lease, reader, Unpack::on(None, content))
                     .map_err(|e| match e.kind() {
                         ErrorKind::InvalidArgument => Error::Import(e),
                         _ => e.into(),
                     })?
-                    .layer;
+                    .layer()
+                    .expect("a tarball keeps a blob");
                 let created = clock::rfc3339(clock::now_nanos());
                 let machine = nix::sys::utsname::uname()
                     .map(|u| u.machine().to_string_lossy().into_owned())

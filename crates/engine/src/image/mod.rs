@@ -1,8 +1,11 @@
-//! `ImageService`: the images of this daemon — import from a tarball, list, inspect, tag,
-//! delete, history, commit, save, load, prune and disk usage — on top of the store, which
-//! owns blobs, layers and image records. One file per operation: `import`, `commit`,
-//! `delete` (rmi), `save`, `load` (reading the archive) and `load_images` (recording what
-//! it holds), `prune` (and `system df`'s image half); list, inspect, history and tag here.
+//! `ImageService`: the images of this daemon — pull, push, import from a tarball, list,
+//! inspect, tag, delete, history, commit, save, load, prune and disk usage — on top of the
+//! store, which owns blobs, layers and image records. One file per operation: `pull` (with
+//! `fetch`, the shared layer downloads), `push`, `import`, `commit`, `delete` (rmi), `save`,
+//! `load/` (a folder: reading the archive, the unpacking workers, recording the images),
+//! `prune` (and `system df`'s image half), `resolve` (what `create` takes from an image);
+//! list, inspect, history and tag here. Which containers use an image is asked of a
+//! [`crate::usage::UsageIndex`].
 //!
 //! Vocabulary: an image *id* is `sha256:` + the digest of its config; a *reference* is a
 //! repository name with a tag or digest (`docker.io/library/busybox:latest`), shown in its
@@ -15,8 +18,6 @@ mod delete;
 mod fetch;
 mod import;
 mod load;
-mod load_images;
-mod load_workers;
 pub mod progress;
 mod prune;
 mod pull;
@@ -30,6 +31,7 @@ pub use channel::ChannelStream;
 pub use commit::{CheckedCommit, CommitOptions, ContainerLayer};
 pub use fetch::FetchError;
 pub use import::ImportOptions;
+pub use load::LoadError;
 pub use pull::PullOptions;
 pub use push::PushOptions;
 pub use resolve::{ImageDefaults, ResolvedImage};

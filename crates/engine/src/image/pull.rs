@@ -13,7 +13,7 @@ use oci::{
     config::chain_ids, media_type, Descriptor, Digest, ImageConfig, Index, Manifest, Platform,
     Reference,
 };
-use store::{LayerRecord, Lease, NewImage, Store};
+use store::{Content, LayerRecord, Lease, NewImage, Store, Unpack};
 use tokio::sync::Semaphore;
 
 use super::fetch::{Fetch, FetchError};
@@ -559,11 +559,14 @@ fn unpack_one(
     parent_ready: impl FnOnce() -> bool,
 ) -> Result<u64> {
     let lid = short_id(&l.desc.digest);
+    let layer = Content::Layer {
+        diff_id: &l.diff_id,
+    };
     let started = std::time::Instant::now();
     let size = match f {
         Some(f) => {
-            let unpacked =
-                s.unpack_layer_early(lease, f.reader(p.clone()), parent, &l.diff_id, parent_ready);
+            let how = Unpack::on(parent, layer).early(parent_ready);
+            let unpacked = s.unpack(lease, f.reader(p.clone()), how);
             // The download's failure is the cause of an unpack failure; report it.
             f.wait()?;
             let u = unpacked.map_err(Error::layer(&l.desc.digest))?;
@@ -605,8 +608,9 @@ fn unpack_one(
                 )));
             }
             let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let how = Unpack::on(parent, layer).early(parent_ready);
             let u = s
-                .unpack_layer_early(lease, reader, parent, &l.diff_id, parent_ready)
+                .unpack(lease, reader, how)
                 .map_err(Error::layer(&l.desc.digest))?;
             p.layer(&lid, "Pull complete");
             u.size
