@@ -13,9 +13,9 @@ use crate::format::gotime::{rfc3339_nano, Zone};
 use crate::format::image::{image_format, image_header, ImageRows};
 use crate::format::reference::{truncate_id, Reference};
 use crate::format::table::render;
-use crate::format::template::{ObjKind, Object, Value};
 use crate::format::units::{human_duration, human_size_with_precision};
 use crate::opts::filters;
+use gotemplate::{ObjKind, Object, Value};
 
 /// `berth images` (`top_level` is the legacy command, which hints at `image ls` mix-ups).
 pub async fn images(ctx: &Ctx, args: ImagesArgs, top_level: bool) -> Result<(), CliError> {

@@ -13,8 +13,8 @@ use crate::error::CliError;
 use crate::format::container::{container_format, container_header, ContainerContext};
 use crate::format::gotime::Zone;
 use crate::format::table::render;
-use crate::format::template::{Template, Value};
 use crate::opts::filters;
+use gotemplate::{Template, Value};
 
 /// `berth ps`.
 pub async fn ps(ctx: &Ctx, args: PsArgs) -> Result<(), CliError> {

@@ -11,8 +11,8 @@ use crate::args::{EventsArgs, VersionArgs};
 use crate::error::CliError;
 use crate::format::gotime::{civil_from_days, get_timestamp, rfc3339_nano, Zone};
 use crate::format::table::go_tabwriter;
-use crate::format::template::{Funcs, ObjKind, Template, Value};
 use crate::opts::filters;
+use gotemplate::{Funcs, ObjKind, Template, Value};
 
 pub use super::info::info;
 

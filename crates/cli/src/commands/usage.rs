@@ -15,9 +15,9 @@ use crate::format::gotime::Zone;
 use crate::format::image::{image_header, ImageContext};
 use crate::format::reference::Reference;
 use crate::format::table::render;
-use crate::format::template::{ObjKind, Object, Value};
 use crate::format::units::human_size;
 use crate::opts::filters;
+use gotemplate::{ObjKind, Object, Value};
 
 const DANGLING_WARNING: &str =
     "WARNING! This will remove all dangling images.\nAre you sure you want to continue?";

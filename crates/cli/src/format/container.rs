@@ -9,8 +9,8 @@ use api_types::{ContainerSummary, Port};
 
 use super::gotime::{go_time_string, Zone};
 use super::reference::{truncate_id, Reference};
-use super::template::{ObjKind, Object, Value};
 use super::units::{human_duration, human_size_with_precision};
+use gotemplate::{ObjKind, Object, Value};
 
 /// docker's default `ps` table.
 pub const DEFAULT_TABLE: &str =

@@ -9,8 +9,8 @@ use api_types::ImageSummary;
 use super::container::Header;
 use super::gotime::{go_time_string, Zone};
 use super::reference::{truncate_id, Reference};
-use super::template::{ObjKind, Object, Value};
 use super::units::{human_duration, human_size, human_size_with_precision};
+use gotemplate::{ObjKind, Object, Value};
 
 const DEFAULT_TABLE: &str =
     "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";

@@ -1,5 +1,5 @@
-//! Output formatting: the Go-template engine, docker's table writer and formatter contexts
-//! (`ps`, `images`), human-readable durations and sizes.
+//! Output formatting: docker's table writer and formatter contexts (`ps`, `images`) over the
+//! `gotemplate` engine, JSON indentation and the progress stream.
 
 pub mod container;
 pub mod gotime;
@@ -8,5 +8,4 @@ pub mod json_indent;
 pub mod jsonmessage;
 pub mod reference;
 pub mod table;
-pub mod template;
 pub mod units;
