@@ -3,9 +3,9 @@
 
 pub mod container;
 pub mod gotime;
+pub mod ids;
 pub mod image;
 pub mod json_indent;
 pub mod jsonmessage;
-pub mod reference;
 pub mod table;
 pub mod units;
