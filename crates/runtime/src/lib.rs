@@ -25,7 +25,6 @@ pub mod logfile;
 pub mod shim;
 pub mod spec;
 pub mod sys;
-pub mod timefmt;
 
 /// What kind of failure an error is (the one `errdefs` vocabulary).
 pub use errdefs::ErrorKind;

@@ -9,12 +9,12 @@ use super::{eprintln, join_errors, now, print, println, Ctx};
 use crate::args::{HistoryArgs, ImagesArgs, RmiArgs, TagArgs};
 use crate::error::CliError;
 use crate::format::container::{ellipsis, Header};
-use crate::format::gotime::{rfc3339_nano, Zone};
 use crate::format::ids::{is_id_or_digest, truncate_id};
 use crate::format::image::{image_format, image_header, ImageRows};
 use crate::format::table::render;
 use crate::format::units::{human_duration, human_size_with_precision};
 use crate::opts::filters;
+use api_types::time::{rfc3339_nano, Zone};
 use gotemplate::{ObjKind, Object, Value};
 use oci::Reference;
 
@@ -45,7 +45,7 @@ pub async fn images(ctx: &Ctx, args: ImagesArgs, top_level: bool) -> Result<(), 
         digest: args.digests,
         format_has_digest: format.contains("{{.Digest}}"),
         now: now(),
-        zone: Zone::local(),
+        zone: crate::format::local_zone(),
     };
     let out = render(&format, &image_header(), &rows.rows(&list))
         .map_err(|e| CliError::new(e.to_string()))?;
@@ -135,7 +135,7 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> Result<(), CliError> {
         }
         f => f.to_string(),
     };
-    let (now, zone) = (now(), Zone::local());
+    let (now, zone) = (now(), crate::format::local_zone());
     let rows: Vec<Value> = items
         .into_iter()
         .map(|h| {

@@ -11,7 +11,6 @@ use super::{now, print, println, Ctx};
 use crate::args::{DfArgs, ImagePruneArgs, SystemPruneArgs};
 use crate::error::CliError;
 use crate::format::container::{container_header, ContainerContext, Header};
-use crate::format::gotime::Zone;
 use crate::format::image::{image_header, ImageContext};
 use crate::format::table::render;
 use crate::format::units::human_size;
@@ -298,7 +297,7 @@ pub async fn df(ctx: &Ctx, args: DfArgs) -> Result<(), CliError> {
 
 fn df_verbose(du: &DiskUsage) -> Result<(), CliError> {
     let err = |e: crate::format::table::FormatError| CliError::new(e.to_string());
-    let (now, zone) = (now(), Zone::local());
+    let (now, zone) = (now(), crate::format::local_zone());
     let images: Vec<Value> = du
         .images
         .iter()

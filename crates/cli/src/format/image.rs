@@ -7,9 +7,9 @@ use std::rc::Rc;
 use api_types::ImageSummary;
 
 use super::container::Header;
-use super::gotime::{go_time_string, Zone};
 use super::ids::truncate_id;
 use super::units::{human_duration, human_size, human_size_with_precision};
+use api_types::time::{go_time_string, Zone};
 use gotemplate::{ObjKind, Object, Value};
 use oci::Reference;
 

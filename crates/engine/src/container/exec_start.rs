@@ -85,8 +85,8 @@ impl ExecSession {
                 let text = format!("{e}\r\n");
                 let mut out = Vec::with_capacity(text.len() + 8);
                 if !tty {
-                    out.extend_from_slice(&runtime::shim::frame_header(
-                        runtime::shim::STREAM_STDOUT,
+                    out.extend_from_slice(&api_types::stdcopy::header(
+                        api_types::stdcopy::STDOUT,
                         text.len(),
                     ));
                 }
