@@ -2,9 +2,14 @@
 //! `/_ping` headers, error kind → HTTP status (the only place), streamed JSON and hijacked
 //! attach (`101 UPGRADED`).
 //!
-//! Modules: `routes` (one file per API tag), `version` (prefix and headers), `error` (status
-//! mapping), `hijack` (connection upgrade), `stream` (multiplexed framing).
+//! Routers depend on narrow backend traits (`backend`: containers, exec, system), not on the
+//! engine: `berthd` passes the engine, unit tests pass fakes.
+//!
+//! Modules: `routes` (one file per API tag), `backend` (what each router needs), `version`
+//! (prefix and headers), `error` (status mapping), `hijack` (connection upgrade), `stream`
+//! (multiplexed framing).
 
+pub mod backend;
 pub mod error;
 pub mod hijack;
 pub mod routes;
@@ -21,36 +26,11 @@ use axum::{middleware, Router, ServiceExt};
 use tower::Layer;
 
 use engine::Engine;
-use routes::{
-    archive as ar, commit as cm, containers as c, exec as x, images as i, system as s, usage as u,
-};
+use routes::{archive as ar, commit as cm, images as i, usage as u};
 
 /// The router for every endpoint berthd serves.
 pub fn router(engine: Arc<Engine>) -> Router {
-    Router::new()
-        .route("/_ping", get(s::ping).head(s::ping))
-        .route("/version", get(s::version))
-        .route("/info", get(s::info))
-        .route("/events", get(s::events))
-        .route("/containers/create", post(c::create))
-        .route("/containers/json", get(c::list))
-        .route("/containers/prune", post(c::prune))
-        .route("/containers/{id}", axum::routing::delete(c::delete))
-        .route("/containers/{id}/json", get(c::inspect))
-        .route("/containers/{id}/start", post(c::start))
-        .route("/containers/{id}/stop", post(c::stop))
-        .route("/containers/{id}/restart", post(c::restart))
-        .route("/containers/{id}/kill", post(c::kill))
-        .route("/containers/{id}/wait", post(c::wait))
-        .route("/containers/{id}/logs", get(c::logs))
-        .route("/containers/{id}/attach", post(c::attach))
-        .route("/containers/{id}/resize", post(c::resize))
-        .route("/containers/{id}/rename", post(c::rename))
-        .route("/containers/{id}/top", get(c::top))
-        .route("/containers/{id}/exec", post(x::create))
-        .route("/exec/{id}/start", post(x::start))
-        .route("/exec/{id}/resize", post(x::resize))
-        .route("/exec/{id}/json", get(x::inspect))
+    let images = Router::new()
         .route("/containers/{id}/changes", get(cm::changes))
         .route("/containers/{id}/export", get(cm::export))
         .route("/commit", post(cm::commit))
@@ -65,8 +45,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/images/search", get(routes::registry::search))
         .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))
+        .with_state(engine.clone());
+    Router::new()
+        .merge(routes::system::routes(engine.clone()))
+        .merge(routes::containers::routes(engine.clone()))
+        .merge(routes::exec::routes(engine))
+        .merge(images)
         .fallback(not_found)
-        .with_state(engine)
 }
 
 async fn not_found(method: Method, req: Request) -> error::ApiError {

@@ -70,7 +70,7 @@ pub enum Error {
     // --- Failures of the crates below, wrapped. ---
     /// The store failed.
     #[error("store: {0}")]
-    Store(#[from] store::StoreError),
+    Store(Box<store::StoreError>),
     /// A content-store operation failed.
     #[error(transparent)]
     Content(#[from] store::ContentError),
@@ -378,7 +378,7 @@ impl From<store::ImageError> for Error {
     fn from(e: store::ImageError) -> Error {
         match e {
             store::ImageError::NotFound { reference } => Error::NoSuchImage(reference),
-            e => Error::Store(e.into()),
+            e => Error::Store(Box::new(e.into())),
         }
     }
 }
@@ -389,10 +389,16 @@ impl From<PullError> for Error {
     }
 }
 
+impl From<store::StoreError> for Error {
+    fn from(e: store::StoreError) -> Error {
+        Error::Store(Box::new(e))
+    }
+}
+
 /// Metadata failures are store failures.
 impl From<store::MetaError> for Error {
     fn from(e: store::MetaError) -> Error {
-        Error::Store(e.into())
+        Error::Store(Box::new(e.into()))
     }
 }
 
