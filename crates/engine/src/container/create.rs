@@ -21,7 +21,7 @@ impl ContainerService {
     ) -> Result<ContainerCreateResponse> {
         let ContainerCreateRequest {
             config: user_config,
-            host_config,
+            mut host_config,
             ..
         } = req;
         if user_config.image.is_empty() {
@@ -30,6 +30,10 @@ impl ContainerService {
             ));
         }
         config::validate_host_config(&host_config)?;
+        if host_config.cgroupns_mode.is_empty() {
+            // dockerd records the daemon's default, so inspect shows the mode in effect.
+            host_config.cgroupns_mode = config::default_cgroupns_mode().to_string();
+        }
         super::mounts::from_host_config(&host_config)?;
         let name = match name {
             Some(n) => Some(names::validate(n)?),

@@ -195,6 +195,7 @@ fn container_spec(
             None
         },
         cgroups_path: cgroups_path(cfg, &r.id),
+        cgroupns_private: super::config::cgroupns_private(hc),
         resources: Resources {
             memory: hc.memory,
             memory_swap: hc.memory_swap,

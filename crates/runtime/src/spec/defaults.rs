@@ -151,14 +151,9 @@ pub fn capabilities(
     Ok(caps)
 }
 
-/// Whether the host runs the unified cgroup v2 hierarchy only.
-pub fn cgroup_v2_only() -> bool {
-    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-}
-
-/// pid, ipc, uts, mount; network unless host; cgroup on pure v2 (as dockerd's default
-/// `cgroupns=private` there, host on v1).
-pub fn namespaces(netns: Option<&Path>) -> Vec<Value> {
+/// pid, ipc, uts, mount; network unless host; cgroup when private (dockerd's default is
+/// `private` on pure v2 and `host` on v1; the engine decides).
+pub fn namespaces(netns: Option<&Path>, cgroupns_private: bool) -> Vec<Value> {
     let mut ns = vec![
         json!({"type": "pid"}),
         json!({"type": "ipc"}),
@@ -168,7 +163,7 @@ pub fn namespaces(netns: Option<&Path>) -> Vec<Value> {
     if let Some(path) = netns {
         ns.push(json!({"type": "network", "path": path}));
     }
-    if cgroup_v2_only() {
+    if cgroupns_private {
         ns.push(json!({"type": "cgroup"}));
     }
     ns

@@ -74,6 +74,8 @@ pub struct ContainerSpec {
     pub init: Option<PathBuf>,
     /// The cgroup path, e.g. `/berth/<id>`. Always set: without it libcontainer invents one.
     pub cgroups_path: String,
+    /// A private cgroup namespace (`--cgroupns private`); `false` shares the host's.
+    pub cgroupns_private: bool,
     /// Resource limits.
     pub resources: Resources,
     /// The network namespace: `None` shares the host's (`--network host`), else the path of a
@@ -253,7 +255,7 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
     }
     let mut linux = json!({
         "cgroupsPath": c.cgroups_path,
-        "namespaces": defaults::namespaces(c.netns.as_deref()),
+        "namespaces": defaults::namespaces(c.netns.as_deref(), c.cgroupns_private),
         "resources": resources(&c.resources, c.privileged)?,
         "maskedPaths": if c.privileged { vec![] } else { defaults::masked_paths() },
         "readonlyPaths": if c.privileged { vec![] } else { defaults::readonly_paths() },
@@ -427,6 +429,27 @@ fn resources(r: &Resources, privileged: bool) -> Result<Value, SpecError> {
 
 fn mounts(c: &ContainerSpec) -> Result<Vec<Value>, SpecError> {
     let mut m = defaults::mounts(c.privileged, c.shm_size.unwrap_or(DEFAULT_SHM_SIZE));
+    if !c.privileged {
+        // libcontainer mounts the cgroup tree read-write whatever the spec says (on v1 a
+        // tmpfs plus one writable mount per hierarchy), so a container could raise its own
+        // limits. Docker's tree is read-only: bind the finished tree onto itself, recursively
+        // read-only (`rro`: mount_setattr with AT_RECURSIVE). The source is the mount point
+        // inside our rootfs, which libcontainer has just resolved without following the
+        // image's symlinks (it is under the freshly mounted sysfs, which the image cannot
+        // shape).
+        let at = m
+            .iter()
+            .position(|v| v["destination"] == "/sys/fs/cgroup")
+            .map_or(m.len(), |i| i + 1);
+        m.insert(
+            at,
+            json!({
+                "destination": "/sys/fs/cgroup", "type": "bind",
+                "source": c.rootfs.join("sys/fs/cgroup"),
+                "options": ["rbind", "rro", "nosuid", "noexec", "nodev"],
+            }),
+        );
+    }
     for b in &c.mounts {
         if !b.destination.starts_with('/') {
             return Err(SpecError::Mount {

@@ -1,0 +1,148 @@
+//! What a hostile container or client must not be able to do: lift its own cgroup limits,
+//! outlive a killed shim, jam the store with a full disk, or have a flag silently ignored.
+
+use berth_tests::Daemon;
+
+fn daemon() -> Daemon {
+    let d = Daemon::start().expect("start berthd");
+    d.import_busybox().expect("import busybox");
+    d
+}
+
+/// The script a container runs to report, for each mount point under `/sys/fs/cgroup`, the
+/// options of the mount that is visible there (the last one listed), then tries to raise its
+/// limits and to make a sub-cgroup.
+const CGROUP_PROBE: &str = r#"
+awk '$2 ~ "^/sys/fs/cgroup" { opts[$2] = $4 } END { for (m in opts) print "mount", m, substr(opts[m], 1, 2) }' /proc/mounts
+if [ -e /sys/fs/cgroup/pids/pids.max ]; then pids=/sys/fs/cgroup/pids/pids.max; else pids=/sys/fs/cgroup/pids.max; fi
+if [ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then mem=/sys/fs/cgroup/memory/memory.limit_in_bytes; else mem=/sys/fs/cgroup/memory.max; fi
+echo max > $pids && echo "wrote pids"
+echo 4294967296 > $mem && echo "wrote memory"
+if [ -d /sys/fs/cgroup/memory ]; then sub=/sys/fs/cgroup/memory/escape; else sub=/sys/fs/cgroup/escape; fi
+mkdir $sub && echo "made sub-cgroup"
+echo "pids now $(cat $pids)"
+exec sleep 300
+"#;
+
+fn host_pids_max(d: &Daemon, id: &str) -> String {
+    let rel = format!("{}/{id}", d.cgroup_parent.trim_start_matches('/'));
+    for base in ["/sys/fs/cgroup/pids", "/sys/fs/cgroup"] {
+        let f = std::path::Path::new(base).join(&rel).join("pids.max");
+        if let Ok(s) = std::fs::read_to_string(&f) {
+            return s.trim().to_string();
+        }
+    }
+    panic!("no pids.max for {id} on the host");
+}
+
+#[test]
+fn a_container_cannot_lift_its_own_cgroup_limits() {
+    let d = daemon();
+    for ns in ["", "host", "private"] {
+        let mut args = vec!["run", "-d", "-m", "64m", "--pids-limit", "20"];
+        if !ns.is_empty() {
+            args.extend(["--cgroupns", ns]);
+        }
+        args.extend(["busybox", "sh", "-c", CGROUP_PROBE]);
+        let args = args.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let id = d.docker_ok(&args);
+        let out = logs_once(&d, &id, "pids now");
+        let mounts: Vec<&str> = out.lines().filter(|l| l.starts_with("mount ")).collect();
+        assert!(
+            mounts
+                .iter()
+                .any(|l| l.starts_with("mount /sys/fs/cgroup ")),
+            "cgroupns={ns:?}: no /sys/fs/cgroup mount:\n{out}"
+        );
+        for m in &mounts {
+            assert!(m.ends_with(" ro"), "cgroupns={ns:?}: writable: {m}\n{out}");
+        }
+        for bad in ["wrote pids", "wrote memory", "made sub-cgroup"] {
+            assert!(!out.contains(bad), "cgroupns={ns:?}: {bad}:\n{out}");
+        }
+        assert!(out.contains("pids now 20"), "cgroupns={ns:?}:\n{out}");
+        // The host's view agrees with inspect.
+        assert_eq!(host_pids_max(&d, &id), "20");
+        let limits = d.docker_ok(&[
+            "inspect",
+            "-f",
+            "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}",
+            &id,
+        ]);
+        assert_eq!(limits, "67108864 20");
+        d.docker_ok(&["rm", "-f", &id]);
+    }
+}
+
+/// The container's logs once they contain `marker` (bounded wait).
+fn logs_once(d: &Daemon, id: &str, marker: &str) -> String {
+    for _ in 0..200 {
+        let out = d.docker(&["logs", id]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        if text.contains(marker) {
+            return text;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "{marker:?} never showed in the logs of {id}:\n{}",
+        d.log_text()
+    );
+}
+
+#[test]
+fn cgroupns_mode_defaults_like_dockerd_and_bad_modes_are_refused() {
+    let d = daemon();
+    let want = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "private"
+    } else {
+        "host"
+    };
+    let id = d.docker_ok(&["create", "busybox", "true"]);
+    let mode = d.docker_ok(&["inspect", "-f", "{{.HostConfig.CgroupnsMode}}", &id]);
+    assert_eq!(mode, want);
+    let own = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend_from_slice(extra);
+        args.extend(["busybox", "readlink", "/proc/self/ns/cgroup"]);
+        d.docker_ok(&args)
+    };
+    let host_ns = std::fs::read_link("/proc/self/ns/cgroup")
+        .unwrap()
+        .display()
+        .to_string();
+    assert_eq!(own(&["--cgroupns", "host"]), host_ns);
+    assert_ne!(own(&["--cgroupns", "private"]), host_ns);
+    let out = d.docker(&["create", "--cgroupns", "sideways", "busybox", "true"]);
+    assert!(!out.status.success());
+    // The docker CLI checks the value itself; the API refuses it too.
+    let (status, _, body) = berth_tests::daemon::http(
+        &d.socket,
+        "POST",
+        "/v1.47/containers/create",
+        Some(r#"{"Image":"busybox","Cmd":["true"],"HostConfig":{"CgroupnsMode":"sideways"}}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("invalid cgroup namespace mode: sideways"),
+        "{body}"
+    );
+}
+
+#[test]
+fn privileged_containers_keep_a_writable_cgroup_tree_as_in_docker() {
+    let d = daemon();
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "busybox",
+        "sh",
+        "-c",
+        "awk '$2 == \"/sys/fs/cgroup\" { o = $4 } END { print substr(o, 1, 2) }' /proc/mounts",
+    ]);
+    assert_eq!(out, "rw");
+}
