@@ -146,3 +146,106 @@ fn privileged_containers_keep_a_writable_cgroup_tree_as_in_docker() {
     ]);
     assert_eq!(out, "rw");
 }
+
+/// Whether a host process is alive (a zombie is not: it only waits to be reaped).
+fn alive(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .map(str::trim_start)
+            .is_some_and(|s| !s.starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+fn shim_pid(d: &Daemon, id: &str) -> String {
+    let f = d.exec_root.join("shims").join(id).join("shim.pid");
+    std::fs::read_to_string(&f)
+        .unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+        .trim()
+        .to_string()
+}
+
+fn kill9(pid: &str) {
+    let st = std::process::Command::new("kill")
+        .args(["-9", pid])
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill -9 {pid}");
+}
+
+/// Polls `docker inspect -f FORMAT` until it prints `want` (bounded).
+fn inspect_until(d: &Daemon, id: &str, format: &str, want: &str) {
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = d.docker_ok(&["inspect", "-f", format, id]);
+        if last == want {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "{format} of {id} stayed {last:?}, wanted {want:?}:\n{}",
+        d.log_text()
+    );
+}
+
+#[test]
+fn a_killed_shim_takes_its_container_with_it() {
+    let d = daemon();
+    let id = d.docker_ok(&["run", "-d", "busybox", "sleep", "1000"]);
+    let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", &id]);
+    assert!(alive(&pid));
+    kill9(&shim_pid(&d, &id));
+    inspect_until(
+        &d,
+        &id,
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "exited 137",
+    );
+    // Once the exit is recorded, nothing of the container runs any more.
+    assert!(!alive(&pid), "pid {pid} outlived its shim");
+    assert!(runtime_procs(&d, &id).is_empty());
+    // A start runs one instance, not a second one next to an orphan.
+    d.docker_ok(&["start", &id]);
+    let pid2 = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", &id]);
+    assert_eq!(runtime_procs(&d, &id), vec![pid2.clone()]);
+    // rm -f after the shim is killed again returns only once the process is gone.
+    kill9(&shim_pid(&d, &id));
+    d.docker_ok(&["rm", "-f", &id]);
+    assert!(!alive(&pid2), "pid {pid2} outlived rm -f");
+}
+
+#[test]
+fn a_shim_killed_while_the_daemon_is_down_is_found_at_restore() {
+    let mut d = daemon();
+    let id = d.docker_ok(&["run", "-d", "busybox", "sleep", "1000"]);
+    let pid = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", &id]);
+    d.kill().unwrap();
+    kill9(&shim_pid(&d, &id));
+    assert!(alive(&pid), "the container runs on without its shim");
+    d.spawn().unwrap();
+    let state = d.docker_ok(&[
+        "inspect",
+        "-f",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        &id,
+    ]);
+    assert_eq!(state, "exited 137");
+    assert!(!alive(&pid), "pid {pid} survived the restore");
+    assert!(runtime_procs(&d, &id).is_empty());
+}
+
+/// The pids in the container's cgroup (every hierarchy).
+fn runtime_procs(d: &Daemon, id: &str) -> Vec<String> {
+    let mut out: Vec<String> =
+        berth_tests::daemon::cgroup_dirs(&format!("{}/{id}", d.cgroup_parent))
+            .iter()
+            .filter_map(|dir| std::fs::read_to_string(dir.join("cgroup.procs")).ok())
+            .flat_map(|s| s.lines().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+    out.sort();
+    out.dedup();
+    out
+}

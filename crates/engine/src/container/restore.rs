@@ -47,13 +47,23 @@ impl ContainerService {
                         tracing::info!(container_id = %rec.id, "reattached to running container");
                     }
                     Err(exit) => {
+                        // A shim killed while the daemon was down may have left the container's
+                        // processes running: nothing may run once the exit is recorded.
+                        let killed = match shim::reap(&self.cfg, &rec.id).await {
+                            Ok(killed) => killed,
+                            Err(e) => {
+                                tracing::error!(container_id = %rec.id, error = %e, "reaping");
+                                false
+                            }
+                        };
+                        let lost = exit.is_none();
                         let exit = exit.unwrap_or(Exit {
-                            code: 255,
+                            code: if killed { 137 } else { 255 },
                             oom_killed: false,
                             at: clock::now_nanos(),
                         });
                         inner.record.state.exit(exit);
-                        if exit.code == 255 {
+                        if lost {
                             inner.record.state.error =
                                 "the container's shim vanished without an exit record".into();
                         }

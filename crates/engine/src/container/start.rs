@@ -163,7 +163,21 @@ impl ContainerService {
     pub(crate) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>, handle: Arc<shim::Shim>) {
         let svc = self.clone();
         tokio::spawn(async move {
-            let exit = handle.wait().await;
+            let exit = match handle.wait().await {
+                shim::Waited::Exited(exit) => exit,
+                // The exit is recorded only once nothing of the container runs any more, so
+                // that a start cannot run a second instance next to the orphaned one.
+                shim::Waited::Lost => {
+                    if let Err(e) = shim::reap(&svc.cfg, &c.id).await {
+                        tracing::error!(container_id = %c.id, error = %e, "shim lost");
+                    }
+                    Exit {
+                        code: 137,
+                        oom_killed: false,
+                        at: clock::now_nanos(),
+                    }
+                }
+            };
             svc.on_exit(&c, exit).await;
         });
     }
