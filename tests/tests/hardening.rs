@@ -249,3 +249,64 @@ fn runtime_procs(d: &Daemon, id: &str) -> Vec<String> {
     out.dedup();
     out
 }
+
+/// Bytes in use on the filesystem at `path`.
+fn used_bytes(path: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=used"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn a_full_disk_fails_the_import_and_the_store_keeps_serving() {
+    let d = Daemon::start_on_tmpfs("32m").expect("start berthd");
+    d.import_busybox().expect("import busybox");
+    let before = used_bytes(&d.data_root);
+    // 48 MB that do not compress, on a 32 MB data root.
+    let dir = d.root.path().join("big");
+    std::fs::create_dir_all(&dir).unwrap();
+    let noise = std::fs::File::create(dir.join("noise.bin")).unwrap();
+    let st = std::process::Command::new("head")
+        .args(["-c", "50331648", "/dev/urandom"])
+        .stdout(noise)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let tar = d.root.path().join("big.tar");
+    let st = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&dir)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+    let out = d.docker(&["import", tar.to_str().unwrap(), "big:1"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("No space left on device"),
+        "the client must read the daemon's reason: {stderr}"
+    );
+    // Nothing half written stays: the disk is back to what it held.
+    let after = used_bytes(&d.data_root);
+    assert!(
+        after < before + (4 << 20),
+        "the failed import left {} bytes on the data root",
+        after.saturating_sub(before)
+    );
+    // And the store serves writes without a restart.
+    d.docker_ok(&["tag", "busybox", "again:1"]);
+    assert_eq!(d.docker_ok(&["run", "--rm", "again:1", "echo", "hi"]), "hi");
+    let images = d.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(!images.contains("big"), "{images}");
+}

@@ -5,6 +5,7 @@
 //! Modules: `routes` (one file per API tag), `version` (prefix and headers), `error` (status
 //! mapping), `hijack` (connection upgrade), `stream` (multiplexed framing).
 
+pub mod body;
 pub mod error;
 pub mod hijack;
 pub mod routes;
