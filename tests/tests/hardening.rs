@@ -310,3 +310,445 @@ fn a_full_disk_fails_the_import_and_the_store_keeps_serving() {
     let images = d.docker_ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
     assert!(!images.contains("big"), "{images}");
 }
+
+/// The create body of `docker run busybox true` with `host_config` merged into its HostConfig.
+fn create_with(d: &Daemon, host_config: &str) -> (u16, String) {
+    let body = format!(r#"{{"Image":"busybox","Cmd":["true"],"HostConfig":{host_config}}}"#);
+    let (status, _, text) =
+        berth_tests::daemon::http(&d.socket, "POST", "/v1.47/containers/create", Some(&body))
+            .unwrap();
+    (status, text)
+}
+
+#[test]
+fn tmpfs_devices_and_sysctls_are_applied() {
+    let d = daemon();
+    let out = d.docker_ok(&[
+        "run", "--rm", "--tmpfs", "/t:size=1m,mode=1770", "busybox", "sh", "-c",
+        "grep ' /t ' /proc/mounts; stat -c %a /t; dd if=/dev/zero of=/t/x bs=1k count=2000 2>&1 | grep -c 'No space'",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].contains("tmpfs") && lines[0].contains("size=1024k"),
+        "{out}"
+    );
+    assert!(
+        lines[0].contains("noexec") && lines[0].contains("nosuid"),
+        "{out}"
+    );
+    assert_eq!(lines[1], "1770", "{out}");
+    assert_eq!(lines[2], "1", "the size limit holds: {out}");
+
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/mynull:rw",
+        "busybox",
+        "sh",
+        "-c",
+        "stat -c '%t,%T' /dev/mynull; echo x > /dev/mynull && echo wrote",
+    ]);
+    assert_eq!(out, "1,3\nwrote");
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/berth-no-such-device",
+        "busybox",
+        "true",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("error gathering device information while adding custom device \"/dev/berth-no-such-device\": no such file or directory"),
+        "{err}"
+    );
+    assert!(
+        d.docker_ok(&["ps", "-aq"]).is_empty(),
+        "nothing is created for a bad device"
+    );
+
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--sysctl",
+        "kernel.shmmax=123456",
+        "--sysctl",
+        "net.ipv4.tcp_syncookies=0",
+        "busybox",
+        "sh",
+        "-c",
+        "cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/tcp_syncookies",
+    ]);
+    assert_eq!(out, "123456\n0");
+    // The docker CLI refuses non-namespaced sysctls itself; the API must too.
+    let (status, body) = create_with(&d, r#"{"Sysctls":{"kernel.core_pattern":"|/tmp/x"}}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("is not in a separate kernel namespace"),
+        "{body}"
+    );
+    let (status, body) = create_with(
+        &d,
+        r#"{"NetworkMode":"host","Sysctls":{"net.ipv4.ip_forward":"1"}}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("not allowed in host network namespace"),
+        "{body}"
+    );
+    let (status, body) = create_with(&d, r#"{"Tmpfs":{"/t":"size=lots"}}"#);
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = create_with(
+        &d,
+        r#"{"Tmpfs":{"/etc/hosts":""},"Binds":["/tmp:/etc/hosts"]}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("Duplicate mount point"), "{body}");
+}
+
+#[test]
+fn namespace_modes_are_applied() {
+    let d = daemon();
+    let host = |ns: &str| {
+        std::fs::read_link(format!("/proc/self/ns/{ns}"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    let ns_of = |flag: &str, ns: &str| {
+        d.docker_ok(&[
+            "run",
+            "--rm",
+            flag,
+            "host",
+            "busybox",
+            "readlink",
+            &format!("/proc/self/ns/{ns}"),
+        ])
+    };
+    assert_eq!(ns_of("--ipc", "ipc"), host("ipc"));
+    assert_eq!(ns_of("--pid", "pid"), host("pid"));
+    assert_eq!(ns_of("--uts", "uts"), host("uts"));
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        d.docker_ok(&["run", "--rm", "--uts", "host", "busybox", "hostname"]),
+        hostname.trim()
+    );
+    let mode = d.docker_ok(&["create", "busybox", "true"]);
+    assert_eq!(
+        d.docker_ok(&["inspect", "-f", "{{.HostConfig.IpcMode}}", &mode]),
+        "private"
+    );
+    // A shareable container's IPC namespace and /dev/shm are joined by another.
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "donor",
+        "--ipc",
+        "shareable",
+        "busybox",
+        "sh",
+        "-c",
+        "echo shared > /dev/shm/note; exec sleep 300",
+    ]);
+    let donor_ns = d.docker_ok(&["exec", "donor", "readlink", "/proc/self/ns/ipc"]);
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:donor",
+        "busybox",
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/ipc; cat /dev/shm/note",
+    ]);
+    assert_eq!(out, format!("{donor_ns}\nshared"));
+    let pid_ns = d.docker_ok(&["exec", "donor", "readlink", "/proc/self/ns/pid"]);
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--pid",
+        "container:donor",
+        "busybox",
+        "readlink",
+        "/proc/self/ns/pid",
+    ]);
+    assert_eq!(out, pid_ns);
+    // A private container cannot be joined; a stopped one neither.
+    d.docker_ok(&["run", "-d", "--name", "private", "busybox", "sleep", "300"]);
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:private",
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("non-shareable IPC"),
+        "{out:?}"
+    );
+    d.docker_ok(&["rm", "-f", "donor"]);
+    assert!(
+        !d.leftover_mounts()
+            .iter()
+            .any(|m| m.ends_with("/mounts/shm")),
+        "the shareable /dev/shm is unmounted with its container: {:?}",
+        d.leftover_mounts()
+    );
+    let (status, body) = create_with(&d, r#"{"IpcMode":"sideways"}"#);
+    assert_eq!(
+        (status, body.contains("invalid IPC mode: sideways")),
+        (400, true),
+        "{body}"
+    );
+}
+
+#[test]
+fn cpu_memory_and_dns_fields_are_applied() {
+    let d = daemon();
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let script = if v2 {
+        "cat /sys/fs/cgroup/cpuset.cpus /sys/fs/cgroup/cpu.max /sys/fs/cgroup/memory.low"
+    } else {
+        "cat /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/memory/memory.soft_limit_in_bytes /sys/fs/cgroup/memory/memory.swappiness; grep oom_kill_disable /sys/fs/cgroup/memory/memory.oom_control"
+    };
+    let mut args = vec![
+        "run",
+        "--rm",
+        "--cpuset-cpus",
+        "0",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "-m",
+        "32m",
+        "--memory-reservation",
+        "16m",
+    ];
+    if !v2 {
+        args.extend(["--memory-swappiness", "10", "--oom-kill-disable"]);
+    }
+    args.extend(["busybox", "sh", "-c", script]);
+    let out = d.docker_ok(&args);
+    if v2 {
+        assert_eq!(out, "0\n25000 50000\n16777216");
+    } else {
+        assert_eq!(out, "0\n50000\n25000\n16777216\n10\noom_kill_disable 1");
+    }
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--dns-option",
+        "ndots:3",
+        "busybox",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    assert!(out.lines().any(|l| l == "options ndots:3"), "{out}");
+    let out = d.docker(&["run", "--rm", "--cpuset-cpus", "4095", "busybox", "true"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Requested CPUs are not available"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn fields_berth_does_not_implement_are_refused_by_name() {
+    let d = daemon();
+    for (field, body) in [
+        (
+            "HostConfig.DeviceRequests",
+            r#"{"DeviceRequests":[{"Driver":"","Count":-1,"Capabilities":[["gpu"]]}]}"#,
+        ),
+        (
+            "HostConfig.KernelMemoryTCP",
+            r#"{"KernelMemoryTCP":1048576}"#,
+        ),
+        (
+            "HostConfig.CpuRealtimeRuntime",
+            r#"{"CpuRealtimeRuntime":1000}"#,
+        ),
+        ("HostConfig.StorageOpt", r#"{"StorageOpt":{"size":"10G"}}"#),
+        ("invalid isolation 'hyperv'", r#"{"Isolation":"hyperv"}"#),
+        (
+            "unknown or invalid runtime name: nope",
+            r#"{"Runtime":"nope"}"#,
+        ),
+        (
+            "invalid userns mode: private",
+            r#"{"UsernsMode":"private"}"#,
+        ),
+    ] {
+        let (status, text) = create_with(&d, body);
+        assert_eq!(status, 400, "{body}: {text}");
+        assert!(text.contains(field), "{body}: {text}");
+    }
+    // The defaults the docker CLI always sends are accepted.
+    let (status, text) = create_with(
+        &d,
+        r#"{"DeviceRequests":null,"KernelMemoryTCP":0,"CpuRealtimeRuntime":0,"Isolation":"","BlkioWeight":0,"Cgroup":""}"#,
+    );
+    assert_eq!(status, 201, "{text}");
+    if !std::path::Path::new("/sys/fs/cgroup/blkio/blkio.weight").exists()
+        && !std::path::Path::new("/sys/fs/cgroup/io.weight").exists()
+    {
+        let out = d.docker(&["run", "--rm", "--blkio-weight", "300", "busybox", "true"]);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("HostConfig.BlkioWeight"),
+            "{out:?}"
+        );
+    }
+}
+
+#[test]
+fn a_second_daemon_on_a_data_root_in_use_is_refused_and_leaves_no_socket() {
+    let d = Daemon::start().expect("start berthd");
+    let sock = d.root.path().join("second.sock");
+    let out = std::process::Command::new(berth_tests::bin("berthd"))
+        .arg("-H")
+        .arg(format!("unix://{}", sock.display()))
+        .arg("--data-root")
+        .arg(&d.data_root)
+        .arg("--exec-root")
+        .arg(d.root.path().join("exec2"))
+        .arg("--cgroup-parent")
+        .arg(format!("{}-second", d.cgroup_parent))
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a second daemon started on the same data root"
+    );
+    assert!(!sock.exists(), "the refused daemon left its socket");
+    // The first one is unharmed.
+    d.docker_ok(&["version", "--format", "{{.Server.Version}}"]);
+}
+
+#[test]
+fn every_error_is_json_with_a_message() {
+    let d = Daemon::start().expect("start berthd");
+    let big = format!(
+        r#"{{"Image":"busybox","Labels":{{"a":"{}"}}}}"#,
+        "x".repeat(3 << 20)
+    );
+    let (status, headers, body) = raw_post(&d.socket, "/v1.47/containers/create", big.as_bytes());
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        headers.contains("content-type: application/json"),
+        "{headers}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        v["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    let (status, _, body) =
+        berth_tests::daemon::http(&d.socket, "GET", "/v1.47/containers/create", None).unwrap();
+    assert_eq!(status, 405, "{body}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&body).is_ok(),
+        "{body}"
+    );
+}
+
+#[test]
+fn values_the_kernel_would_refuse_fail_the_create_with_a_reason() {
+    let d = daemon();
+    let long = "h".repeat(300);
+    let out = d.docker(&["create", "-h", &long, "busybox", "true"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid Hostname"),
+        "{out:?}"
+    );
+    let (status, _, body) = berth_tests::daemon::http(
+        &d.socket,
+        "POST",
+        "/v1.47/containers/create",
+        Some(r#"{"Image":"busybox","Cmd":["env"],"Env":["A=b\u0000c"]}"#),
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("NUL byte"), "{body}");
+    let out = d.docker(&["run", "--rm", "-u", "nosuchuser", "busybox", "true"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unable to find user nosuchuser: no matching entries in passwd file"),
+        "{out:?}"
+    );
+    assert!(d.docker_ok(&["ps", "-aq"]).is_empty());
+}
+
+#[test]
+fn an_import_that_fails_before_any_output_gets_its_status() {
+    let d = Daemon::start().expect("start berthd");
+    // A symlink to /etc, then a file written through it: the applier refuses it.
+    let tar = d.root.path().join("evil.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&tar).unwrap());
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    b.append_link(&mut h, "link", "/etc").unwrap();
+    let data = b"pwned\n";
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    b.append_data(&mut h, "link/evil-file", &data[..]).unwrap();
+    b.finish().unwrap();
+    drop(b);
+    let body = std::fs::read(&tar).unwrap();
+    let out = d
+        .docker_cmd(&["import", "-", "evil:1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&body)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("layer entry \"link/evil-file\""), "{err}");
+    assert!(!std::path::Path::new("/etc/evil-file").exists());
+    // Through the API: a 400 with a JSON message, not a 200 with the error in a stream.
+    let (status, headers, text) =
+        raw_post(&d.socket, "/v1.47/images/create?fromSrc=-&repo=evil", &body);
+    assert_eq!(status, 400, "{text}");
+    assert!(headers.contains("application/json"), "{headers}");
+    assert!(text.contains("\"message\""), "{text}");
+    assert!(d.docker_ok(&["images", "-q"]).is_empty());
+}
+
+/// POSTs a binary body; returns the status, the raw header block and the body.
+fn raw_post(socket: &std::path::Path, path: &str, body: &[u8]) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: berth\r\nConnection: close\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    // A server that refuses the body (413) may answer and close before reading all of it.
+    let _ = s.write_all(body);
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, head.to_ascii_lowercase(), rest.to_string())
+}

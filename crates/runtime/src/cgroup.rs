@@ -53,6 +53,17 @@ pub fn oom_kill_count(path: &str) -> Option<u64> {
     })
 }
 
+/// Turns the OOM killer off for the cgroup `path` (v1 `memory.oom_control`): libcontainer
+/// leaves it on whatever the spec says. cgroup v2 has no such switch.
+pub fn disable_oom_killer(path: &str) -> std::io::Result<()> {
+    let file = Path::new(ROOT)
+        .join("memory")
+        .join(rel(path))
+        .join("memory.oom_control");
+    std::fs::write(&file, "1")
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", file.display())))
+}
+
 /// The host pids of every process in the cgroup `path` (every hierarchy, children included),
 /// sorted and without duplicates. Exited processes are not listed, even before they are
 /// reaped.

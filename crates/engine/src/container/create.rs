@@ -7,7 +7,7 @@ use api_types::{ContainerCreateRequest, ContainerCreateResponse};
 
 use super::record::ContainerRecord;
 use super::state::RunState;
-use super::{config, files, names, rootfs, Container, ContainerService};
+use super::{checks, config, files, names, rootfs, Container, ContainerService};
 use crate::clock;
 use crate::error::{Error, Result};
 
@@ -30,9 +30,14 @@ impl ContainerService {
             ));
         }
         config::validate_host_config(&host_config)?;
+        checks::check_host_config(&host_config)?;
+        checks::check_config(&user_config)?;
+        // dockerd records the daemon's defaults, so inspect shows the modes in effect.
         if host_config.cgroupns_mode.is_empty() {
-            // dockerd records the daemon's default, so inspect shows the mode in effect.
             host_config.cgroupns_mode = config::default_cgroupns_mode().to_string();
+        }
+        if host_config.ipc_mode.is_empty() {
+            host_config.ipc_mode = "private".to_string();
         }
         super::mounts::from_host_config(&host_config)?;
         let name = match name {
@@ -44,13 +49,14 @@ impl ContainerService {
         let (path, args) = config::command_line(&merged)?;
         let id = names::new_id();
         if merged.hostname.is_empty() {
-            merged.hostname = if host_config.network_mode == "host" {
-                nix::unistd::gethostname()
-                    .map(|h| h.to_string_lossy().into_owned())
-                    .unwrap_or_else(|_| id[..12].to_string())
-            } else {
-                id[..12].to_string()
-            };
+            merged.hostname =
+                if host_config.network_mode == "host" || host_config.uts_mode == "host" {
+                    nix::unistd::gethostname()
+                        .map(|h| h.to_string_lossy().into_owned())
+                        .unwrap_or_else(|_| id[..12].to_string())
+                } else {
+                    id[..12].to_string()
+                };
         }
 
         let name = self.reserve_name(&id, name)?;
@@ -137,6 +143,7 @@ impl ContainerService {
             own_netns,
             record.host_config.dns.as_deref().unwrap_or(&[]),
             record.host_config.dns_search.as_deref().unwrap_or(&[]),
+            record.host_config.dns_options.as_deref().unwrap_or(&[]),
         );
         fs::create_dir_all(paths.rootfs()).map_err(|e| Error::file(paths.rootfs(), e))?;
         let store = self.store.clone();

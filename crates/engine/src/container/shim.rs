@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use runtime::shim::{ConsoleSize, ShimConfig, ShimHandle, SpawnOptions};
 use runtime::spec::{self, BindMount, ContainerSpec, Resources, Ulimit};
 
+use super::namespaces::Joins;
 use super::record::{ContainerRecord, Paths};
 use super::state::Exit;
 use crate::error::{Error, ErrorKind, Result};
@@ -192,6 +193,7 @@ fn container_spec(
     paths: &Paths,
     r: &ContainerRecord,
     netns: Option<&Path>,
+    joins: Joins,
 ) -> ContainerSpec {
     let hc = &r.host_config;
     let mut args = vec![r.path.clone()];
@@ -244,12 +246,36 @@ fn container_spec(
         },
         cgroups_path: cgroups_path(cfg, &r.id),
         cgroupns_private: super::config::cgroupns_private(hc),
+        pid_ns: joins.pid,
+        ipc_ns: joins.ipc,
+        uts_host: hc.uts_mode == "host",
+        shm: joins.shm,
+        devices: super::checks::device_mappings(hc),
+        device_cgroup_rules: hc.device_cgroup_rules.clone().unwrap_or_default(),
+        tmpfs: hc
+            .tmpfs
+            .iter()
+            .flatten()
+            .map(|(d, o)| (d.clone(), o.clone()))
+            .collect(),
+        sysctls: hc.sysctls.clone().unwrap_or_default(),
+        masked_paths: hc.masked_paths.clone(),
+        readonly_paths: hc.readonly_paths.clone(),
+        annotations: hc.annotations.clone().unwrap_or_default(),
         resources: Resources {
             memory: hc.memory,
             memory_swap: hc.memory_swap,
             nano_cpus: hc.nano_cpus,
             cpu_shares: hc.cpu_shares,
             pids_limit: hc.pids_limit.unwrap_or(0),
+            cpu_period: hc.cpu_period,
+            cpu_quota: hc.cpu_quota,
+            cpuset_cpus: hc.cpuset_cpus.clone(),
+            cpuset_mems: hc.cpuset_mems.clone(),
+            memory_reservation: hc.memory_reservation,
+            memory_swappiness: hc.memory_swappiness.filter(|s| *s >= 0),
+            oom_kill_disable: hc.oom_kill_disable.unwrap_or(false),
+            blkio: super::checks::blkio_limits(hc),
         },
         netns: netns.map(Path::to_path_buf),
         mounts,
@@ -275,6 +301,7 @@ pub(crate) async fn write_bundle(
     paths: &Paths,
     r: &ContainerRecord,
     netns: Option<&Path>,
+    joins: Joins,
 ) -> Result<()> {
     if r.host_config.init.unwrap_or(false) && cfg.init_binary.is_none() {
         return Err(Error::invalid(
@@ -282,7 +309,7 @@ pub(crate) async fn write_bundle(
         ));
     }
     super::mounts::create_sources(&super::mounts::from_host_config(&r.host_config)?)?;
-    let cspec = container_spec(cfg, paths, r, netns);
+    let cspec = container_spec(cfg, paths, r, netns, joins);
     let bundle = paths.dir.clone();
     let t0 = std::time::Instant::now();
     tokio::task::spawn_blocking(move || -> Result<()> {
