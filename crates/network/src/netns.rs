@@ -200,6 +200,44 @@ pub fn run_in<T: Send + 'static>(
         })
 }
 
+/// [`run_in`] for async callers: the dedicated thread runs `f` inside the namespace and the
+/// caller awaits its result without blocking a runtime worker. Sockets `f` creates stay in
+/// the namespace they were created in, so this is how the daemon opens netlink and DNS
+/// sockets inside a container's namespace and then serves them from its own runtime.
+pub async fn run_in_async<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, NetnsError> {
+    let file = std::fs::File::open(path).map_err(|source| NetnsError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    let p = path.to_owned();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("netns-run".into())
+        .spawn(move || {
+            let result = nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
+                .map_err(|source| NetnsError::Sys {
+                    path: p,
+                    step: "setns",
+                    source,
+                })
+                .map(|()| f());
+            // The receiver only goes away if the caller was cancelled; nothing to do then.
+            let _ = tx.send(result);
+        })
+        .map_err(|source| NetnsError::File {
+            path: path.to_owned(),
+            source,
+        })?;
+    rx.await.unwrap_or_else(|_| {
+        Err(NetnsError::Thread {
+            path: path.to_owned(),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
