@@ -8,8 +8,11 @@ use std::str::FromStr;
 
 use crate::ErrorKind;
 
-/// A transport protocol of a port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// A transport protocol of a port (`tcp`, `udp`, `sctp` on the wire).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Proto {
     /// TCP.
     Tcp,
