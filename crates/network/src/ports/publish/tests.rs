@@ -94,7 +94,7 @@ async fn tcp_through_the_userland_proxy_then_freed() {
         host_ports: (0, 0),
     };
     let published = p
-        .publish(&target("127.0.0.1"), &[req.clone()])
+        .publish(&target("127.0.0.1"), std::slice::from_ref(&req))
         .await
         .unwrap();
     assert_eq!(published.len(), 1);
