@@ -258,7 +258,7 @@ async fn published_port_via_proxy_on_loopback_and_dnat_on_the_gateway() {
         host_ports: (port, port),
     };
     let err = publisher
-        .publish(&other, &[exact.clone()])
+        .publish(&other, std::slice::from_ref(&exact))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Conflict);

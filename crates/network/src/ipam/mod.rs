@@ -168,7 +168,8 @@ impl Subnet {
     }
 
     /// The lowest free address of the ip-range (or subnet), as dockerd's default IPAM
-    /// hands them out.
+    /// hands them out. Walks the sorted allocations from the range's start: O(taken below
+    /// the answer), whatever the size of the range (an IPv6 /64 included).
     fn first_free(&self) -> Option<IpAddr> {
         let range = self.ip_range.unwrap_or(self.subnet);
         let like = range.network();
@@ -176,26 +177,19 @@ impl Subnet {
             addr_to_u128(range.network()),
             addr_to_u128(range.broadcast()),
         );
-        let mut candidate = start;
-        // Walk the taken addresses in order from `start`; the first gap is the answer. This
-        // is O(taken) whatever the size of the range (an IPv6 /64 included).
-        let mut taken: Vec<u128> = self
+        let mut taken = self
             .allocated
-            .iter()
-            .copied()
-            .chain(std::iter::once(self.gateway))
-            .chain(self.aux_addresses.values().copied())
-            .map(addr_to_u128)
-            .filter(|n| *n >= start && *n <= end)
-            .collect();
-        taken.sort_unstable();
-        taken.dedup();
-        let mut taken = taken.into_iter().peekable();
+            .range(range.network()..=range.broadcast())
+            .map(|a| addr_to_u128(*a))
+            .peekable();
+        let mut candidate = start;
         while candidate <= end {
             let a = u128_to_addr(candidate, like);
-            if taken.peek() == Some(&candidate) {
+            let allocated = taken.peek() == Some(&candidate);
+            if allocated {
                 taken.next();
-            } else if !self.is_reserved(a) {
+            }
+            if !allocated && !self.is_reserved(a) {
                 return Some(a);
             }
             candidate = candidate.checked_add(1)?;
