@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -189,7 +188,15 @@ async fn failed_connect_leaves_no_veth() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn published_port_via_proxy_on_loopback_and_dnat_on_the_gateway() {
-    let before: BTreeSet<String> = nft_tables().into_iter().collect();
+    // Someone else's table, with a rule: it must come out byte for byte identical.
+    let sentinel = unique("bts");
+    let _s = TableGuard(sentinel.clone());
+    // A regular chain (no hook): it affects no traffic.
+    nft_script(&format!(
+        "table inet {sentinel} {{\n chain c {{\n tcp dport 9 counter accept\n }}\n}}\n"
+    ));
+    let sentinel_before = nft_table(&sentinel).unwrap();
+    let before = lasting_tables();
     let table = unique("btt");
     let guard = TableGuard(table.clone());
     let fw = firewall(&table);
@@ -201,7 +208,7 @@ async fn published_port_via_proxy_on_loopback_and_dnat_on_the_gateway() {
     let _v = LinkGuard(info.host_ifname.clone());
     let caddr = ep.addresses[0].addr();
     let gateway = net.spec.subnets[0].gateway;
-    tcp_server_in(ns.path(), 8080, "web", 4);
+    tcp_server_in(ns.path(), 8080, "web", 5);
 
     let publisher = PortPublisher::new(PortAllocator::new((40000, 40999)), fw.clone(), true);
     let IpAddr::V4(c4) = caddr else { panic!() };
@@ -246,6 +253,15 @@ async fn published_port_via_proxy_on_loopback_and_dnat_on_the_gateway() {
         "kernel DNAT keeps the source port"
     );
 
+    // Hairpin: the container reaches its own published port through the gateway address.
+    // Packets from its bridge skip DNAT and reach the userland proxy (no forwarding).
+    let hp = SocketAddr::new(gateway, port);
+    let (line, _) = netns::run_in(ns.path(), move || ask(hp)).unwrap().unwrap();
+    assert!(
+        line.starts_with(&format!("web {gateway} ")),
+        "hairpin via proxy: {line}"
+    );
+
     // The port is held: another endpoint (or process) cannot have it.
     let other = PublishTarget {
         endpoint_id: "other".into(),
@@ -278,12 +294,13 @@ async fn published_port_via_proxy_on_loopback_and_dnat_on_the_gateway() {
     driver.delete(&net.spec).await.unwrap();
     fw.teardown().await.unwrap();
     assert!(nft_table(&table).is_none(), "our table removed");
-    let after: BTreeSet<String> = nft_tables().into_iter().collect();
+    let after = lasting_tables();
     assert!(
         before.is_subset(&after),
         "tables that existed before are untouched: {before:?} vs {after:?}"
     );
-    assert!(!after.contains(&format!("inet {table}")));
+    assert!(!nft_tables().contains(&format!("inet {table}")));
+    assert_eq!(nft_table(&sentinel).unwrap(), sentinel_before);
     drop(guard);
 }
 
@@ -327,4 +344,129 @@ async fn isolation_and_internal_rules_reach_the_kernel() {
     driver.delete(&a.spec).await.unwrap();
     fw.teardown().await.unwrap();
     assert!(nft_table(&table).is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ipv6_endpoints_and_hairpin_mode() {
+    let table = unique("btt");
+    let _t = TableGuard(table.clone());
+    // hairpin = true: what the engine asks when the userland proxy is off.
+    let driver = BridgeDriver::new(firewall(&table), true).unwrap();
+    let bridge = unique("bt");
+    let _l = LinkGuard(bridge.clone());
+    let v4 = free_subnet(&[]).await;
+    // A ULA /64 named after the pid and the v4 subnet, so parallel runs differ.
+    let IpAddr::V4(v4net) = v4.addr() else {
+        panic!()
+    };
+    let o = v4net.octets();
+    let v6: IpNet = format!(
+        "fd42:{:x}:{:x}{:02x}::/64",
+        std::process::id() & 0xffff,
+        o[1],
+        o[2]
+    )
+    .parse()
+    .unwrap();
+    let mut ipam = Ipam::new(vec![], IpamState::default());
+    let id = unique("net");
+    let n = ipam
+        .add_network(
+            &NetworkRequest {
+                id: id.clone(),
+                name: id.clone(),
+                ipv4: true,
+                ipv6: true,
+                subnets: vec![
+                    SubnetRequest {
+                        subnet: Some(v4),
+                        ..Default::default()
+                    },
+                    SubnetRequest {
+                        subnet: Some(v6),
+                        ..Default::default()
+                    },
+                ],
+            },
+            &[],
+        )
+        .unwrap()
+        .clone();
+    let spec = NetworkSpec {
+        id: id.clone(),
+        name: id.clone(),
+        bridge: bridge.clone(),
+        mtu: 1400,
+        internal: false,
+        masquerade: true,
+        subnets: n
+            .subnets
+            .iter()
+            .map(|s| SubnetSpec {
+                subnet: s.subnet,
+                gateway: s.gateway,
+            })
+            .collect(),
+        predefined: false,
+    };
+    driver.create(&spec).await.unwrap();
+    let (ns1, ns2) = (NsGuard::new(), NsGuard::new());
+    let mut eps = Vec::new();
+    let mut guards = Vec::new();
+    for ns in [&ns1, &ns2] {
+        let ep = EndpointSpec {
+            id: unique("ep"),
+            netns: ns.path().to_owned(),
+            ifname: "eth0".into(),
+            addresses: vec![
+                ipam.allocate(&id, false, None).unwrap(),
+                ipam.allocate(&id, true, None).unwrap(),
+            ],
+            mac: Some([0x02, 0x11, 0x22, 0x33, 0x44, eps.len() as u8]),
+            default_route: true,
+        };
+        let info = driver.connect(&spec, &ep).await.unwrap();
+        guards.push(LinkGuard(info.host_ifname.clone()));
+        assert_eq!(info.gateways.len(), 2, "a default route per family");
+        let hairpin = std::fs::read_to_string(format!(
+            "/sys/class/net/{}/brport/hairpin_mode",
+            info.host_ifname
+        ))
+        .unwrap();
+        assert_eq!(hairpin.trim(), "1");
+        eps.push(ep);
+    }
+    let a6 = eps[1].addresses[1].addr();
+    let inside = ip_in(ns1.path(), &["-o", "-6", "addr", "show", "eth0"]);
+    assert!(
+        inside.contains(&eps[0].addresses[1].to_string()),
+        "{inside}"
+    );
+    let global = inside
+        .lines()
+        .find(|l| l.contains(&eps[0].addresses[1].to_string()))
+        .unwrap();
+    assert!(!global.contains("tentative"), "no DAD wait: {global}");
+    let link = ip_in(ns1.path(), &["-o", "link", "show", "eth0"]);
+    assert!(
+        link.contains("02:11:22:33:44:00") && link.contains("mtu 1400"),
+        "{link}"
+    );
+    let routes = ip_in(ns1.path(), &["-6", "route"]);
+    assert!(
+        routes.contains(&format!("default via {}", n.subnets[1].gateway)),
+        "{routes}"
+    );
+    serve_in(ns2.path(), SocketAddr::new(a6, 7001), "v6", 1);
+    let to = SocketAddr::new(a6, 7001);
+    let (line, _) = netns::run_in(ns1.path(), move || ask(to)).unwrap().unwrap();
+    assert!(
+        line.starts_with(&format!("v6 {}", eps[0].addresses[1].addr())),
+        "{line}"
+    );
+    for ep in &eps {
+        driver.disconnect(&spec, ep).await.unwrap();
+    }
+    driver.delete(&spec).await.unwrap();
+    assert!(!link_exists(&bridge));
 }

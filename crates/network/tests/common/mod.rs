@@ -86,6 +86,35 @@ impl Drop for TableGuard {
     }
 }
 
+/// Runs an nft script, panicking if nft refuses it.
+pub fn nft_script(script: &str) {
+    use std::io::Write;
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "nft refused {script}");
+}
+
+/// The tables other than transient test tables (`btt…`/`bts…` of these tests, `berth…` of
+/// test daemons, which come and go with parallel runs): what no test may remove.
+pub fn lasting_tables() -> std::collections::BTreeSet<String> {
+    nft_tables()
+        .into_iter()
+        .filter(|t| {
+            let name = t.split(' ').nth(1).unwrap_or_default();
+            !(name.starts_with("btt") || name.starts_with("bts") || name.starts_with("berth"))
+        })
+        .collect()
+}
+
 fn run_nft_script(script: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut child = Command::new("nft")
@@ -130,7 +159,12 @@ pub fn link_exists(name: &str) -> bool {
 /// A TCP server inside a namespace: each connection is answered with
 /// `"<tag> <peer ip> <peer port>\n"`, then closed. Serves `count` connections.
 pub fn tcp_server_in(ns: &Path, port: u16, tag: &'static str, count: usize) {
-    let listener = netns::run_in(ns, move || std::net::TcpListener::bind(("0.0.0.0", port)))
+    serve_in(ns, SocketAddr::from(([0, 0, 0, 0], port)), tag, count)
+}
+
+/// [`tcp_server_in`] on `addr` (`[::]:port` for IPv6).
+pub fn serve_in(ns: &Path, addr: SocketAddr, tag: &'static str, count: usize) {
+    let listener = netns::run_in(ns, move || std::net::TcpListener::bind(addr))
         .unwrap()
         .unwrap();
     std::thread::spawn(move || {
