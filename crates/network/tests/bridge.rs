@@ -178,6 +178,18 @@ async fn failed_connect_leaves_no_veth() {
     assert!(link_exists(&info.host_ifname));
     driver.disconnect(&net.spec, &ep).await.unwrap();
 
+    // A network whose bridge name is taken by a non-bridge interface is refused, and the
+    // interface is left alone.
+    let mut clash = net.spec.clone();
+    clash.id = unique("net");
+    clash.bridge = network::driver::veth_name(&ep.id);
+    let info = driver.connect(&net.spec, &ep).await.unwrap();
+    let _v = LinkGuard(info.host_ifname.clone());
+    let err = driver.create(&clash).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(link_exists(&info.host_ifname));
+    driver.disconnect(&net.spec, &ep).await.unwrap();
+
     // Unknown namespace: nothing created.
     let mut ghost = endpoint(&mut net, &ns, true);
     ghost.netns = "/nonexistent/netns".into();
@@ -469,4 +481,33 @@ async fn ipv6_endpoints_and_hairpin_mode() {
     }
     driver.delete(&spec).await.unwrap();
     assert!(!link_exists(&bridge));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn release_leaves_the_veth_to_die_with_the_namespace() {
+    let table = unique("btt");
+    let _t = TableGuard(table.clone());
+    let driver = BridgeDriver::new(firewall(&table), false).unwrap();
+    let mut net = network(&driver, false, &[]).await;
+    let ns = NsGuard::new();
+    let ep = endpoint(&mut net, &ns, true);
+    let info = driver.connect(&net.spec, &ep).await.unwrap();
+    let _v = LinkGuard(info.host_ifname.clone());
+    driver.release(&net.spec, &ep).await.unwrap();
+    assert!(
+        link_exists(&info.host_ifname),
+        "release deletes nothing itself"
+    );
+    netns::remove(ns.path()).unwrap();
+    // The kernel tears the namespace down in the background; bounded wait.
+    let gone = (0..250).any(|_| {
+        if link_exists(&info.host_ifname) {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            false
+        } else {
+            true
+        }
+    });
+    assert!(gone, "veth {} outlived its namespace", info.host_ifname);
+    driver.delete(&net.spec).await.unwrap();
 }

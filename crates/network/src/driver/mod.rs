@@ -164,6 +164,16 @@ pub trait NetworkDriver: Send + Sync {
 
     /// Removes the network's kernel objects (gone already is fine).
     fn delete(&self, net: &NetworkSpec) -> impl Future<Output = Result<(), DriverError>> + Send;
+
+    /// The endpoint's container is stopping and its namespace is about to be removed:
+    /// release only what does not die with the namespace. Defaults to [`Self::disconnect`].
+    fn release(
+        &self,
+        net: &NetworkSpec,
+        ep: &EndpointSpec,
+    ) -> impl Future<Output = Result<(), DriverError>> + Send {
+        self.disconnect(net, ep)
+    }
 }
 
 /// `--network host`: the container shares the daemon's namespace; nothing to set up.
