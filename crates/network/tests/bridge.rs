@@ -52,14 +52,7 @@ async fn network(driver: &BridgeDriver, internal: bool, taken: &[IpNet]) -> Net 
         mtu: 1500,
         internal,
         masquerade: true,
-        subnets: n
-            .subnets
-            .iter()
-            .map(|s| SubnetSpec {
-                subnet: s.subnet,
-                gateway: s.gateway,
-            })
-            .collect(),
+        subnets: n.subnets.iter().map(SubnetSpec::from).collect(),
         predefined: false,
     };
     driver.create(&spec).await.unwrap();
@@ -411,14 +404,7 @@ async fn ipv6_endpoints_and_hairpin_mode() {
         mtu: 1400,
         internal: false,
         masquerade: true,
-        subnets: n
-            .subnets
-            .iter()
-            .map(|s| SubnetSpec {
-                subnet: s.subnet,
-                gateway: s.gateway,
-            })
-            .collect(),
+        subnets: n.subnets.iter().map(SubnetSpec::from).collect(),
         predefined: false,
     };
     driver.create(&spec).await.unwrap();

@@ -86,13 +86,7 @@ fn query_tcp(ns: &Path, name: &str, qtype: u16) -> std::io::Result<(u8, Vec<RDat
 }
 
 fn rec(container: &str, names: &[&str], v4: &str) -> EndpointRecord {
-    EndpointRecord {
-        container_id: container.into(),
-        names: names.iter().map(|s| s.to_string()).collect(),
-        links: vec![],
-        ipv4: Some(v4.parse().unwrap()),
-        ipv6: None,
-    }
+    EndpointRecord::v4(container, names, v4.parse().unwrap())
 }
 
 fn a(s: &str) -> RData {

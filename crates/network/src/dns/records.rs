@@ -31,6 +31,19 @@ pub struct EndpointRecord {
     pub ipv6: Option<Ipv6Addr>,
 }
 
+impl EndpointRecord {
+    /// An IPv4 endpoint of `container` called `names`, with no links.
+    pub fn v4(container: &str, names: &[&str], ipv4: Ipv4Addr) -> Self {
+        EndpointRecord {
+            container_id: container.to_string(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+            links: Vec::new(),
+            ipv4: Some(ipv4),
+            ipv6: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct NetworkRecords {
     name: String,

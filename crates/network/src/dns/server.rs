@@ -234,13 +234,7 @@ async fn forward(upstreams: &[SocketAddr], msg: &[u8], id: u16, tcp: bool) -> Op
 }
 
 async fn exchange_udp(up: SocketAddr, msg: &[u8], id: u16) -> std::io::Result<Vec<u8>> {
-    let local: SocketAddr = if up.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    let sock = UdpSocket::bind(local).await?;
-    sock.connect(up).await?;
+    let sock = crate::ports::connect_udp(up).await?;
     sock.send(msg).await?;
     let mut buf = vec![0u8; 65535];
     loop {

@@ -5,13 +5,7 @@ use super::records::parse_ptr_name;
 use super::*;
 
 fn rec(container: &str, names: &[&str], v4: &str) -> EndpointRecord {
-    EndpointRecord {
-        container_id: container.into(),
-        names: names.iter().map(|s| s.to_string()).collect(),
-        links: vec![],
-        ipv4: Some(v4.parse().unwrap()),
-        ipv6: None,
-    }
+    EndpointRecord::v4(container, names, v4.parse().unwrap())
 }
 
 /// Two networks: front (web, api) and back (api, db); api is on both.

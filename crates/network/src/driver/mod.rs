@@ -42,6 +42,15 @@ pub struct SubnetSpec {
     pub gateway: IpAddr,
 }
 
+impl From<&crate::ipam::Subnet> for SubnetSpec {
+    fn from(s: &crate::ipam::Subnet) -> Self {
+        SubnetSpec {
+            subnet: s.subnet,
+            gateway: s.gateway,
+        }
+    }
+}
+
 /// What a driver needs to know about a network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetworkSpec {

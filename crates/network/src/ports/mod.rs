@@ -8,6 +8,7 @@ mod publish;
 mod spec;
 
 pub use alloc::{ephemeral_range, HeldSocket, PortAllocator, PortError, PortLease};
+pub(crate) use proxy::connect_udp;
 pub use proxy::{Proxy, UDP_IDLE};
 pub use publish::{PortPublisher, PublishRequest, PublishTarget, PublishedPort};
 pub use spec::{

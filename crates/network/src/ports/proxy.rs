@@ -123,7 +123,8 @@ async fn serve_udp(socket: Arc<UdpSocket>, target: SocketAddr) {
     }
 }
 
-async fn connect_udp(target: SocketAddr) -> std::io::Result<UdpSocket> {
+/// A UDP socket on an ephemeral port of `target`'s family, connected to it.
+pub(crate) async fn connect_udp(target: SocketAddr) -> std::io::Result<UdpSocket> {
     let local: SocketAddr = if target.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
