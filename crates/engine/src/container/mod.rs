@@ -13,7 +13,7 @@
 //! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
 
 mod attach;
-mod checks;
+pub mod checks;
 mod cleanup;
 mod commit;
 pub mod config;
