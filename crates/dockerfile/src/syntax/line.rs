@@ -42,27 +42,17 @@ fn extract_builder_flags(line: &str, escape: char) -> (&str, Vec<String>) {
         Word,
         Quote(char),
     }
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let n = chars.len();
+    let mut chars = line.char_indices().peekable();
     let mut words = Vec::new();
     let mut phase = Phase::Spaces;
     let mut buf = String::new();
     let mut blank_ok = false;
-    let mut i = 0;
-    while i <= n {
-        if i == n {
-            if phase != Phase::Spaces && buf != "--" && (blank_ok || !buf.is_empty()) {
-                words.push(buf);
-            }
-            return ("", words);
-        }
-        let (at, mut ch) = chars[i];
+    while let Some((at, mut ch)) = chars.next() {
         if phase == Phase::Spaces {
             if is_space(ch) {
-                i += 1;
                 continue;
             }
-            if ch != '-' || i + 1 == n || chars[i + 1].1 != '-' {
+            if ch != '-' || chars.peek().map(|&(_, c)| c) != Some('-') {
                 return (&line[at..], words);
             }
             phase = Phase::Word;
@@ -76,7 +66,6 @@ fn extract_builder_flags(line: &str, escape: char) -> (&str, Vec<String>) {
                 if blank_ok || !buf.is_empty() {
                     words.push(std::mem::take(&mut buf));
                 }
-                buf.clear();
                 blank_ok = false;
             }
             Phase::Word if ch == '\'' || ch == '"' => {
@@ -86,37 +75,32 @@ fn extract_builder_flags(line: &str, escape: char) -> (&str, Vec<String>) {
             Phase::Quote(q) if ch == q => phase = Phase::Word,
             _ => {
                 if ch == escape {
-                    if i + 1 == n {
-                        if matches!(phase, Phase::Quote(_)) {
-                            phase = Phase::Word;
-                        }
-                        i += 1;
+                    // An escape at the very end is dropped (and closes a quote).
+                    let Some((_, next)) = chars.next() else {
+                        phase = Phase::Word;
                         continue;
-                    }
-                    i += 1;
-                    ch = chars[i].1;
+                    };
+                    ch = next;
                 }
                 buf.push(ch);
             }
         }
-        i += 1;
+    }
+    if phase != Phase::Spaces && buf != "--" && (blank_ok || !buf.is_empty()) {
+        words.push(buf);
     }
     ("", words)
 }
 
 /// Words separated by whitespace, quotes and escapes kept but respected (`a "b c"` is two).
 pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
-    let chars: Vec<char> = rest.chars().collect();
-    let n = chars.len();
+    let mut chars = rest.chars();
     let mut words = Vec::new();
     let mut buf = String::new();
     let (mut in_word, mut quote, mut blank_ok) = (false, None::<char>, false);
-    let mut i = 0;
-    while i < n {
-        let mut ch = chars[i];
+    while let Some(mut ch) = chars.next() {
         if !in_word && quote.is_none() {
             if is_space(ch) {
-                i += 1;
                 continue;
             }
             in_word = true;
@@ -126,42 +110,34 @@ pub(crate) fn parse_words(rest: &str, escape: char) -> Vec<String> {
                 quote = None;
             }
             if ch == escape && q != '\'' {
-                if i + 1 == n {
+                let Some(next) = chars.next() else {
                     quote = None;
-                    i += 1;
                     continue;
-                }
-                i += 1;
+                };
                 buf.push(ch);
-                ch = chars[i];
+                ch = next;
             }
             buf.push(ch);
-        } else {
-            if is_space(ch) {
-                in_word = false;
-                if blank_ok || !buf.is_empty() {
-                    words.push(std::mem::take(&mut buf));
-                }
-                blank_ok = false;
-                i += 1;
-                continue;
-            }
-            if ch == '\'' || ch == '"' {
-                quote = Some(ch);
-                blank_ok = true;
-            }
-            if ch == escape {
-                if i + 1 == n {
-                    i += 1;
-                    continue;
-                }
-                buf.push(ch);
-                i += 1;
-                ch = chars[i];
-            }
-            buf.push(ch);
+            continue;
         }
-        i += 1;
+        if is_space(ch) {
+            in_word = false;
+            if blank_ok || !buf.is_empty() {
+                words.push(std::mem::take(&mut buf));
+            }
+            blank_ok = false;
+            continue;
+        }
+        if ch == '\'' || ch == '"' {
+            quote = Some(ch);
+            blank_ok = true;
+        }
+        if ch == escape {
+            let Some(next) = chars.next() else { continue };
+            buf.push(ch);
+            ch = next;
+        }
+        buf.push(ch);
     }
     if (in_word || quote.is_some()) && (blank_ok || !buf.is_empty()) {
         words.push(buf);
