@@ -22,6 +22,19 @@
 //! (BuildKit's `shell`). [`parse`] runs the first two and groups the result into
 //! [`Stage`]s.
 //!
+//! Differences from BuildKit, all deliberate (everything else was checked against BuildKit's
+//! own parser, instruction and lexer code on the same inputs):
+//! - ARG, STOPSIGNAL and `HEALTHCHECK NONE` refuse flags (BuildKit drops them silently);
+//! - an ONBUILD trigger is parsed and checked with its instruction (BuildKit only checks it
+//!   when a later build uses the image), and [`parse_trigger`] refuses FROM, MAINTAINER and
+//!   ONBUILD triggers found in an image;
+//! - flags are read character by character (BuildKit reads them byte by byte, which mangles
+//!   non-ASCII characters and can take the second byte of one for a blank);
+//! - word splitting keeps the text before a `${VAR:-x}` in the same word (BuildKit loses it,
+//!   which matters for `EXPOSE 80/${PROTO:-tcp}` and heredoc words like `<<EOF${X:-}`);
+//! - a directive error is reported at the directive's line (BuildKit: one line early), an
+//!   over-long line at that line.
+//!
 //! ```
 //! let df = dockerfile::parse("ARG V=1\nFROM busybox:$V AS base\nRUN echo hi\n").unwrap();
 //! assert_eq!(df.stages[0].name.as_deref(), Some("base"));

@@ -34,7 +34,8 @@ fn split_command(line: &str, escape: char) -> (String, Vec<String>, String) {
 }
 
 /// Leading words that start with `--` are flags (quotes removed, escapes applied); a lone `--`
-/// ends them. Returns the rest of the line and the flags.
+/// ends them. Returns the rest of the line and the flags. Read by character, where BuildKit
+/// reads bytes (see the crate docs).
 fn extract_builder_flags(line: &str, escape: char) -> (&str, Vec<String>) {
     #[derive(PartialEq)]
     enum Phase {
