@@ -75,6 +75,8 @@ pub struct Daemon {
     log: PathBuf,
     /// More `berthd` flags (`--config-file …`).
     extra_args: Vec<String>,
+    /// A tmpfs this fixture mounted on the data root (removed on drop).
+    data_tmpfs: bool,
 }
 
 impl Daemon {
@@ -85,6 +87,16 @@ impl Daemon {
 
     /// Starts a daemon with more `berthd` flags.
     pub fn start_with(extra_args: &[&str]) -> Result<Daemon> {
+        Self::start_inner(extra_args, None)
+    }
+
+    /// Starts a daemon whose data root is a tmpfs of `size` (`64m`): a small disk that fills
+    /// up.
+    pub fn start_on_tmpfs(size: &str) -> Result<Daemon> {
+        Self::start_inner(&[], Some(size))
+    }
+
+    fn start_inner(extra_args: &[&str], data_tmpfs: Option<&str>) -> Result<Daemon> {
         let root = tempfile::Builder::new().prefix("berth-test-").tempdir()?;
         let tag: String = root
             .path()
@@ -101,7 +113,19 @@ impl Daemon {
             root,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            data_tmpfs: false,
         };
+        if let Some(size) = data_tmpfs {
+            std::fs::create_dir_all(&d.data_root)?;
+            let st = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(&d.data_root)
+                .status()?;
+            if !st.success() {
+                bail!("mounting a tmpfs on {}", d.data_root.display());
+            }
+            d.data_tmpfs = true;
+        }
         d.spawn()?;
         Ok(d)
     }
@@ -283,14 +307,17 @@ impl Daemon {
             .collect()
     }
 
-    /// Mount points under this fixture's root still mounted.
+    /// Mount points under this fixture's root still mounted (not counting the fixture's own
+    /// data-root tmpfs).
     pub fn leftover_mounts(&self) -> Vec<String> {
         let root = self.root.path().to_string_lossy().to_string();
+        let data = self.data_root.to_string_lossy().to_string();
         std::fs::read_to_string("/proc/self/mountinfo")
             .unwrap_or_default()
             .lines()
             .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
             .filter(|m| m.starts_with(&root))
+            .filter(|m| !(self.data_tmpfs && *m == data))
             .collect()
     }
 
@@ -317,6 +344,20 @@ impl Daemon {
                 let _ = self.docker(&["rm", "-f", &id]);
             }
             let _ = self.stop();
+        }
+        if std::mem::take(&mut self.data_tmpfs) {
+            // Container rootfs mounts under it first, then the tmpfs itself.
+            let data = self.data_root.to_string_lossy().to_string();
+            let mut inner: Vec<String> = self
+                .leftover_mounts()
+                .into_iter()
+                .filter(|m| m.starts_with(&data))
+                .collect();
+            inner.sort_by_key(|m| std::cmp::Reverse(m.len()));
+            for m in inner {
+                let _ = Command::new("umount").arg("-l").arg(m).status();
+            }
+            let _ = Command::new("umount").arg(&self.data_root).status();
         }
         // Whatever is left is a bug, but the machine must still be left clean.
         let mut mounts = self.leftover_mounts();

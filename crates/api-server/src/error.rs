@@ -76,5 +76,34 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Makes every error response JSON `{"message": …}`: the rejections of axum's extractors
+/// (a body over the size limit, a missing content type …) are plain text, and the docker CLI
+/// and docker-py read `message`.
+pub async fn ensure_json(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    // These bodies are short texts made by the server itself.
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_string();
+    ApiError {
+        status,
+        message: if text.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_string()
+        } else {
+            text
+        },
+    }
+    .into_response()
+}
+
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -10,6 +10,7 @@
 //! (multiplexed framing).
 
 pub mod backend;
+pub mod body;
 pub mod error;
 pub mod hijack;
 pub mod routes;

@@ -66,7 +66,7 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let t0 = std::time::Instant::now();
-    let resp = next.run(req).await;
+    let resp = crate::error::ensure_json(next.run(req).await).await;
     tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_us = t0.elapsed().as_micros() as u64, "request");
     with_headers(resp)
 }

@@ -188,6 +188,28 @@ pub struct HostConfig {
     #[serde(default)]
     pub ulimits: Option<Vec<Ulimit>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devices: Option<Vec<DeviceMapping>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_cgroup_rules: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blkio_device_read_bps: Option<Vec<ThrottleDevice>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blkio_device_write_bps: Option<Vec<ThrottleDevice>>,
+    #[serde(
+        default,
+        rename = "BlkioDeviceReadIOps",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blkio_device_read_iops: Option<Vec<ThrottleDevice>>,
+    #[serde(
+        default,
+        rename = "BlkioDeviceWriteIOps",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub blkio_device_write_iops: Option<Vec<ThrottleDevice>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub masked_paths: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readonly_paths: Option<Vec<String>>,
@@ -222,6 +244,28 @@ pub struct PortBinding {
     pub host_ip: String,
     #[serde(rename = "HostPort", default, deserialize_with = "null_default")]
     pub host_port: String,
+}
+
+/// A host device made available in the container (`--device`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceMapping {
+    #[serde(default, deserialize_with = "null_default")]
+    pub path_on_host: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub path_in_container: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub cgroup_permissions: String,
+}
+
+/// A per-device I/O limit (`--device-read-bps /dev/sda:1mb`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct ThrottleDevice {
+    #[serde(default, deserialize_with = "null_default")]
+    pub path: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub rate: u64,
 }
 
 /// A resource limit (`--ulimit nofile=1024:2048`).

@@ -14,6 +14,7 @@ pub mod container;
 pub mod exec;
 pub mod filters;
 pub mod image;
+pub mod network;
 pub mod progress;
 pub mod query;
 pub mod registry;

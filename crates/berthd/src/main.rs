@@ -198,11 +198,14 @@ async fn main() -> Result<()> {
         registry,
     };
     let listener = bind_socket(&sock, args.group.as_deref())?;
-    let engine = Arc::new(
-        engine::Engine::open(cfg)
-            .await
-            .context("starting the engine")?,
-    );
+    let engine = match engine::Engine::open(cfg).await {
+        Ok(engine) => Arc::new(engine),
+        Err(e) => {
+            // The socket is ours (bind refuses a live daemon's): leave nothing behind.
+            let _ = std::fs::remove_file(&sock);
+            return Err(anyhow::Error::new(e).context("starting the engine"));
+        }
+    };
     tracing::info!(socket = %sock.display(), data_root = %args.data_root.display(), "API listening");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing the SIGTERM handler")?;

@@ -165,39 +165,76 @@ pub fn remove(path: &Path) -> Result<(), NetnsError> {
     }
 }
 
-/// Runs `f` on a dedicated thread inside the namespace pinned at `path` (for checks and later
-/// for netlink work inside a container's namespace).
-pub fn run_in<T: Send + 'static>(
-    path: &Path,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, NetnsError> {
-    let file = std::fs::File::open(path).map_err(|source| NetnsError::File {
+fn open(path: &Path) -> Result<std::fs::File, NetnsError> {
+    std::fs::File::open(path).map_err(|source| NetnsError::File {
         path: path.to_owned(),
         source,
-    })?;
+    })
+}
+
+/// Spawns the dedicated thread: it enters the namespace of `file`, runs `f` and hands the
+/// result to `done`. The thread then ends, so no other code ever runs in that namespace.
+fn spawn_in<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+    done: impl FnOnce(Result<T, NetnsError>) + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, NetnsError> {
+    let file = open(path)?;
     let p = path.to_owned();
     std::thread::Builder::new()
         .name("netns-run".into())
         .spawn(move || {
-            nix::sched::setns(&file, CloneFlags::CLONE_NEWNET).map_err(|source| {
-                NetnsError::Sys {
-                    path: p.clone(),
+            let result = nix::sched::setns(&file, CloneFlags::CLONE_NEWNET)
+                .map_err(|source| NetnsError::Sys {
+                    path: p,
                     step: "setns",
                     source,
-                }
-            })?;
-            Ok(f())
+                })
+                .map(|()| f());
+            done(result);
         })
         .map_err(|source| NetnsError::File {
             path: path.to_owned(),
             source,
-        })?
-        .join()
-        .unwrap_or_else(|_| {
-            Err(NetnsError::Thread {
-                path: path.to_owned(),
-            })
         })
+}
+
+/// Runs `f` on a dedicated thread inside the namespace pinned at `path` and waits for it
+/// (blocking: tests and blocking callers).
+pub fn run_in<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, NetnsError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = spawn_in(path, f, move |r| {
+        let _ = tx.send(r);
+    })?;
+    let _ = thread.join();
+    rx.recv().unwrap_or_else(|_| {
+        Err(NetnsError::Thread {
+            path: path.to_owned(),
+        })
+    })
+}
+
+/// [`run_in`] for async callers: the dedicated thread runs `f` inside the namespace and the
+/// caller awaits its result without blocking a runtime worker. Sockets `f` creates stay in
+/// the namespace they were created in, so this is how the daemon opens netlink and DNS
+/// sockets inside a container's namespace and then serves them from its own runtime.
+pub async fn run_in_async<T: Send + 'static>(
+    path: &Path,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, NetnsError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    spawn_in(path, f, move |r| {
+        // The receiver only goes away if the caller was cancelled; nothing to do then.
+        let _ = tx.send(r);
+    })?;
+    rx.await.unwrap_or_else(|_| {
+        Err(NetnsError::Thread {
+            path: path.to_owned(),
+        })
+    })
 }
 
 #[cfg(test)]

@@ -63,6 +63,13 @@ async fn basic_auth_checks_credentials_and_permissions() {
         .get("/v2/")
         .await
         .expect(401, Some("UNAUTHORIZED"));
+    // A malformed Basic header is not taken for anonymous.
+    for bad in ["Basic !!!", "Basic bm9jb2xvbg=="] {
+        anon.with_auth(bad)
+            .get("/v2/_catalog")
+            .await
+            .expect(401, Some("UNAUTHORIZED"));
+    }
 
     let img = TestImage::new("auth", "auth");
     img.push(&alice, "alice/app", "v1").await;
@@ -183,10 +190,12 @@ async fn token_flow_grants_per_repository_scopes() {
     bob.get("/v2/alice/app/manifests/v1")
         .await
         .expect(200, None);
-    bob.push_blob("alice/app", b"z")
-        .await
-        .1
-        .expect(401, Some("UNAUTHORIZED"));
+    // A signed-in user the rules refuse is denied (403), naming the scope, rather than told
+    // to authenticate again as if the password were wrong.
+    let r = bob.push_blob("alice/app", b"z").await.1;
+    r.expect(403, Some("DENIED"));
+    let body = String::from_utf8_lossy(&r.body);
+    assert!(body.contains("repository:alice/app:push"), "{body}");
 
     // Anonymous tokens reach public/* only.
     let (st, t) = token(

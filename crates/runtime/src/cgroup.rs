@@ -53,6 +53,84 @@ pub fn oom_kill_count(path: &str) -> Option<u64> {
     })
 }
 
+/// Turns the OOM killer off for the cgroup `path` (v1 `memory.oom_control`): libcontainer
+/// leaves it on whatever the spec says. cgroup v2 has no such switch.
+pub fn disable_oom_killer(path: &str) -> std::io::Result<()> {
+    let file = Path::new(ROOT)
+        .join("memory")
+        .join(rel(path))
+        .join("memory.oom_control");
+    std::fs::write(&file, "1")
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", file.display())))
+}
+
+/// The host pids of every process in the cgroup `path` (every hierarchy, children included),
+/// sorted and without duplicates. Exited processes are not listed, even before they are
+/// reaped.
+pub fn procs(path: &str) -> Vec<i32> {
+    let mut out = Vec::new();
+    for dir in dirs(path) {
+        collect_procs(&dir, &mut out);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn collect_procs(dir: &Path, out: &mut Vec<i32>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    if let Ok(text) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        out.extend(text.lines().filter_map(|l| l.trim().parse::<i32>().ok()));
+    }
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            collect_procs(&e.path(), out);
+        }
+    }
+}
+
+/// Kills every process of the cgroup `path` and waits until none is left, at most `limit`.
+///
+/// On cgroup v2 the kernel does it (`cgroup.kill`, Linux 5.14). Otherwise the cgroup is frozen
+/// so that nothing forks between reading its tasks and signalling them, each task gets
+/// SIGKILL, and it is thawed (a frozen task dies of SIGKILL once thawed); a hierarchy without a
+/// freezer is signalled round after round instead. This is what makes a container whose shim
+/// was killed stop for good: its processes are no longer anybody's children the daemon knows.
+pub fn kill_all(path: &str, limit: std::time::Duration) -> std::io::Result<()> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let pids = procs(path);
+        if pids.is_empty() {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("cgroup {path} still has processes {pids:?} after SIGKILL"),
+            ));
+        }
+        let kill_file = Path::new(ROOT).join(rel(path)).join("cgroup.kill");
+        if is_v2_only() && kill_file.exists() {
+            std::fs::write(&kill_file, "1")?;
+        } else {
+            let frozen = crate::freezer::freeze(path).is_ok();
+            for pid in procs(path) {
+                // ESRCH: it exited meanwhile, which is what we want.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            if frozen {
+                let _ = crate::freezer::thaw(path);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// Removes the cgroup `path` in every hierarchy, children first. Missing directories are fine;
 /// a cgroup that still has processes cannot be removed and is reported.
 pub fn remove(path: &str) -> std::io::Result<()> {
@@ -104,6 +182,34 @@ mod tests {
         if !is_v2_only() {
             assert!(d.iter().any(|p| p.starts_with("/sys/fs/cgroup/memory")));
         }
+    }
+
+    #[test]
+    fn kill_all_empties_a_cgroup_even_of_forking_processes() {
+        let path = format!("/berth-unit-kill-{}", std::process::id());
+        let dirs = dirs(&path);
+        for d in &dirs {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        // A shell that keeps forking sleepers, in every hierarchy of the cgroup.
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("while :; do sleep 100 & done")
+            .spawn()
+            .unwrap();
+        for d in &dirs {
+            let _ = std::fs::write(d.join("cgroup.procs"), child.id().to_string());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(procs(&path).len() > 1, "{:?}", procs(&path));
+        kill_all(&path, std::time::Duration::from_secs(10)).unwrap();
+        assert!(procs(&path).is_empty());
+        let _ = child.wait();
+        remove(&path).unwrap();
+        assert!(
+            kill_all(&path, std::time::Duration::ZERO).is_ok(),
+            "a missing cgroup is empty"
+        );
     }
 
     #[test]

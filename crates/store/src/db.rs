@@ -7,6 +7,7 @@
 //! change together or not at all.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
@@ -103,21 +104,36 @@ fn def(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
 }
 
 /// The database. Cheap to share behind an `Arc`; transactions serialise writers.
+///
+/// After an I/O error (a full disk, EIO) redb refuses every later transaction until the file
+/// is closed and opened again. So a transaction that meets such an error drops this handle's
+/// database, and the next transaction opens the file again — redb's recovery rolls back what
+/// was not committed — instead of the daemon failing every write until it restarts.
 pub struct MetaDb {
-    db: redb::Database,
+    /// `None` between an I/O failure and the next successful open.
+    db: Mutex<Option<Arc<redb::Database>>>,
     path: PathBuf,
+}
+
+/// Whether a redb error leaves the database poisoned until it is opened again.
+fn poisons(e: &redb::Error) -> bool {
+    matches!(e, redb::Error::Io(_) | redb::Error::PreviousIo)
 }
 
 impl MetaDb {
     /// Opens (creating if needed) the database file at `path`.
     pub fn open(path: &Path) -> Result<MetaDb, MetaError> {
-        let db = redb::Database::create(path).map_err(|e| MetaError::Open {
+        let db = Self::open_file(path)?;
+        Ok(MetaDb {
+            db: Mutex::new(Some(Arc::new(db))),
+            path: path.into(),
+        })
+    }
+
+    fn open_file(path: &Path) -> Result<redb::Database, MetaError> {
+        redb::Database::create(path).map_err(|e| MetaError::Open {
             path: path.into(),
             source: e.into(),
-        })?;
-        Ok(MetaDb {
-            db,
-            path: path.into(),
         })
     }
 
@@ -126,19 +142,80 @@ impl MetaDb {
         &self.path
     }
 
+    /// The open database, opening the file again after an I/O failure. Opening fails while
+    /// transactions of the dropped database are still running (they hold the file's lock):
+    /// the caller gets the error and the next transaction tries again.
+    fn handle(&self) -> Result<Arc<redb::Database>, MetaError> {
+        let mut slot = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(db) = slot.as_ref() {
+            return Ok(db.clone());
+        }
+        let db = Arc::new(Self::open_file(&self.path)?);
+        tracing::info!(path = %self.path.display(), "metadata database opened again after an I/O error");
+        *slot = Some(db.clone());
+        Ok(db)
+    }
+
+    /// Drops `db` (if it is still the current one) because it met an I/O error.
+    fn discard(&self, db: &Arc<redb::Database>, error: &redb::Error) {
+        let mut slot = self.db.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, db)) {
+            tracing::warn!(path = %self.path.display(), %error, "metadata database I/O error: it will be opened again");
+            *slot = None;
+        }
+    }
+
+    /// Begins a transaction with `begin`, once more on a freshly opened database if the
+    /// current one is poisoned by an earlier I/O error.
+    fn begin<T, E>(
+        &self,
+        op: &'static str,
+        begin: impl Fn(&redb::Database) -> Result<T, E>,
+    ) -> Result<(Arc<redb::Database>, T), MetaError>
+    where
+        E: Into<redb::Error>,
+    {
+        let mut retried = false;
+        loop {
+            let db = self.handle()?;
+            match begin(&db) {
+                Ok(tx) => return Ok((db, tx)),
+                Err(e) => {
+                    let e: redb::Error = e.into();
+                    if !poisons(&e) {
+                        return Err(MetaError::Db { op, source: e });
+                    }
+                    self.discard(&db, &e);
+                    if retried {
+                        return Err(MetaError::Db { op, source: e });
+                    }
+                    drop(db);
+                    retried = true;
+                }
+            }
+        }
+    }
+
     /// Runs `f` in a write transaction, committed durably if `f` returns `Ok`, rolled back
     /// otherwise. Only one write transaction runs at a time.
     pub fn write<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
     where
         E: From<MetaError>,
     {
-        let tx = self
-            .db
-            .begin_write()
-            .map_err(db_err("beginning write transaction"))?;
+        let (db, tx) = self.begin("beginning write transaction", |db| db.begin_write())?;
         let mut wtx = WriteTx { tx };
         let out = f(&mut wtx)?;
-        wtx.tx.commit().map_err(db_err("committing"))?;
+        if let Err(e) = wtx.tx.commit() {
+            let e: redb::Error = e.into();
+            if poisons(&e) {
+                self.discard(&db, &e);
+            }
+            return Err(MetaError::Db {
+                op: "committing",
+                source: e,
+            }
+            .into());
+        }
         Ok(out)
     }
 
@@ -147,10 +224,7 @@ impl MetaDb {
     where
         E: From<MetaError>,
     {
-        let tx = self
-            .db
-            .begin_read()
-            .map_err(db_err("beginning read transaction"))?;
+        let (_db, tx) = self.begin("beginning read transaction", |db| db.begin_read())?;
         f(&ReadTx { tx })
     }
 }
@@ -423,6 +497,60 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let db = MetaDb::open(&d.path().join("meta.redb")).unwrap();
         (d, db)
+    }
+
+    /// A tmpfs of `size` mounted on a fresh temp dir, unmounted on drop (needs root).
+    struct SmallDisk(tempfile::TempDir);
+
+    impl SmallDisk {
+        fn new(size: &str) -> SmallDisk {
+            let d = tempfile::tempdir().unwrap();
+            let st = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(d.path())
+                .status()
+                .unwrap();
+            assert!(st.success(), "mounting a tmpfs (run as root)");
+            SmallDisk(d)
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg(self.0.path())
+                .status();
+        }
+    }
+
+    #[test]
+    fn a_full_disk_does_not_jam_the_database_once_space_is_freed() {
+        let disk = SmallDisk::new("4m");
+        let path = disk.0.path().join("meta.redb");
+        let db = MetaDb::open(&path).unwrap();
+        db.write(|tx| tx.put("t", "before", &Rec { n: 1 })).unwrap();
+        // Fill the disk, then commit more than is left.
+        let filler = disk.0.path().join("filler");
+        let _ = std::fs::write(&filler, vec![0u8; 4 << 20]);
+        let big = "x".repeat(1 << 20);
+        let err = db.write(|tx| tx.put("t", "big", &big)).unwrap_err();
+        assert!(err.to_string().contains("No space left"), "{err}");
+        // Still full: the next write fails too, with the disk's error rather than a poisoned
+        // handle's "Previous I/O error".
+        let again = db.write(|tx| tx.put("t", "big", &big)).unwrap_err();
+        assert!(!again.to_string().contains("Previous I/O"), "{again}");
+        std::fs::remove_file(&filler).unwrap();
+        // Space is back: writes and reads work without reopening by hand, and what was
+        // committed before is intact.
+        db.write(|tx| tx.put("t", "after", &Rec { n: 2 })).unwrap();
+        let all: Vec<(String, Rec)> = db.read(|tx| tx.list("t")).unwrap();
+        assert_eq!(
+            all,
+            vec![
+                ("after".into(), Rec { n: 2 }),
+                ("before".into(), Rec { n: 1 })
+            ]
+        );
     }
 
     #[test]

@@ -382,8 +382,25 @@ impl Store {
     }
 
     /// Removes a snapshot, logging (not returning) failures: used on error paths.
+    ///
+    /// The files of an active snapshot (work in progress nothing else sees) go first: the
+    /// error being handled is often a full disk, and the database commit that removes the
+    /// record needs the room those files hold. Should that commit still fail, the record of an
+    /// empty snapshot is left for the next start's recovery.
     pub(crate) fn discard_snapshot(&self, key: &str) {
         let sn = &self.inner.snapshots;
+        let active = self
+            .inner
+            .db
+            .read(|tx| tx.raw_get::<SnapRecord>(crate::snapshot::overlay::TABLE, key))
+            .ok()
+            .flatten()
+            .filter(|r| r.kind == Kind::Active);
+        if let Some(rec) = &active {
+            if let Err(e) = sn.remove_dir(rec.id) {
+                tracing::warn!(snapshot = key, error = %e, "removing snapshot directory");
+            }
+        }
         match self.inner.db.write(|tx| sn.remove_record(tx, key)) {
             Ok(id) => {
                 if let Err(e) = sn.remove_dir(id) {

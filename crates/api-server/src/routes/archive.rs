@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{RawQuery, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 
 use api_types::query::parse_bool;
 use engine::Engine;
@@ -50,15 +50,15 @@ pub async fn load(
         .find(|(k, _)| k == "quiet")
         .map(|(_, v)| v.is_empty() || parse_bool(v))
         .unwrap_or(true);
-    let body = req
-        .into_body()
-        .into_data_stream()
-        .map_err(std::io::Error::other);
-    let reader = tokio_util::io::StreamReader::new(body);
+    let (reader, drain) = crate::body::reader(req);
+    // The response ends once the client has sent its whole archive, even after a failure,
+    // so that it reads the failure rather than a broken pipe.
+    let drained = futures_util::stream::once(drain.finish()).filter_map(|()| async { None });
     let lines = engine
         .images()
         .load(reader, quiet)
-        .map(|m| Ok::<_, std::io::Error>(m.to_line()));
+        .map(|m| Ok::<_, std::io::Error>(m.to_line()))
+        .chain(drained);
     Ok((
         [(header::CONTENT_TYPE, "application/json")],
         Body::from_stream(lines),

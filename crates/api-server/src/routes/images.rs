@@ -8,7 +8,6 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use api_types::query::parse_bool;
@@ -56,19 +55,20 @@ pub async fn create(
                 .collect(),
             platform: first(&p, "platform").map(str::to_string),
         };
-        let body = req
-            .into_body()
-            .into_data_stream()
-            .map_err(std::io::Error::other);
-        let reader = tokio_util::io::StreamReader::new(body);
-        let line = match engine.images().import(reader, opts).await {
-            Ok(id) => JsonMessage::status(id),
-            Err(e) if e.kind() == engine::ErrorKind::InvalidArgument => {
-                return Err(e.into());
+        let (reader, drain) = crate::body::reader(req);
+        // Nothing is streamed before the import ends, so a failure gets its own status (as
+        // dockerd answers an error that comes before its first flush).
+        return match engine.images().import(reader, opts).await {
+            Ok(id) => Ok((
+                [(header::CONTENT_TYPE, "application/json")],
+                JsonMessage::status(id).to_line(),
+            )
+                .into_response()),
+            Err(e) => {
+                drain.finish().await;
+                Err(e.into())
             }
-            Err(e) => JsonMessage::error(e.to_string()),
         };
-        return Ok(([(header::CONTENT_TYPE, "application/json")], line.to_line()).into_response());
     }
     if let Some(image) = first(&p, "fromImage") {
         let (tag, platform) = (first(&p, "tag"), first(&p, "platform"));

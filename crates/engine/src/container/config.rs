@@ -125,6 +125,14 @@ pub fn validate_host_config(hc: &HostConfig) -> Result<()> {
     if hc.cpu_shares < 0 {
         return Err(Error::invalid("invalid CPU shares: must not be negative"));
     }
+    match hc.cgroupns_mode.as_str() {
+        "" | "host" | "private" => {}
+        other => {
+            return Err(Error::invalid(format!(
+                "invalid cgroup namespace mode: {other}"
+            )))
+        }
+    }
     match hc.network_mode.as_str() {
         "" | "default" | "bridge" | "none" | "host" => {}
         other => return Err(Error::invalid(format!("network {other} not found"))),
@@ -172,6 +180,24 @@ pub fn validate_host_config(hc: &HostConfig) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The cgroup namespace mode a container gets when it asks for none: dockerd's default,
+/// `private` on a pure cgroup v2 host and `host` on v1 or hybrid hosts.
+pub fn default_cgroupns_mode() -> &'static str {
+    if runtime::cgroup::is_v2_only() {
+        "private"
+    } else {
+        "host"
+    }
+}
+
+/// Whether the container gets its own cgroup namespace.
+pub fn cgroupns_private(hc: &HostConfig) -> bool {
+    match hc.cgroupns_mode.as_str() {
+        "" => default_cgroupns_mode() == "private",
+        mode => mode == "private",
+    }
 }
 
 /// Parses a docker size (`10m`, `1g`, `512k`, `100`) as go-units' `RAMInBytes`, which is

@@ -7,7 +7,7 @@ use api_types::{ContainerCreateRequest, ContainerCreateResponse};
 
 use super::record::ContainerRecord;
 use super::state::RunState;
-use super::{config, files, names, rootfs, Container, ContainerService};
+use super::{checks, config, files, names, rootfs, Container, ContainerService};
 use crate::clock;
 use crate::error::{Error, Result};
 
@@ -19,18 +19,19 @@ impl ContainerService {
         name: Option<&str>,
         req: ContainerCreateRequest,
     ) -> Result<ContainerCreateResponse> {
+        checks::check_create_request(&req)?;
         let ContainerCreateRequest {
             config: user_config,
-            host_config,
+            mut host_config,
             ..
         } = req;
-        if user_config.image.is_empty() {
-            return Err(Error::invalid(
-                "config cannot be empty in order to create a container",
-            ));
+        // dockerd records the daemon's defaults, so inspect shows the modes in effect.
+        if host_config.cgroupns_mode.is_empty() {
+            host_config.cgroupns_mode = config::default_cgroupns_mode().to_string();
         }
-        config::validate_host_config(&host_config)?;
-        super::mounts::from_host_config(&host_config)?;
+        if host_config.ipc_mode.is_empty() {
+            host_config.ipc_mode = "private".to_string();
+        }
         let name = match name {
             Some(n) => Some(names::validate(n)?),
             None => None,
@@ -40,13 +41,14 @@ impl ContainerService {
         let (path, args) = config::command_line(&merged)?;
         let id = names::new_id();
         if merged.hostname.is_empty() {
-            merged.hostname = if host_config.network_mode == "host" {
-                nix::unistd::gethostname()
-                    .map(|h| h.to_string_lossy().into_owned())
-                    .unwrap_or_else(|_| id[..12].to_string())
-            } else {
-                id[..12].to_string()
-            };
+            merged.hostname =
+                if host_config.network_mode == "host" || host_config.uts_mode == "host" {
+                    nix::unistd::gethostname()
+                        .map(|h| h.to_string_lossy().into_owned())
+                        .unwrap_or_else(|_| id[..12].to_string())
+                } else {
+                    id[..12].to_string()
+                };
         }
 
         let name = self.reserve_name(&id, name)?;
@@ -129,6 +131,7 @@ impl ContainerService {
             own_netns,
             record.host_config.dns.as_deref().unwrap_or(&[]),
             record.host_config.dns_search.as_deref().unwrap_or(&[]),
+            record.host_config.dns_options.as_deref().unwrap_or(&[]),
         );
         fs::create_dir_all(paths.rootfs()).map_err(|e| Error::file(paths.rootfs(), e))?;
         let store = self.store.clone();

@@ -31,8 +31,15 @@ pub fn hosts_content(own: Option<(&str, &str)>, extra: &[String]) -> Result<Stri
 }
 
 /// The `/etc/resolv.conf` of a container: the host's, without loopback nameservers when the
-/// container has its own network namespace (they would point at the container itself).
-pub fn resolv_content(host: &str, own_netns: bool, dns: &[String], search: &[String]) -> String {
+/// container has its own network namespace (they would point at the container itself), with
+/// `--dns`, `--dns-search` and `--dns-option` replacing the host's lines of their kind.
+pub fn resolv_content(
+    host: &str,
+    own_netns: bool,
+    dns: &[String],
+    search: &[String],
+    options: &[String],
+) -> String {
     let mut out = String::new();
     let mut have_ns = false;
     for line in host.lines() {
@@ -48,6 +55,9 @@ pub fn resolv_content(host: &str, own_netns: bool, dns: &[String], search: &[Str
         if !search.is_empty() && (t.starts_with("search") || t.starts_with("domain")) {
             continue;
         }
+        if !options.is_empty() && t.starts_with("options") {
+            continue;
+        }
         out.push_str(line);
         out.push('\n');
     }
@@ -57,6 +67,9 @@ pub fn resolv_content(host: &str, own_netns: bool, dns: &[String], search: &[Str
     }
     if !search.is_empty() {
         out.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    if !options.is_empty() {
+        out.push_str(&format!("options {}\n", options.join(" ")));
     }
     if !have_ns {
         out.push_str(FALLBACK_DNS);
@@ -90,20 +103,22 @@ mod tests {
         assert!(hosts_content(None, &["nocolon".into()]).is_err());
 
         let host = "# comment\nnameserver 127.0.0.53\nsearch lan\n";
-        let r = resolv_content(host, true, &[], &[]);
+        let r = resolv_content(host, true, &[], &[], &[]);
         assert!(!r.contains("127.0.0.53"));
         assert!(r.contains("nameserver 8.8.8.8"));
         assert!(r.contains("search lan"));
-        let r = resolv_content(host, false, &[], &[]);
+        let r = resolv_content(host, false, &[], &[], &[]);
         assert!(r.contains("127.0.0.53") && !r.contains("8.8.8.8"));
         let r = resolv_content(
             "nameserver 1.1.1.1\n",
             true,
             &["9.9.9.9".into()],
             &["x".into()],
+            &["ndots:2".into(), "timeout:1".into()],
         );
         assert!(
             !r.contains("1.1.1.1") && r.contains("nameserver 9.9.9.9") && r.contains("search x")
         );
+        assert!(r.ends_with("options ndots:2 timeout:1\n"), "{r}");
     }
 }

@@ -13,6 +13,7 @@
 //! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
 
 mod attach;
+pub mod checks;
 mod cleanup;
 mod commit;
 pub mod config;
@@ -24,6 +25,7 @@ pub mod files;
 mod logs;
 pub mod mounts;
 pub mod names;
+mod namespaces;
 mod query;
 pub mod record;
 mod remove;

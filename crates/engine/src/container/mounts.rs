@@ -181,12 +181,10 @@ pub fn from_host_config(hc: &HostConfig) -> Result<Vec<UserMount>> {
         out.push(parse_mount(m)?);
     }
     let mut seen = std::collections::HashSet::new();
-    for m in &out {
-        if !seen.insert(m.destination.clone()) {
-            return Err(Error::invalid(format!(
-                "Duplicate mount point: {}",
-                m.destination
-            )));
+    let tmpfs = hc.tmpfs.iter().flatten().map(|(d, _)| d.as_str());
+    for dest in out.iter().map(|m| m.destination.as_str()).chain(tmpfs) {
+        if !seen.insert(dest.trim_end_matches('/').to_string()) {
+            return Err(Error::invalid(format!("Duplicate mount point: {dest}")));
         }
     }
     Ok(out)

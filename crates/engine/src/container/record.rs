@@ -66,6 +66,10 @@ impl Paths {
     pub fn resolv(&self) -> std::path::PathBuf {
         self.dir.join("resolv.conf")
     }
+    /// The host-side `/dev/shm` of a shareable container.
+    pub fn shm(&self) -> std::path::PathBuf {
+        self.dir.join("mounts").join("shm")
+    }
 }
 
 impl ContainerRecord {

@@ -68,6 +68,14 @@ impl ContainerService {
             )));
         }
         inner.record.state.begin_removal(&c.id)?;
+        // Whatever the shim did or did not do, nothing of the container may outlive its
+        // removal (a shim killed by hand leaves its processes to nobody).
+        if let Err(e) = super::shim::reap(&self.cfg, &c.id).await {
+            inner.record.state.mark_dead();
+            let rec = inner.record.clone();
+            let _ = self.persist(&c, &rec).await;
+            return Err(e);
+        }
         // The record and name go in one commit and the directory into the trash: that is the
         // removal. Unmounting and deleting files is cleanup, done in the background.
         let store = self.store.clone();

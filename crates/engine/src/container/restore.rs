@@ -46,7 +46,17 @@ impl ContainerService {
                         tracing::info!(container_id = %rec.id, "reattached to running container");
                     }
                     Err(recorded) => {
-                        let exit = inner.record.state.shim_lost(recorded, 255);
+                        // A shim killed while the daemon was down may have left the container's
+                        // processes running: nothing may run once the exit is recorded.
+                        let killed = match shim::reap(&self.cfg, &rec.id).await {
+                            Ok(killed) => killed,
+                            Err(e) => {
+                                tracing::error!(container_id = %rec.id, error = %e, "reaping");
+                                false
+                            }
+                        };
+                        let fallback = if killed { 137 } else { 255 };
+                        let exit = inner.record.state.shim_lost(recorded, fallback);
                         self.teardown(&mut inner).await;
                         let r = inner.record.clone();
                         self.persist(&c, &r).await?;

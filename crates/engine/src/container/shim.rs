@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use runtime::shim::{ConsoleSize, ShimConfig, ShimHandle, SpawnOptions};
 use runtime::spec::{self, BindMount, ContainerSpec, Resources, Ulimit};
 
+use super::namespaces::Joins;
 use super::record::{ContainerRecord, Paths};
 use super::state::Exit;
 use crate::error::{Error, ErrorKind, Result};
@@ -90,26 +91,73 @@ impl Shim {
         })
     }
 
-    /// Waits for the exit; a shim that vanished without a record counts as killed (137).
-    pub async fn wait(&self) -> Exit {
-        match self.handle.wait().await {
-            Ok(rec) => Exit {
-                code: rec.exit_code as i64,
-                oom_killed: rec.oom_killed,
-                at: clock::parse_rfc3339(&rec.exited_at)
-                    .filter(|t| *t != 0)
-                    .unwrap_or_else(clock::now_nanos),
-            },
-            Err(e) => {
-                tracing::warn!(state_dir = %self.handle.state_dir().display(), error = %e, "shim lost");
-                Exit {
-                    code: 137,
-                    oom_killed: false,
-                    at: clock::now_nanos(),
-                }
+    /// Waits for the exit. A broken connection to a shim that still holds its lock is retried
+    /// (the shim lives, so does its container); a shim that is gone without an exit record is
+    /// [`Waited::Lost`]: its container's processes may still run, nobody's children now.
+    pub async fn wait(&self) -> Waited {
+        let mut retries = 0;
+        loop {
+            let err = match self.handle.wait().await {
+                Ok(rec) => return Waited::Exited(exit_of(&rec)),
+                Err(e) => e,
+            };
+            let dir = self.handle.state_dir().to_path_buf();
+            let alive = tokio::task::spawn_blocking(move || {
+                !runtime::shim::lock::wait_released(&dir, std::time::Duration::ZERO)
+            })
+            .await
+            .unwrap_or(false);
+            if alive && retries < 100 {
+                retries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                continue;
             }
+            tracing::warn!(state_dir = %self.handle.state_dir().display(), error = %err, "shim lost");
+            return Waited::Lost;
         }
     }
+}
+
+/// How waiting for a shim ended.
+pub(crate) enum Waited {
+    /// The shim reported the container's exit.
+    Exited(Exit),
+    /// The shim died without an exit record (killed, crashed).
+    Lost,
+}
+
+fn exit_of(rec: &runtime::shim::ExitRecord) -> Exit {
+    Exit {
+        code: rec.exit_code as i64,
+        oom_killed: rec.oom_killed,
+        at: clock::parse_rfc3339(&rec.exited_at)
+            .filter(|t| *t != 0)
+            .unwrap_or_else(clock::now_nanos),
+    }
+}
+
+/// How long killing a container's leftover processes may take.
+const REAP_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Kills whatever still runs in the container's cgroup and removes the cgroup: what a shim
+/// would have done had it lived. Returns whether any process had to be killed.
+pub(crate) async fn reap(cfg: &EngineConfig, id: &str) -> Result<bool> {
+    let path = cgroups_path(cfg, id);
+    let id = id.to_string();
+    tokio::task::spawn_blocking(move || {
+        let killed = !runtime::cgroup::procs(&path).is_empty();
+        runtime::cgroup::kill_all(&path, REAP_LIMIT)
+            .map_err(|e| Error::io(format!("container {id}: killing its processes"), e))?;
+        if let Err(e) = runtime::cgroup::remove(&path) {
+            tracing::warn!(container_id = %id, error = %e, "removing the cgroup");
+        }
+        if killed {
+            tracing::warn!(container_id = %id, "killed the processes of a container whose shim was gone");
+        }
+        Ok(killed)
+    })
+    .await
+    .map_err(Error::task("reap"))?
 }
 
 /// The shim state dir of a container.
@@ -127,6 +175,7 @@ fn container_spec(
     paths: &Paths,
     r: &ContainerRecord,
     netns: Option<&Path>,
+    joins: Joins,
 ) -> ContainerSpec {
     let hc = &r.host_config;
     let mut args = vec![r.path.clone()];
@@ -178,12 +227,37 @@ fn container_spec(
             None
         },
         cgroups_path: cgroups_path(cfg, &r.id),
+        cgroupns_private: super::config::cgroupns_private(hc),
+        pid_ns: joins.pid,
+        ipc_ns: joins.ipc,
+        uts_host: hc.uts_mode == "host",
+        shm: joins.shm,
+        devices: super::checks::device_mappings(hc),
+        device_cgroup_rules: hc.device_cgroup_rules.clone().unwrap_or_default(),
+        tmpfs: hc
+            .tmpfs
+            .iter()
+            .flatten()
+            .map(|(d, o)| (d.clone(), o.clone()))
+            .collect(),
+        sysctls: hc.sysctls.clone().unwrap_or_default(),
+        masked_paths: hc.masked_paths.clone(),
+        readonly_paths: hc.readonly_paths.clone(),
+        annotations: hc.annotations.clone().unwrap_or_default(),
         resources: Resources {
             memory: hc.memory,
             memory_swap: hc.memory_swap,
             nano_cpus: hc.nano_cpus,
             cpu_shares: hc.cpu_shares,
             pids_limit: hc.pids_limit.unwrap_or(0),
+            cpu_period: hc.cpu_period,
+            cpu_quota: hc.cpu_quota,
+            cpuset_cpus: hc.cpuset_cpus.clone(),
+            cpuset_mems: hc.cpuset_mems.clone(),
+            memory_reservation: hc.memory_reservation,
+            memory_swappiness: hc.memory_swappiness.filter(|s| *s >= 0),
+            oom_kill_disable: hc.oom_kill_disable.unwrap_or(false),
+            blkio: super::checks::blkio_limits(hc),
         },
         netns: netns.map(Path::to_path_buf),
         mounts,
@@ -209,6 +283,7 @@ pub(crate) async fn write_bundle(
     paths: &Paths,
     r: &ContainerRecord,
     netns: Option<&Path>,
+    joins: Joins,
 ) -> Result<()> {
     if r.host_config.init.unwrap_or(false) && cfg.init_binary.is_none() {
         return Err(Error::invalid(
@@ -216,7 +291,7 @@ pub(crate) async fn write_bundle(
         ));
     }
     super::mounts::create_sources(&super::mounts::from_host_config(&r.host_config)?)?;
-    let cspec = container_spec(cfg, paths, r, netns);
+    let cspec = container_spec(cfg, paths, r, netns, joins);
     let bundle = paths.dir.clone();
     let t0 = std::time::Instant::now();
     tokio::task::spawn_blocking(move || -> Result<()> {
@@ -274,8 +349,8 @@ pub(crate) async fn launch(
     }
 }
 
-/// Reconnects to a container's shim after a daemon restart; `Ok(None)` when it is gone, with
-/// the exit it recorded (if any).
+/// Reconnects to a container's shim after a daemon restart; `Err` when it is gone, with the
+/// exit it recorded (if any).
 pub(crate) async fn reconnect(
     cfg: &EngineConfig,
     id: &str,
@@ -283,16 +358,10 @@ pub(crate) async fn reconnect(
     let dir = state_dir(cfg, id);
     match ShimHandle::connect(&dir).await {
         Ok(handle) => Ok(Shim { handle }),
-        Err(_) => {
-            let rec = runtime::shim::read_exit_record(&dir).ok().flatten();
-            Err(rec.map(|rec| Exit {
-                code: rec.exit_code as i64,
-                oom_killed: rec.oom_killed,
-                at: clock::parse_rfc3339(&rec.exited_at)
-                    .filter(|t| *t != 0)
-                    .unwrap_or_else(clock::now_nanos),
-            }))
-        }
+        Err(_) => Err(runtime::shim::read_exit_record(&dir)
+            .ok()
+            .flatten()
+            .map(|rec| exit_of(&rec))),
     }
 }
 

@@ -88,11 +88,28 @@ impl ContainerService {
                 None => Ok(()),
             }
         };
+        let joins = self.resolve_joins(&inner.record)?;
+        let shareable_shm = (inner.record.host_config.ipc_mode == "shareable").then(|| {
+            let size = inner.record.host_config.shm_size;
+            let size = if size > 0 {
+                size as u64
+            } else {
+                runtime::spec::DEFAULT_SHM_SIZE
+            };
+            (paths.clone(), size)
+        });
         let mut mounted = false;
         let root = async {
             mount.await?;
             mounted = true;
-            shim::write_bundle(&self.cfg, &paths, &inner.record, ns.as_deref()).await
+            if let Some((paths, size)) = shareable_shm {
+                tokio::task::spawn_blocking(move || {
+                    super::namespaces::mount_shareable_shm(&paths, size)
+                })
+                .await
+                .map_err(Error::task("shm"))??;
+            }
+            shim::write_bundle(&self.cfg, &paths, &inner.record, ns.as_deref(), joins).await
         };
         let (root, netns_made) = tokio::join!(root, netns);
         // Record what exists before looking at errors, so that teardown undoes it.
@@ -107,6 +124,19 @@ impl ContainerService {
         let handle = shim::launch(&self.cfg, &paths, &inner.record, log).await?;
         let handle = Arc::new(handle);
         lap("shim created");
+        if inner.record.host_config.oom_kill_disable == Some(true) {
+            // Before the process runs; a failure here fails the start (the shim's cleanup
+            // removes the created container).
+            let path = shim::cgroups_path(&self.cfg, &c.id);
+            let set =
+                tokio::task::spawn_blocking(move || runtime::cgroup::disable_oom_killer(&path))
+                    .await
+                    .map_err(Error::task("oom"))?;
+            if let Err(e) = set {
+                let _ = handle.kill(libc::SIGKILL).await;
+                return Err(Error::io("disabling the OOM killer", e));
+            }
+        }
         for pending in inner.pending_attach.drain(..) {
             pending.connect(handle.clone()).await;
         }
@@ -122,6 +152,15 @@ impl ContainerService {
     /// they must not hide the error that made us tear down.
     pub(crate) async fn teardown(&self, inner: &mut Inner) {
         let id = inner.record.id.clone();
+        if inner.record.host_config.ipc_mode == "shareable" {
+            let paths = self.paths(&id);
+            match tokio::task::spawn_blocking(move || super::namespaces::unmount_shm(&paths)).await
+            {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(container_id = %id, error = %e, "unmount shm"),
+                Err(e) => tracing::warn!(container_id = %id, error = %e, "unmount task"),
+            }
+        }
         if inner.mounted {
             let target = self.paths(&id).rootfs();
             match tokio::task::spawn_blocking(move || rootfs::unmount(&target)).await {
@@ -147,7 +186,21 @@ impl ContainerService {
     pub(crate) fn spawn_monitor(self: &Arc<Self>, c: Arc<Container>, handle: Arc<shim::Shim>) {
         let svc = self.clone();
         tokio::spawn(async move {
-            let exit = handle.wait().await;
+            let exit = match handle.wait().await {
+                shim::Waited::Exited(exit) => exit,
+                // The exit is recorded only once nothing of the container runs any more, so
+                // that a start cannot run a second instance next to the orphaned one.
+                shim::Waited::Lost => {
+                    if let Err(e) = shim::reap(&svc.cfg, &c.id).await {
+                        tracing::error!(container_id = %c.id, error = %e, "shim lost");
+                    }
+                    Exit {
+                        code: 137,
+                        oom_killed: false,
+                        at: clock::now_nanos(),
+                    }
+                }
+            };
             svc.on_exit(&c, exit).await;
         });
     }

@@ -137,9 +137,20 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
-    /// `InvalidArgument` for bad input, `Internal` for failures of the filesystem.
+    /// `InvalidArgument` for bad input, `Internal` for failures of the filesystem. A path the
+    /// layer itself makes unresolvable (a parent that is missing, not a directory, or a loop of
+    /// the layer's symlinks) is bad input too.
     pub fn kind(&self) -> ErrorKind {
         match self {
+            ApplyError::Io { op, source, .. }
+                if op.starts_with("resolving")
+                    && matches!(
+                        source.raw_os_error(),
+                        Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP)
+                    ) =>
+            {
+                ErrorKind::InvalidArgument
+            }
             ApplyError::Target { .. } | ApplyError::Io { .. } => ErrorKind::Internal,
             _ => ErrorKind::InvalidArgument,
         }

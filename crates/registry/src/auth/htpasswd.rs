@@ -106,19 +106,37 @@ impl Htpasswd {
     }
 }
 
-/// The user and password of an `Authorization: Basic` header, if there is a well-formed one.
-pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let v = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = v.split_once(' ')?;
+/// What an `Authorization` header says in the Basic scheme.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Basic {
+    /// No `Authorization` header, or one of another scheme (`Bearer …`).
+    Absent,
+    /// A Basic header that does not decode to `user:password`.
+    Malformed,
+    /// The user and the password.
+    Credentials(String, String),
+}
+
+/// The user and password of an `Authorization: Basic` header.
+pub fn basic_credentials(headers: &HeaderMap) -> Basic {
+    let Some(v) = headers.get(http::header::AUTHORIZATION) else {
+        return Basic::Absent;
+    };
+    let Ok(v) = v.to_str() else {
+        return Basic::Malformed;
+    };
+    let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
     if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+        return Basic::Absent;
     }
-    let raw = base64::engine::general_purpose::STANDARD
+    let decoded = base64::engine::general_purpose::STANDARD
         .decode(rest.trim())
-        .ok()?;
-    let s = String::from_utf8(raw).ok()?;
-    let (u, p) = s.split_once(':')?;
-    Some((u.to_owned(), p.to_owned()))
+        .ok()
+        .and_then(|raw| String::from_utf8(raw).ok());
+    match decoded.as_deref().and_then(|s| s.split_once(':')) {
+        Some((u, p)) => Basic::Credentials(u.to_owned(), p.to_owned()),
+        None => Basic::Malformed,
+    }
 }
 
 #[cfg(test)]
@@ -142,10 +160,17 @@ mod tests {
     fn parses_basic_headers() {
         let mut h = HeaderMap::new();
         h.insert("authorization", "Basic YWxpY2U6cDpx".parse().unwrap());
-        assert_eq!(basic_credentials(&h), Some(("alice".into(), "p:q".into())));
+        assert_eq!(
+            basic_credentials(&h),
+            Basic::Credentials("alice".into(), "p:q".into())
+        );
         h.insert("authorization", "Bearer abc".parse().unwrap());
-        assert_eq!(basic_credentials(&h), None);
+        assert_eq!(basic_credentials(&h), Basic::Absent);
         h.insert("authorization", "Basic !!!".parse().unwrap());
-        assert_eq!(basic_credentials(&h), None);
+        assert_eq!(basic_credentials(&h), Basic::Malformed);
+        // base64 of "nocolon"
+        h.insert("authorization", "Basic bm9jb2xvbg==".parse().unwrap());
+        assert_eq!(basic_credentials(&h), Basic::Malformed);
+        assert_eq!(basic_credentials(&HeaderMap::new()), Basic::Absent);
     }
 }

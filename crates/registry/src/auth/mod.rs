@@ -106,6 +106,12 @@ pub enum AuthError {
         /// The `WWW-Authenticate` value.
         challenge: String,
     },
+    /// An `Authorization: Basic` header that does not decode to `user:password` (401).
+    #[error("malformed Authorization header: Basic credentials must be base64 of user:password")]
+    Malformed {
+        /// The `WWW-Authenticate` value.
+        challenge: String,
+    },
     /// A token was given but does not grant the action (401 with `insufficient_scope`).
     #[error("token does not grant {action} on {repo}")]
     InsufficientScope {
@@ -117,7 +123,7 @@ pub enum AuthError {
         challenge: String,
     },
     /// Authenticated but not permitted (403).
-    #[error("user {user} may not {action} repository {repo}")]
+    #[error("requested access to the resource is denied: user {user} may not {action} repository {repo} (scope repository:{repo}:{action})")]
     Denied {
         /// The user.
         user: String,
@@ -149,6 +155,7 @@ impl AuthError {
     pub fn challenge(&self) -> Option<&str> {
         match self {
             AuthError::Unauthenticated { challenge }
+            | AuthError::Malformed { challenge }
             | AuthError::BadCredentials { challenge, .. }
             | AuthError::InsufficientScope { challenge, .. } => Some(challenge),
             _ => None,
@@ -259,8 +266,14 @@ impl Authenticator {
 
     /// Checks `Authorization: Basic` credentials; `Ok(None)` when there are none.
     pub async fn basic_identity(&self, headers: &HeaderMap) -> Result<Option<String>, AuthError> {
-        let Some((user, pass)) = htpasswd::basic_credentials(headers) else {
-            return Ok(None);
+        let (user, pass) = match htpasswd::basic_credentials(headers) {
+            htpasswd::Basic::Absent => return Ok(None),
+            htpasswd::Basic::Malformed => {
+                return Err(AuthError::Malformed {
+                    challenge: self.basic_challenge(),
+                })
+            }
+            htpasswd::Basic::Credentials(user, pass) => (user, pass),
         };
         let ok = match &self.htpasswd {
             Some(h) => h.verify(&user, &pass).await,
@@ -295,8 +308,49 @@ impl Authenticator {
                     .tokens
                     .as_ref()
                     .expect("token mode has a token service");
-                tokens.authorize(headers, need, realm)
+                match tokens.authorize(headers, need, realm) {
+                    // A signed-in user whose rules do not allow the action: no token would
+                    // grant it, so asking them to authenticate again (401) would only suggest
+                    // a wrong password. Anonymous tokens, and users whose token merely lacks
+                    // a scope they may have, still get the challenge.
+                    Err(AuthError::InsufficientScope { repo, action, .. })
+                        if self.denied_user(headers, tokens, &repo, action) =>
+                    {
+                        Err(AuthError::Denied {
+                            user: tokens
+                                .bearer_claims(headers)
+                                .ok()
+                                .flatten()
+                                .map(|c| c.sub)
+                                .unwrap_or_default(),
+                            repo,
+                            action,
+                        })
+                    }
+                    other => other,
+                }
             }
+        }
+    }
+
+    /// Whether the bearer token of `headers` names a user whom the access rules refuse
+    /// `action` on `repo`.
+    fn denied_user(
+        &self,
+        headers: &HeaderMap,
+        tokens: &TokenService,
+        repo: &str,
+        action: &str,
+    ) -> bool {
+        let Some(action) = Action::parse(action) else {
+            return false;
+        };
+        match tokens.bearer_claims(headers) {
+            Ok(Some(claims)) => match claims.identity() {
+                who @ Identity::User(_) => !self.access.allows(&who, repo, action),
+                Identity::Anonymous => false,
+            },
+            _ => false,
         }
     }
 

@@ -1,11 +1,10 @@
 //! Docker's fixed defaults: capabilities, namespaces, mounts, masked paths, device rules.
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
-use std::path::Path;
 
 use serde_json::{json, Value};
 
-use super::{SpecError, Ulimit};
+use super::{ContainerSpec, Namespace, SpecError, Ulimit};
 
 /// The capabilities Docker grants a container by default.
 pub const DEFAULT_CAPABILITIES: [&str; 14] = [
@@ -151,24 +150,25 @@ pub fn capabilities(
     Ok(caps)
 }
 
-/// Whether the host runs the unified cgroup v2 hierarchy only.
-pub fn cgroup_v2_only() -> bool {
-    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
-}
-
-/// pid, ipc, uts, mount; network unless host; cgroup on pure v2 (as dockerd's default
-/// `cgroupns=private` there, host on v1).
-pub fn namespaces(netns: Option<&Path>) -> Vec<Value> {
-    let mut ns = vec![
-        json!({"type": "pid"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-        json!({"type": "mount"}),
-    ];
-    if let Some(path) = netns {
+/// The container's namespaces: mount always; pid, ipc and uts unless shared with the host
+/// (or joined); network unless host; cgroup when private (dockerd's default is `private` on
+/// pure v2 and `host` on v1; the engine decides).
+pub fn namespaces(c: &ContainerSpec) -> Vec<Value> {
+    let mut ns = vec![json!({"type": "mount"})];
+    for (typ, mode) in [("pid", &c.pid_ns), ("ipc", &c.ipc_ns)] {
+        match mode {
+            Namespace::Private => ns.push(json!({"type": typ})),
+            Namespace::Join(path) => ns.push(json!({"type": typ, "path": path})),
+            Namespace::Host => {}
+        }
+    }
+    if !c.uts_host {
+        ns.push(json!({"type": "uts"}));
+    }
+    if let Some(path) = &c.netns {
         ns.push(json!({"type": "network", "path": path}));
     }
-    if cgroup_v2_only() {
+    if c.cgroupns_private {
         ns.push(json!({"type": "cgroup"}));
     }
     ns

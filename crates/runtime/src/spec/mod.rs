@@ -12,6 +12,7 @@
 
 mod defaults;
 pub mod exec;
+pub mod host;
 pub mod seccomp;
 mod seccomp_default;
 pub mod user;
@@ -22,6 +23,7 @@ use oci_spec::runtime::Spec;
 use serde_json::{json, Value};
 
 pub use defaults::{all_capabilities, DEFAULT_CAPABILITIES};
+pub use host::{DeviceMapping, SharedWithHost};
 pub use user::ResolvedUser;
 
 use crate::ErrorKind;
@@ -74,6 +76,31 @@ pub struct ContainerSpec {
     pub init: Option<PathBuf>,
     /// The cgroup path, e.g. `/berth/<id>`. Always set: without it libcontainer invents one.
     pub cgroups_path: String,
+    /// A private cgroup namespace (`--cgroupns private`); `false` shares the host's.
+    pub cgroupns_private: bool,
+    /// The PID namespace (`--pid`).
+    pub pid_ns: Namespace,
+    /// The IPC namespace (`--ipc`); see `shm` for `/dev/shm`.
+    pub ipc_ns: Namespace,
+    /// Share the host's UTS namespace (`--uts host`): no hostname of its own.
+    pub uts_host: bool,
+    /// `/dev/shm`.
+    pub shm: Shm,
+    /// `--device`s, resolved when the spec is built.
+    pub devices: Vec<DeviceMapping>,
+    /// `--device-cgroup-rule`s (`c 1:3 rwm`).
+    pub device_cgroup_rules: Vec<String>,
+    /// `--tmpfs DEST[:OPTIONS]`, by destination.
+    pub tmpfs: Vec<(String, String)>,
+    /// `--sysctl`s, checked to be namespaced.
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    /// Replaces Docker's masked paths when set (`--security-opt systempaths=unconfined` sends
+    /// an empty list).
+    pub masked_paths: Option<Vec<String>>,
+    /// Replaces Docker's read-only paths when set.
+    pub readonly_paths: Option<Vec<String>>,
+    /// OCI annotations (`HostConfig.Annotations`).
+    pub annotations: std::collections::BTreeMap<String, String>,
     /// Resource limits.
     pub resources: Resources,
     /// The network namespace: `None` shares the host's (`--network host`), else the path of a
@@ -87,6 +114,31 @@ pub struct ContainerSpec {
     pub ulimits: Vec<Ulimit>,
     /// `--oom-score-adj`; `None` inherits the shim's (lowering it needs CAP_SYS_RESOURCE).
     pub oom_score_adj: Option<i32>,
+}
+
+/// How a container gets one of its namespaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Namespace {
+    /// A new namespace of its own (Docker's default).
+    #[default]
+    Private,
+    /// The host's (`--pid host`, `--ipc host`).
+    Host,
+    /// Another process's, by its `/proc/<pid>/ns/<kind>` path (`--pid container:<id>`).
+    Join(PathBuf),
+}
+
+/// Where `/dev/shm` comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Shm {
+    /// A tmpfs of `shm_size` in the container's own mount namespace.
+    #[default]
+    Private,
+    /// A host directory (a shareable container's tmpfs, another container's, the host's
+    /// `/dev/shm`), bind-mounted.
+    Bind(PathBuf),
+    /// None at all (`--ipc none`).
+    None,
 }
 
 /// Cgroup limits, with the Engine API's units and meanings.
@@ -103,6 +155,43 @@ pub struct Resources {
     pub cpu_shares: i64,
     /// Maximum number of pids (`PidsLimit`); 0 or -1 is unlimited.
     pub pids_limit: i64,
+    /// CFS period in microseconds (`CpuPeriod`); 0 is the kernel's.
+    pub cpu_period: i64,
+    /// CFS quota in microseconds (`CpuQuota`); 0 is none.
+    pub cpu_quota: i64,
+    /// CPUs allowed (`CpusetCpus`, `0-2,4`).
+    pub cpuset_cpus: String,
+    /// Memory nodes allowed (`CpusetMems`).
+    pub cpuset_mems: String,
+    /// Soft memory limit in bytes (`MemoryReservation`).
+    pub memory_reservation: i64,
+    /// `MemorySwappiness`, 0–100; `None` leaves the kernel's.
+    pub memory_swappiness: Option<i64>,
+    /// `OomKillDisable`.
+    pub oom_kill_disable: bool,
+    /// Block I/O limits, by device.
+    pub blkio: BlkioLimits,
+}
+
+/// Block I/O weight and throttling (`--blkio-weight`, `--device-read-bps` …): `(major, minor,
+/// rate)` per device.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BlkioLimits {
+    pub weight: Option<u16>,
+    pub read_bps: Vec<(u64, u64, u64)>,
+    pub write_bps: Vec<(u64, u64, u64)>,
+    pub read_iops: Vec<(u64, u64, u64)>,
+    pub write_iops: Vec<(u64, u64, u64)>,
+}
+
+impl BlkioLimits {
+    fn is_empty(&self) -> bool {
+        self.weight.is_none()
+            && self.read_bps.is_empty()
+            && self.write_bps.is_empty()
+            && self.read_iops.is_empty()
+            && self.write_iops.is_empty()
+    }
 }
 
 /// A bind mount from the host into the container.
@@ -170,6 +259,18 @@ pub enum SpecError {
         #[source]
         source: serde_json::Error,
     },
+    /// A `--device` cannot be used (dockerd's wording).
+    #[error("error gathering device information while adding custom device {path:?}: {reason}")]
+    Device { path: String, reason: String },
+    /// A `--device-cgroup-rule` does not parse.
+    #[error("invalid device cgroup format '{rule}'")]
+    DeviceCgroupRule { rule: String },
+    /// A `--tmpfs` mount is unusable.
+    #[error("invalid tmpfs mount {destination:?}: {reason}")]
+    Tmpfs { destination: String, reason: String },
+    /// A `--sysctl` would change the host, or is not a parameter name.
+    #[error("{reason}")]
+    Sysctl { key: String, reason: String },
     /// Reading a bundle's `config.json` failed.
     #[error("read bundle {path}: {source}")]
     ReadBundle {
@@ -251,15 +352,63 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
     if let Some(adj) = c.oom_score_adj {
         process["oomScoreAdj"] = json!(adj);
     }
+    let (masked, readonly) = if c.privileged {
+        (vec![], vec![])
+    } else {
+        (
+            c.masked_paths.clone().unwrap_or_else(|| {
+                defaults::masked_paths()
+                    .into_iter()
+                    .map(String::from)
+                    .collect()
+            }),
+            c.readonly_paths.clone().unwrap_or_else(|| {
+                defaults::readonly_paths()
+                    .into_iter()
+                    .map(String::from)
+                    .collect()
+            }),
+        )
+    };
+    let mut resources = resources(&c.resources, c.privileged)?;
+    let mut devices = if c.privileged {
+        defaults::host_devices()
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    for m in &c.devices {
+        for d in host::resolve_device(m)? {
+            devices.retain(|v| v["path"] != d.path.as_str());
+            devices.push(d.spec_entry());
+            push_rule(&mut resources, d.cgroup_rule());
+        }
+    }
+    for rule in &c.device_cgroup_rules {
+        push_rule(&mut resources, host::device_cgroup_rule(rule)?);
+    }
+    let shared = SharedWithHost {
+        network: c.netns.is_none(),
+        ipc: c.ipc_ns != Namespace::Private,
+        uts: c.uts_host,
+    };
+    for key in c.sysctls.keys() {
+        host::check_sysctl(key, shared)?;
+    }
     let mut linux = json!({
         "cgroupsPath": c.cgroups_path,
-        "namespaces": defaults::namespaces(c.netns.as_deref()),
-        "resources": resources(&c.resources, c.privileged)?,
-        "maskedPaths": if c.privileged { vec![] } else { defaults::masked_paths() },
-        "readonlyPaths": if c.privileged { vec![] } else { defaults::readonly_paths() },
+        "namespaces": defaults::namespaces(c),
+        "resources": resources,
+        "maskedPaths": masked,
+        "readonlyPaths": readonly,
     });
-    if c.privileged {
-        linux["devices"] = defaults::host_devices();
+    if !devices.is_empty() {
+        linux["devices"] = Value::Array(devices);
+    }
+    if !c.sysctls.is_empty() {
+        linux["sysctl"] = json!(c.sysctls);
     }
     if let Some(s) = seccomp {
         linux["seccomp"] =
@@ -268,13 +417,19 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
     let mut spec = json!({
         "ociVersion": "1.0.2",
         "root": {"path": c.rootfs, "readonly": c.readonly_rootfs},
-        "hostname": c.hostname,
         "process": process,
         "mounts": mounts(c)?,
         "linux": linux,
     });
-    if !c.domainname.is_empty() {
-        spec["domainname"] = json!(c.domainname);
+    // Sharing the host's UTS namespace means not setting a name in it.
+    if !c.uts_host {
+        spec["hostname"] = json!(c.hostname);
+        if !c.domainname.is_empty() {
+            spec["domainname"] = json!(c.domainname);
+        }
+    }
+    if !c.annotations.is_empty() {
+        spec["annotations"] = json!(c.annotations);
     }
     serde_json::from_value(spec).map_err(|source| SpecError::Generate { source })
 }
@@ -399,13 +554,36 @@ fn resources(r: &Resources, privileged: bool) -> Result<Value, SpecError> {
             "range of CPUs is from 0.01 to the number of CPUs available",
         );
     }
+    if r.memory_reservation < 0 || (r.memory > 0 && r.memory_reservation > r.memory) {
+        return bad(
+            "MemoryReservation",
+            "minimum memory limit can not be less than memory reservation limit",
+        );
+    }
+    if r.memory_swappiness.is_some_and(|s| !(0..=100).contains(&s)) {
+        return bad("MemorySwappiness", "must be between 0 and 100");
+    }
     let mut res = json!({ "devices": defaults::device_rules(privileged) });
+    let mut memory = serde_json::Map::new();
     if r.memory > 0 {
         let swap = match r.memory_swap {
             0 => r.memory * 2,
             s => s,
         };
-        res["memory"] = json!({"limit": r.memory, "swap": swap});
+        memory.insert("limit".into(), json!(r.memory));
+        memory.insert("swap".into(), json!(swap));
+    }
+    if r.memory_reservation > 0 {
+        memory.insert("reservation".into(), json!(r.memory_reservation));
+    }
+    if let Some(s) = r.memory_swappiness {
+        memory.insert("swappiness".into(), json!(s));
+    }
+    if r.oom_kill_disable {
+        memory.insert("disableOOMKiller".into(), json!(true));
+    }
+    if !memory.is_empty() {
+        res["memory"] = Value::Object(memory);
     }
     let mut cpu = serde_json::Map::new();
     if r.nano_cpus > 0 {
@@ -413,8 +591,34 @@ fn resources(r: &Resources, privileged: bool) -> Result<Value, SpecError> {
         cpu.insert("period".into(), json!(PERIOD));
         cpu.insert("quota".into(), json!(r.nano_cpus * PERIOD / 1_000_000_000));
     }
+    if r.cpu_period > 0 {
+        cpu.insert("period".into(), json!(r.cpu_period));
+    }
+    if r.cpu_quota != 0 {
+        cpu.insert("quota".into(), json!(r.cpu_quota));
+    }
     if r.cpu_shares > 0 {
         cpu.insert("shares".into(), json!(r.cpu_shares));
+    }
+    if !r.cpuset_cpus.is_empty() {
+        cpu.insert("cpus".into(), json!(r.cpuset_cpus));
+    }
+    if !r.cpuset_mems.is_empty() {
+        cpu.insert("mems".into(), json!(r.cpuset_mems));
+    }
+    if !r.blkio.is_empty() {
+        let rates = |v: &[(u64, u64, u64)]| -> Vec<Value> {
+            v.iter()
+                .map(|(major, minor, rate)| json!({"major": major, "minor": minor, "rate": rate}))
+                .collect()
+        };
+        res["blockIO"] = json!({
+            "weight": r.blkio.weight,
+            "throttleReadBpsDevice": rates(&r.blkio.read_bps),
+            "throttleWriteBpsDevice": rates(&r.blkio.write_bps),
+            "throttleReadIOPSDevice": rates(&r.blkio.read_iops),
+            "throttleWriteIOPSDevice": rates(&r.blkio.write_iops),
+        });
     }
     if !cpu.is_empty() {
         res["cpu"] = Value::Object(cpu);
@@ -425,8 +629,47 @@ fn resources(r: &Resources, privileged: bool) -> Result<Value, SpecError> {
     Ok(res)
 }
 
+/// Appends a device cgroup rule after the defaults (a later rule wins in the kernel's
+/// evaluation, so an allow after the default deny opens that device).
+fn push_rule(resources: &mut Value, rule: Value) {
+    if let Some(rules) = resources["devices"].as_array_mut() {
+        rules.push(rule);
+    }
+}
+
 fn mounts(c: &ContainerSpec) -> Result<Vec<Value>, SpecError> {
     let mut m = defaults::mounts(c.privileged, c.shm_size.unwrap_or(DEFAULT_SHM_SIZE));
+    match &c.shm {
+        Shm::Private => {}
+        Shm::None => m.retain(|v| v["destination"] != "/dev/shm"),
+        Shm::Bind(source) => {
+            for v in m.iter_mut().filter(|v| v["destination"] == "/dev/shm") {
+                *v = json!({"destination": "/dev/shm", "type": "bind", "source": source, "options": ["rbind", "nosuid", "noexec", "nodev"]});
+            }
+        }
+    }
+    if !c.privileged {
+        // libcontainer mounts the cgroup tree read-write whatever the spec says (on v1 a
+        // tmpfs plus one writable mount per hierarchy), so a container could raise its own
+        // limits. Docker's tree is read-only: bind the finished tree onto itself, recursively
+        // read-only (`rro`: mount_setattr with AT_RECURSIVE). The source is the mount point
+        // inside our rootfs, which libcontainer has just resolved without following the
+        // image's symlinks (it is under the freshly mounted sysfs, which the image cannot
+        // shape).
+        let at = m
+            .iter()
+            .position(|v| v["destination"] == "/sys/fs/cgroup")
+            .map_or(m.len(), |i| i + 1);
+        m.insert(
+            at,
+            json!({
+                "destination": "/sys/fs/cgroup", "type": "bind",
+                "source": c.rootfs.join("sys/fs/cgroup"),
+                "options": ["rbind", "rro", "nosuid", "noexec", "nodev"],
+            }),
+        );
+    }
+    let mut user = Vec::new();
     for b in &c.mounts {
         if !b.destination.starts_with('/') {
             return Err(SpecError::Mount {
@@ -438,8 +681,18 @@ fn mounts(c: &ContainerSpec) -> Result<Vec<Value>, SpecError> {
         if b.readonly {
             opts.push("ro");
         }
-        m.push(json!({"destination": b.destination, "type": "bind", "source": b.source, "options": opts}));
+        user.push(json!({"destination": b.destination, "type": "bind", "source": b.source, "options": opts}));
     }
+    for (dest, opts) in &c.tmpfs {
+        user.push(host::tmpfs_mount(dest, opts)?);
+    }
+    // A mount inside another must come after it (dockerd sorts by path depth).
+    user.sort_by_key(|v| {
+        v["destination"]
+            .as_str()
+            .map_or(0, |d| d.split('/').filter(|p| !p.is_empty()).count())
+    });
+    m.extend(user);
     if let Some(init) = &c.init {
         m.push(json!({
             "destination": INIT_PATH_IN_CONTAINER, "type": "bind", "source": init,

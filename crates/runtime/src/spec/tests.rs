@@ -103,6 +103,57 @@ fn defaults_match_docker() {
 }
 
 #[test]
+fn the_cgroup_tree_is_bound_read_only_over_itself_unless_privileged() {
+    let d = tempfile::tempdir().unwrap();
+    let cgroup_mounts = |privileged: bool| {
+        let spec = build(&ContainerSpec {
+            privileged,
+            ..base(d.path())
+        })
+        .unwrap();
+        let v = serde_json::to_value(&spec).unwrap();
+        v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["destination"] == "/sys/fs/cgroup")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let m = cgroup_mounts(false);
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!(m[0]["type"], "cgroup");
+    assert_eq!(m[1]["type"], "bind");
+    assert_eq!(
+        m[1]["source"],
+        d.path().join("sys/fs/cgroup").display().to_string()
+    );
+    let opts = m[1]["options"].as_array().unwrap();
+    assert!(opts.iter().any(|o| o == "rro") && opts.iter().any(|o| o == "rbind"));
+    assert_eq!(cgroup_mounts(true).len(), 1);
+}
+
+#[test]
+fn cgroup_namespace_only_when_private() {
+    let d = tempfile::tempdir().unwrap();
+    let has_cgroupns = |private: bool| {
+        let spec = build(&ContainerSpec {
+            cgroupns_private: private,
+            ..base(d.path())
+        })
+        .unwrap();
+        let v = serde_json::to_value(&spec).unwrap();
+        v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "cgroup")
+    };
+    assert!(has_cgroupns(true));
+    assert!(!has_cgroupns(false));
+}
+
+#[test]
 fn privileged_lifts_everything() {
     let d = tempfile::tempdir().unwrap();
     let spec = build(&ContainerSpec {
