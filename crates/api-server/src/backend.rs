@@ -4,23 +4,19 @@
 //! three; a router's unit tests hand it a fake. The image routes still take the engine.
 
 use std::future::Future;
-use std::pin::Pin;
 
 use api_types::{
     ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
     ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect, Filters, SystemInfo,
-    SystemVersion,
+    SystemVersion, UpdateConfig, UpdateResponse,
 };
 use engine::container::{
     AttachOptions, AttachSession, ExecStart, ExecStartOptions, ListOptions, LogStream, LogsOptions,
-    RemoveOptions, StopOptions, WaitCondition, WaitFuture,
+    RemoveOptions, StatsOptions, StatsStream, StopOptions, WaitCondition, WaitFuture,
 };
-use engine::events::Event;
 use engine::{Engine, Result};
-use futures_util::Stream;
 
-/// A stream of daemon events.
-pub type EventStream = Pin<Box<dyn Stream<Item = Event> + Send>>;
+pub use engine::system::EventStream;
 
 /// The container routes' view of the daemon.
 pub trait ContainerBackend: Send + Sync + 'static {
@@ -78,6 +74,22 @@ pub trait ContainerBackend: Send + Sync + 'static {
         &self,
         filters: Filters,
     ) -> impl Future<Output = Result<ContainerPruneResponse>> + Send;
+    /// `GET /containers/{id}/stats`.
+    fn stats(
+        &self,
+        id: &str,
+        opts: StatsOptions,
+    ) -> impl Future<Output = Result<StatsStream>> + Send;
+    /// `POST /containers/{id}/pause`.
+    fn pause(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /containers/{id}/unpause`.
+    fn unpause(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /containers/{id}/update`.
+    fn update(
+        &self,
+        id: &str,
+        cfg: UpdateConfig,
+    ) -> impl Future<Output = Result<UpdateResponse>> + Send;
 }
 
 /// The exec routes' view of the daemon.
@@ -175,6 +187,22 @@ impl ContainerBackend for Engine {
 
     async fn prune(&self, filters: Filters) -> Result<ContainerPruneResponse> {
         self.containers().prune(filters).await
+    }
+
+    async fn stats(&self, id: &str, opts: StatsOptions) -> Result<StatsStream> {
+        self.containers().stats(id, opts).await
+    }
+
+    async fn pause(&self, id: &str) -> Result<()> {
+        self.containers().pause(id).await
+    }
+
+    async fn unpause(&self, id: &str) -> Result<()> {
+        self.containers().unpause(id).await
+    }
+
+    async fn update(&self, id: &str, cfg: UpdateConfig) -> Result<UpdateResponse> {
+        self.containers().update(id, cfg).await
     }
 }
 

@@ -47,12 +47,15 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))
         .with_state(engine.clone());
-    Router::new()
-        .merge(routes::system::routes(engine.clone()))
+    let served = routes::system::Served::default();
+    let router = Router::new()
+        .merge(routes::system::routes_with(engine.clone(), served.clone()))
         .merge(routes::containers::routes(engine.clone()))
         .merge(routes::exec::routes(engine))
         .merge(images)
-        .fallback(not_found)
+        .fallback(not_found);
+    served.set(router.clone());
+    router
 }
 
 async fn not_found(method: Method, req: Request) -> error::ApiError {

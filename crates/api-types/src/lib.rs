@@ -19,10 +19,12 @@ pub mod progress;
 pub mod query;
 pub mod registry;
 pub mod serde_util;
+pub mod stats;
 pub mod stdcopy;
 pub mod system;
 pub mod time;
 pub mod units;
+pub mod update;
 pub mod usage;
 pub mod version;
 
@@ -33,6 +35,7 @@ pub use image::*;
 pub use progress::*;
 pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
+pub use update::{UpdateConfig, UpdateResponse};
 pub use usage::*;
 
 use serde::{Deserialize, Serialize};

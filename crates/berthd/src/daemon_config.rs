@@ -1,6 +1,6 @@
 //! The daemon configuration file (`--config-file`, like dockerd's `daemon.json`): a JSON
-//! object whose registry keys berthd applies, whose other dockerd keys are accepted with a
-//! warning, and whose unknown keys are refused, as dockerd refuses them.
+//! object whose registry, runtime and logging keys berthd applies, whose other dockerd keys
+//! are accepted with a warning, and whose unknown keys are refused, as dockerd refuses them.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +24,16 @@ pub struct DaemonFile {
     pub certs_dir: Option<PathBuf>,
     /// berth's own: blobs larger than this (bytes) are pushed in `PATCH` chunks of this size.
     pub upload_chunk_size: Option<u64>,
+    /// OCI runtimes by name (`{"path": …, "runtimeArgs": […]}`).
+    #[serde(default)]
+    pub runtimes: std::collections::BTreeMap<String, engine::runtimes::DeclaredRuntime>,
+    /// The runtime of containers that name none.
+    pub default_runtime: Option<String>,
+    /// The log driver of containers that name none.
+    pub log_driver: Option<String>,
+    /// That driver's default options.
+    #[serde(default)]
+    pub log_opts: std::collections::BTreeMap<String, String>,
 }
 
 /// dockerd keys berth does not act on (yet); accepted so an existing daemon.json loads.
@@ -38,7 +48,6 @@ const IGNORED: &[&str] = &[
     "containerd",
     "data-root",
     "default-address-pools",
-    "default-runtime",
     "default-shm-size",
     "default-ulimits",
     "dns",
@@ -61,14 +70,11 @@ const IGNORED: &[&str] = &[
     "ipv6",
     "labels",
     "live-restore",
-    "log-driver",
     "log-format",
-    "log-opts",
     "mtu",
     "no-new-privileges",
     "oom-score-adjust",
     "pidfile",
-    "runtimes",
     "seccomp-profile",
     "selinux-enabled",
     "shutdown-timeout",
@@ -91,6 +97,10 @@ const KNOWN: &[&str] = &[
     "max-download-attempts",
     "certs-dir",
     "upload-chunk-size",
+    "runtimes",
+    "default-runtime",
+    "log-driver",
+    "log-opts",
 ];
 
 impl DaemonFile {
@@ -174,6 +184,14 @@ mod tests {
         assert_eq!(o.mirrors, vec!["http://127.0.0.1:5001".to_string()]);
         assert_eq!(o.max_concurrent_downloads, 2);
         assert!(o.is_insecure("10.2.3.4:5000") && o.is_insecure("reg:5000"));
+        let f = DaemonFile::parse(
+            r#"{"runtimes":{"dbg":{"path":"runc","runtimeArgs":["--debug"]}},"default-runtime":"dbg","log-driver":"local","log-opts":{"max-size":"1m"}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.runtimes["dbg"].runtime_args, ["--debug"]);
+        assert_eq!(f.default_runtime.as_deref(), Some("dbg"));
+        assert_eq!(f.log_driver.as_deref(), Some("local"));
+        assert_eq!(f.log_opts["max-size"], "1m");
         let e = DaemonFile::parse(r#"{"bogus":1}"#).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
         let e = DaemonFile::parse(r#"{"registry-mirrors":["ftp://x"]}"#)

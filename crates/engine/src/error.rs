@@ -121,6 +121,9 @@ pub enum Error {
     /// An exec's `--user` does not resolve in the container.
     #[error(transparent)]
     ExecUser(#[from] runtime::spec::user::UserError),
+    /// The container logs to a driver that keeps nothing to read (`none`).
+    #[error("configured logging driver does not support reading")]
+    LogsNotSupported,
     /// The container's log could not be read (a 500 even when the file is missing: the
     /// container exists, so its log should).
     #[error("reading logs: {0}")]
@@ -314,6 +317,7 @@ impl Error {
                 _ => ErrorKind::InvalidArgument,
             },
             Error::ExecUser(_) => ErrorKind::InvalidArgument,
+            Error::LogsNotSupported => ErrorKind::NotImplemented,
             Error::ReadBack { .. }
             | Error::ExecResize(_)
             | Error::ExecNotReady

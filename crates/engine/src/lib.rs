@@ -14,14 +14,15 @@
 //!
 //! Modules: `container` (the container service, one file per operation), `image` (pull, push,
 //! import, load, save, list, inspect, tag, delete, commit), `system` (`/version`, `/info`,
-//! `/events`), `usage` (the who-uses-what seam), `events` (the bus), `clock` (time formats),
-//! `error`.
+//! `/events`), `usage` (the who-uses-what seam), `events` (the bus and its history),
+//! `runtimes` (the OCI runtimes containers may use), `clock` (time formats), `error`.
 
 pub mod clock;
 pub mod container;
 pub mod error;
 pub mod events;
 pub mod image;
+pub mod runtimes;
 pub mod system;
 pub mod usage;
 
@@ -57,6 +58,24 @@ pub struct EngineConfig {
     pub daemon_id: String,
     /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
     pub registry: distribution::RegistryOptions,
+    /// The OCI runtimes containers may use, and the default (`--default-runtime`).
+    pub runtimes: runtimes::Runtimes,
+    /// The daemon's log driver and options (`--log-driver`, `--log-opt`), for containers that
+    /// name none.
+    pub log: container::logdriver::LogDefaults,
+    /// What `/version` reports of this build.
+    pub build: BuildInfo,
+}
+
+/// The build `berthd` was made from (its `build.rs` records it).
+#[derive(Debug, Clone, Default)]
+pub struct BuildInfo {
+    /// Short commit hash (`GitCommit`).
+    pub git_commit: String,
+    /// The commit's time, RFC 3339 (`BuildTime`).
+    pub build_time: String,
+    /// The compiler's version (`GoVersion` shows `rust<version>`).
+    pub rustc_version: String,
 }
 
 /// The daemon's services, wired together.

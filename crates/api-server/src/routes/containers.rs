@@ -1,5 +1,6 @@
 //! `/containers/...`: create, start, stop, restart, kill, wait, delete, list, inspect, logs,
-//! attach (hijacked), resize, rename, top, prune.
+//! attach (hijacked, or over a websocket), resize, rename, top, prune; and (in `operate`)
+//! stats, pause, unpause, update.
 
 use std::sync::Arc;
 
@@ -41,6 +42,13 @@ pub fn routes<B: ContainerBackend>(svc: Arc<B>) -> Router {
         .route("/containers/{id}/resize", post(resize::<B>))
         .route("/containers/{id}/rename", post(rename::<B>))
         .route("/containers/{id}/top", get(top::<B>))
+        .route("/containers/{id}/stats", get(super::operate::stats::<B>))
+        .route("/containers/{id}/pause", post(super::operate::pause::<B>))
+        .route(
+            "/containers/{id}/unpause",
+            post(super::operate::unpause::<B>),
+        )
+        .route("/containers/{id}/update", post(super::operate::update::<B>))
         .with_state(svc)
 }
 
@@ -261,6 +269,8 @@ struct LogsQuery {
     #[serde(default, deserialize_with = "de_bool")]
     timestamps: bool,
     tail: Option<String>,
+    #[serde(default, deserialize_with = "de_bool")]
+    details: bool,
 }
 
 /// `GET /containers/{id}/logs`: raw with a TTY, multiplexed frames without.
@@ -291,6 +301,7 @@ pub async fn logs<B: ContainerBackend>(
         until: parse_time(q.until.as_deref(), "until")?,
         timestamps: q.timestamps,
         tail,
+        details: q.details,
     };
     let logs = svc.logs(&id, opts).await?;
     let tty = logs.tty;

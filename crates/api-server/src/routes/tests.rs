@@ -12,11 +12,11 @@ use tower::ServiceExt;
 use api_types::{
     ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
     ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect, Filters, SystemInfo,
-    SystemVersion,
+    SystemVersion, UpdateConfig, UpdateResponse,
 };
 use engine::container::{
     AttachOptions, AttachSession, ExecStart, ExecStartOptions, ListOptions, LogStream, LogsOptions,
-    RemoveOptions, StopOptions, WaitCondition, WaitFuture,
+    RemoveOptions, StatsOptions, StatsStream, StopOptions, WaitCondition, WaitFuture,
 };
 use engine::{Error, Result};
 
@@ -99,6 +99,27 @@ impl ContainerBackend for Fake {
     }
     async fn prune(&self, _: Filters) -> Result<ContainerPruneResponse> {
         not_faked()
+    }
+    async fn stats(&self, id: &str, o: StatsOptions) -> Result<StatsStream> {
+        self.record(
+            format!("stats {id} stream={} one_shot={}", o.stream, o.one_shot),
+            id,
+        )?;
+        let s = api_types::stats::StatsResponse {
+            id: id.into(),
+            ..Default::default()
+        };
+        Ok(Box::pin(futures_util::stream::iter([s.clone(), s])))
+    }
+    async fn pause(&self, id: &str) -> Result<()> {
+        self.record(format!("pause {id}"), id)
+    }
+    async fn unpause(&self, id: &str) -> Result<()> {
+        self.record(format!("unpause {id}"), id)
+    }
+    async fn update(&self, id: &str, cfg: UpdateConfig) -> Result<UpdateResponse> {
+        self.record(format!("update {id} memory={}", cfg.memory), id)?;
+        Ok(UpdateResponse::default())
     }
 }
 
@@ -259,4 +280,46 @@ async fn exec_and_system_routes_use_their_backends() {
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     let (s, body) = send(sys(), "GET", "/_ping", "").await;
     assert_eq!((s, body.as_str()), (StatusCode::OK, "OK"));
+}
+
+#[tokio::test]
+async fn operate_routes_parse_their_queries_and_bodies() {
+    let fake = Arc::new(Fake::default());
+    let app = || super::containers::routes(fake.clone());
+    let (s, body) = send(app(), "GET", "/containers/c1/stats", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body.lines().count(), 2, "one JSON sample per line: {body}");
+    let (s, _) = send(app(), "GET", "/containers/c1/stats?stream=0&one-shot=1", "").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = send(app(), "POST", "/containers/c1/pause", "").await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, body) = send(app(), "POST", "/containers/missing/unpause", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    let (s, body) = send(
+        app(),
+        "POST",
+        "/containers/c1/update",
+        r#"{"Memory":"lots"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Memory"), "{body}");
+    let (s, body) = send(
+        app(),
+        "POST",
+        "/containers/c1/update",
+        r#"{"Memory":67108864}"#,
+    )
+    .await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"Warnings":[]}"#));
+    assert_eq!(
+        fake.calls(),
+        [
+            "stats c1 stream=true one_shot=false",
+            "stats c1 stream=false one_shot=true",
+            "pause c1",
+            "unpause missing",
+            "update c1 memory=67108864"
+        ]
+    );
 }

@@ -167,6 +167,11 @@ impl ExecStore {
         m.insert(e.id.clone(), e);
     }
 
+    /// Forgets an exec (a healthcheck probe, once its result is recorded).
+    pub fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
     /// The ids of a container's execs that have not exited (inspect's `ExecIDs`).
     pub fn live_ids(&self, container_id: &str) -> Option<Vec<String>> {
         let mut ids: Vec<String> = self

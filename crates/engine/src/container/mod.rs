@@ -8,9 +8,11 @@
 //! the *monitor* is the task that waits for the shim to report the exit.
 //!
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
-//! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
-//! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
-//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
+//! `pause` (pause, unpause), `update` (new limits), `remove` (and prune), `wait`, `logs` (with
+//! `logdriver`), `attach`, `query` (list, inspect, top, rename, resize), `stats` (with its
+//! `sampler`), `health` (the healthcheck monitor, `health_state` its verdict), `restore`
+//! (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the rw layer as an
+//! image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
 
 mod attach;
 pub mod checks;
@@ -22,21 +24,28 @@ pub mod exec;
 mod exec_start;
 mod export;
 pub mod files;
+mod health;
+pub mod health_state;
+pub mod logdriver;
 mod logs;
 pub mod mounts;
 pub mod names;
 mod namespaces;
+mod pause;
 mod query;
 pub mod record;
 mod remove;
 mod restart;
 mod restore;
 mod rootfs;
+mod sampler;
 mod shim;
 mod start;
 pub mod state;
+mod stats;
 mod stop;
 mod table;
+pub mod update;
 mod wait;
 
 pub use attach::{AttachOptions, AttachSession};
@@ -47,6 +56,7 @@ pub use export::ExportStream;
 pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;
+pub use stats::{StatsOptions, StatsStream};
 pub use stop::StopOptions;
 pub use table::ContainerTable;
 pub use wait::{WaitCondition, WaitFuture};
@@ -97,6 +107,8 @@ pub(crate) struct Inner {
     pub netns: Option<std::path::PathBuf>,
     /// The last restart back-off (zero: none yet).
     pub restart_delay: std::time::Duration,
+    /// The running healthcheck monitor (dropping it stops it).
+    pub health_monitor: Option<health::MonitorHandle>,
 }
 
 impl Container {
@@ -119,6 +131,7 @@ impl Container {
                 mounted: false,
                 netns: None,
                 restart_delay: std::time::Duration::ZERO,
+                health_monitor: None,
             }),
             observed: tx,
         })
@@ -155,6 +168,8 @@ pub struct ContainerService {
     execs: exec::ExecStore,
     /// Background cleanups of removed containers.
     cleanups: cleanup::Cleanups,
+    /// Samples the cgroups of the containers someone streams stats of.
+    sampler: sampler::Sampler,
 }
 
 impl ContainerService {
@@ -166,6 +181,7 @@ impl ContainerService {
         events: EventBus,
         table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
+        let sampler = sampler::Sampler::new(&cfg.cgroup_parent);
         let svc = Arc::new(ContainerService {
             cfg,
             store,
@@ -174,6 +190,7 @@ impl ContainerService {
             table,
             execs: exec::ExecStore::default(),
             cleanups: cleanup::Cleanups::default(),
+            sampler,
         });
         svc.clone().restore().await?;
         Ok(svc)

@@ -46,9 +46,12 @@ impl ContainerService {
                     )));
                 }
                 let exits = rx.borrow().exits;
-                if let Some(s) = inner.shim.clone() {
+                if inner.shim.is_some() {
                     drop(inner);
-                    s.kill(libc::SIGKILL).await.ok();
+                    // As `kill`: the `kill` event, and a paused container thawed to die.
+                    if let Err(e) = self.signal(&c.id, libc::SIGKILL).await {
+                        tracing::debug!(container_id = %c.id, error = %e, "kill before removal");
+                    }
                     let _ = tokio::time::timeout(
                         Duration::from_secs(30),
                         rx.wait_for(|o| o.exits > exits || o.removed),
@@ -116,6 +119,7 @@ impl ContainerService {
         for p in inner.pending_attach.drain(..) {
             p.close();
         }
+        inner.health_monitor = None;
         self.spawn_cleanup(cleanup::Leftovers {
             id: c.id.clone(),
             image_id: inner.record.image_id.clone(),

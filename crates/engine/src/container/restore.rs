@@ -43,6 +43,11 @@ impl ContainerService {
                         let handle = Arc::new(handle);
                         inner.shim = Some(handle.clone());
                         self.spawn_monitor(c.clone(), handle);
+                        // Probes go on where they were; a paused container resumes them at
+                        // unpause.
+                        if rec.state.status() == Status::Running {
+                            self.start_health_monitor(&c, &mut inner, false);
+                        }
                         tracing::info!(container_id = %rec.id, "reattached to running container");
                     }
                     Err(recorded) => {

@@ -120,7 +120,12 @@ impl ContainerService {
         root?;
         netns_made?;
         lap("mounted, netns and bundle");
-        let log = self.log_config(&c.id);
+        let log = super::logdriver::shim_config(
+            &inner.record,
+            &paths,
+            self.cfg.log_max_size,
+            self.cfg.log_max_files,
+        )?;
         let handle = shim::launch(&self.cfg, &paths, &inner.record, log).await?;
         let handle = Arc::new(handle);
         lap("shim created");
@@ -145,6 +150,7 @@ impl ContainerService {
         inner.record.state.start(&c.id, pid)?;
         inner.shim = Some(handle.clone());
         self.spawn_monitor(c.clone(), handle);
+        self.start_health_monitor(c, inner, true);
         Ok(())
     }
 
@@ -216,6 +222,7 @@ impl ContainerService {
         }
         inner.record.state.exit(exit);
         inner.shim = None;
+        inner.health_monitor = None;
         self.execs.container_exited(&c.id);
         let restarting = self.schedule_restart(&mut inner, &exit);
         let auto_remove = inner.record.host_config.auto_remove && !restarting;
