@@ -9,7 +9,8 @@ pkgs=(
   tini                                        # `run --init` (static tini, as dockerd's docker-init)
   iproute2 nftables                           # network namespaces and bridges
   runc skopeo docker-registry umoci           # comparisons and interop tests
-  python3-docker                              # docker-py interop test
+  python3-docker docker-compose               # docker-py and Compose v1 interop tests
+  crun                                        # --runtime crun (refused on hybrid cgroup hosts)
   zstd xz-utils bzip2 gzip                    # compressed tarballs and archives (image tests)
   apache2-utils openssl jq curl hyperfine     # registry auth, TLS, benchmarks
 )

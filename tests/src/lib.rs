@@ -9,6 +9,7 @@ pub mod compare;
 pub mod daemon;
 pub mod images;
 pub mod oci_layout;
+pub mod poll;
 pub mod registry;
 pub mod rootfs;
 

@@ -23,3 +23,26 @@ fn docker_py_runs_its_everyday_calls() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("docker-py OK"));
 }
+
+#[test]
+fn docker_py_operates_containers() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/dockerpy_operate.py");
+    let config = d.root.path().join("py-config");
+    let out = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(d.host_arg())
+        .arg(&config)
+        .output()
+        .expect("/usr/bin/python3 with Debian's python3-docker is needed");
+    assert!(
+        out.status.success(),
+        "docker-py failed:\n{}\n{}\ndaemon:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        berth_tests::daemon::tail(&d.log_text(), 30)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("docker-py operate OK") && stdout.contains("docker-py detach keys OK"));
+}

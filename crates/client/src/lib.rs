@@ -24,6 +24,7 @@ pub mod exec;
 pub mod host;
 pub mod image;
 pub mod image_ops;
+pub mod operate;
 pub mod registry;
 pub mod request;
 pub mod stdcopy;

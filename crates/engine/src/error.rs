@@ -81,6 +81,9 @@ pub enum Error {
         #[source]
         source: store::ContentError,
     },
+    /// The tarball of `docker import <URL>` could not be downloaded.
+    #[error(transparent)]
+    ImportUrl(#[from] crate::image::ImportUrlError),
     /// A tarball to import is not a usable layer.
     #[error("importing the tarball: {0}")]
     Import(#[source] store::StoreError),
@@ -300,6 +303,7 @@ impl Error {
                 }
             }
             Error::MissingBlob(e) => e.kind(),
+            Error::ImportUrl(e) => e.kind(),
             Error::Pull(e) => e.kind(),
             Error::Archive(e) => e.kind(),
             Error::Load(e) => e.kind(),

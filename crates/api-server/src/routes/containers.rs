@@ -39,6 +39,10 @@ pub fn routes<B: ContainerBackend>(svc: Arc<B>) -> Router {
         .route("/containers/{id}/wait", post(wait::<B>))
         .route("/containers/{id}/logs", get(logs::<B>))
         .route("/containers/{id}/attach", post(attach::<B>))
+        .route(
+            "/containers/{id}/attach/ws",
+            get(super::attach_ws::attach_ws::<B>),
+        )
         .route("/containers/{id}/resize", post(resize::<B>))
         .route("/containers/{id}/rename", post(rename::<B>))
         .route("/containers/{id}/top", get(top::<B>))
@@ -345,6 +349,19 @@ struct AttachQuery {
     stderr: bool,
 }
 
+/// The query of attach (and of its websocket form).
+pub(super) fn attach_options(q: Option<&str>) -> ApiResult<AttachOptions> {
+    let q: AttachQuery = query(q)?;
+    Ok(AttachOptions {
+        detach_keys: q.detach_keys.filter(|k| !k.is_empty()),
+        logs: q.logs,
+        stream: q.stream,
+        stdin: q.stdin,
+        stdout: q.stdout,
+        stderr: q.stderr,
+    })
+}
+
 /// `POST /containers/{id}/attach`: answers `101 UPGRADED` and splices the connection onto the
 /// container's streams.
 pub async fn attach<B: ContainerBackend>(
@@ -353,20 +370,7 @@ pub async fn attach<B: ContainerBackend>(
     RawQuery(q): RawQuery,
     req: Request,
 ) -> ApiResult<Response> {
-    let q: AttachQuery = query(q.as_deref())?;
-    let session = svc
-        .attach(
-            &id,
-            AttachOptions {
-                detach_keys: q.detach_keys.filter(|k| !k.is_empty()),
-                logs: q.logs,
-                stream: q.stream,
-                stdin: q.stdin,
-                stdout: q.stdout,
-                stderr: q.stderr,
-            },
-        )
-        .await?;
+    let session = svc.attach(&id, attach_options(q.as_deref())?).await?;
     let ctype = if session.tty() {
         stream::RAW_STREAM
     } else {

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod image;
 pub mod json_indent;
 pub mod jsonmessage;
+pub mod stats;
 pub mod table;
 pub mod units;
 

@@ -247,6 +247,11 @@ impl ContainerService {
     }
 
     fn publish(&self, c: &ContainerRecord, action: &str) {
+        self.publish_with(c, action, &[]);
+    }
+
+    /// A container event with dockerd's attributes (image, name, labels) and `extra` ones.
+    fn publish_with(&self, c: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
         let mut attrs = std::collections::BTreeMap::new();
         attrs.insert("image".to_string(), c.image.clone());
         attrs.insert("name".to_string(), c.name.clone());
@@ -254,6 +259,9 @@ impl ContainerService {
             for (k, v) in labels {
                 attrs.insert(k.clone(), v.clone());
             }
+        }
+        for (k, v) in extra {
+            attrs.insert(k.to_string(), v.clone());
         }
         self.events.publish("container", action, &c.id, attrs);
     }

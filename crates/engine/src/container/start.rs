@@ -242,15 +242,10 @@ impl ContainerService {
             o.exit_code = exit.code;
         });
         drop(inner);
-        let mut attrs = std::collections::BTreeMap::new();
-        attrs.insert("exitCode".to_string(), exit.code.to_string());
-        attrs.insert("name".to_string(), record.name.clone());
-        attrs.insert("image".to_string(), record.image.clone());
         if exit.oom_killed {
-            self.events
-                .publish("container", "oom", &c.id, Default::default());
+            self.publish(&record, "oom");
         }
-        self.events.publish("container", "die", &c.id, attrs);
+        self.publish_with(&record, "die", &[("exitCode", exit.code.to_string())]);
         tracing::debug!(container_id = %c.id, code = exit.code, at = %clock::rfc3339(exit.at), "exited");
         if auto_remove {
             let opts = super::RemoveOptions {

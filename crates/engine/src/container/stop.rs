@@ -194,14 +194,7 @@ impl ContainerService {
 
     /// The `kill` event of a signal sent to a container.
     fn publish_kill(&self, r: &super::record::ContainerRecord, sig: i32) {
-        let mut attrs = std::collections::BTreeMap::new();
-        attrs.insert("image".to_string(), r.image.clone());
-        attrs.insert("name".to_string(), r.name.clone());
-        for (k, v) in r.config.labels.iter().flatten() {
-            attrs.insert(k.clone(), v.clone());
-        }
-        attrs.insert("signal".to_string(), sig.to_string());
-        self.events.publish("container", "kill", &r.id, attrs);
+        self.publish_with(r, "kill", &[("signal", sig.to_string())]);
     }
 
     /// Signals a running (or paused: it is thawed after) container's init and emits `kill`.

@@ -221,15 +221,23 @@ pub fn exec(
         source,
     })?;
     let pid_file = process_file.with_extension("pid");
+    let log = process_file.with_extension("log");
+    let _ = std::fs::remove_file(&log);
     let mut cmd = base(rt, root);
-    cmd.arg("exec")
+    // The exec's stdio is the runtime's own: its reasons are only in its log.
+    cmd.arg("--log")
+        .arg(&log)
+        .arg("--log-format")
+        .arg("json")
+        .arg("exec")
         .arg("--process")
         .arg(process_file)
         .arg("--pid-file")
         .arg(&pid_file)
         .arg("--detach");
-    let res = run_with_id(cmd, stdio, id, None);
+    let res = run_with_id(cmd, stdio, id, Some(&log));
     let _ = std::fs::remove_file(process_file);
+    let _ = std::fs::remove_file(&log);
     res.map_err(|m| fail(runc_cause(&m)))?;
     read_pid(&pid_file).map_err(fail)
 }
