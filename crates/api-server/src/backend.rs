@@ -1,20 +1,34 @@
 //! What each router needs of the daemon, as narrow traits (moby's router backends): the
 //! container routes see a [`ContainerBackend`], the exec routes an [`ExecBackend`], the system
-//! routes a [`SystemBackend`]. `berthd` hands them the real [`Engine`], which implements all
-//! three; a router's unit tests hand it a fake. The image routes still take the engine.
+//! routes a [`SystemBackend`], the image routes (import, list, inspect, history, tag, delete,
+//! save, load, pull, push, search, login) an [`ImageBackend`]. `berthd` hands them the real
+//! [`Engine`], which implements them all; a router's unit tests hand it a fake. Commit, diff
+//! and export are container operations; `system df` and the prune endpoints span services and
+//! take the engine.
 
 use std::future::Future;
 
+use api_types::{
+    AuthResponse, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
+    ImageSearchResponseItem, ImageSummary, JsonMessage,
+};
 use api_types::{
     ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
     ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect, Filters, SystemInfo,
     SystemVersion, UpdateConfig, UpdateResponse,
 };
+use distribution::AuthConfig;
 use engine::container::{
     AttachOptions, AttachSession, ExecStart, ExecStartOptions, ListOptions, LogStream, LogsOptions,
     RemoveOptions, StatsOptions, StatsStream, StopOptions, WaitCondition, WaitFuture,
 };
+use engine::image::progress::Receiver;
+use engine::image::{
+    ChannelStream, ImportOptions, ListImagesOptions, PullOptions, PushOptions, SaveStream,
+    SearchOptions,
+};
 use engine::{Engine, Result};
+use tokio::io::AsyncRead;
 
 pub use engine::system::EventStream;
 
@@ -122,6 +136,131 @@ pub trait SystemBackend: Send + Sync + 'static {
         until: Option<&str>,
         filters: Filters,
     ) -> Result<EventStream>;
+}
+
+/// The image routes' view of the daemon.
+pub trait ImageBackend: Send + Sync + 'static {
+    /// `POST /images/create?fromSrc=-`: the body is a root filesystem tarball.
+    fn import<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        body: R,
+        opts: ImportOptions,
+    ) -> impl Future<Output = Result<String>> + Send;
+    /// `POST /images/create?fromSrc=<URL>`: the tarball at that URL.
+    fn import_url(
+        &self,
+        url: &str,
+        opts: ImportOptions,
+    ) -> impl Future<Output = Result<String>> + Send;
+    /// `GET /images/json`.
+    fn list(
+        &self,
+        opts: ListImagesOptions,
+    ) -> impl Future<Output = Result<Vec<ImageSummary>>> + Send;
+    /// `GET /images/{name}/json`.
+    fn inspect(&self, name: &str) -> impl Future<Output = Result<ImageInspect>> + Send;
+    /// `GET /images/{name}/history`.
+    fn history(&self, name: &str) -> impl Future<Output = Result<Vec<HistoryResponseItem>>> + Send;
+    /// `POST /images/{name}/tag`.
+    fn tag(
+        &self,
+        name: &str,
+        repo: &str,
+        tag: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `DELETE /images/{name}`.
+    fn delete(
+        &self,
+        name: &str,
+        force: bool,
+        noprune: bool,
+    ) -> impl Future<Output = Result<Vec<ImageDeleteResponseItem>>> + Send;
+    /// `GET /images/get`, `GET /images/{name}/get`.
+    fn save(&self, names: Vec<String>) -> impl Future<Output = Result<SaveStream>> + Send;
+    /// `POST /images/load`: progress messages, a failure as the last one.
+    fn load<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        body: R,
+        quiet: bool,
+    ) -> ChannelStream<JsonMessage>;
+    /// `POST /images/create?fromImage=`: progress events.
+    fn pull(&self, opts: PullOptions) -> Receiver;
+    /// `POST /images/{name}/push`: progress events.
+    fn push(&self, opts: PushOptions) -> Receiver;
+    /// `GET /images/search`.
+    fn search(
+        &self,
+        opts: SearchOptions,
+    ) -> impl Future<Output = Result<Vec<ImageSearchResponseItem>>> + Send;
+    /// `POST /auth`.
+    fn login(&self, auth: AuthConfig) -> impl Future<Output = Result<AuthResponse>> + Send;
+}
+
+impl ImageBackend for Engine {
+    async fn import<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        body: R,
+        opts: ImportOptions,
+    ) -> Result<String> {
+        self.images().import(body, opts).await
+    }
+
+    async fn import_url(&self, url: &str, opts: ImportOptions) -> Result<String> {
+        self.images().import_url(url, opts).await
+    }
+
+    async fn list(&self, opts: ListImagesOptions) -> Result<Vec<ImageSummary>> {
+        self.images().list(opts).await
+    }
+
+    async fn inspect(&self, name: &str) -> Result<ImageInspect> {
+        self.images().inspect(name).await
+    }
+
+    async fn history(&self, name: &str) -> Result<Vec<HistoryResponseItem>> {
+        self.images().history(name).await
+    }
+
+    async fn tag(&self, name: &str, repo: &str, tag: Option<&str>) -> Result<()> {
+        self.images().tag(name, repo, tag).await
+    }
+
+    async fn delete(
+        &self,
+        name: &str,
+        force: bool,
+        noprune: bool,
+    ) -> Result<Vec<ImageDeleteResponseItem>> {
+        self.images().delete(name, force, noprune).await
+    }
+
+    async fn save(&self, names: Vec<String>) -> Result<SaveStream> {
+        self.images().save(names).await
+    }
+
+    fn load<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        body: R,
+        quiet: bool,
+    ) -> ChannelStream<JsonMessage> {
+        self.images().load(body, quiet)
+    }
+
+    fn pull(&self, opts: PullOptions) -> Receiver {
+        self.images().pull(opts)
+    }
+
+    fn push(&self, opts: PushOptions) -> Receiver {
+        self.images().push(opts)
+    }
+
+    async fn search(&self, opts: SearchOptions) -> Result<Vec<ImageSearchResponseItem>> {
+        self.images().search(opts).await
+    }
+
+    async fn login(&self, auth: AuthConfig) -> Result<AuthResponse> {
+        self.images().login(auth).await
+    }
 }
 
 impl ContainerBackend for Engine {

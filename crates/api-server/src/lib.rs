@@ -2,7 +2,7 @@
 //! `/_ping` headers, error kind → HTTP status (the only place), streamed JSON and hijacked
 //! attach (`101 UPGRADED`).
 //!
-//! Routers depend on narrow backend traits (`backend`: containers, exec, system), not on the
+//! Routers depend on narrow backend traits (`backend`: containers, exec, system, images), not on the
 //! engine: `berthd` passes the engine, unit tests pass fakes.
 //!
 //! Modules: `routes` (one file per API tag), `backend` (what each router needs), `version`
@@ -22,37 +22,32 @@ use std::sync::Arc;
 
 use axum::extract::Request;
 use axum::http::Method;
-use axum::routing::{any, get, post};
+use axum::routing::{get, post};
 use axum::{middleware, Router, ServiceExt};
 use tower::Layer;
 
 use engine::Engine;
-use routes::{archive as ar, commit as cm, images as i, usage as u};
+use routes::{commit as cm, usage as u};
 
 /// The router for every endpoint berthd serves.
 pub fn router(engine: Arc<Engine>) -> Router {
-    let images = Router::new()
+    // Commit, diff, export, disk usage and prune span services: they take the engine.
+    let spanning = Router::new()
         .route("/containers/{id}/changes", get(cm::changes))
         .route("/containers/{id}/export", get(cm::export))
         .route("/commit", post(cm::commit))
-        .route("/images/create", post(i::create))
-        .route("/images/json", get(i::list))
-        .route("/images/get", get(ar::save))
-        .route("/images/load", post(ar::load))
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
         .route("/networks/prune", post(u::networks_prune))
         .route("/build/prune", post(u::build_prune))
-        .route("/images/search", get(routes::registry::search))
-        .route("/auth", post(routes::registry::auth))
-        .route("/images/{*rest}", any(i::by_name))
         .with_state(engine.clone());
     let served = routes::system::Served::default();
     let router = Router::new()
         .merge(routes::system::routes_with(engine.clone(), served.clone()))
         .merge(routes::containers::routes(engine.clone()))
-        .merge(routes::exec::routes(engine))
-        .merge(images)
+        .merge(routes::exec::routes(engine.clone()))
+        .merge(routes::images::routes(engine))
+        .merge(spanning)
         .fallback(not_found);
     served.set(router.clone());
     router

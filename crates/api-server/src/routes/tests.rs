@@ -323,3 +323,141 @@ async fn operate_routes_parse_their_queries_and_bodies() {
         ]
     );
 }
+
+mod images {
+    use super::*;
+    use crate::backend::ImageBackend;
+    use api_types::{
+        AuthResponse, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
+        ImageSearchResponseItem, ImageSummary, JsonMessage,
+    };
+    use distribution::AuthConfig;
+    use engine::image::progress::Receiver;
+    use engine::image::{
+        ChannelStream, ImportOptions, ListImagesOptions, PullOptions, PushOptions, SaveStream,
+        SearchOptions,
+    };
+    use tokio::io::AsyncRead;
+
+    impl ImageBackend for Fake {
+        async fn import<R: AsyncRead + Send + Unpin + 'static>(
+            &self,
+            _: R,
+            opts: ImportOptions,
+        ) -> Result<String> {
+            self.record(format!("import {:?} {:?}", opts.repo, opts.changes), "")?;
+            Ok("sha256:feed".into())
+        }
+        async fn import_url(&self, url: &str, opts: ImportOptions) -> Result<String> {
+            self.record(format!("import {url} {:?}", opts.repo), "")?;
+            Ok("sha256:beef".into())
+        }
+        async fn list(&self, opts: ListImagesOptions) -> Result<Vec<ImageSummary>> {
+            self.record(format!("list all={}", opts.all), "")?;
+            Ok(vec![])
+        }
+        async fn inspect(&self, name: &str) -> Result<ImageInspect> {
+            self.record(format!("inspect {name}"), "")?;
+            Err(Error::NoSuchImage(name.into()))
+        }
+        async fn history(&self, _: &str) -> Result<Vec<HistoryResponseItem>> {
+            not_faked()
+        }
+        async fn tag(&self, name: &str, repo: &str, tag: Option<&str>) -> Result<()> {
+            self.record(format!("tag {name} {repo} {tag:?}"), "")
+        }
+        async fn delete(
+            &self,
+            name: &str,
+            force: bool,
+            noprune: bool,
+        ) -> Result<Vec<ImageDeleteResponseItem>> {
+            self.record(format!("delete {name} force={force} noprune={noprune}"), "")?;
+            Ok(vec![])
+        }
+        async fn save(&self, _: Vec<String>) -> Result<SaveStream> {
+            not_faked()
+        }
+        fn load<R: AsyncRead + Send + Unpin + 'static>(
+            &self,
+            _: R,
+            _: bool,
+        ) -> ChannelStream<JsonMessage> {
+            unimplemented!("not faked")
+        }
+        fn pull(&self, _: PullOptions) -> Receiver {
+            unimplemented!("not faked")
+        }
+        fn push(&self, _: PushOptions) -> Receiver {
+            unimplemented!("not faked")
+        }
+        async fn search(&self, _: SearchOptions) -> Result<Vec<ImageSearchResponseItem>> {
+            not_faked()
+        }
+        async fn login(&self, _: AuthConfig) -> Result<AuthResponse> {
+            not_faked()
+        }
+    }
+
+    #[tokio::test]
+    async fn image_routes_dispatch_on_the_last_segment_of_a_slashed_name() {
+        let fake = Arc::new(Fake::default());
+        let app = || super::super::images::routes(fake.clone());
+        let (s, _) = send(
+            app(),
+            "POST",
+            "/images/127.0.0.1:5000/a/b:1/tag?repo=c&tag=2",
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, body) = send(app(), "GET", "/images/reg.io/x/y/json", "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        assert_eq!(body, r#"{"message":"No such image: reg.io/x/y"}"#);
+        let (s, _) = send(app(), "DELETE", "/images/a/b?force=1&noprune=0", "").await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = send(app(), "GET", "/images/a/b/bogus", "").await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, body) = send(
+            app(),
+            "POST",
+            "/images/create?fromSrc=-&repo=r&changes=CMD%20sh",
+            "",
+        )
+        .await;
+        assert_eq!(
+            (s, body.as_str()),
+            (StatusCode::OK, "{\"status\":\"sha256:feed\"}\r\n")
+        );
+        let (s, _) = send(app(), "POST", "/images/create", "").await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "neither fromSrc nor fromImage");
+        assert_eq!(
+            fake.calls(),
+            [
+                "tag 127.0.0.1:5000/a/b:1 c Some(\"2\")",
+                "inspect reg.io/x/y",
+                "delete a/b force=true noprune=false",
+                "import Some(\"r\") [\"CMD sh\"]"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn import_from_a_url_says_where_it_downloads_from() {
+        let fake = Arc::new(Fake::default());
+        let app = || super::super::images::routes(fake.clone());
+        let (s, body) = send(
+            app(),
+            "POST",
+            "/images/create?fromSrc=127.0.0.1:8/r.tar&repo=r",
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            "{\"status\":\"Downloading from http://127.0.0.1:8/r.tar\"}\r\n{\"status\":\"sha256:beef\"}\r\n"
+        );
+        assert_eq!(fake.calls(), ["import 127.0.0.1:8/r.tar Some(\"r\")"]);
+    }
+}
