@@ -132,7 +132,8 @@ fn stats_stream_chains_samples() {
     let mut sock = std::os::unix::net::UnixStream::connect(&d.socket).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    sock.write_all(b"GET /containers/ss/stats HTTP/1.1\r\nHost: d\r\n\r\n")
+    // HTTP/1.0: the body is not chunked, so each line read is a whole sample.
+    sock.write_all(b"GET /containers/ss/stats HTTP/1.0\r\nHost: d\r\n\r\n")
         .unwrap();
     let mut r = BufReader::new(sock);
     let mut samples = Vec::new();
@@ -140,7 +141,8 @@ fn stats_stream_chains_samples() {
     while samples.len() < 3 {
         line.clear();
         assert!(r.read_line(&mut line).unwrap() > 0, "stream ended early");
-        if let Ok(v) = serde_json::from_str::<Value>(line.trim()) {
+        // Headers are skipped; only JSON objects are samples.
+        if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(line.trim()) {
             samples.push(v);
         }
     }
