@@ -2,17 +2,19 @@
 //! `/_ping` headers, error kind → HTTP status (the only place), streamed JSON and hijacked
 //! attach (`101 UPGRADED`).
 //!
-//! Routers depend on narrow backend traits (`backend`: containers, exec, system), not on the
-//! engine: `berthd` passes the engine, unit tests pass fakes.
+//! Routers depend on narrow backend traits (`backend`: containers, exec, system, images), not
+//! on the engine: `berthd` passes the engine, unit tests pass fakes.
 //!
 //! Modules: `routes` (one file per API tag), `backend` (what each router needs), `version`
-//! (prefix and headers), `error` (status mapping), `hijack` (connection upgrade), `stream`
-//! (multiplexed framing).
+//! (prefix and headers), `error` (status mapping, JSON error bodies), `hijack` (connection
+//! upgrade), `stream` (multiplexed framing), `body` (request bodies read as streams, drained
+//! after an error), `memory` (the heap trimmed once the last heavy request is done).
 
 pub mod backend;
 pub mod body;
 pub mod error;
 pub mod hijack;
+pub mod memory;
 pub mod routes;
 pub mod stream;
 pub mod version;
