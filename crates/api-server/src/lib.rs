@@ -23,7 +23,8 @@ use tower::Layer;
 
 use engine::Engine;
 use routes::{
-    archive as ar, commit as cm, containers as c, exec as x, images as i, system as s, usage as u,
+    archive as ar, commit as cm, containers as c, exec as x, images as i, networks as n,
+    system as s, usage as u,
 };
 
 /// The router for every endpoint berthd serves.
@@ -61,7 +62,12 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/images/load", post(ar::load))
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
-        .route("/networks/prune", post(u::networks_prune))
+        .route("/networks", get(n::list))
+        .route("/networks/create", post(n::create))
+        .route("/networks/prune", post(n::prune))
+        .route("/networks/{id}", get(n::inspect).delete(n::delete))
+        .route("/networks/{id}/connect", post(n::connect))
+        .route("/networks/{id}/disconnect", post(n::disconnect))
         .route("/build/prune", post(u::build_prune))
         .route("/images/search", get(routes::registry::search))
         .route("/auth", post(routes::registry::auth))

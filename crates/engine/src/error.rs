@@ -67,6 +67,9 @@ pub enum Error {
     Registry(String, ErrorKind),
     #[error("{0}")]
     Internal(String),
+    /// The network service (its message is dockerd's wording).
+    #[error(transparent)]
+    Network(#[from] crate::network::NetError),
 }
 
 impl Error {
@@ -90,6 +93,7 @@ impl Error {
             }
             Error::Store(_, k) | Error::Runtime(_, k) | Error::Registry(_, k) => *k,
             Error::Io { .. } | Error::File { .. } | Error::Internal(_) => ErrorKind::Internal,
+            Error::Network(e) => e.kind(),
         }
     }
 

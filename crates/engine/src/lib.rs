@@ -3,7 +3,8 @@
 //! calls these services, and `berthd` wires them together.
 //!
 //! Modules: `container` (the container service, one file per operation), `image` (import,
-//! list, inspect, tag, delete), `system` (`/version`, `/info`, `/events`), `events` (the bus),
+//! list, inspect, tag, delete), `network` (networks, endpoints, published ports, DNS),
+//! `system` (`/version`, `/info`, `/events`), `events` (the bus),
 //! `clock` (time formats), `error`.
 
 pub mod clock;
@@ -11,6 +12,7 @@ pub mod container;
 pub mod error;
 pub mod events;
 pub mod image;
+pub mod network;
 pub mod system;
 
 use std::path::PathBuf;
@@ -21,6 +23,7 @@ pub use error::{Error, ErrorKind, Result};
 use container::ContainerService;
 use events::EventBus;
 use image::ImageService;
+use network::NetworkService;
 use system::SystemService;
 
 /// How the engine is set up; filled by `berthd` from its flags.
@@ -45,12 +48,15 @@ pub struct EngineConfig {
     pub daemon_id: String,
     /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
     pub registry: distribution::RegistryOptions,
+    /// Networking settings (`--bridge`, `--bip`, `--iptables` …).
+    pub network: network::NetworkConfig,
 }
 
 /// The daemon's services, wired together.
 pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
+    networks: Arc<NetworkService>,
     system: SystemService,
 }
 
@@ -77,14 +83,28 @@ impl Engine {
         let events = EventBus::default();
         let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));
         let images = Arc::new(ImageService::new(store.clone(), events.clone(), registries));
-        let containers =
-            ContainerService::open(cfg.clone(), store.clone(), images.clone(), events.clone())
-                .await?;
+        let networks = NetworkService::open(
+            cfg.network.clone(),
+            store.clone(),
+            events.clone(),
+            &cfg.exec_root,
+            &cfg.daemon_id,
+        )
+        .await?;
+        let containers = ContainerService::open(
+            cfg.clone(),
+            store.clone(),
+            images.clone(),
+            networks.clone(),
+            events.clone(),
+        )
+        .await?;
         images.set_containers(Arc::downgrade(&containers));
         let system = SystemService::new(cfg, containers.clone(), images.clone(), events);
         Ok(Engine {
             containers,
             images,
+            networks,
             system,
         })
     }
@@ -97,6 +117,11 @@ impl Engine {
     /// The image service.
     pub fn images(&self) -> &Arc<ImageService> {
         &self.images
+    }
+
+    /// The network service.
+    pub fn networks(&self) -> &Arc<NetworkService> {
+        &self.networks
     }
 
     /// Version, info and events.

@@ -6,6 +6,7 @@ pub mod gotime;
 pub mod image;
 pub mod json_indent;
 pub mod jsonmessage;
+pub mod network;
 pub mod reference;
 pub mod table;
 pub mod template;

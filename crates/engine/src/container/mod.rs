@@ -10,7 +10,9 @@
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
 //! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
 //! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
-//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
+//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
+//! `networking` (the hooks into the network service: plan at create, attach at start, detach
+//! at stop, connect/disconnect, links).
 
 mod attach;
 mod checks;
@@ -21,11 +23,11 @@ mod create;
 pub mod exec;
 mod exec_start;
 mod export;
-pub mod files;
 mod logs;
 pub mod mounts;
 pub mod names;
 mod namespaces;
+mod networking;
 mod query;
 pub mod record;
 mod remove;
@@ -60,6 +62,7 @@ use tokio::sync::watch;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageService;
+use crate::network::NetworkService;
 use crate::EngineConfig;
 use record::{ContainerRecord, Paths};
 use state::Status;
@@ -157,6 +160,7 @@ pub struct ContainerService {
     cfg: Arc<EngineConfig>,
     store: Arc<store::Store>,
     images: Arc<ImageService>,
+    networks: Arc<NetworkService>,
     events: EventBus,
     index: RwLock<Index>,
     /// Every exec, by id.
@@ -171,12 +175,14 @@ impl ContainerService {
         cfg: Arc<EngineConfig>,
         store: Arc<store::Store>,
         images: Arc<ImageService>,
+        networks: Arc<NetworkService>,
         events: EventBus,
     ) -> Result<Arc<ContainerService>> {
         let svc = Arc::new(ContainerService {
             cfg,
             store,
             images,
+            networks,
             events,
             index: RwLock::new(Index::default()),
             execs: exec::ExecStore::default(),
