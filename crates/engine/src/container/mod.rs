@@ -15,7 +15,7 @@
 //! at stop, connect/disconnect, links).
 
 mod attach;
-mod checks;
+pub mod checks;
 mod cleanup;
 mod commit;
 pub mod config;
