@@ -258,7 +258,8 @@ async fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result<(), CliError> {
         }
     }
     if failed {
-        Err(CliError::exit(1))
+        // docker's `cli.StatusError` prints its status line too.
+        Err(CliError::status("exit status 1", 1))
     } else {
         Ok(())
     }
