@@ -1116,3 +1116,67 @@ fn hundred_runs_leak_nothing() {
     assert_eq!(n[0]["Containers"], serde_json::json!({}));
     assert_eq!(n[1]["Containers"], serde_json::json!({}));
 }
+
+#[test]
+fn network_events_like_dockerd() {
+    use std::io::BufRead;
+    use std::time::Duration;
+    let d = daemon();
+    let mut events = d
+        .docker_cmd(&[
+            "events",
+            "--filter",
+            "type=network",
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}}{{if .Actor.Attributes.container}} +container{{end}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out = events.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // The subscription starts when the CLI's request reaches the daemon: probe until an
+    // event is seen (bounded), so none of the real ones is missed.
+    let mut live = false;
+    for i in 0..40 {
+        let probe = format!("probe{i}");
+        d.docker_ok(&["network", "create", &probe]);
+        if rx
+            .recv_timeout(Duration::from_millis(250))
+            .is_ok_and(|l| l.contains(&probe))
+        {
+            live = true;
+            break;
+        }
+    }
+    assert!(live, "docker events never subscribed");
+    d.docker_ok(&["network", "create", "evnet"]);
+    d.docker_ok(&["run", "--rm", "--network", "evnet", "busybox", "true"]);
+    d.docker_ok(&["network", "rm", "evnet"]);
+    let mut lines = Vec::new();
+    while lines.len() < 4 {
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(l) if l.contains(" evnet ") => lines.push(l),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let _ = events.kill();
+    let _ = events.wait();
+    assert_eq!(
+        lines,
+        [
+            "network create evnet bridge",
+            "network connect evnet bridge +container",
+            "network disconnect evnet bridge +container",
+            "network destroy evnet bridge",
+        ]
+    );
+}

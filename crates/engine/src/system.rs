@@ -281,6 +281,15 @@ fn matches(f: &Filters, ev: &Event) -> bool {
     {
         return false;
     }
+    if f.contains("network")
+        && (ev.kind != "network"
+            || !f.get("network").any(|x| {
+                ev.actor.id.starts_with(x)
+                    || ev.actor.attributes.get("name").is_some_and(|n| n == x)
+            }))
+    {
+        return false;
+    }
     if f.contains("image")
         && !f
             .get("image")
