@@ -1180,3 +1180,27 @@ fn network_events_like_dockerd() {
         ]
     );
 }
+
+#[test]
+fn without_the_userland_proxy_dnat_alone_serves() {
+    let d = Daemon::start_with(&["--userland-proxy=false"]).expect("start berthd");
+    d.import_busybox().unwrap();
+    run_d(&d, &["--name", "kern", "-p", "80"], &httpd("kernel-only"));
+    let p = host_port(&d, "kern", "80");
+    assert_eq!(
+        curl(&format!("http://{}:{p}/", d.net.gateway()), 15).as_deref(),
+        Some("kernel-only\n")
+    );
+    // The host port is still held (bound, not served): nobody else gets it.
+    assert!(TcpListener::bind(("0.0.0.0", p)).is_err());
+    // (Hairpin — a container reaching its own published port — is routed, so it needs
+    // ip_forward, which tests never turn on on this host: the network crate's tests cover it
+    // in a namespace of their own.)
+    // Loopback would need route_localnet, which berth never turns on: refused, said why.
+    let out = d.docker(&["run", "--rm", "-p", "127.0.0.1::80", "busybox", "true"]);
+    assert!(
+        stderr(&out).contains("needs the userland proxy"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -227,6 +227,18 @@ impl NetworkService {
         };
         let net = self.network_of_id(&sb.endpoints[idx].network_id)?;
         let mut reqs = publish_requests(c.host_config, c.exposed)?;
+        if !self.cfg.userland_proxy {
+            if let Some(r) = reqs
+                .iter()
+                .find(|r| r.host_ip.is_some_and(|ip| ip.is_loopback()))
+            {
+                // DNAT to a loopback address needs route_localnet, which berth never turns on.
+                return Err(NetError::Invalid(format!(
+                    "publishing on a loopback address ({}) needs the userland proxy (berthd --userland-proxy=true)",
+                    r.host_ip.map(|ip| ip.to_string()).unwrap_or_default()
+                )));
+            }
+        }
         if let Some(default_ip) = net.host_binding_ipv4.filter(|ip| !ip.is_unspecified()) {
             for r in reqs.iter_mut().filter(|r| r.host_ip.is_none()) {
                 r.host_ip = Some(default_ip);
