@@ -23,7 +23,7 @@ pub enum NetworkCommand {
     Ls(NetworkLsArgs),
     /// Remove all unused networks
     #[command(override_usage = "berth network prune [OPTIONS]")]
-    Prune(NetworkPruneArgs),
+    Prune(super::PruneArgs),
     /// Remove one or more networks
     #[command(visible_alias = "remove")]
     #[command(override_usage = "berth network rm NETWORK [NETWORK...]")]
@@ -163,17 +163,6 @@ pub struct NetworkLsArgs {
     /// Only display network IDs
     #[arg(short = 'q', long)]
     pub quiet: bool,
-}
-
-/// `network prune [OPTIONS]`.
-#[derive(Debug, Args)]
-pub struct NetworkPruneArgs {
-    /// Provide filter values (e.g. "until=<timestamp>")
-    #[arg(long, value_name = "filter")]
-    pub filter: Vec<String>,
-    /// Do not prompt for confirmation
-    #[arg(short = 'f', long)]
-    pub force: bool,
 }
 
 /// `network rm NETWORK [NETWORK...]`.

@@ -9,8 +9,8 @@ use api_types::network::{
 
 use super::{eprintln, print, println, Ctx};
 use crate::args::{
-    NetworkCommand, NetworkConnectArgs, NetworkCreateArgs, NetworkLsArgs, NetworkPruneArgs,
-    NetworkRmArgs, PortArgs,
+    NetworkCommand, NetworkConnectArgs, NetworkCreateArgs, NetworkLsArgs, NetworkRmArgs, PortArgs,
+    PruneArgs,
 };
 use crate::error::CliError;
 use crate::format::network::{network_format, network_header, network_rows};
@@ -225,7 +225,7 @@ async fn ls(ctx: &Ctx, a: NetworkLsArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-async fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result<(), CliError> {
+async fn prune(ctx: &Ctx, a: PruneArgs) -> Result<(), CliError> {
     let f = filters(&a.filter).map_err(CliError::new)?;
     if !a.force
         && !super::rm::confirm("WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue?")

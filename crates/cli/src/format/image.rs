@@ -9,7 +9,7 @@ use api_types::ImageSummary;
 use super::container::Header;
 use super::gotime::{go_time_string, Zone};
 use super::reference::{truncate_id, Reference};
-use super::template::{ObjKind, Object, Value};
+use super::template::{Object, Value};
 use super::units::{human_duration, human_size, human_size_with_precision};
 
 const DEFAULT_TABLE: &str =
@@ -131,24 +131,11 @@ impl Object for ImageContext {
     }
 
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        let v = self.get(name)?;
-        if !args.is_empty() {
-            return Some(Err(format!(
-                "wrong number of args for {name}: want 0 got {}",
-                args.len()
-            )));
-        }
-        Some(Ok(Value::Str(v)))
+        super::string_method(name, args, self.get(name))
     }
 
     fn to_json(&self) -> Value {
-        Value::Obj(
-            ObjKind::Map,
-            FIELDS
-                .iter()
-                .filter_map(|f| Some((f.to_string(), Value::Str(self.get(f)?))))
-                .collect(),
-        )
+        super::string_fields_json(FIELDS, |f| self.get(f))
     }
 }
 

@@ -7,7 +7,7 @@ use api_types::network::Network;
 
 use super::container::Header;
 use super::reference::truncate_id;
-use super::template::{ObjKind, Object, Value};
+use super::template::{Object, Value};
 
 const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
 
@@ -118,24 +118,11 @@ impl Object for NetworkContext {
                 )),
             });
         }
-        let v = self.get(name)?;
-        if !args.is_empty() {
-            return Some(Err(format!(
-                "wrong number of args for {name}: want 0 got {}",
-                args.len()
-            )));
-        }
-        Some(Ok(Value::Str(v)))
+        super::string_method(name, args, self.get(name))
     }
 
     fn to_json(&self) -> Value {
-        Value::Obj(
-            ObjKind::Map,
-            FIELDS
-                .iter()
-                .filter_map(|f| Some((f.to_string(), Value::Str(self.get(f)?))))
-                .collect(),
-        )
+        super::string_fields_json(FIELDS, |f| self.get(f))
     }
 }
 

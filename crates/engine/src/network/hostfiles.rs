@@ -198,35 +198,20 @@ mod tests {
             ..Default::default()
         };
         let own = ["10.0.0.2".parse().unwrap()];
-        let text = hosts(
-            &hc,
-            &["10.0.0.1".parse().unwrap()],
-            &HostsInput {
-                hostname: "abc",
-                domainname: "",
-                own: &own,
-                ipv6: false,
-                links: &[],
-                host_network: false,
-            },
-        )
-        .unwrap();
+        let input = HostsInput {
+            hostname: "abc",
+            domainname: "",
+            own: &own,
+            ipv6: false,
+            links: &[],
+            host_network: false,
+        };
+        let text = hosts(&hc, &["10.0.0.1".parse().unwrap()], &input).unwrap();
         assert_eq!(
             text,
             "127.0.0.1\tlocalhost\n10.1.2.3\tdb\n10.0.0.1\tgw\n10.0.0.2\tabc\n"
         );
-        assert!(hosts(
-            &hc,
-            &[],
-            &HostsInput {
-                hostname: "abc",
-                domainname: "",
-                own: &own,
-                ipv6: false,
-                links: &[],
-                host_network: false,
-            }
-        )
-        .is_err());
+        // host-gateway without a host gateway address.
+        assert!(hosts(&hc, &[], &input).is_err());
     }
 }
