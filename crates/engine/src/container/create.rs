@@ -94,6 +94,7 @@ impl ContainerService {
             restart_count: 0,
             stopped_by_user: false,
             networks,
+            networks_recorded: true,
         };
         match self.materialise(&record, image.top_layer.clone()).await {
             Ok(()) => {}

@@ -89,6 +89,33 @@ impl ContainerService {
         Ok((plan.attachments, plan.warnings))
     }
 
+    /// A record from before berth had networks: its attachments are those its network mode
+    /// names (kept from its next write on).
+    pub(crate) fn migrate_networks(&self, rec: &mut ContainerRecord) {
+        if rec.networks_recorded {
+            return;
+        }
+        rec.networks_recorded = true;
+        let mut hc = rec.host_config.clone();
+        hc.links = None;
+        let view = ContainerNet {
+            host_config: &hc,
+            ..net_view(rec)
+        };
+        match self
+            .networks
+            .plan(&view, "", false, false, &NetworkingConfig::default())
+        {
+            Ok(plan) => {
+                rec.networks = plan.attachments;
+                rec.host_config.network_mode = plan.network_mode;
+            }
+            Err(e) => {
+                tracing::warn!(container_id = %rec.id, error = %e, "giving an old container its network")
+            }
+        }
+    }
+
     /// The legacy links of a starting container; each linked container must be running.
     fn link_targets(&self, r: &ContainerRecord) -> Result<Vec<LinkTarget>> {
         let mut out = Vec::new();

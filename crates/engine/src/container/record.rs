@@ -40,6 +40,10 @@ pub struct ContainerRecord {
     /// `network connect` asked for).
     #[serde(default)]
     pub networks: Vec<crate::network::Attachment>,
+    /// `networks` was recorded at create (false: a record from before berth had networks,
+    /// whose attachments are derived from its network mode at start-up).
+    #[serde(default)]
+    pub networks_recorded: bool,
 }
 
 /// Where a container's files are, derived from the data root and its id.

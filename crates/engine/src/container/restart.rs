@@ -141,6 +141,7 @@ mod tests {
             restart_count: 0,
             stopped_by_user: false,
             networks: Vec::new(),
+            networks_recorded: true,
         }
     }
 

@@ -17,7 +17,8 @@ impl ContainerService {
             .map_err(|e| Error::Internal(format!("load task: {e}")))??;
         let mut to_remove = Vec::new();
         let mut live = std::collections::HashSet::new();
-        for rec in records {
+        for mut rec in records {
+            self.migrate_networks(&mut rec);
             let c = Container::new(rec.clone());
             {
                 let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
