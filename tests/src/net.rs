@@ -1,12 +1,78 @@
-//! Helpers of the networking tests: HTTP through `curl` on the host (bounded retries, as a
-//! container's server takes a moment to listen), and a fake DNS resolver on a loopback
-//! address (the daemon's upstream in tests: no query ever leaves the machine).
+//! Helpers of the networking tests: a daemon with busybox, detached httpd containers, their
+//! published ports and the daemon's DNAT rules; HTTP through `curl` on the host (bounded
+//! retries, as a container's server takes a moment to listen); a fake DNS resolver on a
+//! loopback address (the daemon's upstream in tests: no query ever leaves the machine); the
+//! key order of JSON objects.
 
 use std::net::{Ipv4Addr, UdpSocket};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::Daemon;
+
+/// A daemon with the busybox image.
+pub fn daemon() -> Daemon {
+    let d = Daemon::start().expect("start berthd");
+    d.import_busybox().expect("import busybox");
+    d
+}
+
+/// A command's stderr, as text.
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The args of a detached busybox httpd serving `text` on port 80.
+pub fn httpd(text: &str) -> Vec<String> {
+    vec![
+        "busybox".into(),
+        "sh".into(),
+        "-c".into(),
+        format!("mkdir -p /www && echo {text} > /www/index.html && exec httpd -f -p 80 -h /www"),
+    ]
+}
+
+/// `docker run -d FLAGS CMD`; the container id.
+pub fn run_d(d: &Daemon, flags: &[&str], cmd: &[String]) -> String {
+    let mut args = vec!["run", "-d"];
+    args.extend_from_slice(flags);
+    args.extend(cmd.iter().map(String::as_str));
+    d.docker_ok(&args)
+}
+
+/// `docker inspect WHAT`, the object.
+pub fn inspect(d: &Daemon, what: &str) -> Value {
+    let out = d.docker_ok(&["inspect", what]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v[0].clone()
+}
+
+/// The host port `docker port` reports for `port` (`80/tcp`) of a container.
+pub fn host_port(d: &Daemon, name: &str, port: &str) -> u16 {
+    let out = d.docker_ok(&["port", name, port]);
+    out.lines()
+        .next()
+        .and_then(|l| l.rsplit(':').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("docker port {name} {port}: {out}"))
+}
+
+/// The DNAT rules of the daemon's table (the `published` chain).
+pub fn dnat_rules(d: &Daemon) -> String {
+    let out = std::process::Command::new("nft")
+        .args(["list", "chain", "inet", &d.net.nft_table, "published"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("dnat"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// `curl -s` of `url` until it answers (at most `secs`); the body, or `None`.
 pub fn curl(url: &str, secs: u64) -> Option<String> {

@@ -13,7 +13,7 @@ use api_types::{ContainerConfig, HostConfig, NetworkingConfig};
 use super::record::ContainerRecord;
 use super::{shim, ContainerService, Inner};
 use crate::error::{Error, Result};
-use crate::network::{AttachRequest, Attachment, ContainerNet, LinkTarget, NetError};
+use crate::network::{AttachRequest, Attachment, ContainerNet, LinkTarget, NetError, UserConfig};
 
 /// The network service's view of a container record.
 pub(crate) fn net_view(r: &ContainerRecord) -> ContainerNet<'_> {
@@ -75,13 +75,13 @@ impl ContainerService {
                 return Err(Error::invalid(format!("No such container: {peer}")));
             }
         }
-        let plan = self.networks.plan(
-            &ContainerNet { host_config, ..c },
-            user.mac_address.as_deref().unwrap_or(""),
-            user.exposed_ports.as_ref().is_some_and(|p| !p.is_empty()),
-            !user.hostname.is_empty(),
-            networking,
-        )?;
+        let user = UserConfig {
+            mac: user.mac_address.as_deref().unwrap_or(""),
+            exposed: user.exposed_ports.as_ref().is_some_and(|p| !p.is_empty()),
+            hostname: !user.hostname.is_empty(),
+        };
+        let view = ContainerNet { host_config, ..c };
+        let plan = self.networks.plan(&view, &user, networking)?;
         if !links.is_empty() {
             host_config.links = Some(links);
         }
@@ -104,7 +104,7 @@ impl ContainerService {
         };
         match self
             .networks
-            .plan(&view, "", false, false, &NetworkingConfig::default())
+            .plan(&view, &UserConfig::default(), &NetworkingConfig::default())
         {
             Ok(plan) => {
                 rec.networks = plan.attachments;

@@ -15,11 +15,13 @@
 //!
 //! Modules: `record` (persisted and on-exec-root state, API shapes), `manage` (network
 //! create, remove, prune, list), `plan` (create-time checks of a container's networking),
-//! `sandbox` (attach, detach, connect, disconnect), `hostfiles` (hosts and resolv.conf),
+//! `sandbox` (attach at start, detach at stop), `live` (connect, disconnect, rename of a
+//! running container), `hostfiles` (hosts and resolv.conf),
 //! `view` (`NetworkSettings`, ps ports), `restore` (start-up reconciliation), `error`.
 
 mod error;
 mod hostfiles;
+mod live;
 mod manage;
 mod plan;
 mod record;
@@ -42,7 +44,7 @@ use network::ports::{PortAllocator, PortPublisher};
 pub use error::NetError;
 pub use hostfiles::{write_initial_files, InitialFiles};
 pub(crate) use plan::dns_names;
-pub use plan::{container_mode, ContainerNet, LinkTarget, Plan};
+pub use plan::{container_mode, ContainerNet, LinkTarget, Plan, UserConfig};
 pub use record::{Attachment, EndpointState, NetworkRecord, SandboxState};
 pub use sandbox::AttachRequest;
 

@@ -154,64 +154,130 @@ pub(crate) fn dns_names(c: &ContainerNet<'_>, aliases: &[String]) -> Vec<String>
     names
 }
 
+/// What the user (not the image) set in `Config`, which some network modes refuse.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UserConfig<'a> {
+    /// The container-wide `Config.MacAddress` (API < 1.44).
+    pub mac: &'a str,
+    /// Ports were exposed (`--expose`).
+    pub exposed: bool,
+    /// A host name was given.
+    pub hostname: bool,
+}
+
+type Endpoints = BTreeMap<String, Option<EndpointSettings>>;
+
+/// `--network container:<id>` shares another container's stack: what would configure this
+/// one's is refused (dockerd's `validateNetContainerMode`).
+fn check_container_mode(
+    hc: &HostConfig,
+    user: &UserConfig<'_>,
+    has_ports: bool,
+    endpoints: &Endpoints,
+    target: &str,
+) -> Result<()> {
+    if target.is_empty() {
+        return Err(invalid(
+            "Invalid network mode: invalid container format container:<name|id>",
+        ));
+    }
+    let set = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
+    let conflicts = [
+        (user.hostname, CONFLICT_CONTAINER_HOSTNAME),
+        (set(&hc.links), CONFLICT_CONTAINER_LINKS),
+        (set(&hc.dns), CONFLICT_CONTAINER_DNS),
+        (set(&hc.extra_hosts), CONFLICT_CONTAINER_HOSTS),
+        (has_ports, CONFLICT_CONTAINER_PUBLISH),
+        (user.exposed, CONFLICT_CONTAINER_EXPOSE),
+        (!user.mac.is_empty(), CONFLICT_MAC),
+        (!endpoints.is_empty(), CONFLICT_SHARED),
+    ];
+    match conflicts.iter().find(|(bad, _)| *bad) {
+        Some((_, msg)) => Err(invalid(*msg)),
+        None => Ok(()),
+    }
+}
+
+/// Only bridge networks combine: host and none stand alone.
+fn check_combination(
+    main: Option<&NetworkRecord>,
+    others: &[(NetworkRecord, EndpointSettings)],
+) -> Result<()> {
+    if others.is_empty() {
+        return Ok(());
+    }
+    match main.map(|m| m.driver.as_str()) {
+        Some("host") => return Err(invalid(CONFLICT_SHARED)),
+        Some("null") | None => return Err(invalid(CONFLICT_NONE)),
+        _ => {}
+    }
+    if others.iter().any(|(n, _)| n.driver == "host") {
+        return Err(invalid(CONFLICT_HOST));
+    }
+    if others.iter().any(|(n, _)| n.driver == "null") {
+        return Err(invalid(CONFLICT_NONE));
+    }
+    Ok(())
+}
+
+/// Moves the container-wide MAC (API < 1.44) to the main endpoint, as dockerd does.
+fn migrate_mac(
+    main: &NetworkRecord,
+    settings: &mut EndpointSettings,
+    user_mac: &str,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    if user_mac.is_empty() {
+        return Ok(());
+    }
+    if main.driver != "bridge" {
+        return Err(invalid(CONFLICT_MAC));
+    }
+    if settings.mac_address.is_empty() {
+        settings.mac_address = user_mac.to_string();
+    } else if settings.mac_address != user_mac {
+        return Err(invalid("the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty"));
+    }
+    warnings.push("The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.".into());
+    Ok(())
+}
+
+/// At create, a network that does not exist is the request's fault (400): a 404 would make
+/// the docker CLI pull the image.
+fn unknown(e: NetError) -> NetError {
+    match e {
+        NetError::NoSuchNetwork(n) => NetError::UnknownNetwork(n),
+        e => e,
+    }
+}
+
 impl NetworkService {
-    /// Checks a new container's networking and returns what to record. `user_mac` and
-    /// `user_exposed` are the container-wide `Config.MacAddress` and whether the user (not
-    /// the image) exposed ports.
+    /// Checks a new container's networking and returns what to record.
     pub fn plan(
         &self,
         c: &ContainerNet<'_>,
-        user_mac: &str,
-        user_exposed: bool,
-        user_hostname: bool,
+        user: &UserConfig<'_>,
         networking: &NetworkingConfig,
     ) -> Result<Plan> {
         let hc = c.host_config;
-        let mut mode = match hc.network_mode.as_str() {
+        let mode = match hc.network_mode.as_str() {
             "" | "default" => "bridge".to_string(),
             m => m.to_string(),
         };
-        let mut plan = Plan::default();
-        let mut endpoints: BTreeMap<String, Option<EndpointSettings>> =
-            networking.endpoints_config.clone().unwrap_or_default();
+        let mut plan = Plan {
+            network_mode: mode.clone(),
+            ..Default::default()
+        };
+        let mut endpoints: Endpoints = networking.endpoints_config.clone().unwrap_or_default();
         if let Some(ep) = endpoints.remove("default") {
             endpoints.insert(mode.clone(), ep);
         }
         check_dns_and_hosts(hc, &self.host_gateway())?;
         publish_requests(hc, c.exposed)?;
-        let has_ports = hc.publish_all_ports
-            || hc
-                .port_bindings
-                .iter()
-                .flatten()
-                .any(|(_, b)| b.as_ref().is_some_and(|b| !b.is_empty()));
+        let has_ports = hc.publish_all_ports || !publish_requests(hc, None)?.is_empty();
         let links = hc.links.as_ref().is_some_and(|l| !l.is_empty());
         if let Some(target) = container_mode(&mode) {
-            if target.is_empty() {
-                return Err(invalid(
-                    "Invalid network mode: invalid container format container:<name|id>",
-                ));
-            }
-            let conflicts = [
-                (user_hostname, CONFLICT_CONTAINER_HOSTNAME),
-                (links, CONFLICT_CONTAINER_LINKS),
-                (
-                    hc.dns.as_ref().is_some_and(|d| !d.is_empty()),
-                    CONFLICT_CONTAINER_DNS,
-                ),
-                (
-                    hc.extra_hosts.as_ref().is_some_and(|h| !h.is_empty()),
-                    CONFLICT_CONTAINER_HOSTS,
-                ),
-                (has_ports, CONFLICT_CONTAINER_PUBLISH),
-                (user_exposed, CONFLICT_CONTAINER_EXPOSE),
-                (!user_mac.is_empty(), CONFLICT_MAC),
-                (!endpoints.is_empty(), CONFLICT_SHARED),
-            ];
-            if let Some((_, msg)) = conflicts.iter().find(|(bad, _)| *bad) {
-                return Err(invalid(*msg));
-            }
-            plan.network_mode = mode;
+            check_container_mode(hc, user, has_ports, &endpoints, target)?;
             return Ok(plan);
         }
         if mode == "host" && links {
@@ -221,75 +287,49 @@ impl NetworkService {
             plan.warnings
                 .push("Published ports are discarded when using host network mode".into());
         }
-        let unknown = |e: NetError| match e {
-            NetError::NoSuchNetwork(n) => NetError::UnknownNetwork(n),
-            e => e,
+        let main = if mode == "bridge" && self.cfg.bridge.is_none() {
+            None
+        } else {
+            Some(
+                self.read(|s| find_in(&s.networks, &mode).cloned())
+                    .map_err(unknown)?,
+            )
         };
-        self.read(|s| -> Result<()> {
-            let main = if mode == "bridge" && self.cfg.bridge.is_none() {
-                None
+        if let Some(main) = &main {
+            if main.predefined {
+                plan.network_mode = main.name.clone();
+            } else if links {
+                return Err(invalid(
+                    "legacy links (HostConfig.Links) are only supported on the default bridge network; on a user-defined network use EndpointsConfig.Links",
+                ));
+            }
+        }
+        let mut main_settings = EndpointSettings::default();
+        let mut others = Vec::new();
+        for (term, settings) in endpoints {
+            let settings = settings.ok_or_else(|| {
+                invalid(format!(
+                    "invalid config for network {term}: EndpointsConfig is nil"
+                ))
+            })?;
+            let net = self
+                .read(|s| find_in(&s.networks, &term).cloned())
+                .map_err(unknown)?;
+            if main.as_ref().is_some_and(|m| m.id == net.id) {
+                main_settings = settings;
             } else {
-                Some(find_in(&s.networks, &mode).map_err(unknown)?.clone())
-            };
-            if let Some(main) = &main {
-                mode = if main.predefined { main.name.clone() } else { mode.clone() };
-                if links && !main.predefined {
-                    return Err(invalid(
-                        "legacy links (HostConfig.Links) are only supported on the default bridge network; on a user-defined network use EndpointsConfig.Links",
-                    ));
-                }
+                others.push((net, settings));
             }
-            let mut settings_of_main = None;
-            let mut others = Vec::new();
-            for (term, settings) in &endpoints {
-                let settings = settings.clone().ok_or_else(|| {
-                    invalid(format!(
-                        "invalid config for network {term}: EndpointsConfig is nil"
-                    ))
-                })?;
-                let net = find_in(&s.networks, term).map_err(unknown)?;
-                if main.as_ref().is_some_and(|m| m.id == net.id) {
-                    settings_of_main = Some(settings);
-                } else {
-                    others.push((net.clone(), settings));
-                }
-            }
-            let main_driver = main.as_ref().map(|m| m.driver.as_str());
-            if !others.is_empty() {
-                match main_driver {
-                    Some("host") => return Err(invalid(CONFLICT_SHARED)),
-                    Some("null") | None => return Err(invalid(CONFLICT_NONE)),
-                    _ => {}
-                }
-                if others.iter().any(|(n, _)| n.driver == "host") {
-                    return Err(invalid(CONFLICT_HOST));
-                }
-                if others.iter().any(|(n, _)| n.driver == "null") {
-                    return Err(invalid(CONFLICT_NONE));
-                }
-            }
-            let Some(main) = main else {
-                return Ok(());
-            };
-            let mut main_settings = settings_of_main.unwrap_or_default();
-            if !user_mac.is_empty() {
-                if !matches!(main.driver.as_str(), "bridge") {
-                    return Err(invalid(CONFLICT_MAC));
-                }
-                if main_settings.mac_address.is_empty() {
-                    main_settings.mac_address = user_mac.to_string();
-                } else if main_settings.mac_address != user_mac {
-                    return Err(invalid("the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty"));
-                }
-                plan.warnings.push("The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.".into());
-            }
-            plan.attachments.push(attachment(c, &main, &main_settings)?);
-            for (net, settings) in &others {
-                plan.attachments.push(attachment(c, net, settings)?);
-            }
-            Ok(())
-        })?;
-        plan.network_mode = mode;
+        }
+        check_combination(main.as_ref(), &others)?;
+        let Some(main) = main else {
+            return Ok(plan);
+        };
+        migrate_mac(&main, &mut main_settings, user.mac, &mut plan.warnings)?;
+        plan.attachments.push(attachment(c, &main, &main_settings)?);
+        for (net, settings) in &others {
+            plan.attachments.push(attachment(c, net, settings)?);
+        }
         Ok(plan)
     }
 

@@ -95,9 +95,10 @@ impl NetworkRecord {
         !self.predefined
     }
 
-    /// `IPAM` as inspect shows it: one entry per subnet with what it has.
+    /// `IPAM` as inspect shows it: one entry per subnet with what it has (`null` without
+    /// subnets: `host`, `none`).
     pub fn ipam(&self) -> Ipam {
-        let config = (!self.subnets.is_empty() || self.driver == "bridge").then(|| {
+        let config = (!self.subnets.is_empty()).then(|| {
             self.subnets
                 .iter()
                 .map(|s| IpamConfig {
@@ -115,7 +116,7 @@ impl NetworkRecord {
         Ipam {
             driver: "default".into(),
             options: self.ipam_options.clone(),
-            config: config.or_else(|| Some(Vec::new())),
+            config,
         }
     }
 

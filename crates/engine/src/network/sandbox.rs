@@ -36,7 +36,11 @@ fn has_family(net: &NetworkRecord, v6: bool) -> bool {
         .any(|s| matches!(s.subnet, IpNet::V6(_)) == v6)
 }
 
-fn dns_record(c: &ContainerNet<'_>, a: &Attachment, ep: &EndpointState) -> EndpointRecord {
+pub(super) fn dns_record(
+    c: &ContainerNet<'_>,
+    a: &Attachment,
+    ep: &EndpointState,
+) -> EndpointRecord {
     let links = a
         .links
         .iter()
@@ -66,7 +70,7 @@ fn dns_record(c: &ContainerNet<'_>, a: &Attachment, ep: &EndpointState) -> Endpo
 }
 
 impl NetworkService {
-    fn network_of(&self, a: &Attachment) -> Result<NetworkRecord> {
+    pub(super) fn network_of(&self, a: &Attachment) -> Result<NetworkRecord> {
         self.read(|s| {
             s.networks
                 .get(&a.network_id)
@@ -77,7 +81,7 @@ impl NetworkService {
     }
 
     /// Connects one endpoint: addresses, then the driver. Undoes the addresses on failure.
-    async fn new_endpoint(
+    pub(super) async fn new_endpoint(
         &self,
         c: &ContainerNet<'_>,
         net: &NetworkRecord,
@@ -149,7 +153,7 @@ impl NetworkService {
         })
     }
 
-    fn release_addresses(&self, network_id: &str, addresses: &[IpNet]) {
+    pub(super) fn release_addresses(&self, network_id: &str, addresses: &[IpNet]) {
         self.write(|s| {
             for a in addresses {
                 s.ipam.release(network_id, a.addr());
@@ -371,7 +375,7 @@ impl NetworkService {
         Ok(self.resolve_links(links)?.0)
     }
 
-    fn write_hosts_resolv(
+    pub(super) fn write_hosts_resolv(
         &self,
         c: &ContainerNet<'_>,
         sb: &SandboxState,
@@ -462,7 +466,7 @@ impl NetworkService {
     }
 
     /// Writes a sandbox's state file (no fsync: it lives as long as the namespace).
-    async fn save_sandbox(&self, sb: &SandboxState) -> Result<()> {
+    pub(super) async fn save_sandbox(&self, sb: &SandboxState) -> Result<()> {
         let path = self.sandbox_path(&sb.container_id);
         let json = serde_json::to_vec(sb).map_err(|e| {
             NetError::file(
@@ -475,130 +479,12 @@ impl NetworkService {
         std::fs::rename(&tmp, &path).map_err(|e| NetError::file(&path, e))
     }
 
-    fn sandbox_of(&self, container_id: &str) -> Option<SandboxState> {
+    pub(super) fn sandbox_of(&self, container_id: &str) -> Option<SandboxState> {
         self.read(|s| s.sandboxes.get(container_id).cloned())
-    }
-
-    /// Connects a running container to one more network (`docker network connect`).
-    pub async fn connect(&self, c: &ContainerNet<'_>, a: &Attachment, dir: &Path) -> Result<()> {
-        let _op = self.op.lock().await;
-        let Some(mut sb) = self.sandbox_of(c.id) else {
-            return Err(NetError::Conflict(format!(
-                "container {} is not running",
-                c.id
-            )));
-        };
-        let net = self.network_of(a)?;
-        if sb.endpoint(&net.id).is_some() {
-            return Err(NetError::AlreadyConnected {
-                container: c.name.to_string(),
-                network: net.name,
-            });
-        }
-        let used: Vec<&str> = sb.endpoints.iter().map(|e| e.ifname.as_str()).collect();
-        let ifname = (0..)
-            .map(|n| format!("eth{n}"))
-            .find(|n| !used.contains(&n.as_str()))
-            .unwrap_or_default();
-        let first_route = !sb.endpoints.iter().any(|e| e.default_route);
-        let ep = self
-            .new_endpoint(c, &net, a, &ifname, first_route, &sb.netns)
-            .await?;
-        sb.endpoints.push(ep.clone());
-        let res = async {
-            if net.has_dns() {
-                let rec = dns_record(c, a, &ep);
-                self.dns.update(|r| r.add_endpoint(&net.id, &ep.id, rec));
-                if !sb.dns {
-                    let (_, up) =
-                        hostfiles::resolv(&self.cfg, c.host_config, ResolvKind::Internal)?;
-                    self.dns
-                        .attach(ContainerDns {
-                            container_id: c.id.to_string(),
-                            netns: sb.netns.clone(),
-                            upstreams: up.clone(),
-                            forward: !net.internal,
-                            listen: network::dns::server::LISTEN,
-                        })
-                        .await?;
-                    sb.dns = true;
-                    sb.dns_upstreams = up;
-                }
-            }
-            self.write_hosts_resolv(c, &sb, dir, &[])?;
-            self.save_sandbox(&sb).await
-        }
-        .await;
-        if let Err(e) = res {
-            sb.endpoints.pop();
-            self.dns.update(|r| r.remove_endpoint(&net.id, &ep.id));
-            let spec = endpoint_spec(&sb, &ep);
-            self.disconnect_driver(&net, &spec, false).await;
-            self.release_addresses(&net.id, &ep.addresses);
-            return Err(e);
-        }
-        self.write(|s| s.sandboxes.insert(c.id.to_string(), sb));
-        self.event("connect", &net, Some(c.id));
-        Ok(())
-    }
-
-    /// Disconnects a running container from a network (its veth is deleted at once).
-    pub async fn disconnect(
-        &self,
-        c: &ContainerNet<'_>,
-        network_id: &str,
-        dir: &Path,
-    ) -> Result<()> {
-        let _op = self.op.lock().await;
-        let Some(mut sb) = self.sandbox_of(c.id) else {
-            return Ok(());
-        };
-        let net = self.network_of_id(network_id)?;
-        let Some(pos) = sb.endpoints.iter().position(|e| e.network_id == network_id) else {
-            return Err(NetError::NotConnected {
-                container: c.id.to_string(),
-                network: net.name,
-            });
-        };
-        let ep = sb.endpoints.remove(pos);
-        if ep.default_route {
-            let _ = self.publisher.unpublish(&ep.id).await;
-        }
-        self.dns.update(|r| r.remove_endpoint(&net.id, &ep.id));
-        let spec = endpoint_spec(&sb, &ep);
-        self.disconnect_driver(&net, &spec, false).await;
-        self.release_addresses(&net.id, &ep.addresses);
-        let dns_left = sb
-            .endpoints
-            .iter()
-            .any(|e| self.network_of_id(&e.network_id).is_ok_and(|n| n.has_dns()));
-        if sb.dns && !dns_left {
-            self.dns.detach(c.id).await;
-            sb.dns = false;
-        }
-        let res = self.write_hosts_resolv(c, &sb, dir, &[]);
-        self.save_sandbox(&sb).await?;
-        self.write(|s| s.sandboxes.insert(c.id.to_string(), sb));
-        self.event("disconnect", &net, Some(c.id));
-        res
-    }
-
-    /// A container was renamed: its DNS names follow.
-    pub async fn renamed(&self, c: &ContainerNet<'_>) {
-        let _op = self.op.lock().await;
-        let Some(mut sb) = self.sandbox_of(c.id) else {
-            return;
-        };
-        sb.container_name = c.name.to_string();
-        self.register_dns(c, &sb);
-        if let Err(e) = self.save_sandbox(&sb).await {
-            tracing::warn!(container_id = %c.id, error = %e, "saving sandbox state");
-        }
-        self.write(|s| s.sandboxes.insert(c.id.to_string(), sb));
     }
 }
 
-fn endpoint_spec(sb: &SandboxState, ep: &EndpointState) -> EndpointSpec {
+pub(super) fn endpoint_spec(sb: &SandboxState, ep: &EndpointState) -> EndpointSpec {
     EndpointSpec {
         id: ep.id.clone(),
         netns: sb.netns.clone(),
