@@ -2,10 +2,25 @@
 //! state, and the start-up reconciliation with running shims. No HTTP in here: `api-server`
 //! calls these services, and `berthd` wires them together.
 //!
-//! Modules: `container` (the container service, one file per operation), `image` (import,
-//! list, inspect, tag, delete), `network` (networks, endpoints, published ports, DNS),
-//! `system` (`/version`, `/info`, `/events`), `events` (the bus),
-//! `clock` (time formats), `error`.
+//! Services never point back at each other. The one question another service asks of the
+//! containers — "which containers use this image?" (and soon this volume, this network) — goes
+//! through the [`usage::UsageIndex`] trait, which the container table implements and which the
+//! image service receives at construction. Operations that need both (commit: the container's
+//! rw layer, then an image of it) are driven by the container service, which depends on the
+//! image service, never the reverse: no module of `image/` imports from `container/`.
+//!
+//! Errors: [`Error`] wraps the lower crates' errors as typed variants and answers `kind()`
+//! (the one `errdefs::ErrorKind`); only `api-server` turns a kind into an HTTP status.
+//!
+//! The network service owns networks and the network stacks of running containers; the
+//! container service calls it at create, start, stop and connect (it never calls back: what it
+//! must know of other containers, such as links, is handed in). A network in use is one with
+//! active endpoints, which the network service itself holds.
+//!
+//! Modules: `container` (the container service, one file per operation), `image` (pull, push,
+//! import, load, save, list, inspect, tag, delete, commit), `network` (networks, endpoints,
+//! published ports, DNS), `system` (`/version`, `/info`, `/events`), `usage` (the
+//! who-uses-what seam), `events` (the bus), `clock` (time formats), `error`.
 
 pub mod clock;
 pub mod container;
@@ -14,13 +29,14 @@ pub mod events;
 pub mod image;
 pub mod network;
 pub mod system;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use error::{Error, ErrorKind, Result};
 
-use container::ContainerService;
+use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
 use network::NetworkService;
@@ -77,12 +93,19 @@ impl Engine {
             store::Store::open(&root, store::StoreOptions::default())
         })
         .await
-        .map_err(|e| Error::Internal(format!("open task: {e}")))?
-        .map_err(image::store_error)?;
+        .map_err(Error::task("open"))??;
         let store = Arc::new(store);
         let events = EventBus::default();
         let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));
-        let images = Arc::new(ImageService::new(store.clone(), events.clone(), registries));
+        // The container table is built first: the image service asks it which containers
+        // use an image, and the container service fills it.
+        let table = ContainerTable::new();
+        let images = Arc::new(ImageService::new(
+            store.clone(),
+            events.clone(),
+            registries,
+            table.clone(),
+        ));
         let networks = NetworkService::open(
             cfg.network.clone(),
             store.clone(),
@@ -97,9 +120,9 @@ impl Engine {
             images.clone(),
             networks.clone(),
             events.clone(),
+            table,
         )
         .await?;
-        images.set_containers(Arc::downgrade(&containers));
         let system = SystemService::new(cfg, containers.clone(), images.clone(), events);
         Ok(Engine {
             containers,

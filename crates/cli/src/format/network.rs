@@ -6,8 +6,8 @@ use std::rc::Rc;
 use api_types::network::Network;
 
 use super::container::Header;
-use super::reference::truncate_id;
-use super::template::{Object, Value};
+use super::ids::truncate_id;
+use gotemplate::{Object, Value};
 
 const DEFAULT_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
 

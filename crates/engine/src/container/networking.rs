@@ -60,7 +60,7 @@ impl ContainerService {
             let (child, alias) = parse_link(l);
             let child = self
                 .get(&child)
-                .map_err(|_| Error::Network(NetError::NoSuchContainerToLink(child.clone())))?
+                .map_err(|_| Error::from(NetError::NoSuchContainerToLink(child.clone())))?
                 .view();
             if child.host_config.network_mode == "host" {
                 return Err(Error::invalid(
@@ -122,7 +122,7 @@ impl ContainerService {
         for l in r.host_config.links.iter().flatten() {
             let (child, alias) = parse_link(l);
             let child = self.get(&child)?.view();
-            if !child.state.status.is_running() {
+            if !child.state.status().is_running() {
                 return Err(Error::Conflict(format!(
                     "Cannot link to a non running container: /{} AS /{}/{alias}",
                     child.name, r.name
@@ -162,7 +162,7 @@ impl ContainerService {
         }
         if let Some(peer) = crate::network::container_mode(&mode) {
             let peer = self.get(peer)?.view();
-            if !peer.state.status.is_running() {
+            if !peer.state.status().is_running() {
                 return Err(Error::Conflict(format!(
                     "cannot join network of a non running container: {}",
                     peer.id
@@ -208,7 +208,7 @@ impl ContainerService {
             let ns = ns.to_path_buf();
             let res = tokio::task::spawn_blocking(move || shim::create_netns(&ns))
                 .await
-                .map_err(|e| Error::Internal(format!("netns task: {e}")))
+                .map_err(Error::task("netns"))
                 .and_then(|r| r);
             if let Err(e) = res {
                 return (false, Err(e));

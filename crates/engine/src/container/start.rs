@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::record::ContainerRecord;
-use super::state::{Exit, Status};
+use super::state::Exit;
 use super::{rootfs, shim, Container, ContainerService, Inner};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -20,23 +20,7 @@ impl ContainerService {
     pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
         let c = self.get(key)?;
         let mut inner = c.inner.lock().await;
-        match inner.record.state.status {
-            Status::Running | Status::Restarting => {
-                return Err(Error::NotModified(c.id.clone(), "started"))
-            }
-            Status::Paused => {
-                return Err(Error::Conflict(
-                    "cannot start a paused container, try unpause instead".into(),
-                ))
-            }
-            Status::Removing | Status::Dead => {
-                return Err(Error::Conflict(format!(
-                    "container {} is marked for removal and cannot be started",
-                    c.id
-                )))
-            }
-            Status::Created | Status::Exited => {}
-        }
+        inner.record.state.check_start(&c.id)?;
         match self.launch(&c, &mut inner).await {
             Ok(()) => {
                 inner.record.stopped_by_user = false;
@@ -91,7 +75,7 @@ impl ContainerService {
         let mount = async move {
             tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
                 .await
-                .map_err(|e| Error::Internal(format!("mount task: {e}")))?
+                .map_err(Error::task("mount"))?
         };
         let net = self.prepare_network(inner)?;
         let joins = self.resolve_joins(&inner.record)?;
@@ -113,7 +97,7 @@ impl ContainerService {
                     super::namespaces::mount_shareable_shm(&paths, size)
                 })
                 .await
-                .map_err(|e| Error::Internal(format!("shm task: {e}")))??;
+                .map_err(Error::task("shm"))??;
             }
             let ns = net.spec_netns.as_deref();
             shim::write_bundle(&self.cfg, &paths, &inner.record, ns, joins, &net.link_env).await
@@ -139,10 +123,10 @@ impl ContainerService {
             let set =
                 tokio::task::spawn_blocking(move || runtime::cgroup::disable_oom_killer(&path))
                     .await
-                    .map_err(|e| Error::Internal(format!("oom task: {e}")))?;
+                    .map_err(Error::task("oom"))?;
             if let Err(e) = set {
                 let _ = handle.kill(libc::SIGKILL).await;
-                return Err(Error::Internal(format!("disabling the OOM killer: {e}")));
+                return Err(Error::io("disabling the OOM killer", e));
             }
         }
         for pending in inner.pending_attach.drain(..) {
@@ -221,7 +205,7 @@ impl ContainerService {
     /// shim's exit record is still there for `restore`, which then finishes the removal.
     pub(crate) async fn on_exit(self: &Arc<Self>, c: &Arc<Container>, exit: Exit) {
         let mut inner = c.inner.lock().await;
-        if !inner.record.state.status.is_running() {
+        if !inner.record.state.status().is_running() {
             return;
         }
         inner.record.state.exit(exit);

@@ -1,8 +1,6 @@
 //! Errors of the network service: dockerd's words for what the user got wrong, and the
 //! `network` crate's failures wrapped with their kind kept.
 
-use network::ErrorKind as NetKind;
-
 use crate::error::ErrorKind;
 
 /// What went wrong in the network service.
@@ -105,16 +103,6 @@ pub enum NetError {
     Task(&'static str),
 }
 
-fn kind_of(k: NetKind) -> ErrorKind {
-    match k {
-        NetKind::NotFound => ErrorKind::NotFound,
-        NetKind::Conflict => ErrorKind::Conflict,
-        NetKind::InvalidArgument => ErrorKind::InvalidArgument,
-        NetKind::Unavailable => ErrorKind::Unavailable,
-        NetKind::Internal => ErrorKind::Internal,
-    }
-}
-
 impl NetError {
     /// What the client can do about it.
     pub fn kind(&self) -> ErrorKind {
@@ -130,21 +118,18 @@ impl NetError {
             | AlreadyConnected { .. }
             | NotConnected { .. }
             | Conflict(_) => ErrorKind::Conflict,
-            Ports { source, .. } => kind_of(source.kind()),
-            Ipam(e) => kind_of(e.kind()),
-            Driver(e) => kind_of(e.kind()),
-            PortSpec(e) => kind_of(e.kind()),
-            Port(e) => kind_of(e.kind()),
-            Firewall(e) => kind_of(e.kind()),
-            Dns(e) => kind_of(e.kind()),
-            Files(e) => kind_of(e.kind()),
-            Netns(e) => kind_of(e.kind()),
-            Sysctl(e) => kind_of(e.kind()),
-            Link(e) => kind_of(e.kind()),
-            Store(e) => match e.kind() {
-                store::ErrorKind::Conflict => ErrorKind::Conflict,
-                _ => ErrorKind::Internal,
-            },
+            Ports { source, .. } => source.kind(),
+            Ipam(e) => e.kind(),
+            Driver(e) => e.kind(),
+            PortSpec(e) => e.kind(),
+            Port(e) => e.kind(),
+            Firewall(e) => e.kind(),
+            Dns(e) => e.kind(),
+            Files(e) => e.kind(),
+            Netns(e) => e.kind(),
+            Sysctl(e) => e.kind(),
+            Link(e) => e.kind(),
+            Store(e) => e.kind(),
             File { .. } | Task(_) => ErrorKind::Internal,
         }
     }

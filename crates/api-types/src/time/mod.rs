@@ -1,123 +1,24 @@
-//! Time the way the docker CLI prints and parses it: Go's `time.Time.String()` in the local
-//! zone (`2026-01-02 15:04:05 +0100 CET`, read from the system's TZif files), Go duration
-//! strings (`1h30m`), and moby's `GetTimestamp` for `--since`/`--until`.
+//! Time as Docker writes and reads it, in one place for the daemon, the shim and the CLI:
+//! RFC 3339 with nanoseconds as Go's `time.RFC3339Nano` writes it (inspect, json-file log
+//! lines, exit records, image configs; [`ZERO_TIME`] for "never"), Go's `time.Time.String()`
+//! in a [`Zone`] (`2026-01-02 15:04:05 +0100 CET`, what the CLI prints), Go duration strings
+//! (`1h30m`), and the two `since`/`until` parsers: moby's client-side `GetTimestamp` and the
+//! daemon's reading of what it sends. Pure: callers pass "now" and the local zone in.
+//!
+//! Vocabulary: *unix* is seconds since the epoch, *nanos* nanoseconds since the epoch (an
+//! `i128`, so that the API's range fits); the civil-date maths is Howard Hinnant's
+//! days-from-civil algorithms (proleptic Gregorian). The `jiff` crate could replace the zone
+//! and calendar code; it is not used because the shim links this module and must stay small,
+//! and because Go's own rules (an empty `TZ` is UTC, `TZ=:Zone`) are few enough to keep here.
 
-use std::sync::OnceLock;
+mod zone;
 
-/// The local time zone: transitions and the offset/abbreviation in force after each.
-#[derive(Debug, Clone)]
-pub struct Zone {
-    transitions: Vec<(i64, usize)>,
-    types: Vec<(i32, String)>,
-}
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-impl Zone {
-    /// UTC.
-    pub fn utc() -> Zone {
-        Zone {
-            transitions: vec![],
-            types: vec![(0, "UTC".into())],
-        }
-    }
+pub use zone::Zone;
 
-    /// UTC, for callers that need a `'static` zone (tests, `--utc` style output).
-    pub fn utc_static() -> &'static Zone {
-        static UTC: OnceLock<Zone> = OnceLock::new();
-        UTC.get_or_init(Zone::utc)
-    }
-
-    /// The zone named by `TZ`, else `/etc/localtime`, else UTC (as Go's `time.Local`).
-    pub fn local() -> &'static Zone {
-        static LOCAL: OnceLock<Zone> = OnceLock::new();
-        LOCAL.get_or_init(|| {
-            let path = match std::env::var("TZ") {
-                Ok(tz) if tz.is_empty() => return Zone::utc(),
-                Ok(tz) => {
-                    let tz = tz.trim_start_matches(':').to_string();
-                    if tz.starts_with('/') {
-                        tz
-                    } else {
-                        format!("/usr/share/zoneinfo/{tz}")
-                    }
-                }
-                Err(_) => "/etc/localtime".into(),
-            };
-            std::fs::read(path)
-                .ok()
-                .and_then(|b| Zone::from_tzif(&b))
-                .unwrap_or_else(Zone::utc)
-        })
-    }
-
-    /// Parses a TZif file (RFC 8536), preferring the 64-bit data of version 2+.
-    pub fn from_tzif(b: &[u8]) -> Option<Zone> {
-        if b.len() < 44 || &b[..4] != b"TZif" {
-            return None;
-        }
-        let counts = |h: &[u8]| -> Option<[usize; 6]> {
-            let mut c = [0usize; 6];
-            for (i, slot) in c.iter_mut().enumerate() {
-                let o = 20 + i * 4;
-                *slot = u32::from_be_bytes(h.get(o..o + 4)?.try_into().ok()?) as usize;
-            }
-            Some(c)
-        };
-        let [isut, isstd, leap, timecnt, typecnt, charcnt] = counts(b)?;
-        let v1_len = timecnt * 5 + typecnt * 6 + charcnt + leap * 8 + isstd + isut;
-        if b[4] >= b'2' && b.len() >= 44 + v1_len + 44 {
-            let h2 = &b[44 + v1_len..];
-            let c2 = counts(h2)?;
-            return Zone::data(&h2[44..], c2, 8);
-        }
-        Zone::data(&b[44..], [isut, isstd, leap, timecnt, typecnt, charcnt], 4)
-    }
-
-    fn data(d: &[u8], c: [usize; 6], tsize: usize) -> Option<Zone> {
-        let [_, _, _, timecnt, typecnt, charcnt] = c;
-        let times = d.get(..timecnt * tsize)?;
-        let idx = d.get(timecnt * tsize..timecnt * (tsize + 1))?;
-        let tt_off = timecnt * (tsize + 1);
-        let ttinfo = d.get(tt_off..tt_off + typecnt * 6)?;
-        let chars = d.get(tt_off + typecnt * 6..tt_off + typecnt * 6 + charcnt)?;
-        let mut types = Vec::with_capacity(typecnt);
-        for t in ttinfo.chunks(6) {
-            let off = i32::from_be_bytes(t[..4].try_into().ok()?);
-            let ai = t[5] as usize;
-            let end = chars
-                .get(ai..)?
-                .iter()
-                .position(|&c| c == 0)
-                .map(|p| ai + p)
-                .unwrap_or(chars.len());
-            types.push((off, String::from_utf8_lossy(&chars[ai..end]).into_owned()));
-        }
-        let mut transitions = Vec::with_capacity(timecnt);
-        for (i, t) in times.chunks(tsize).enumerate() {
-            let at = if tsize == 8 {
-                i64::from_be_bytes(t.try_into().ok()?)
-            } else {
-                i32::from_be_bytes(t.try_into().ok()?) as i64
-            };
-            let ty = idx[i] as usize;
-            if ty >= types.len() {
-                return None;
-            }
-            transitions.push((at, ty));
-        }
-        if types.is_empty() {
-            return None;
-        }
-        Some(Zone { transitions, types })
-    }
-
-    /// The UTC offset in seconds and the abbreviation in force at `unix`.
-    pub fn lookup(&self, unix: i64) -> (i32, &str) {
-        let i = self.transitions.partition_point(|(at, _)| *at <= unix);
-        let ty = if i == 0 { 0 } else { self.transitions[i - 1].1 };
-        let (off, abbr) = &self.types[ty];
-        (*off, abbr)
-    }
-}
+/// Go's zero time, which inspect shows for "never".
+pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -315,6 +216,108 @@ pub fn get_timestamp(value: &str, now: f64, zone: &Zone) -> Result<String, Strin
     Ok(value.to_string())
 }
 
+/// RFC 3339 with nanoseconds in UTC (`2024-01-02T03:04:05.123456789Z`, trailing zeros of the
+/// fraction dropped): the json-file log and exit-record format.
+pub fn format_rfc3339_nano(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    rfc3339_nano(d.as_secs() as i64, d.subsec_nanos(), Zone::utc_static())
+}
+
+/// [`format_rfc3339_nano`] of nanoseconds since the epoch; `0` is Go's zero time
+/// ([`ZERO_TIME`]), as inspect shows "never".
+pub fn rfc3339(nanos: i128) -> String {
+    if nanos == 0 {
+        return ZERO_TIME.to_string();
+    }
+    let (secs, sub) = (
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000),
+    );
+    match i64::try_from(secs) {
+        Ok(secs) => rfc3339_nano(secs, sub as u32, Zone::utc_static()),
+        Err(_) => ZERO_TIME.to_string(),
+    }
+}
+
+/// Parses an RFC 3339 timestamp (`Z` or `±hh:mm` offset, any number of fraction digits)
+/// into nanoseconds since the epoch.
+pub fn parse_rfc3339(s: &str) -> Option<i128> {
+    let b = s.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut nanos: u32 = 0;
+    if let Some(frac) = rest.strip_prefix('.') {
+        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        nanos = format!("{:0<9}", &frac[..digits.min(9)]).parse().ok()?;
+        rest = &frac[digits..];
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && matches!(&rest[..1], "+" | "-") && &rest[3..4] == ":" => {
+            let o = rest[1..3].parse::<i64>().ok()? * 3600 + rest[4..6].parse::<i64>().ok()? * 60;
+            if rest.starts_with('-') {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + se - offset;
+    Some(secs as i128 * 1_000_000_000 + nanos as i128)
+}
+
+/// [`parse_rfc3339`] as the API reads stored times: empty or [`ZERO_TIME`] is 0 ("never").
+pub fn parse_rfc3339_or_zero(s: &str) -> Option<i128> {
+    if s.is_empty() || s == ZERO_TIME {
+        return Some(0);
+    }
+    parse_rfc3339(s)
+}
+
+/// [`parse_rfc3339`] as a [`SystemTime`]; `None` before the epoch.
+pub fn parse_system_time(s: &str) -> Option<SystemTime> {
+    let nanos = u64::try_from(parse_rfc3339(s)?).ok()?;
+    Some(UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
+/// The daemon's reading of a `since`/`until` value: Unix seconds with an optional fraction
+/// (`1700000000.123`, what the CLI sends), RFC 3339, or a Go duration before `now` (`10m`).
+/// Returns nanoseconds since the epoch.
+pub fn parse_timestamp(s: &str, now: i128) -> Option<i128> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Some((a, b)) = s.split_once('.') {
+        if let (Ok(sec), true) = (a.parse::<i64>(), b.chars().all(|c| c.is_ascii_digit())) {
+            let frac = format!("{b:0<9}");
+            let ns: i128 = frac[..9].parse().ok()?;
+            return Some(sec as i128 * 1_000_000_000 + ns);
+        }
+    }
+    if let Ok(sec) = s.parse::<i64>() {
+        return Some(sec as i128 * 1_000_000_000);
+    }
+    if let Some(t) = parse_rfc3339_or_zero(s) {
+        return Some(t);
+    }
+    parse_go_duration(s)
+        .filter(|d| *d >= 0.0)
+        .map(|d| now - (d * 1e9) as i128)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,5 +408,51 @@ mod tests {
         assert_eq!(get_timestamp("0", now, &utc).unwrap(), "0");
         assert!(get_timestamp("2006-13-02", now, &utc).is_err());
         assert!(get_timestamp("yesterday", now, &utc).is_err());
+    }
+
+    #[test]
+    fn formats_like_go_rfc3339nano() {
+        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000);
+        assert_eq!(format_rfc3339_nano(t), "2023-11-14T22:13:20.12Z");
+        let t = UNIX_EPOCH + Duration::new(951_782_400, 0); // leap day 2000
+        assert_eq!(format_rfc3339_nano(t), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn round_trips_and_parses_offsets() {
+        let t = UNIX_EPOCH + Duration::new(1_764_325_441, 123_456_789);
+        assert_eq!(parse_system_time(&format_rfc3339_nano(t)), Some(t));
+        let with_offset = parse_system_time("2023-11-14T23:13:20.12+01:00").unwrap();
+        assert_eq!(
+            with_offset,
+            UNIX_EPOCH + Duration::new(1_700_000_000, 120_000_000)
+        );
+        assert_eq!(parse_rfc3339("2023-13-14T23:13:20Z"), None);
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn api_timestamps() {
+        assert_eq!(rfc3339(0), ZERO_TIME);
+        let t = 1_700_000_000_123_456_789i128;
+        assert_eq!(rfc3339(t), "2023-11-14T22:13:20.123456789Z");
+        assert_eq!(parse_rfc3339_or_zero(&rfc3339(t)), Some(t));
+        assert_eq!(parse_rfc3339_or_zero(ZERO_TIME), Some(0));
+        let now = 1_800_000_000_000_000_000i128;
+        assert_eq!(
+            parse_timestamp("1700000000", now),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(
+            parse_timestamp("1700000000.5", now),
+            Some(1_700_000_000_500_000_000)
+        );
+        assert_eq!(
+            parse_timestamp("2023-11-14T22:13:20.123456789Z", now),
+            Some(t)
+        );
+        assert_eq!(parse_timestamp("10m", now), Some(now - 600_000_000_000));
+        assert_eq!(parse_timestamp("-10m", now), None);
+        assert_eq!(parse_timestamp("x", now), None);
     }
 }

@@ -9,13 +9,77 @@
 //!
 //! Paths inside an archive are relative and use `/`; [`clean_path`] normalises one and refuses
 //! any that would leave the archive (`..` above the top, absolute paths are made relative).
+//!
+//! Reading one (`docker load`) is split so a reader can keep large files out of memory and
+//! unpack layers while the archive streams in: [`walk()`] hands out entries (decompressing the
+//! whole archive first when it is gzip, bzip2, xz or zstd); the caller records each file in
+//! [`Files`] (in memory, or stored by digest and read back through [`Blobs`]);
+//! [`layer_plan`] says which blob is which layer as soon as the metadata allows; and once the
+//! walk is over, [`images()`] finds the archive's images.
+
+mod files;
+mod images;
+mod walk;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Descriptor, Digest};
+use crate::compression::CompressionError;
+use crate::{Descriptor, Digest, ErrorKind};
+
+pub use files::{Blobs, Content, Files, JSON_MAX};
+pub use images::{detected_media_type, images, layer_plan, FoundImage, PlannedLayer};
+pub use walk::{walk, Entry};
+
+/// Why an archive cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// The archive is malformed; the message names what is wrong.
+    #[error("invalid archive: {0}")]
+    Invalid(String),
+    /// The tar itself could not be read.
+    #[error("invalid archive: reading the tar: {0}")]
+    Tar(#[source] std::io::Error),
+    /// The archive's compression could not be decoded.
+    #[error(transparent)]
+    Compression(CompressionError),
+    /// An image is for another operating system.
+    #[error("cannot load {0} image on linux")]
+    WrongOs(String),
+    /// A file the reader stored could not be read back.
+    #[error("reading {what} of the archive back: {source}")]
+    ReadBack {
+        /// Which file.
+        what: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ArchiveError {
+    /// An `invalid archive: …` error.
+    pub fn invalid(msg: impl Into<String>) -> ArchiveError {
+        ArchiveError::Invalid(msg.into())
+    }
+
+    fn tar(e: std::io::Error) -> ArchiveError {
+        ArchiveError::Tar(e)
+    }
+
+    /// The caller sent a bad archive, except when reading back what it stored failed.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ArchiveError::Invalid(_) | ArchiveError::Tar(_) | ArchiveError::WrongOs(_) => {
+                ErrorKind::InvalidArgument
+            }
+            ArchiveError::Compression(e) => e.kind(),
+            ArchiveError::ReadBack { .. } => ErrorKind::Internal,
+        }
+    }
+}
 
 /// The docker-archive manifest.
 pub const MANIFEST_FILE: &str = "manifest.json";

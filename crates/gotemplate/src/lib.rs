@@ -2,7 +2,14 @@
 //! (`{{.State.Status}}`), methods with arguments (`{{.Label "k"}}`), pipelines, variables,
 //! `if`/`else if`/`else`, `range` (with `$i, $e :=`, `break`, `continue`), `with`, Go's
 //! builtin functions and docker's (`json`, `join`, `split`, `lower`, `upper`, `title`, `pad`,
-//! `truncate`). Errors read as Go's (`template: :1:2: executing "" at <.Foo>: …`).
+//! `truncate`). Errors read as Go's (`template: :1:2: executing "" at <.Foo>: …`). No crate
+//! prints values the way Go's `fmt` does (maps sorted by key, `map[k:v]`, `%v` of floats), so
+//! this one is written here.
+//!
+//! Vocabulary: a [`Template`] is parsed once (`lex` → `parse`) and executed over a [`Value`]
+//! (JSON data, or an [`Object`] whose fields and methods the caller computes); [`Funcs`] is
+//! the function table (Go's builtins plus docker's). Tests: unit tests inline, and golden
+//! cases in `tests/golden/<case>/` (`template`, `input.json`, `expected`).
 
 mod exec;
 pub mod funcs;
@@ -26,6 +33,13 @@ pub enum TemplateError {
         node: String,
         msg: String,
     },
+}
+
+impl TemplateError {
+    /// Always the caller's input: a bad template, or one the data does not fit.
+    pub fn kind(&self) -> errdefs::ErrorKind {
+        errdefs::ErrorKind::InvalidArgument
+    }
 }
 
 /// A parsed template.
