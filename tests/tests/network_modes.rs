@@ -85,6 +85,15 @@ fn legacy_links_set_docker_env_and_hosts() {
         hosts.lines().any(|l| l == format!("{ip}\tdb {db_host}")),
         "{hosts}"
     );
+    // An exec sees the link's variables too.
+    run_d(
+        &d,
+        &["--name", "webx", "--link", "db:data"],
+        &["busybox".into(), "sleep".into(), "300".into()],
+    );
+    let env = d.docker_ok(&["exec", "webx", "env"]);
+    assert!(env.lines().any(|l| l == "DATA_NAME=/webx/data"), "{env}");
+    d.docker_ok(&["rm", "-f", "webx"]);
     // Recorded as dockerd records it; the linked container lists the link's name.
     d.docker_ok(&[
         "create", "--name", "app", "--link", "db:data", "busybox", "true",

@@ -117,7 +117,7 @@ impl ContainerService {
     }
 
     /// The legacy links of a starting container; each linked container must be running.
-    fn link_targets(&self, r: &ContainerRecord) -> Result<Vec<LinkTarget>> {
+    pub(crate) fn link_targets(&self, r: &ContainerRecord) -> Result<Vec<LinkTarget>> {
         let mut out = Vec::new();
         for l in r.host_config.links.iter().flatten() {
             let (child, alias) = parse_link(l);
