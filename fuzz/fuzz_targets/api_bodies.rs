@@ -1,7 +1,8 @@
 //! The Engine API's JSON bodies as a client sends them: `POST /containers/create`,
-//! `POST /containers/{id}/exec` and `POST /containers/{id}/update`. Parsing and every check the engine runs before it touches the
-//! image or a container must never panic, and a body that passes the checks must survive a
-//! round trip through its own JSON (inspect shows what was stored).
+//! `POST /containers/{id}/exec` and `POST /containers/{id}/update`. Parsing and every check
+//! the engine runs before it touches the image or a container must never panic, and a body
+//! that passes the checks must survive a round trip through its own JSON (inspect shows what
+//! was stored).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,12 +1,111 @@
-//! Compose v1 (Debian's docker-compose 1.29, on docker-py) against berthd: a project whose
-//! `web` service `depends_on` its `db` with `condition: service_healthy` only starts once the
-//! db's healthcheck passed.
+//! Compose v1 (`docker-compose` 1.29 from PyPI, installed by `scripts/deps.sh` in its own
+//! venv) against berthd: a project with two services, its default network and a published
+//! port comes up, the services talk by name, and `down` removes everything it made; a project
+//! whose `web` service `depends_on` its `db` with `condition: service_healthy` only starts web
+//! once the db's healthcheck passed.
 
-use std::process::Command;
+use std::path::PathBuf;
+use std::process::{Command, Output};
 
+use berth_tests::net::{curl, wait_until};
 use berth_tests::Daemon;
 
-const PROJECT: &str = r#"version: "2.4"
+/// `BERTH_TEST_COMPOSE`, else deps.sh's venv, else `docker-compose` on PATH. Missing is a
+/// failure, not a skip: CI runs deps.sh.
+fn compose_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("BERTH_TEST_COMPOSE") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from("/opt/berth-compose/bin/docker-compose");
+    if venv.exists() {
+        return venv;
+    }
+    let on_path = Command::new("docker-compose").arg("version").output();
+    assert!(
+        on_path.is_ok_and(|o| o.status.success()),
+        "docker-compose (v1) is missing: run scripts/deps.sh, or set BERTH_TEST_COMPOSE"
+    );
+    PathBuf::from("docker-compose")
+}
+
+const PROJECT: &str = r#"version: "3"
+services:
+  web:
+    image: busybox
+    command: sh -c 'mkdir -p /www && echo hello-compose > /www/index.html && exec httpd -f -p 80 -h /www'
+    ports:
+      - "127.0.0.1::80"
+  client:
+    image: busybox
+    command: sleep 300
+"#;
+
+fn compose(d: &Daemon, dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(compose_bin())
+        .current_dir(dir)
+        .env("DOCKER_HOST", d.host_arg())
+        .env("DOCKER_CONFIG", d.root.path().join("docker-config"))
+        .env("COMPOSE_INTERACTIVE_NO_CLI", "1")
+        .args(["-p", "berthproj"])
+        .args(args)
+        .output()
+        .expect("running docker-compose")
+}
+
+fn ok(o: Output, what: &str) -> String {
+    assert!(
+        o.status.success(),
+        "docker-compose {what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn compose_v1_project_comes_up_talks_by_name_and_goes_down() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    let dir = d.root.path().join("project");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("docker-compose.yml"), PROJECT).unwrap();
+    let bridges_before = d.bridges();
+    ok(compose(&d, &dir, &["up", "-d"]), "up");
+    let nets = d.docker_ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(nets.lines().any(|n| n == "berthproj_default"), "{nets}");
+    // The published port, from the host.
+    let port = ok(compose(&d, &dir, &["port", "web", "80"]), "port");
+    assert!(port.starts_with("127.0.0.1:"), "{port}");
+    assert_eq!(
+        curl(&format!("http://{port}/"), 15).as_deref(),
+        Some("hello-compose\n")
+    );
+    // The services by name, over the project's network.
+    let fetch = || {
+        d.docker(&[
+            "exec",
+            "berthproj_client_1",
+            "sh",
+            "-c",
+            "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 web 80",
+        ])
+    };
+    assert!(
+        wait_until(15, || String::from_utf8_lossy(&fetch().stdout)
+            .contains("hello-compose")),
+        "client could not reach web by name"
+    );
+    let ps = ok(compose(&d, &dir, &["ps"]), "ps");
+    assert!(ps.contains("berthproj_web_1") && ps.contains("Up"), "{ps}");
+    // Down removes the containers, the network and its bridge.
+    ok(compose(&d, &dir, &["down"]), "down");
+    assert!(d.container_ids().is_empty(), "{:?}", d.container_ids());
+    let nets = d.docker_ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert!(!nets.contains("berthproj"), "{nets}");
+    assert_eq!(d.bridges(), bridges_before);
+}
+
+const HEALTHY_PROJECT: &str = r#"version: "2.4"
 services:
   db:
     image: busybox
@@ -26,34 +125,13 @@ services:
         condition: service_healthy
 "#;
 
-fn compose(d: &Daemon, dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("docker-compose")
-        .arg("-p")
-        .arg("berthops")
-        .args(args)
-        .current_dir(dir)
-        .env("DOCKER_HOST", d.host_arg())
-        .env("DOCKER_CONFIG", d.root.path().join("docker-config"))
-        .env("COMPOSE_HTTP_TIMEOUT", "120")
-        .output()
-        .expect("docker-compose (Debian's docker-compose package) is needed");
-    assert!(
-        out.status.success(),
-        "docker-compose {args:?}:\n{}\n{}\ndaemon:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        berth_tests::daemon::tail(&d.log_text(), 30)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn compose_waits_for_a_healthy_dependency() {
     let d = Daemon::start().unwrap();
     d.import_busybox().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("docker-compose.yml"), PROJECT).unwrap();
-    compose(&d, dir.path(), &["up", "-d"]);
+    std::fs::write(dir.path().join("docker-compose.yml"), HEALTHY_PROJECT).unwrap();
+    ok(compose(&d, dir.path(), &["up", "-d"]), "up");
     // The order of events: db healthy, then web started.
     let until = (std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -81,11 +159,11 @@ fn compose_waits_for_a_healthy_dependency() {
             .parse()
             .unwrap()
     };
-    let healthy = time_of("berthops_db_1", "health_status: healthy");
-    let web_start = time_of("berthops_web_1", "start");
+    let healthy = time_of("berthproj_db_1", "health_status: healthy");
+    let web_start = time_of("berthproj_web_1", "start");
     assert!(healthy <= web_start, "web started before db was healthy");
-    let ps = compose(&d, dir.path(), &["ps"]);
+    let ps = ok(compose(&d, dir.path(), &["ps"]), "ps");
     assert!(ps.contains("Up (healthy)"), "{ps}");
-    compose(&d, dir.path(), &["down"]);
+    ok(compose(&d, dir.path(), &["down"]), "down");
     assert!(d.container_ids().is_empty());
 }

@@ -80,6 +80,13 @@ fn stats_table_and_samples_match_dockerd() {
     assert_eq!(s["memory_stats"]["limit"], 64 << 20);
     assert!(s["pids_stats"]["current"].as_u64().unwrap() >= 1);
     assert!(s["preread"].as_str().unwrap() != "0001-01-01T00:00:00Z");
+    // On the default bridge: the counters of the namespace's interface, `lo` left out.
+    assert!(
+        s["networks"]["eth0"]["rx_bytes"].is_u64(),
+        "{}",
+        s["networks"]
+    );
+    assert!(s["networks"].get("lo").is_none(), "{}", s["networks"]);
     for k in [
         "read",
         "preread",

@@ -2,17 +2,19 @@
 //! `/_ping` headers, error kind → HTTP status (the only place), streamed JSON and hijacked
 //! attach (`101 UPGRADED`).
 //!
-//! Routers depend on narrow backend traits (`backend`: containers, exec, system, images), not on the
-//! engine: `berthd` passes the engine, unit tests pass fakes.
+//! Routers depend on narrow backend traits (`backend`: containers, exec, system, images,
+//! networks), not on the engine: `berthd` passes the engine, unit tests pass fakes.
 //!
 //! Modules: `routes` (one file per API tag), `backend` (what each router needs), `version`
-//! (prefix and headers), `error` (status mapping), `hijack` (connection upgrade), `stream`
-//! (multiplexed framing).
+//! (prefix and headers), `error` (status mapping, JSON error bodies), `hijack` (connection
+//! upgrade), `stream` (multiplexed framing), `body` (request bodies read as streams, drained
+//! after an error), `memory` (the heap trimmed once the last heavy request is done).
 
 pub mod backend;
 pub mod body;
 pub mod error;
 pub mod hijack;
+pub mod memory;
 pub mod routes;
 pub mod stream;
 pub mod version;
@@ -38,7 +40,6 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/commit", post(cm::commit))
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
-        .route("/networks/prune", post(u::networks_prune))
         .route("/build/prune", post(u::build_prune))
         .with_state(engine.clone());
     let served = routes::system::Served::default();
@@ -46,7 +47,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(routes::system::routes_with(engine.clone(), served.clone()))
         .merge(routes::containers::routes(engine.clone()))
         .merge(routes::exec::routes(engine.clone()))
-        .merge(routes::images::routes(engine))
+        .merge(routes::images::routes(engine.clone()))
+        .merge(routes::networks::routes(engine))
         .merge(spanning)
         .fallback(not_found);
     served.set(router.clone());

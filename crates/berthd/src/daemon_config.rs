@@ -1,6 +1,7 @@
 //! The daemon configuration file (`--config-file`, like dockerd's `daemon.json`): a JSON
-//! object whose registry, runtime and logging keys berthd applies, whose other dockerd keys
-//! are accepted with a warning, and whose unknown keys are refused, as dockerd refuses them.
+//! object whose registry, networking, runtime and logging keys berthd applies, whose other
+//! dockerd keys are accepted with a warning, and whose unknown keys are refused, as dockerd
+//! refuses them.
 
 use std::path::{Path, PathBuf};
 
@@ -34,25 +35,22 @@ pub struct DaemonFile {
     /// That driver's default options.
     #[serde(default)]
     pub log_opts: std::collections::BTreeMap<String, String>,
+    /// The networking keys (`bridge`, `bip`, `iptables` …).
+    #[serde(flatten)]
+    pub network: crate::net_flags::NetKeys,
 }
 
 /// dockerd keys berth does not act on (yet); accepted so an existing daemon.json loads.
 const IGNORED: &[&str] = &[
     "authorization-plugins",
-    "bip",
     "debug",
     "log-level",
-    "bridge",
     "builder",
     "cgroup-parent",
     "containerd",
     "data-root",
-    "default-address-pools",
     "default-shm-size",
     "default-ulimits",
-    "dns",
-    "dns-opts",
-    "dns-search",
     "exec-opts",
     "exec-root",
     "experimental",
@@ -63,15 +61,12 @@ const IGNORED: &[&str] = &[
     "init",
     "init-path",
     "ip",
-    "ip-forward",
     "ip-masq",
-    "iptables",
     "ip6tables",
     "ipv6",
     "labels",
     "live-restore",
     "log-format",
-    "mtu",
     "no-new-privileges",
     "oom-score-adjust",
     "pidfile",
@@ -85,7 +80,6 @@ const IGNORED: &[&str] = &[
     "tlscert",
     "tlskey",
     "tlsverify",
-    "userland-proxy",
     "userns-remap",
 ];
 
@@ -120,7 +114,9 @@ impl DaemonFile {
         let unknown: Vec<&str> = obj
             .keys()
             .map(String::as_str)
-            .filter(|k| !KNOWN.contains(k) && !IGNORED.contains(k))
+            .filter(|k| {
+                !KNOWN.contains(k) && !IGNORED.contains(k) && !crate::net_flags::KEYS.contains(k)
+            })
             .collect();
         if !unknown.is_empty() {
             bail!(

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 mod daemon_config;
+mod net_flags;
 
 /// The berth container engine daemon.
 #[derive(Parser, Debug)]
@@ -83,6 +84,8 @@ struct Args {
     /// Default log driver option KEY=VALUE (repeatable)
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
     log_opts: Vec<String>,
+    #[command(flatten)]
+    net: net_flags::NetFlags,
 }
 
 /// The config file's keys, or nothing.
@@ -241,6 +244,8 @@ async fn main() -> Result<()> {
     let sock = socket_path(&args.host)?;
     let file = daemon_file(&args)?;
     let registry = registry_options(&args, &file).context("registry configuration")?;
+    let network =
+        net_flags::network_config(&args.net, &file.network).context("network configuration")?;
     let runtimes = runtimes(&args, &file).context("runtimes")?;
     let log = log_defaults(&args, &file).context("log driver")?;
     std::fs::create_dir_all(&args.data_root)
@@ -261,6 +266,7 @@ async fn main() -> Result<()> {
         log_max_files: args.log_max_file.max(1),
         default_stop_timeout: 10,
         registry,
+        network,
         runtimes,
         log,
         build: engine::BuildInfo {
@@ -283,6 +289,7 @@ async fn main() -> Result<()> {
         .context("installing the SIGTERM handler")?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let containers = engine.containers().clone();
+    let networks = engine.networks().clone();
     let mut server = tokio::spawn(api_server::serve(listener, engine, async {
         let _ = stop_rx.await;
     }));
@@ -313,5 +320,6 @@ async fn main() -> Result<()> {
     {
         tracing::warn!("cleanups of removed containers still running at exit");
     }
+    networks.shutdown().await;
     Ok(())
 }

@@ -12,16 +12,23 @@
 //! Errors: [`Error`] wraps the lower crates' errors as typed variants and answers `kind()`
 //! (the one `errdefs::ErrorKind`); only `api-server` turns a kind into an HTTP status.
 //!
+//! The network service owns networks and the network stacks of running containers; the
+//! container service calls it at create, start, stop and connect (it never calls back: what it
+//! must know of other containers, such as links, is handed in). A network in use is one with
+//! active endpoints, which the network service itself holds.
+//!
 //! Modules: `container` (the container service, one file per operation), `image` (pull, push,
-//! import, load, save, list, inspect, tag, delete, commit), `system` (`/version`, `/info`,
-//! `/events`), `usage` (the who-uses-what seam), `events` (the bus and its history),
-//! `runtimes` (the OCI runtimes containers may use), `clock` (time formats), `error`.
+//! import, load, save, list, inspect, tag, delete, commit), `network` (networks, endpoints,
+//! published ports, DNS), `system` (`/version`, `/info`, `/events`), `usage` (the
+//! who-uses-what seam), `events` (the bus and its history), `runtimes` (the OCI runtimes
+//! containers may use), `clock` (time formats), `error`.
 
 pub mod clock;
 pub mod container;
 pub mod error;
 pub mod events;
 pub mod image;
+pub mod network;
 pub mod runtimes;
 pub mod system;
 pub mod usage;
@@ -34,6 +41,7 @@ pub use error::{Error, ErrorKind, Result};
 use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
+use network::NetworkService;
 use system::SystemService;
 
 /// How the engine is set up; filled by `berthd` from its flags.
@@ -58,6 +66,8 @@ pub struct EngineConfig {
     pub daemon_id: String,
     /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
     pub registry: distribution::RegistryOptions,
+    /// Networking settings (`--bridge`, `--bip`, `--iptables` …).
+    pub network: network::NetworkConfig,
     /// The OCI runtimes containers may use, and the default (`--default-runtime`).
     pub runtimes: runtimes::Runtimes,
     /// The daemon's log driver and options (`--log-driver`, `--log-opt`), for containers that
@@ -82,6 +92,7 @@ pub struct BuildInfo {
 pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
+    networks: Arc<NetworkService>,
     system: SystemService,
 }
 
@@ -115,10 +126,19 @@ impl Engine {
             registries,
             table.clone(),
         ));
+        let networks = NetworkService::open(
+            cfg.network.clone(),
+            store.clone(),
+            events.clone(),
+            &cfg.exec_root,
+            &cfg.daemon_id,
+        )
+        .await?;
         let containers = ContainerService::open(
             cfg.clone(),
             store.clone(),
             images.clone(),
+            networks.clone(),
             events.clone(),
             table,
         )
@@ -127,6 +147,7 @@ impl Engine {
         Ok(Engine {
             containers,
             images,
+            networks,
             system,
         })
     }
@@ -139,6 +160,11 @@ impl Engine {
     /// The image service.
     pub fn images(&self) -> &Arc<ImageService> {
         &self.images
+    }
+
+    /// The network service.
+    pub fn networks(&self) -> &Arc<NetworkService> {
+        &self.networks
     }
 
     /// Version, info and events.

@@ -12,7 +12,9 @@
 //! `logdriver`), `attach`, `query` (list, inspect, top, rename, resize), `stats` (with its
 //! `sampler`), `health` (the healthcheck monitor, `health_state` its verdict), `restore`
 //! (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the rw layer as an
-//! image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
+//! image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
+//! `networking` (the hooks into the network service: plan at create, attach at start, detach
+//! at stop, connect/disconnect, links).
 
 mod attach;
 pub mod checks;
@@ -23,7 +25,6 @@ mod create;
 pub mod exec;
 mod exec_start;
 mod export;
-pub mod files;
 mod health;
 pub mod health_state;
 pub mod logdriver;
@@ -31,6 +32,7 @@ mod logs;
 pub mod mounts;
 pub mod names;
 mod namespaces;
+mod networking;
 mod pause;
 mod query;
 pub mod record;
@@ -68,6 +70,7 @@ use tokio::sync::watch;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageService;
+use crate::network::NetworkService;
 use crate::EngineConfig;
 use record::{ContainerRecord, Paths};
 use state::Status;
@@ -162,6 +165,7 @@ pub struct ContainerService {
     cfg: Arc<EngineConfig>,
     store: Arc<store::Store>,
     images: Arc<ImageService>,
+    networks: Arc<NetworkService>,
     events: EventBus,
     table: Arc<ContainerTable>,
     /// Every exec, by id.
@@ -178,6 +182,7 @@ impl ContainerService {
         cfg: Arc<EngineConfig>,
         store: Arc<store::Store>,
         images: Arc<ImageService>,
+        networks: Arc<NetworkService>,
         events: EventBus,
         table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
@@ -186,6 +191,7 @@ impl ContainerService {
             cfg,
             store,
             images,
+            networks,
             events,
             table,
             execs: exec::ExecStore::default(),

@@ -120,6 +120,8 @@ impl ContainerService {
             p.close();
         }
         inner.health_monitor = None;
+        // Ports, addresses and DNS records go now; the namespace with the cleanup.
+        self.networks.detach(&c.id).await;
         self.spawn_cleanup(cleanup::Leftovers {
             id: c.id.clone(),
             image_id: inner.record.image_id.clone(),

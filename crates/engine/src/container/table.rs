@@ -78,6 +78,8 @@ mod tests {
             restart_count: 0,
             stopped_by_user: false,
             health: None,
+            networks: Vec::new(),
+            networks_recorded: true,
         }
     }
 

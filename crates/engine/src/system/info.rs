@@ -213,7 +213,16 @@ impl SystemService {
             http_proxy: proxy_env("HTTP_PROXY"),
             https_proxy: proxy_env("HTTPS_PROXY"),
             no_proxy: proxy_env("NO_PROXY"),
-            default_address_pools: Vec::new(),
+            // As dockerd: the pools configured (`--default-address-pool`), not the built-in ones.
+            default_address_pools: cfg
+                .network
+                .default_address_pools
+                .iter()
+                .map(|p| api_types::AddressPool {
+                    base: p.base.to_string(),
+                    size: p.size,
+                })
+                .collect(),
             cdi_spec_dirs: Vec::new(),
             kernel_memory_tcp: false,
             generic_resources: None,
