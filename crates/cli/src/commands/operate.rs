@@ -11,26 +11,14 @@ use api_types::UpdateConfig;
 use client::ListContainersOptions;
 use gotemplate::Value;
 
-use super::lifecycle::parallel;
-use super::{join_errors, print, println, Ctx};
+use super::lifecycle::{parallel, report};
+use super::{join_errors, print, Ctx};
 use crate::args::{PauseArgs, StatsArgs, UpdateArgs};
 use crate::error::CliError;
 use crate::format::stats::{stats_header, StatsContext, StatsEntry, DEFAULT_TABLE};
 use crate::format::table::render;
 use crate::format::units::ram_in_bytes;
 use crate::opts::values::{int, parse_cpus, parse_restart};
-
-/// Prints each name that succeeded and joins the errors.
-fn report(names: &[String], results: Vec<Result<(), CliError>>) -> Result<(), CliError> {
-    let mut errs = Vec::new();
-    for (name, r) in names.iter().zip(results) {
-        match r {
-            Ok(()) => println(name),
-            Err(e) => errs.push(e),
-        }
-    }
-    join_errors(errs)
-}
 
 /// `berth pause` / `berth unpause`.
 pub async fn pause(ctx: &Ctx, args: PauseArgs, unpause: bool) -> Result<(), CliError> {

@@ -71,7 +71,8 @@ const UNSUPPORTED_HOST_FIELDS: &[(&str, &str)] = &[
     ),
 ];
 
-fn unset(v: &Value) -> bool {
+/// Whether an unknown or refused field carries nothing (null, false, 0, "", [] or {}).
+pub(crate) fn unset(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Bool(b) => !b,

@@ -12,6 +12,7 @@ use runtime::cgroup::resources::Update;
 use runtime::cgroup::stats::Hierarchy;
 use serde_json::Value;
 
+use super::checks::unset;
 use super::{shim, ContainerService};
 use crate::error::{Error, Result};
 
@@ -38,17 +39,6 @@ const REFUSED: &[&str] = &[
     "IOMaximumIOps",
     "IOMaximumBandwidth",
 ];
-
-fn unset(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(o) => o.is_empty(),
-    }
-}
 
 /// Every check of an update body that needs no container: fields berth cannot apply, and
 /// dockerd's range checks.
