@@ -157,12 +157,7 @@ impl ContainerService {
         let store = self.store.clone();
         let rec = record.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<()> {
-            rootfs::prepare(&store, &rec.id, top_layer.as_deref())?;
-            if let Err(e) = rootfs::save_new_record(&store, &rec) {
-                let _ = rootfs::remove(&store, &rec.id);
-                return Err(e);
-            }
-            Ok(())
+            rootfs::prepare(&store, &rec, top_layer.as_deref())
         })
         .await
         .map_err(Error::task("create"))?;
