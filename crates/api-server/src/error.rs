@@ -56,6 +56,12 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<engine::volume::VolumeError> for ApiError {
+    fn from(e: engine::volume::VolumeError) -> ApiError {
+        EngineError::from(e).into()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status == StatusCode::NOT_MODIFIED {

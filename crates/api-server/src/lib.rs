@@ -24,6 +24,7 @@ use tower::Layer;
 use engine::Engine;
 use routes::{
     archive as ar, commit as cm, containers as c, exec as x, images as i, system as s, usage as u,
+    volumes as v,
 };
 
 /// The router for every endpoint berthd serves.
@@ -54,6 +55,12 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/exec/{id}/json", get(x::inspect))
         .route("/containers/{id}/changes", get(cm::changes))
         .route("/containers/{id}/export", get(cm::export))
+        .route(
+            "/containers/{id}/archive",
+            get(routes::copy::get)
+                .head(routes::copy::head)
+                .put(routes::copy::put),
+        )
         .route("/commit", post(cm::commit))
         .route("/images/create", post(i::create))
         .route("/images/json", get(i::list))
@@ -63,6 +70,13 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/system/df", get(u::df))
         .route("/networks/prune", post(u::networks_prune))
         .route("/build/prune", post(u::build_prune))
+        .route("/volumes", get(v::list))
+        .route("/volumes/create", post(v::create))
+        .route("/volumes/prune", post(v::prune))
+        .route(
+            "/volumes/{name}",
+            get(v::inspect).delete(v::remove).put(v::update),
+        )
         .route("/images/search", get(routes::registry::search))
         .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))

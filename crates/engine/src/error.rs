@@ -67,6 +67,24 @@ pub enum Error {
     Registry(String, ErrorKind),
     #[error("{0}")]
     Internal(String),
+    /// A volume operation failed.
+    #[error(transparent)]
+    Volume(Box<crate::volume::VolumeError>),
+    /// A `docker cp` operation failed.
+    #[error(transparent)]
+    Archive(Box<crate::container::ArchiveError>),
+}
+
+impl From<crate::volume::VolumeError> for Error {
+    fn from(e: crate::volume::VolumeError) -> Error {
+        Error::Volume(Box::new(e))
+    }
+}
+
+impl From<crate::container::ArchiveError> for Error {
+    fn from(e: crate::container::ArchiveError) -> Error {
+        Error::Archive(Box::new(e))
+    }
 }
 
 impl Error {
@@ -90,6 +108,8 @@ impl Error {
             }
             Error::Store(_, k) | Error::Runtime(_, k) | Error::Registry(_, k) => *k,
             Error::Io { .. } | Error::File { .. } | Error::Internal(_) => ErrorKind::Internal,
+            Error::Volume(e) => e.kind(),
+            Error::Archive(e) => e.kind(),
         }
     }
 

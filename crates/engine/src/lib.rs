@@ -2,9 +2,15 @@
 //! state, and the start-up reconciliation with running shims. No HTTP in here: `api-server`
 //! calls these services, and `berthd` wires them together.
 //!
+//! Services never point back at each other. The one question another service asks of the
+//! containers — "which containers use this volume?" (and this image, this network) — goes
+//! through the [`usage::UsageIndex`] trait, which the volume service receives at
+//! construction.
+//!
 //! Modules: `container` (the container service, one file per operation), `image` (import,
-//! list, inspect, tag, delete), `system` (`/version`, `/info`, `/events`), `events` (the bus),
-//! `clock` (time formats), `error`.
+//! list, inspect, tag, delete), `volume` (the volume service and its `local` driver),
+//! `system` (`/version`, `/info`, `/events`), `usage` (the who-uses-what seam), `events` (the
+//! bus), `clock` (time formats), `error`.
 
 pub mod clock;
 pub mod container;
@@ -12,6 +18,8 @@ pub mod error;
 pub mod events;
 pub mod image;
 pub mod system;
+pub mod usage;
+pub mod volume;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,6 +30,8 @@ use container::ContainerService;
 use events::EventBus;
 use image::ImageService;
 use system::SystemService;
+use usage::{Resource, UsageIndex, User};
+use volume::VolumeService;
 
 /// How the engine is set up; filled by `berthd` from its flags.
 #[derive(Debug, Clone)]
@@ -51,7 +61,37 @@ pub struct EngineConfig {
 pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
+    volumes: Arc<VolumeService>,
     system: SystemService,
+}
+
+/// The container side of the [`UsageIndex`] seam, set once the container service exists
+/// (the volume service is built before it, since containers are made with volumes).
+#[derive(Default)]
+struct ContainerUsage(std::sync::OnceLock<std::sync::Weak<ContainerService>>);
+
+impl UsageIndex for ContainerUsage {
+    fn users(&self, resource: Resource<'_>) -> Vec<User> {
+        let Some(containers) = self.0.get().and_then(std::sync::Weak::upgrade) else {
+            return Vec::new();
+        };
+        containers
+            .all()
+            .into_iter()
+            .map(|c| c.view())
+            .filter(|r| match resource {
+                Resource::Image(id) => r.image_id == id,
+                Resource::Volume(name) => r
+                    .mount_records()
+                    .iter()
+                    .any(|m| m.kind == container::mounts::MountKind::Volume && m.name == name),
+            })
+            .map(|r| User {
+                container_id: r.id.clone(),
+                running: r.state.status.is_running(),
+            })
+            .collect()
+    }
 }
 
 impl Engine {
@@ -77,14 +117,42 @@ impl Engine {
         let events = EventBus::default();
         let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));
         let images = Arc::new(ImageService::new(store.clone(), events.clone(), registries));
-        let containers =
-            ContainerService::open(cfg.clone(), store.clone(), images.clone(), events.clone())
-                .await?;
+        let usage = Arc::new(ContainerUsage::default());
+        let volumes = {
+            let (store, root, events, usage) = (
+                store.clone(),
+                cfg.data_root.clone(),
+                events.clone(),
+                usage.clone(),
+            );
+            tokio::task::spawn_blocking(move || VolumeService::open(store, &root, events, usage))
+                .await
+                .map_err(|e| Error::Internal(format!("open task: {e}")))??
+        };
+        let volumes = Arc::new(volumes);
+        let containers = ContainerService::open(
+            cfg.clone(),
+            store.clone(),
+            images.clone(),
+            volumes.clone(),
+            events.clone(),
+        )
+        .await?;
         images.set_containers(Arc::downgrade(&containers));
+        let _ = usage.0.set(Arc::downgrade(&containers));
+        let running = containers.running_volume_users();
+        let v = volumes.clone();
+        tokio::task::spawn_blocking(move || {
+            v.restore_refs(&running);
+            v.sweep_orphans();
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("volume restore task: {e}")))?;
         let system = SystemService::new(cfg, containers.clone(), images.clone(), events);
         Ok(Engine {
             containers,
             images,
+            volumes,
             system,
         })
     }
@@ -97,6 +165,11 @@ impl Engine {
     /// The image service.
     pub fn images(&self) -> &Arc<ImageService> {
         &self.images
+    }
+
+    /// The volume service.
+    pub fn volumes(&self) -> &Arc<VolumeService> {
+        &self.volumes
     }
 
     /// Version, info and events.

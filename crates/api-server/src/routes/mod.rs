@@ -3,11 +3,13 @@
 pub mod archive;
 pub mod commit;
 pub mod containers;
+pub mod copy;
 pub mod exec;
 pub mod images;
 pub mod registry;
 pub mod system;
 pub mod usage;
+pub mod volumes;
 
 use axum::body::Bytes;
 use serde::de::DeserializeOwned;

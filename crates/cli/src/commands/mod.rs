@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod attach;
 pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod images;
@@ -22,6 +23,7 @@ pub mod search;
 pub mod simple;
 pub mod system;
 pub mod usage;
+pub mod volume;
 
 use std::io::Write;
 
@@ -82,6 +84,8 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
             SystemCommand::Df(a) => usage::df(ctx, a).await,
             SystemCommand::Prune(a) => usage::system_prune(ctx, a).await,
         },
+        C::Cp(a) => cp::cp(ctx, a).await,
+        C::Volume(c) => volume::volume(ctx, c).await,
     }
 }
 
@@ -107,6 +111,7 @@ async fn container(ctx: &Ctx, cmd: ContainerCommand) -> Result<(), CliError> {
         C::Commit(a) => commit::commit(ctx, a).await,
         C::Diff(a) => commit::diff(ctx, a).await,
         C::Export(a) => commit::export(ctx, a).await,
+        C::Cp(a) => cp::cp(ctx, a).await,
     }
 }
 

@@ -60,6 +60,13 @@ impl ContainerService {
         }
 
         let name = self.reserve_name(&id, name)?;
+        let (mounts, claims) = match self.resolve_mounts(&id, &host_config, &merged).await {
+            Ok(m) => m,
+            Err(e) => {
+                self.release_name(&name, &id);
+                return Err(e);
+            }
+        };
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
@@ -73,6 +80,7 @@ impl ContainerService {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            mounts,
         };
         match self.materialise(&record, image.top_layer.clone()).await {
             Ok(()) => {}
@@ -87,6 +95,7 @@ impl ContainerService {
             .unwrap_or_else(|e| e.into_inner())
             .by_id
             .insert(id.clone(), c);
+        claims.keep();
         self.publish(&record, "create");
         Ok(ContainerCreateResponse {
             id,
@@ -147,13 +156,15 @@ impl ContainerService {
         );
         fs::create_dir_all(paths.rootfs()).map_err(|e| Error::file(paths.rootfs(), e))?;
         let store = self.store.clone();
+        let volumes = self.volumes.clone();
         let rec = record.clone();
         let hostname = record.config.hostname.clone();
-        let dir = paths.dir.clone();
+        let (dir, paths2) = (paths.dir.clone(), paths.clone());
         let result = tokio::task::spawn_blocking(move || -> Result<()> {
             files::write_all(&dir, &hostname, &hosts, &resolv)?;
             rootfs::prepare(&store, &rec.id, top_layer.as_deref())?;
-            if let Err(e) = rootfs::save_new_record(&store, &rec) {
+            let copied = super::volumes::copy_up(store.clone(), volumes, &rec, &paths2);
+            if let Err(e) = copied.and_then(|()| rootfs::save_new_record(&store, &rec)) {
                 let _ = rootfs::remove(&store, &rec.id);
                 return Err(e);
             }

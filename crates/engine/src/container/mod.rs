@@ -10,8 +10,11 @@
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
 //! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
 //! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
-//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
+//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
+//! `mounts` (the mounts a create asks for) and `volumes` (their life with the container),
+//! `archive` (`docker cp`).
 
+pub mod archive;
 mod attach;
 mod checks;
 mod cleanup;
@@ -36,8 +39,10 @@ mod shim;
 mod start;
 pub mod state;
 mod stop;
+mod volumes;
 mod wait;
 
+pub use archive::{ArchiveError, ExtractOptions};
 pub use attach::{AttachOptions, AttachSession};
 pub use commit::CommittedLayer;
 pub use create::ResolvedImage;
@@ -60,6 +65,7 @@ use tokio::sync::watch;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageService;
+use crate::volume::VolumeService;
 use crate::EngineConfig;
 use record::{ContainerRecord, Paths};
 use state::Status;
@@ -157,6 +163,7 @@ pub struct ContainerService {
     cfg: Arc<EngineConfig>,
     store: Arc<store::Store>,
     images: Arc<ImageService>,
+    volumes: Arc<VolumeService>,
     events: EventBus,
     index: RwLock<Index>,
     /// Every exec, by id.
@@ -171,12 +178,14 @@ impl ContainerService {
         cfg: Arc<EngineConfig>,
         store: Arc<store::Store>,
         images: Arc<ImageService>,
+        volumes: Arc<VolumeService>,
         events: EventBus,
     ) -> Result<Arc<ContainerService>> {
         let svc = Arc::new(ContainerService {
             cfg,
             store,
             images,
+            volumes,
             events,
             index: RwLock::new(Index::default()),
             execs: exec::ExecStore::default(),

@@ -140,6 +140,7 @@ mod tests {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            mounts: Vec::new(),
         }
     }
 

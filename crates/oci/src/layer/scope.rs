@@ -17,7 +17,10 @@ use rustix::fs::{
 use rustix::io::Errno;
 
 use super::fsutil::{self, file_type, Root};
+
 use super::path::{CleanPath, PathProblem};
+/// `open(2)` flags, for [`open_in_root`].
+pub use rustix::fs::OFlags as Flags;
 
 /// What `lstat` says about a path, in the units the Engine API reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -273,6 +276,11 @@ pub fn is_empty_dir(fd: BorrowedFd<'_>) -> io::Result<bool> {
 /// a symlink.
 pub fn empty_dir(fd: BorrowedFd<'_>) -> io::Result<()> {
     fsutil::remove_children(fd, &mut |_| false)
+}
+
+/// Flushes the filesystem holding `fd` to disk (`syncfs(2)`).
+pub fn sync_fs(fd: BorrowedFd<'_>) -> io::Result<()> {
+    Ok(rustix::fs::syncfs(fd)?)
 }
 
 /// Makes the directory `name` in `dir` (mode 0755), fine if it exists.

@@ -126,6 +126,18 @@ pub fn mount_propagation(path: &Path) -> std::io::Result<(bool, bool)> {
     Ok(best.map_or((false, false), |(_, sh, sl)| (sh, sl)))
 }
 
+/// Whether `path` is a mount point of this mount namespace (listed in
+/// `/proc/self/mountinfo`; `path` as it would be listed there: absolute, no symlinks).
+pub fn is_mount_point(path: &Path) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .map(|mi| {
+            mi.lines()
+                .filter_map(|l| l.split(' ').nth(4))
+                .any(|mp| unescape(mp) == path)
+        })
+        .unwrap_or(false)
+}
+
 /// mountinfo escapes space, tab, newline and backslash as octal.
 fn unescape(s: &str) -> PathBuf {
     let b = s.as_bytes();
