@@ -140,21 +140,21 @@ fn the_init_layer_hides_runtime_mount_points_from_diff_and_commit() {
         .import_layer(&lease, &tar[..], None, &ImportOptions::default())
         .unwrap()
         .layer;
-    s.prepare_container_layer("c1", Some(&base.chain_id))
+    s.prepare_container_layer("ctr1", Some(&base.chain_id))
         .unwrap();
     // The view has the mount points; the rw layer is empty, so nothing changed.
-    assert!(s.container_changes("c1").unwrap().is_empty());
-    let upper = s.container_layer_dir("c1").unwrap();
+    assert!(s.container_changes("ctr1").unwrap().is_empty());
+    let upper = s.container_layer_dir("ctr1").unwrap();
     std::fs::write(upper.join("new"), b"n").unwrap();
     let changes: Vec<String> = s
-        .container_changes("c1")
+        .container_changes("ctr1")
         .unwrap()
         .into_iter()
         .map(|c| format!("{} {}", c.kind.letter(), c.path))
         .collect();
     assert_eq!(changes, vec!["A /new"]);
     let layer = s
-        .commit_container_layer(&lease, "c1", &ImportOptions::default())
+        .commit_container_layer(&lease, "ctr1", &ImportOptions::default())
         .unwrap()
         .layer;
     // Committed on the image's layer (not on the init layer), holding only the new file.
@@ -169,11 +169,12 @@ fn the_init_layer_hides_runtime_mount_points_from_diff_and_commit() {
         names.push(e.unwrap().path().unwrap().display().to_string());
     }
     assert_eq!(names, vec!["new"]);
-    // Removing the container removes both of its layers.
-    s.remove_container_layer("c1").unwrap();
+    // Removing the container removes both of its layers (the id is not hex, so no layer digest
+    // can contain it by chance).
+    s.remove_container_layer("ctr1").unwrap();
     let mut keys = Vec::new();
     s.snapshotter()
         .walk(&mut |i| keys.push(i.key.clone()))
         .unwrap();
-    assert!(keys.iter().all(|k| !k.contains("c1")), "{keys:?}");
+    assert!(keys.iter().all(|k| !k.contains("ctr1")), "{keys:?}");
 }

@@ -3,11 +3,26 @@
 //! silently ignored. The checks that need the host (device nodes, CPUs, cgroup files) run here
 //! too, so that a container that was created can start.
 
-use api_types::{ContainerConfig, HostConfig, ThrottleDevice};
+use api_types::{ContainerConfig, ContainerCreateRequest, HostConfig, ThrottleDevice};
 use runtime::spec::{host, DeviceMapping, SharedWithHost};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+
+/// Every check of a create request that needs neither the image nor other containers: what
+/// `create` runs first, and what the API fuzz target drives.
+pub fn check_create_request(req: &ContainerCreateRequest) -> Result<()> {
+    if req.config.image.is_empty() {
+        return Err(Error::invalid(
+            "config cannot be empty in order to create a container",
+        ));
+    }
+    super::config::validate_host_config(&req.host_config)?;
+    check_host_config(&req.host_config)?;
+    check_config(&req.config)?;
+    super::mounts::from_host_config(&req.host_config)?;
+    Ok(())
+}
 
 /// `HostConfig` fields of the Engine API that berth does not implement, with the reason given
 /// when one is set.

@@ -19,19 +19,12 @@ impl ContainerService {
         name: Option<&str>,
         req: ContainerCreateRequest,
     ) -> Result<ContainerCreateResponse> {
+        checks::check_create_request(&req)?;
         let ContainerCreateRequest {
             config: user_config,
             mut host_config,
             ..
         } = req;
-        if user_config.image.is_empty() {
-            return Err(Error::invalid(
-                "config cannot be empty in order to create a container",
-            ));
-        }
-        config::validate_host_config(&host_config)?;
-        checks::check_host_config(&host_config)?;
-        checks::check_config(&user_config)?;
         // dockerd records the daemon's defaults, so inspect shows the modes in effect.
         if host_config.cgroupns_mode.is_empty() {
             host_config.cgroupns_mode = config::default_cgroupns_mode().to_string();
@@ -39,7 +32,6 @@ impl ContainerService {
         if host_config.ipc_mode.is_empty() {
             host_config.ipc_mode = "private".to_string();
         }
-        super::mounts::from_host_config(&host_config)?;
         let name = match name {
             Some(n) => Some(names::validate(n)?),
             None => None,

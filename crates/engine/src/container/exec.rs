@@ -212,6 +212,42 @@ fn check_running(view: &super::record::ContainerRecord, key: &str) -> Result<()>
     }
 }
 
+/// The checks of an exec's config that need no container: a command, no NUL byte where the
+/// kernel takes C strings, detach keys that parse.
+pub fn check_exec_config(cfg: &ExecConfig) -> Result<()> {
+    let cmd = cfg.cmd.as_deref().unwrap_or_default();
+    if cmd.is_empty() {
+        return Err(Error::invalid("No exec command specified"));
+    }
+    let fields = [
+        ("Cmd", cmd),
+        ("Env", cfg.env.as_deref().unwrap_or_default()),
+    ];
+    for (field, list) in fields {
+        if let Some(bad) = list.iter().find(|s| s.contains('\0')) {
+            return Err(Error::invalid(format!(
+                "invalid {field} entry {bad:?}: it contains a NUL byte"
+            )));
+        }
+    }
+    for (field, v) in [("User", &cfg.user), ("WorkingDir", &cfg.working_dir)] {
+        if v.contains('\0') {
+            return Err(Error::invalid(format!(
+                "invalid {field}: it contains a NUL byte"
+            )));
+        }
+    }
+    if !cfg.detach_keys.is_empty() {
+        super::attach::parse_detach_keys(&cfg.detach_keys).map_err(|_| {
+            Error::invalid(format!(
+                "Invalid escape keys ({}) provided",
+                cfg.detach_keys
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// dockerd's 404 for an unknown exec.
 pub fn no_such_exec(id: &str) -> Error {
     Error::NoSuchExec(id.to_string())
@@ -239,10 +275,8 @@ impl ContainerService {
     /// `POST /containers/{id}/exec`: records an exec in a running container.
     #[tracing::instrument(skip(self, cfg))]
     pub async fn exec_create(&self, key: &str, cfg: ExecConfig) -> Result<String> {
+        check_exec_config(&cfg)?;
         let cmd = cfg.cmd.clone().unwrap_or_default();
-        if cmd.is_empty() {
-            return Err(Error::invalid("No exec command specified"));
-        }
         let c = self.get(key)?;
         let view = c.view();
         check_running(&view, key)?;

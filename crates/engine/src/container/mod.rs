@@ -16,7 +16,7 @@
 
 pub mod archive;
 mod attach;
-mod checks;
+pub mod checks;
 mod cleanup;
 mod commit;
 pub mod config;
