@@ -250,3 +250,106 @@ impl VolumeService {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::usage::{Resource, UsageIndex, User};
+
+    struct NoUsers;
+
+    impl UsageIndex for NoUsers {
+        fn users(&self, _: Resource<'_>) -> Vec<User> {
+            Vec::new()
+        }
+    }
+
+    fn service(root: &std::path::Path) -> VolumeService {
+        let store = store::Store::open(root, store::StoreOptions::default()).unwrap();
+        VolumeService::open(
+            Arc::new(store),
+            root,
+            crate::events::EventBus::default(),
+            Arc::new(NoUsers),
+        )
+        .unwrap()
+    }
+
+    fn image_dir(root: &std::path::Path) -> std::fs::File {
+        let img = root.join("image-etc");
+        std::fs::create_dir_all(img.join("sub")).unwrap();
+        std::fs::write(img.join("passwd"), "root:x:0:0").unwrap();
+        std::fs::write(img.join("sub/f"), "f").unwrap();
+        std::fs::File::open(img).unwrap()
+    }
+
+    fn listing(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn an_interrupted_copy_up_is_emptied_and_copied_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = image_dir(tmp.path());
+        let svc = service(tmp.path());
+        let v = svc.claim(Some("vol"), "", None, None, "c1").unwrap();
+        assert!(svc.populate("vol", src.as_fd(), false).unwrap());
+        assert_eq!(listing(&v.mountpoint), ["passwd", "sub"]);
+        // A crash in the middle: marked, half filled (and some junk).
+        svc.set_populating("vol", true).unwrap();
+        std::fs::remove_dir_all(v.mountpoint.join("sub")).unwrap();
+        std::fs::write(v.mountpoint.join("partial"), "x").unwrap();
+        drop(svc);
+        // The mark survives a restart of the service (it is in the database).
+        let svc = service(tmp.path());
+        assert!(svc.state().records["vol"].populating);
+        // The next use that copies: emptied, copied again, unmarked.
+        assert!(svc.populate("vol", src.as_fd(), true).unwrap());
+        assert_eq!(listing(&v.mountpoint), ["passwd", "sub"]);
+        assert!(!svc.state().records["vol"].populating);
+        // Nothing interrupted: no second copy.
+        assert!(!svc.populate("vol", src.as_fd(), true).unwrap());
+        assert!(!svc.populate("vol", src.as_fd(), false).unwrap());
+    }
+
+    #[test]
+    fn a_use_without_copy_up_empties_an_interrupted_volume() {
+        let tmp = tempfile::tempdir().unwrap();
+        let svc = service(tmp.path());
+        let v = svc.claim(Some("vol"), "", None, None, "c1").unwrap();
+        std::fs::write(v.mountpoint.join("half"), "x").unwrap();
+        svc.set_populating("vol", true).unwrap();
+        let path = svc.mount("vol", "c2").unwrap();
+        assert_eq!(path, v.mountpoint);
+        assert!(listing(&path).is_empty());
+        assert!(!svc.state().records["vol"].populating);
+        assert!(svc.unmount("vol", "c2").unwrap());
+        assert!(!svc.unmount("vol", "c2").unwrap());
+    }
+
+    #[test]
+    fn claims_and_refs_keep_a_volume_from_removal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let svc = service(tmp.path());
+        svc.claim(Some("vol"), "", None, None, "c1").unwrap();
+        let err = svc.remove_blocking("vol", false).unwrap_err();
+        assert!(err.to_string().contains("volume is in use - [c1]"), "{err}");
+        svc.release("c1");
+        svc.mount("vol", "c2").unwrap();
+        assert!(svc.remove_blocking("vol", false).is_err());
+        svc.unmount("vol", "c2").unwrap();
+        svc.remove_blocking("vol", false).unwrap();
+        assert!(!tmp.path().join("volumes/vol").exists());
+        assert!(matches!(
+            svc.remove_blocking("vol", false),
+            Err(VolumeError::NotFound(_))
+        ));
+    }
+}

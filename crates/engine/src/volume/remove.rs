@@ -12,7 +12,7 @@ use super::{blocking, Result, VolumeError, VolumeService};
 impl VolumeService {
     /// Removes a volume no container uses: its record (one commit), then its directory. With
     /// `force`, a missing volume is not an error (a used one still is, as in dockerd).
-    fn remove_blocking(&self, name: &str, force: bool) -> Result<u64> {
+    pub(super) fn remove_blocking(&self, name: &str, force: bool) -> Result<u64> {
         if !self.state().records.contains_key(name) {
             return if force {
                 Ok(0)
