@@ -347,3 +347,174 @@ fn history_tag_rmi_and_import_like_docker() {
     let id = d.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "from-stdin:1"]);
     assert_eq!(id, printed);
 }
+
+/// Runs `args` with `berth`, then with the docker CLI, and compares what they print: for
+/// commands that change state, each client gets its own object of the same shape.
+fn each(d: &Daemon, berth_args: &[&str], docker_args: &[&str]) {
+    let b = result(&d.berth(berth_args));
+    let k = result(&d.docker(docker_args));
+    let b = (
+        b.0.replace("berth-", "x-"),
+        b.1.replace("berth-", "x-"),
+        b.2,
+    );
+    let k = (
+        k.0.replace("docker-", "x-"),
+        k.1.replace("docker-", "x-"),
+        k.2,
+    );
+    assert_eq!(
+        b, k,
+        "berth {berth_args:?} and docker {docker_args:?} differ"
+    );
+}
+
+#[test]
+fn volume_commands_print_like_docker() {
+    let d = daemon();
+    each(
+        &d,
+        &["volume", "create", "berth-v"],
+        &["volume", "create", "docker-v"],
+    );
+    each(
+        &d,
+        &[
+            "volume",
+            "create",
+            "--label",
+            "a=1",
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            "berth-o",
+        ],
+        &[
+            "volume",
+            "create",
+            "--label",
+            "a=1",
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            "docker-o",
+        ],
+    );
+    each(&d, &["volume", "create", "x"], &["volume", "create", "x"]);
+    each(
+        &d,
+        &["volume", "create", "--name", "p", "q"],
+        &["volume", "create", "--name", "p", "q"],
+    );
+    d.docker_ok(&[
+        "create", "--name", "user", "-v", "v10:/a", "-v", "v2:/b", "-v", "/anon", "busybox", "true",
+    ]);
+    same(&d, &["volume", "ls"]);
+    same(&d, &["volume", "ls", "-q"]);
+    same(&d, &["volume", "ls", "--format", "{{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.Labels}}\t{{.Label \"a\"}}\t{{.Links}}\t{{.Size}}"]);
+    same(
+        &d,
+        &[
+            "volume",
+            "ls",
+            "--format",
+            "table {{.Name}}\t{{.Mountpoint}}",
+        ],
+    );
+    same(&d, &["volume", "ls", "--format", "json"]);
+    same(&d, &["volume", "ls", "-f", "dangling=true", "-q"]);
+    same(
+        &d,
+        &["volume", "ls", "-f", "label=a", "--format", "{{.Name}}"],
+    );
+    same(&d, &["volume", "ls", "-f", "bogus=1"]);
+    same(&d, &["volume", "inspect", "berth-v", "v10"]);
+    same(
+        &d,
+        &[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}} {{json .Labels}} {{.Options}}",
+            "berth-o",
+        ],
+    );
+    same(&d, &["volume", "inspect", "nope", "v2"]);
+    same(&d, &["volume", "rm", "v2", "nope"]);
+    same(&d, &["volume", "rm", "-f", "nope"]);
+    same(
+        &d,
+        &[
+            "inspect",
+            "--type",
+            "volume",
+            "-f",
+            "{{.Mountpoint}}",
+            "v10",
+        ],
+    );
+    same(&d, &["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Destination}} {{.Mode}} {{.RW}} {{.Propagation}}|{{end}}", "user"]);
+    each(
+        &d,
+        &["volume", "rm", "berth-v"],
+        &["volume", "rm", "docker-v"],
+    );
+    same(
+        &d,
+        &["volume", "prune", "-f", "--filter", "label=nothing-has-it"],
+    );
+    same(&d, &["volume", "prune", "-a", "-f", "--filter", "all=1"]);
+    // One prune each: the same report shape (the idle anonymous volume goes to the first).
+    let gone = d.docker_ok(&["create", "-v", "/gone", "busybox", "true"]);
+    d.docker_ok(&["rm", &gone]);
+    let b = result(&d.berth(&["volume", "prune", "-f"]));
+    assert!(
+        b.0.starts_with("Deleted Volumes:\n<id>\n\nTotal reclaimed space: "),
+        "{}",
+        b.0
+    );
+    same(&d, &["volume", "prune", "-f"]);
+    same(
+        &d,
+        &[
+            "system",
+            "df",
+            "--format",
+            "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}",
+        ],
+    );
+    same(&d, &["volume", "create", "a/b"]);
+    same(&d, &["volume", "create", "-d", "nope", "vv"]);
+}
+
+#[test]
+fn cp_prints_like_docker() {
+    let d = daemon();
+    d.docker_ok(&[
+        "run",
+        "--name",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /d && echo x > /d/f && ln -s /d /l",
+    ]);
+    let dir = d.root.path().join("cp-out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |s: &str| dir.join(s).display().to_string();
+    // Not on a terminal: nothing is printed for a successful copy.
+    same(&d, &["cp", "box:/d/f", &p("f")]);
+    same(&d, &["cp", "box:/d", &p("d")]);
+    same(&d, &["cp", &p("f"), "box:/tmp/"]);
+    same(&d, &["cp", "-q", "box:/l", &p("l")]);
+    same(&d, &["cp", "box:/nope", &p("x")]);
+    same(&d, &["cp", &p("f"), "box:/nope/x"]);
+    same(&d, &["cp", &p("f"), "nobox:/tmp"]);
+    same(&d, &["cp", "box:/a", "box:/b"]);
+    same(&d, &["cp", "a", "b"]);
+    same(&d, &["cp", "box:/d", &p("missing-parent/x")]);
+    same(&d, &["cp", &p("d"), "box:/d/f"]);
+    same(&d, &["cp", "-", "box:/d/f"]);
+}

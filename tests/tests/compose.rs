@@ -64,7 +64,13 @@ fn compose_project_with_a_named_volume() {
     compose(&d, &dir, &["up", "writer"]);
     let out = compose(&d, &dir, &["run", "--rm", "-T", "reader"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "from-compose");
-    let labels = d.docker_ok(&["volume", "inspect", "-f", "{{json .Labels}}", "proj_appdata"]);
+    let labels = d.docker_ok(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{json .Labels}}",
+        "proj_appdata",
+    ]);
     let labels: serde_json::Value = serde_json::from_str(&labels).unwrap();
     assert_eq!(labels["com.docker.compose.project"], "proj");
     assert_eq!(labels["com.docker.compose.volume"], "appdata");
