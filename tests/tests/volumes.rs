@@ -706,3 +706,112 @@ fn a_copy_up_cut_short_by_a_crash_is_redone_before_the_volume_is_used() {
     d.spawn().unwrap();
     assert_eq!(d.docker_ok(&["start", "-a", &nocopy]), "");
 }
+
+#[test]
+fn volume_subpaths_stay_inside_their_volume() {
+    let d = daemon();
+    d.docker_ok(&[
+        "run", "--rm", "-v", "sv:/x", "busybox", "sh", "-c",
+        "mkdir -p /x/sub/dir && echo deep > /x/sub/dir/f && ln -s / /x/escape && ln -s ../../.. /x/sub/up",
+    ]);
+    let mount = |sub: &str| format!("type=volume,src=sv,dst=/s,volume-subpath={sub}");
+    assert_eq!(
+        d.docker_ok(&[
+            "run",
+            "--rm",
+            "--mount",
+            &mount("sub/dir"),
+            "busybox",
+            "cat",
+            "/s/f"
+        ]),
+        "deep"
+    );
+    // Links out of the volume resolve inside it: the volume's root, not the host's.
+    for sub in ["escape", "sub/up"] {
+        let ls = d.docker_ok(&["run", "--rm", "--mount", &mount(sub), "busybox", "ls", "/s"]);
+        assert_eq!(ls, "escape\nsub", "{sub}");
+    }
+    let out = d.docker(&[
+        "run",
+        "--rm",
+        "--mount",
+        &mount("missing"),
+        "busybox",
+        "true",
+    ]);
+    assert!(
+        stderr(&out).contains("cannot access path"),
+        "{}",
+        stderr(&out)
+    );
+    let out = d.docker(&["run", "--rm", "--mount", &mount("../x"), "busybox", "true"]);
+    assert!(
+        stderr(&out).contains("subpath must be a relative path within the volume"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        d.leftover_mounts()
+            .iter()
+            .all(|m| !m.contains("/subpaths/")),
+        "{:?}",
+        d.leftover_mounts()
+    );
+}
+
+#[test]
+fn bind_propagation_needs_a_propagating_source() {
+    let d = daemon();
+    let src = d.root.path().join("prop");
+    std::fs::create_dir_all(&src).unwrap();
+    let (mp, shared, slave) = {
+        let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let line = info
+            .lines()
+            .filter(|l| src.starts_with(l.split(' ').nth(4).unwrap_or("\0")))
+            .max_by_key(|l| l.split(' ').nth(4).unwrap_or("").len())
+            .unwrap()
+            .to_string();
+        let f: Vec<&str> = line.split(' ').collect();
+        (
+            f[4].to_string(),
+            line.contains(" shared:"),
+            line.contains(" master:"),
+        )
+    };
+    for (prop, refused, what) in [
+        ("rshared", !shared, "a shared mount"),
+        ("rslave", !shared && !slave, "a shared or slave mount"),
+    ] {
+        let m = format!(
+            "type=bind,src={},dst=/b,bind-propagation={prop}",
+            src.display()
+        );
+        let out = d.docker(&["run", "--rm", "--mount", &m, "busybox", "true"]);
+        if refused {
+            let want = format!(
+                "path {} is mounted on {mp} but it is not {what}",
+                src.display()
+            );
+            assert!(stderr(&out).contains(&want), "{prop}: {}", stderr(&out));
+        } else {
+            assert!(out.status.success(), "{prop}: {}", stderr(&out));
+        }
+    }
+    let m = format!(
+        "type=bind,src={},dst=/b,bind-propagation=rprivate,readonly",
+        src.display()
+    );
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &m,
+        "busybox",
+        "sh",
+        "-c",
+        "grep ' /b ' /proc/mounts",
+    ]);
+    assert!(out.contains(" ro,"), "{out}");
+}

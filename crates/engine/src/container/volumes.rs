@@ -143,7 +143,8 @@ impl ContainerService {
     pub(crate) async fn attach_volumes(&self, r: &ContainerRecord) -> Result<()> {
         let mounts = r.mount_records();
         if !mounts.iter().any(|m| m.kind == MountKind::Volume) {
-            return mounts::create_sources(&mounts);
+            mounts::create_sources(&mounts)?;
+            return check_propagation(&mounts);
         }
         let volumes = self.volumes.clone();
         let exec_root = self.cfg.exec_root.clone();
@@ -163,7 +164,8 @@ impl ContainerService {
             ]);
             self.events.publish("volume", "mount", &m.name, attrs);
         }
-        mounts::create_sources(&mounts)
+        mounts::create_sources(&mounts)?;
+        check_propagation(&mounts)
     }
 
     /// Stopped (or failed to start): the container's volumes lose it as a ref (the last ref
@@ -432,6 +434,33 @@ fn attach(
         made.map_err(|e| Error::file(&target, e))?;
         runtime::sys::mount("none", &src, &target, &["bind".to_string()])
             .map_err(|e| Error::Internal(format!("binding volume sub-path: {e}")))?;
+    }
+    Ok(())
+}
+
+/// A `shared` bind needs a shared source mount, a `slave` one a shared or slave one (dockerd's
+/// `ensureShared`/`ensureSharedOrSlave`): otherwise the propagation asked for cannot happen.
+fn check_propagation(mounts: &[MountRecord]) -> Result<()> {
+    for m in mounts.iter().filter(|m| m.kind == MountKind::Bind) {
+        let want_shared = matches!(m.propagation.as_str(), "shared" | "rshared");
+        let want_slave = matches!(m.propagation.as_str(), "slave" | "rslave");
+        if !want_shared && !want_slave {
+            continue;
+        }
+        let (mp, shared, slave) = runtime::sys::mount_propagation(Path::new(&m.source))
+            .map_err(|e| Error::file(&m.source, e))?;
+        let what = if want_shared && !shared {
+            "a shared mount"
+        } else if want_slave && !shared && !slave {
+            "a shared or slave mount"
+        } else {
+            continue;
+        };
+        return Err(Error::invalid(format!(
+            "path {} is mounted on {} but it is not {what}",
+            m.source,
+            mp.display()
+        )));
     }
     Ok(())
 }

@@ -97,13 +97,13 @@ pub fn bind_onto_fd(
     Ok(real)
 }
 
-/// Whether the mount at or above `path` propagates: `(shared, slave)` from the optional
-/// fields of `/proc/self/mountinfo` for the mount point that holds `path` (dockerd's check
-/// before a `shared`/`slave` bind).
-pub fn mount_propagation(path: &Path) -> std::io::Result<(bool, bool)> {
+/// How the mount holding `path` propagates: its mount point and whether it is shared and
+/// a slave, from the optional fields of `/proc/self/mountinfo` (dockerd's check before a
+/// `shared`/`slave` bind).
+pub fn mount_propagation(path: &Path) -> std::io::Result<(PathBuf, bool, bool)> {
     let info = std::fs::read_to_string("/proc/self/mountinfo")?;
     let path = std::fs::canonicalize(path)?;
-    let mut best: Option<(usize, bool, bool)> = None;
+    let mut best: Option<(PathBuf, bool, bool)> = None;
     for line in info.lines() {
         let fields: Vec<&str> = line.split(' ').collect();
         let Some(mp) = fields.get(4) else { continue };
@@ -112,18 +112,25 @@ pub fn mount_propagation(path: &Path) -> std::io::Result<(bool, bool)> {
             continue;
         }
         let len = mp.as_os_str().len();
-        let optional = fields[6..].iter().take_while(|f| **f != "-");
+        let longer = best
+            .as_ref()
+            .is_none_or(|(b, ..)| len >= b.as_os_str().len());
+        let optional = fields
+            .get(6..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|f| **f != "-");
         let (mut shared, mut slave) = (false, false);
         for f in optional {
             shared |= f.starts_with("shared:");
             slave |= f.starts_with("master:");
         }
         // The last of equally long mount points is the top one.
-        if best.is_none_or(|(l, ..)| len >= l) {
-            best = Some((len, shared, slave));
+        if longer {
+            best = Some((mp, shared, slave));
         }
     }
-    Ok(best.map_or((false, false), |(_, sh, sl)| (sh, sl)))
+    Ok(best.unwrap_or_else(|| (PathBuf::from("/"), false, false)))
 }
 
 /// Whether `path` is a mount point of this mount namespace (listed in
