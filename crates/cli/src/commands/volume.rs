@@ -13,8 +13,9 @@ use crate::args::volume::{
 use crate::args::VolumeCommand;
 use crate::error::CliError;
 use crate::format::container::Header;
+use crate::format::row;
 use crate::format::table::render;
-use crate::format::template::{ObjKind, Object, Value};
+use crate::format::template::{Object, Value};
 use crate::format::units::human_size;
 use crate::opts::filters;
 
@@ -122,39 +123,13 @@ impl Object for VolumeContext {
 
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         if name == "Label" {
-            return Some(match args {
-                [Value::Str(k)] => Ok(Value::Str(
-                    self.0
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get(k))
-                        .cloned()
-                        .unwrap_or_default(),
-                )),
-                _ => Err(format!(
-                    "wrong number of args for Label: want 1 got {}",
-                    args.len()
-                )),
-            });
+            return Some(row::label(self.0.labels.as_ref(), args));
         }
-        let v = self.get(name)?;
-        if !args.is_empty() {
-            return Some(Err(format!(
-                "wrong number of args for {name}: want 0 got {}",
-                args.len()
-            )));
-        }
-        Some(Ok(Value::Str(v)))
+        Some(row::no_args(name, args, self.get(name)?))
     }
 
     fn to_json(&self) -> Value {
-        Value::Obj(
-            ObjKind::Map,
-            FIELDS
-                .iter()
-                .filter_map(|f| Some((f.to_string(), Value::Str(self.get(f)?))))
-                .collect(),
-        )
+        row::fields_json(FIELDS, |f| self.get(f))
     }
 }
 
@@ -285,20 +260,7 @@ async fn prune(ctx: &Ctx, args: VolumePruneArgs) -> Result<(), CliError> {
     }
     let report = ctx.client.volume_prune(&f).await?;
     let deleted = report.volumes_deleted.unwrap_or_default();
-    let mut reclaimed = 0;
-    if !deleted.is_empty() {
-        let mut out = String::from("Deleted Volumes:\n");
-        for n in &deleted {
-            out.push_str(n);
-            out.push('\n');
-        }
-        println(&out);
-        reclaimed = report.space_reclaimed;
-    }
-    println(&format!(
-        "Total reclaimed space: {}",
-        human_size(reclaimed as f64)
-    ));
+    super::rm::print_prune_report("Volumes", &deleted, report.space_reclaimed);
     Ok(())
 }
 

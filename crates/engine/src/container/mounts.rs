@@ -178,7 +178,8 @@ fn valid_mode(mode: &str) -> bool {
     counts.iter().all(|&n| n <= 1)
 }
 
-fn base(kind: MountKind, destination: String, rw: bool) -> MountRecord {
+/// A mount record with nothing but its kind, destination and writability set.
+pub(crate) fn base(kind: MountKind, destination: String, rw: bool) -> MountRecord {
     MountRecord {
         kind,
         destination,

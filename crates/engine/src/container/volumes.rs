@@ -311,21 +311,8 @@ fn claim_all(
 /// An anonymous volume at `dest`, as an image's `VOLUME` makes it (no mode, no propagation).
 pub(crate) fn anonymous(dest: String) -> MountRecord {
     MountRecord {
-        kind: MountKind::Volume,
-        destination: dest,
-        source: String::new(),
-        name: String::new(),
-        driver: String::new(),
-        rw: true,
-        mode: String::new(),
-        propagation: String::new(),
         copy_data: true,
-        named: false,
-        subpath: String::new(),
-        non_recursive: false,
-        readonly_non_recursive: false,
-        create_source: false,
-        tmpfs_options: String::new(),
+        ..mounts::base(MountKind::Volume, dest, true)
     }
 }
 

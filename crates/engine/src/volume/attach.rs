@@ -105,9 +105,7 @@ impl VolumeService {
         let data = oci::layer::scope::open_root(&data_path)
             .map_err(VolumeError::io(name, "opening", &data_path))?;
         if rec.populating {
-            tracing::warn!(volume = %name, "emptying a volume whose copy-up a crash interrupted");
-            oci::layer::scope::empty_dir(data.as_fd())
-                .map_err(VolumeError::io(name, "emptying", &data_path))?;
+            self.empty_interrupted(name)?;
         } else if !oci::layer::scope::is_empty_dir(data.as_fd())
             .map_err(VolumeError::io(name, "reading", &data_path))?
         {
@@ -127,6 +125,16 @@ impl VolumeService {
         self.set_populating(name, false)?;
         tracing::debug!(volume = %name, files = stats.files, bytes = stats.bytes, elapsed_ms = t0.elapsed().as_millis() as u64, "copy-up");
         Ok(true)
+    }
+
+    /// Empties a volume whose copy-up a crash cut short (the caller holds `copy_up`).
+    fn empty_interrupted(&self, name: &str) -> Result<()> {
+        tracing::warn!(volume = %name, "emptying a volume whose copy-up a crash interrupted");
+        let data_path = self.driver.data(name);
+        let data = oci::layer::scope::open_root(&data_path)
+            .map_err(VolumeError::io(name, "opening", &data_path))?;
+        oci::layer::scope::empty_dir(data.as_fd())
+            .map_err(VolumeError::io(name, "emptying", &data_path))
     }
 
     fn set_populating(&self, name: &str, on: bool) -> Result<()> {
@@ -157,11 +165,7 @@ impl VolumeService {
             .ok_or_else(|| VolumeError::NotFound(name.to_string()))?;
         if rec.populating {
             let _one = self.copy_up.lock().unwrap_or_else(|e| e.into_inner());
-            let data_path = self.driver.data(name);
-            let data = oci::layer::scope::open_root(&data_path)
-                .map_err(VolumeError::io(name, "opening", &data_path))?;
-            oci::layer::scope::empty_dir(data.as_fd())
-                .map_err(VolumeError::io(name, "emptying", &data_path))?;
+            self.empty_interrupted(name)?;
             self.set_populating(name, false)?;
         }
         let mut st = self.state();
