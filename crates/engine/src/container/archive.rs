@@ -27,7 +27,7 @@ use super::export::{ChanWriter, ExportStream};
 use super::mounts::{MountKind, MountRecord};
 use super::record::ContainerRecord;
 use super::state::Status;
-use super::{rootfs, Container, ContainerService};
+use super::{rootfs, ContainerService, Inner};
 use crate::clock;
 use crate::error::{Error, ErrorKind, Result};
 use crate::image::ChannelStream;
@@ -261,10 +261,24 @@ fn path_stat(root: BorrowedFd<'_>, abs: &str, name: String) -> io::Result<Contai
     Ok(stat_of(&st, name, target))
 }
 
-impl ContainerService {
-    /// The view of container `c`'s filesystem (see the module doc).
-    fn plan(&self, c: &Container, mounted: bool, r: &ContainerRecord) -> Plan {
-        let paths = self.paths(&c.id);
+/// What making a view needs of the container service, to be moved into a task.
+#[derive(Clone)]
+struct ViewMaker {
+    store: Arc<store::Store>,
+    volumes: Arc<VolumeService>,
+    data_root: PathBuf,
+}
+
+impl ViewMaker {
+    /// The view of container `id`, whose live state is `inner` (held locked by the caller
+    /// for as long as the view is used); refuses containers being removed.
+    fn plan(&self, id: &str, inner: &Inner) -> Result<Plan> {
+        if matches!(inner.record.state.status, Status::Removing | Status::Dead) {
+            return Err(Error::Conflict(format!(
+                "container {id} is marked for removal"
+            )));
+        }
+        let paths = super::record::Paths::new(&self.data_root, id);
         let mut binds = Vec::new();
         for (src, dest) in [
             (paths.resolv(), "/etc/resolv.conf"),
@@ -281,7 +295,7 @@ impl ContainerService {
                 });
             }
         }
-        let mounts = r.mount_records();
+        let mounts = inner.record.mount_records();
         let mut vol_names = Vec::new();
         for m in mounts.iter().filter(|m| m.kind != MountKind::Tmpfs) {
             if m.kind == MountKind::Volume {
@@ -297,39 +311,35 @@ impl ContainerService {
                 subpath: m.subpath.clone(),
             });
         }
-        Plan {
+        Ok(Plan {
             store: self.store.clone(),
             volumes: self.volumes.clone(),
-            id: c.id.clone(),
+            id: id.to_string(),
             rootfs: paths.rootfs(),
-            mount_rootfs: !mounted,
+            mount_rootfs: !inner.mounted,
             binds,
-            vol_ref: format!("{}:cp:{}", c.id, clock::now_nanos()),
+            vol_ref: format!("{id}:cp:{}", clock::now_nanos()),
             vol_names,
-        }
+        })
     }
+}
 
-    /// The container and a plan of its view; refuses containers being removed.
-    async fn viewable(&self, key: &str) -> Result<(Arc<Container>, Plan)> {
-        let c = self.get(key)?;
-        let inner = c.inner.lock().await;
-        if matches!(inner.record.state.status, Status::Removing | Status::Dead) {
-            return Err(Error::Conflict(format!(
-                "container {} is marked for removal",
-                c.id
-            )));
+impl ContainerService {
+    fn view_maker(&self) -> ViewMaker {
+        ViewMaker {
+            store: self.store.clone(),
+            volumes: self.volumes.clone(),
+            data_root: self.cfg.data_root.clone(),
         }
-        let plan = self.plan(&c, inner.mounted, &inner.record);
-        drop(inner);
-        Ok((c, plan))
     }
 
     /// `HEAD /containers/{id}/archive?path=`: the stat of `path` (a final symlink is not
     /// followed; its target, resolved inside the container, is `linkTarget`).
     #[tracing::instrument(skip(self))]
     pub async fn stat_path(&self, key: &str, path: &str) -> Result<ContainerPathStat> {
-        let (c, plan) = self.viewable(key).await?;
-        let _held = c.inner.lock().await;
+        let c = self.get(key)?;
+        let held = c.inner.lock().await;
+        let plan = self.view_maker().plan(&c.id, &held)?;
         let (abs, name) = (abs_path(path), base(path));
         let res = join(plan.run(None, move |root, _| path_stat(root, &abs, name))).await?;
         res.map_err(|e| not_found_or(e, path, key))
@@ -343,43 +353,57 @@ impl ContainerService {
         key: &str,
         path: &str,
     ) -> Result<(ContainerPathStat, ExportStream)> {
-        let (c, plan) = self.viewable(key).await?;
-        let held = c.inner.lock().await;
+        let c = self.get(key)?;
         let abs = abs_path(path);
         let (stat_tx, stat_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(16);
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let id = c.id.clone();
-        let handle = plan.run(Some(ready_tx), move |root, _| {
-            let stat = match path_stat(root, &abs, base(&abs)) {
-                Ok(s) => s,
+        let (ready_tx, ready_rx) = oneshot::channel::<Result<()>>();
+        let (maker, c2) = (self.view_maker(), c.clone());
+        // As dockerd, the container stays locked (no start, stop or removal) until the whole
+        // tar is read: a task holds the lock for the life of the view.
+        tokio::spawn(async move {
+            let held = c2.inner.lock().await;
+            let plan = match maker.plan(&c2.id, &held) {
+                Ok(p) => p,
                 Err(e) => {
-                    let _ = stat_tx.send(Err(e));
+                    let _ = ready_tx.send(Err(e));
                     return;
                 }
             };
-            let is_dir = stat.mode & go_mode::DIR != 0;
-            let _ = stat_tx.send(Ok(stat));
-            if let Err(e) = write_tar(root, &abs, is_dir, &tx) {
-                tracing::warn!(container_id = %id, error = %e, "docker cp: archive failed");
-                let _ = tx.blocking_send(Err(e));
+            let (view_tx, view_rx) = oneshot::channel();
+            let id = c2.id.clone();
+            let handle = plan.run(Some(view_tx), move |root, _| {
+                let stat = match path_stat(root, &abs, base(&abs)) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = stat_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let is_dir = stat.mode & go_mode::DIR != 0;
+                let _ = stat_tx.send(Ok(stat));
+                if let Err(e) = write_tar(root, &abs, is_dir, &tx) {
+                    tracing::warn!(container_id = %id, error = %e, "docker cp: archive failed");
+                    let _ = tx.blocking_send(Err(e));
+                }
+            });
+            let ready = view_rx
+                .await
+                .unwrap_or_else(|_| Err("view thread died".into()))
+                .map_err(|e| Error::Internal(format!("docker cp: {e}")));
+            let _ = ready_tx.send(ready);
+            if let Err(e) = join(handle).await {
+                tracing::warn!(container_id = %c2.id, error = %e, "docker cp: view");
             }
+            drop(held);
         });
-        let ready = ready_rx
+        ready_rx
             .await
-            .unwrap_or_else(|_| Err("view thread died".into()));
-        drop(held);
-        if let Err(e) = ready {
-            let _ = join(handle).await;
-            return Err(Error::Internal(format!("docker cp: {e}")));
-        }
+            .unwrap_or_else(|_| Err(Error::Internal("docker cp: view task died".into())))?;
         let stat = match stat_rx.await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(not_found_or(e, path, key)),
-            Err(_) => {
-                let e = join(handle).await.err();
-                return Err(e.unwrap_or_else(|| Error::Internal("docker cp: no stat".into())));
-            }
+            Err(_) => return Err(Error::Internal("docker cp: no stat".into())),
         };
         let record = c.view();
         self.publish(&record, "archive-path");
@@ -400,8 +424,9 @@ impl ContainerService {
     where
         R: AsyncRead + Send + Unpin + 'static,
     {
-        let (c, plan) = self.viewable(key).await?;
+        let c = self.get(key)?;
         let held = c.inner.lock().await;
+        let plan = self.view_maker().plan(&c.id, &held)?;
         let record = held.record.clone();
         let abs = abs_path(path);
         let reader = tokio_util::io::SyncIoBridge::new(body);
