@@ -141,6 +141,7 @@ impl Engine {
         images.set_containers(Arc::downgrade(&containers));
         let _ = usage.0.set(Arc::downgrade(&containers));
         let running = containers.running_volume_users();
+        containers.sweep_subpaths();
         let v = volumes.clone();
         tokio::task::spawn_blocking(move || {
             v.restore_refs(&running);

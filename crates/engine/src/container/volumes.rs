@@ -215,6 +215,23 @@ impl ContainerService {
         }
     }
 
+    /// Unbinds the volume sub-paths of containers that do not run (any more), after a
+    /// daemon restart: a crash can leave them behind.
+    pub fn sweep_subpaths(&self) {
+        let running: std::collections::HashSet<String> = self
+            .all()
+            .iter()
+            .filter(|c| c.view().state.status.is_running())
+            .map(|c| c.id.clone())
+            .collect();
+        let root = self.cfg.exec_root.join("subpaths");
+        for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            if !running.contains(&*e.file_name().to_string_lossy()) {
+                unbind_subpaths(&e.path());
+            }
+        }
+    }
+
     /// The volumes each running container has mounted, for the volume service after a
     /// daemon restart.
     pub fn running_volume_users(&self) -> Vec<(String, Vec<String>)> {
