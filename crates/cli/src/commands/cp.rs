@@ -568,10 +568,12 @@ async fn copy_to(
         let name = new_name.unwrap_or(first);
         let p = tokio::task::spawn_blocking(move || {
             let d = std::fs::File::open(&dir).map_err(|e| e.to_string())?;
-            let w = TokioChanWriter(tx);
-            let (w, stats) =
+            // Big chunks: the tar writer writes headers of 512 bytes and data by 8 KiB.
+            let w = std::io::BufWriter::with_capacity(1 << 20, TokioChanWriter(tx));
+            let (mut w, stats) =
                 oci::layer::archive_entry(d.as_fd(), base_name.as_bytes(), name.as_bytes(), w)
                     .map_err(|e| e.to_string())?;
+            w.flush().map_err(|e| e.to_string())?;
             drop(w);
             Ok::<u64, String>(stats.file_bytes)
         });

@@ -77,6 +77,8 @@ impl VolumeService {
             "creating",
             driver.root(),
         ))?;
+        // Each volume is the top of its own hierarchy: spread them over the filesystem.
+        store::snapshot::mark_topdir(driver.root());
         let records = store
             .db()
             .read(|tx| tx.list::<VolumeRecord>(record::TABLE))

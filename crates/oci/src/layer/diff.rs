@@ -116,6 +116,8 @@ struct Writer<W: Write> {
     links: HashMap<(u64, u64), Vec<u8>>,
     /// A plain archive: 0/0 character devices and opaque markers are what they are.
     plain: bool,
+    /// File data goes through this buffer (allocated on first use), in big reads.
+    buf: Vec<u8>,
 }
 
 fn io_err<'a>(rel: &'a [u8], op: &'static str) -> impl FnOnce(io::Error) -> DiffError + 'a {
@@ -207,6 +209,7 @@ impl<W: Write> Writer<W> {
             stats: DiffStats::default(),
             links: HashMap::new(),
             plain,
+            buf: Vec::new(),
         }
     }
 
@@ -410,11 +413,35 @@ impl<W: Write> Writer<W> {
             old.linkname[..n].copy_from_slice(&l[..n]);
         }
         h.set_cksum();
-        self.tar
-            .append(h, data)
+        self.write_entry(h, data)
             .map_err(|source| DiffError::Write { source })?;
         self.stats.entries += 1;
         Ok(())
+    }
+
+    /// The header, then the data (exactly the header's size, read in big chunks), then the
+    /// padding to a 512-byte block: what `tar::Builder::append` does with an 8 KiB copy.
+    fn write_entry<R: Read>(&mut self, h: &tar::Header, mut data: R) -> io::Result<()> {
+        let size = h.entry_size()?;
+        let out = self.tar.get_mut();
+        out.write_all(h.as_bytes())?;
+        if size > 0 && self.buf.is_empty() {
+            self.buf = vec![0; 1 << 20];
+        }
+        let mut left = size;
+        while left > 0 {
+            let want = left.min(self.buf.len() as u64) as usize;
+            let n = match data.read(&mut self.buf[..want]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            out.write_all(&self.buf[..n])?;
+            left -= n as u64;
+        }
+        let pad = (512 - (size % 512) as usize) % 512;
+        out.write_all(&[0u8; 512][..pad])
     }
 }
 
