@@ -11,7 +11,7 @@ pkgs=(
   runc skopeo docker-registry umoci           # comparisons and interop tests
   python3-docker                              # docker-py interop test
   python3-venv python3-dev                    # Compose v1 (from PyPI, below)
-  zstd xz-utils                               # `import` of zstd and xz tarballs (image tests)
+  zstd xz-utils bzip2 gzip                    # compressed tarballs and archives (image tests)
   apache2-utils openssl jq curl hyperfine     # registry auth, TLS, benchmarks
 )
 if ! command -v docker >/dev/null 2>&1; then pkgs+=(docker.io); fi

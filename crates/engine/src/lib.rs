@@ -3,14 +3,20 @@
 //! calls these services, and `berthd` wires them together.
 //!
 //! Services never point back at each other. The one question another service asks of the
-//! containers — "which containers use this volume?" (and this image, this network) — goes
-//! through the [`usage::UsageIndex`] trait, which the volume service receives at
-//! construction.
+//! containers — "which containers use this image, this volume?" (and soon this network) — goes
+//! through the [`usage::UsageIndex`] trait, which the container table implements and which the
+//! image and volume services receive at construction. Operations that need both (commit: the
+//! container's rw layer, then an image of it) are driven by the container service, which
+//! depends on the image and volume services, never the reverse: no module of `image/` or
+//! `volume/` imports from `container/`.
 //!
-//! Modules: `container` (the container service, one file per operation), `image` (import,
-//! list, inspect, tag, delete), `volume` (the volume service and its `local` driver),
-//! `system` (`/version`, `/info`, `/events`), `usage` (the who-uses-what seam), `events` (the
-//! bus), `clock` (time formats), `error`.
+//! Errors: [`Error`] wraps the lower crates' errors as typed variants and answers `kind()`
+//! (the one `errdefs::ErrorKind`); only `api-server` turns a kind into an HTTP status.
+//!
+//! Modules: `container` (the container service, one file per operation), `image` (pull, push,
+//! import, load, save, list, inspect, tag, delete, commit), `volume` (the volume service and
+//! its `local` driver), `system` (`/version`, `/info`, `/events`), `usage` (the who-uses-what
+//! seam), `events` (the bus), `clock` (time formats), `error`.
 
 pub mod clock;
 pub mod container;
@@ -26,11 +32,10 @@ use std::sync::Arc;
 
 pub use error::{Error, ErrorKind, Result};
 
-use container::ContainerService;
+use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
 use system::SystemService;
-use usage::{Resource, UsageIndex, User};
 use volume::VolumeService;
 
 /// How the engine is set up; filled by `berthd` from its flags.
@@ -65,35 +70,6 @@ pub struct Engine {
     system: SystemService,
 }
 
-/// The container side of the [`UsageIndex`] seam, set once the container service exists
-/// (the volume service is built before it, since containers are made with volumes).
-#[derive(Default)]
-struct ContainerUsage(std::sync::OnceLock<std::sync::Weak<ContainerService>>);
-
-impl UsageIndex for ContainerUsage {
-    fn users(&self, resource: Resource<'_>) -> Vec<User> {
-        let Some(containers) = self.0.get().and_then(std::sync::Weak::upgrade) else {
-            return Vec::new();
-        };
-        containers
-            .all()
-            .into_iter()
-            .map(|c| c.view())
-            .filter(|r| match resource {
-                Resource::Image(id) => r.image_id == id,
-                Resource::Volume(name) => r
-                    .mount_records()
-                    .iter()
-                    .any(|m| m.kind == container::mounts::MountKind::Volume && m.name == name),
-            })
-            .map(|r| User {
-                container_id: r.id.clone(),
-                running: r.state.status.is_running(),
-            })
-            .collect()
-    }
-}
-
 impl Engine {
     /// Opens the store under the data root and reconciles containers with their shims.
     pub async fn open(cfg: EngineConfig) -> Result<Engine> {
@@ -111,23 +87,29 @@ impl Engine {
             store::Store::open(&root, store::StoreOptions::default())
         })
         .await
-        .map_err(|e| Error::Internal(format!("open task: {e}")))?
-        .map_err(image::store_error)?;
+        .map_err(Error::task("open"))??;
         let store = Arc::new(store);
         let events = EventBus::default();
         let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));
-        let images = Arc::new(ImageService::new(store.clone(), events.clone(), registries));
-        let usage = Arc::new(ContainerUsage::default());
+        // The container table is built first: the image and volume services ask it which
+        // containers use an image or a volume, and the container service fills it.
+        let table = ContainerTable::new();
+        let images = Arc::new(ImageService::new(
+            store.clone(),
+            events.clone(),
+            registries,
+            table.clone(),
+        ));
         let volumes = {
             let (store, root, events, usage) = (
                 store.clone(),
                 cfg.data_root.clone(),
                 events.clone(),
-                usage.clone(),
+                table.clone(),
             );
             tokio::task::spawn_blocking(move || VolumeService::open(store, &root, events, usage))
                 .await
-                .map_err(|e| Error::Internal(format!("open task: {e}")))??
+                .map_err(Error::task("volume open"))??
         };
         let volumes = Arc::new(volumes);
         let containers = ContainerService::open(
@@ -136,10 +118,9 @@ impl Engine {
             images.clone(),
             volumes.clone(),
             events.clone(),
+            table,
         )
         .await?;
-        images.set_containers(Arc::downgrade(&containers));
-        let _ = usage.0.set(Arc::downgrade(&containers));
         let running = containers.running_volume_users();
         containers.sweep_subpaths();
         let v = volumes.clone();
@@ -148,7 +129,7 @@ impl Engine {
             v.sweep_orphans();
         })
         .await
-        .map_err(|e| Error::Internal(format!("volume restore task: {e}")))?;
+        .map_err(Error::task("volume restore"))?;
         let system = SystemService::new(cfg, containers.clone(), images.clone(), events);
         Ok(Engine {
             containers,

@@ -8,16 +8,29 @@ use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use base64::Engine as _;
 use serde::Deserialize;
 
 use api_types::query::de_bool;
 use api_types::ContainerPathStat;
 use engine::container::ExtractOptions;
-use engine::Engine;
+
+use crate::backend::ContainerBackend;
 
 use super::query;
 use crate::error::{ApiError, ApiResult};
+
+/// The archive routes, part of the container router.
+pub fn routes<B: ContainerBackend>(svc: Arc<B>) -> Router {
+    Router::new()
+        .route(
+            "/containers/{id}/archive",
+            get(get_archive::<B>).head(head::<B>).put(put::<B>),
+        )
+        .with_state(svc)
+}
 
 /// The header carrying a path's stat.
 pub const PATH_STAT_HEADER: &str = "X-Docker-Container-Path-Stat";
@@ -53,24 +66,24 @@ fn stat_headers(stat: &ContainerPathStat) -> ApiResult<HeaderMap> {
 }
 
 /// `HEAD /containers/{id}/archive?path=`.
-pub async fn head(
-    State(engine): State<Arc<Engine>>,
+pub async fn head<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q = archive_query(q.as_deref())?;
-    let stat = engine.containers().stat_path(&id, &q.path).await?;
+    let stat = svc.stat_path(&id, &q.path).await?;
     Ok((StatusCode::OK, stat_headers(&stat)?).into_response())
 }
 
 /// `GET /containers/{id}/archive?path=`: the tar, uncompressed.
-pub async fn get(
-    State(engine): State<Arc<Engine>>,
+pub async fn get_archive<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q = archive_query(q.as_deref())?;
-    let (stat, stream) = engine.containers().archive_path(&id, &q.path).await?;
+    let (stat, stream) = svc.archive_path(&id, &q.path).await?;
     let mut h = stat_headers(&stat)?;
     h.insert(
         header::CONTENT_TYPE,
@@ -81,8 +94,8 @@ pub async fn get(
 
 /// `PUT /containers/{id}/archive?path=&noOverwriteDirNonDir=&copyUIDGID=`: the body is a
 /// tar (possibly compressed) to extract into the directory `path`.
-pub async fn put(
-    State(engine): State<Arc<Engine>>,
+pub async fn put<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
     req: Request,
@@ -93,11 +106,7 @@ pub async fn put(
         copy_uid_gid: q.copy_uid_gid,
     };
     let (body, drain) = crate::body::reader(req);
-    match engine
-        .containers()
-        .extract_to_dir(&id, &q.path, opts, body)
-        .await
-    {
+    match svc.extract_to_dir(&id, &q.path, opts, body).await {
         Ok(()) => Ok(StatusCode::OK),
         Err(e) => {
             drain.finish().await;

@@ -15,9 +15,9 @@ use crate::error::CliError;
 use crate::format::container::Header;
 use crate::format::row;
 use crate::format::table::render;
-use crate::format::template::{Object, Value};
 use crate::format::units::human_size;
 use crate::opts::filters;
+use gotemplate::{Object, Value};
 
 /// Runs one `volume` subcommand.
 pub async fn volume(ctx: &Ctx, cmd: VolumeCommand) -> Result<(), CliError> {

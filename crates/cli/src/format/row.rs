@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::template::{ObjKind, Value};
+use gotemplate::{ObjKind, Value};
 
 /// A row method that takes no arguments: `value`, or docker's error for arguments given.
 pub fn no_args(name: &str, args: &[Value], value: String) -> Result<Value, String> {

@@ -29,62 +29,11 @@ use super::record::ContainerRecord;
 use super::state::Status;
 use super::{rootfs, ContainerService, Inner};
 use crate::clock;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::image::ChannelStream;
 use crate::volume::VolumeService;
 
-/// Why an archive operation failed, worded as dockerd words it.
-#[derive(Debug, thiserror::Error)]
-pub enum ArchiveError {
-    /// The path does not exist in the container.
-    #[error("Could not find the file {path} in container {container}")]
-    NotFound { path: String, container: String },
-    /// `PUT` to something that is not a directory.
-    #[error("extraction point is not a directory")]
-    NotADirectory,
-    /// `PUT` under a read-only volume or bind.
-    #[error("mounted volume is marked read-only")]
-    ReadOnlyVolume,
-    /// `PUT` outside volumes of a `--read-only` container.
-    #[error("container rootfs is marked read-only")]
-    ReadOnlyRootfs,
-    /// The tar could not be extracted.
-    #[error(transparent)]
-    Apply(#[from] oci::layer::ApplyError),
-    /// The upload is not a readable (possibly compressed) stream.
-    #[error(transparent)]
-    Decompress(#[from] oci::compression::CompressionError),
-    /// `copyUIDGID`: the container's user cannot be resolved.
-    #[error("{0}")]
-    User(String),
-    /// A filesystem operation on the view failed.
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: String,
-        #[source]
-        source: io::Error,
-    },
-}
-
-impl ArchiveError {
-    /// What the client can do about it.
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            ArchiveError::NotFound { .. } => ErrorKind::NotFound,
-            ArchiveError::NotADirectory
-            | ArchiveError::ReadOnlyVolume
-            | ArchiveError::ReadOnlyRootfs
-            | ArchiveError::Decompress(_)
-            | ArchiveError::User(_) => ErrorKind::InvalidArgument,
-            ArchiveError::Apply(e) => match e.kind() {
-                oci::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
-                _ => ErrorKind::Internal,
-            },
-            ArchiveError::Io { .. } => ErrorKind::Internal,
-        }
-    }
-}
+pub use super::archive_error::{ArchiveError, ViewError};
 
 /// Options of [`ContainerService::extract_to_dir`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -149,14 +98,15 @@ impl Plan {
     /// `ready` once the view is set up. Volumes are released when the work ends.
     fn run<T: Send + 'static>(
         self,
-        ready: Option<oneshot::Sender<Result<(), String>>>,
+        ready: Option<oneshot::Sender<Result<(), Arc<ViewError>>>>,
         work: impl FnOnce(BorrowedFd<'_>, &Path) -> T + Send + 'static,
-    ) -> std::thread::JoinHandle<Result<T, String>> {
+    ) -> std::thread::JoinHandle<Result<T, Arc<ViewError>>> {
         std::thread::spawn(move || {
-            let res = runtime::sys::in_private_mount_ns(move || -> Result<T, String> {
+            let res = runtime::sys::in_private_mount_ns(move || -> Result<T, Arc<ViewError>> {
                 let root = match self.setup() {
                     Ok(root) => root,
                     Err(e) => {
+                        let e = Arc::new(e);
                         if let Some(r) = ready {
                             let _ = r.send(Err(e.clone()));
                         }
@@ -175,25 +125,32 @@ impl Plan {
                 self.release();
                 Ok(out)
             });
-            res.map_err(|e| e.to_string())?
+            res.map_err(|e| Arc::new(ViewError::Namespace(e)))?
         })
     }
 
-    fn setup(&self) -> Result<OwnedFd, String> {
+    fn setup(&self) -> Result<OwnedFd, ViewError> {
         for name in &self.vol_names {
             self.volumes
                 .mount(name, &self.vol_ref)
-                .map_err(|e| e.to_string())?;
+                .map_err(|source| ViewError::Volume {
+                    name: name.clone(),
+                    source,
+                })?;
         }
         if self.mount_rootfs {
-            rootfs::mount(&self.store, &self.id, &self.rootfs).map_err(|e| e.to_string())?;
+            rootfs::mount(&self.store, &self.id, &self.rootfs)
+                .map_err(|e| ViewError::Rootfs(Box::new(e)))?;
         }
         let mut binds = self.binds.clone();
         binds.sort_by_key(|b| b.destination.split('/').filter(|c| !c.is_empty()).count());
         for b in &binds {
-            bind(&self.rootfs, b).map_err(|e| format!("{}: {e}", b.destination))?;
+            bind(&self.rootfs, b).map_err(|source| ViewError::Bind {
+                destination: b.destination.clone(),
+                source,
+            })?;
         }
-        scope::open_root(&self.rootfs).map_err(|e| e.to_string())
+        scope::open_root(&self.rootfs).map_err(ViewError::Root)
     }
 
     fn release(&self) {
@@ -273,7 +230,7 @@ impl ViewMaker {
     /// The view of container `id`, whose live state is `inner` (held locked by the caller
     /// for as long as the view is used); refuses containers being removed.
     fn plan(&self, id: &str, inner: &Inner) -> Result<Plan> {
-        if matches!(inner.record.state.status, Status::Removing | Status::Dead) {
+        if matches!(inner.record.state.status(), Status::Removing | Status::Dead) {
             return Err(Error::Conflict(format!(
                 "container {id} is marked for removal"
             )));
@@ -387,10 +344,10 @@ impl ContainerService {
                     let _ = tx.blocking_send(Err(e));
                 }
             });
-            let ready = view_rx
-                .await
-                .unwrap_or_else(|_| Err("view thread died".into()))
-                .map_err(|e| Error::Internal(format!("docker cp: {e}")));
+            let ready = match view_rx.await {
+                Ok(r) => r.map_err(Error::from),
+                Err(_) => Err(Error::Panicked("docker cp view thread")),
+            };
             let _ = ready_tx.send(ready);
             if let Err(e) = join(handle).await {
                 tracing::warn!(container_id = %c2.id, error = %e, "docker cp: view");
@@ -399,11 +356,11 @@ impl ContainerService {
         });
         ready_rx
             .await
-            .unwrap_or_else(|_| Err(Error::Internal("docker cp: view task died".into())))?;
+            .unwrap_or_else(|_| Err(Error::Panicked("docker cp view task")))?;
         let stat = match stat_rx.await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(not_found_or(e, path, key)),
-            Err(_) => return Err(Error::Internal("docker cp: no stat".into())),
+            Err(_) => return Err(Error::Panicked("docker cp view thread")),
         };
         let record = c.view();
         self.publish(&record, "archive-path");
@@ -453,12 +410,14 @@ impl ContainerService {
 }
 
 /// Waits for a view thread without blocking the runtime.
-async fn join<T: Send + 'static>(h: std::thread::JoinHandle<Result<T, String>>) -> Result<T> {
+async fn join<T: Send + 'static>(
+    h: std::thread::JoinHandle<Result<T, Arc<ViewError>>>,
+) -> Result<T> {
     tokio::task::spawn_blocking(move || h.join())
         .await
-        .map_err(|e| Error::Internal(format!("docker cp task: {e}")))?
-        .map_err(|_| Error::Internal("docker cp: the view thread panicked".into()))?
-        .map_err(|e| Error::Internal(format!("docker cp: {e}")))
+        .map_err(Error::task("docker cp"))?
+        .map_err(|_| Error::Panicked("docker cp view thread"))?
+        .map_err(Error::from)
 }
 
 /// `ENOENT` is dockerd's "Could not find the file"; anything else an internal error.
@@ -536,7 +495,7 @@ fn extract<R: io::Read + Send>(
     }
     let chown = if opts.copy_uid_gid && !record.config.user.is_empty() {
         let u = runtime::spec::user::resolve(rootfs, &record.config.user, &[])
-            .map_err(|e| ArchiveError::User(e.to_string()))?;
+            .map_err(ArchiveError::User)?;
         Some((u.uid, u.gid))
     } else {
         None

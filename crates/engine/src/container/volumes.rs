@@ -133,7 +133,7 @@ impl ContainerService {
             (res, fresh)
         })
         .await
-        .map_err(|e| Error::Internal(format!("mounts task: {e}")))?;
+        .map_err(Error::task("mounts"))?;
         guard.fresh_anonymous = fresh;
         Ok((records?, guard))
     }
@@ -153,7 +153,7 @@ impl ContainerService {
         let m2 = mounts.clone();
         tokio::task::spawn_blocking(move || attach(&volumes, &exec_root, &rootfs, &id, &m2))
             .await
-            .map_err(|e| Error::Internal(format!("volumes task: {e}")))??;
+            .map_err(Error::task("volumes"))??;
         for m in mounts.iter().filter(|m| m.kind == MountKind::Volume) {
             let attrs = BTreeMap::from([
                 ("driver".to_string(), m.driver.clone()),
@@ -221,7 +221,7 @@ impl ContainerService {
         let running: std::collections::HashSet<String> = self
             .all()
             .iter()
-            .filter(|c| c.view().state.status.is_running())
+            .filter(|c| c.view().state.status().is_running())
             .map(|c| c.id.clone())
             .collect();
         let root = self.cfg.exec_root.join("subpaths");
@@ -238,7 +238,7 @@ impl ContainerService {
         self.all()
             .iter()
             .map(|c| c.view())
-            .filter(|r| r.state.status.is_running())
+            .filter(|r| r.state.status().is_running())
             .map(|r| {
                 let names = r
                     .mount_records()
@@ -358,7 +358,10 @@ pub(crate) fn copy_up(
         let _ = runtime::sys::unmount(&target, false);
         res
     })
-    .map_err(|e| Error::Internal(format!("copy-up: {e}")))?
+    .map_err(|source| Error::Mount {
+        what: "copy-up: a private mount namespace".into(),
+        source,
+    })?
 }
 
 /// Copies (or, with `only_if_interrupted`, copies again) the rootfs content at each mount's
@@ -436,8 +439,12 @@ fn attach(
             std::fs::write(&target, b"")
         };
         made.map_err(|e| Error::file(&target, e))?;
-        runtime::sys::mount("none", &src, &target, &["bind".to_string()])
-            .map_err(|e| Error::Internal(format!("binding volume sub-path: {e}")))?;
+        runtime::sys::mount("none", &src, &target, &["bind".to_string()]).map_err(|source| {
+            Error::Mount {
+                what: format!("binding volume sub-path {}", target.display()),
+                source,
+            }
+        })?;
     }
     Ok(())
 }

@@ -68,9 +68,19 @@ pub enum VolumeError {
         #[source]
         source: Box<store::MetaError>,
     },
+    /// A filter the endpoint does not know.
+    #[error(transparent)]
+    Filter(#[from] api_types::filters::FilterError),
+    /// A `name` filter that is not a regular expression.
+    #[error("invalid filter 'name={pattern}': {source}")]
+    NameFilter {
+        pattern: String,
+        #[source]
+        source: regex::Error,
+    },
     /// A blocking task died.
     #[error("volume task: {0}")]
-    Task(String),
+    Task(#[source] tokio::task::JoinError),
 }
 
 impl VolumeError {
@@ -81,7 +91,9 @@ impl VolumeError {
             VolumeError::InvalidName { .. }
             | VolumeError::InvalidOption { .. }
             | VolumeError::NoSuchDriver { .. }
-            | VolumeError::Invalid(_) => ErrorKind::InvalidArgument,
+            | VolumeError::Invalid(_)
+            | VolumeError::NameFilter { .. } => ErrorKind::InvalidArgument,
+            VolumeError::Filter(e) => e.kind(),
             VolumeError::InUse { .. } | VolumeError::PruneRunning => ErrorKind::Conflict,
             VolumeError::Mount { .. }
             | VolumeError::Unmount { .. }

@@ -228,9 +228,7 @@ impl VolumeService {
 
     /// `GET /volumes?filters=` (`dangling`, `name`, `driver`, `label`), sorted by name.
     pub fn list(&self, filters: &Filters) -> Result<VolumeListResponse> {
-        filters
-            .validate(&["dangling", "name", "driver", "label"])
-            .map_err(|e| VolumeError::Invalid(e.to_string()))?;
+        filters.validate(&["dangling", "name", "driver", "label"])?;
         let dangling = match filters.get("dangling").next() {
             None => None,
             Some("true" | "1") => Some(true),
@@ -243,7 +241,12 @@ impl VolumeService {
         };
         let names: Vec<regex::Regex> = filters
             .get("name")
-            .map(|n| regex::Regex::new(n).map_err(|e| VolumeError::Invalid(e.to_string())))
+            .map(|n| {
+                regex::Regex::new(n).map_err(|source| VolumeError::NameFilter {
+                    pattern: n.to_string(),
+                    source,
+                })
+            })
             .collect::<Result<_>>()?;
         let mut volumes = Vec::new();
         for rec in self.records() {
@@ -305,5 +308,5 @@ fn random_name() -> String {
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| VolumeError::Task(e.to_string()))?
+        .map_err(VolumeError::Task)?
 }

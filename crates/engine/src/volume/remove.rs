@@ -85,9 +85,7 @@ impl VolumeService {
         filters: Filters,
         all_by_default: bool,
     ) -> Result<VolumePruneResponse> {
-        filters
-            .validate(&["label", "label!", "all"])
-            .map_err(|e| VolumeError::Invalid(e.to_string()))?;
+        filters.validate(&["label", "label!", "all"])?;
         let all: Vec<&str> = filters.get("all").collect();
         let all = match all.as_slice() {
             [] => all_by_default,
