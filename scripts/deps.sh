@@ -10,7 +10,7 @@ pkgs=(
   iproute2 nftables                           # network namespaces and bridges
   runc skopeo docker-registry umoci           # comparisons and interop tests
   python3-docker                              # docker-py interop test
-  python3-venv python3-dev                    # Compose v1 (from PyPI, below)
+  python3-venv                                # Compose v1's venv (below)
   zstd xz-utils bzip2 gzip                    # compressed tarballs and archives (image tests)
   apache2-utils openssl jq curl hyperfine     # registry auth, TLS, benchmarks
 )
@@ -21,15 +21,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# Compose v1 for the compose test, in a venv of its own (Debian's python3-docker stays the
-# docker-py under test). PyYAML 5.4 builds only with Cython < 3 and without build isolation.
-compose=/opt/berth-compose
-if ! "$compose/bin/docker-compose" version >/dev/null 2>&1; then
-  /usr/bin/python3 -m venv "$compose"
-  "$compose/bin/pip" install -q 'cython<3' wheel
-  "$compose/bin/pip" install -q --no-build-isolation docker-compose==1.29.2
-  "$compose/bin/pip" install -q docker==6.1.3 'requests<2.32' 'urllib3<2'
-fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
+fi
+# Compose v1 (tests/tests/compose.rs) in a venv of its own: docker-compose 1.29 builds its
+# PyYAML with Cython < 3 and needs docker-py 6 with the requests/urllib3 it was made for.
+compose_venv=/opt/berth-compose
+if ! "$compose_venv/bin/docker-compose" version >/dev/null 2>&1; then
+  /usr/bin/python3 -m venv "$compose_venv"
+  "$compose_venv/bin/pip" install -q 'cython<3' wheel setuptools
+  "$compose_venv/bin/pip" install -q --no-build-isolation docker-compose==1.29.2
+  "$compose_venv/bin/pip" install -q docker==6.1.3 'requests<2.32' 'urllib3<2'
 fi

@@ -8,6 +8,8 @@
 pub mod compare;
 pub mod daemon;
 pub mod images;
+pub mod net;
+pub mod netslot;
 pub mod oci_layout;
 pub mod registry;
 pub mod rootfs;

@@ -2,7 +2,7 @@
 //! container routes see a [`ContainerBackend`], the exec routes an [`ExecBackend`], the system
 //! routes a [`SystemBackend`], the image routes (import, list, inspect, history, tag, delete,
 //! save, load, pull, push, search, login) an [`ImageBackend`], the volume routes a
-//! [`VolumeBackend`]. `berthd` hands them the real
+//! [`VolumeBackend`], the network routes a [`NetworkBackend`]. `berthd` hands them the real
 //! [`Engine`], which implements them all; a router's unit tests hand it a fake. Commit, diff
 //! and export are container operations; `system df` and the prune endpoints span services and
 //! take the engine.
@@ -10,6 +10,9 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use api_types::network::{
+    EndpointSettings, Network, NetworkCreateRequest, NetworkCreateResponse, NetworkPruneResponse,
+};
 use api_types::{
     AuthResponse, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
     ImageSearchResponseItem, ImageSummary, JsonMessage,
@@ -433,5 +436,77 @@ impl SystemBackend for Engine {
         filters: Filters,
     ) -> Result<EventStream> {
         self.system().events(since, until, filters)
+    }
+}
+
+/// The network routes' view of the daemon.
+pub trait NetworkBackend: Send + Sync + 'static {
+    /// `POST /networks/create`.
+    fn network_create(
+        &self,
+        req: NetworkCreateRequest,
+    ) -> impl Future<Output = Result<NetworkCreateResponse>> + Send;
+    /// `GET /networks`.
+    fn network_list(&self, filters: &Filters) -> Result<Vec<Network>>;
+    /// `GET /networks/{id}`.
+    fn network_inspect(&self, id: &str) -> Result<Network>;
+    /// `DELETE /networks/{id}`.
+    fn network_remove(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /networks/{id}/connect`.
+    fn network_connect(
+        &self,
+        network: &str,
+        container: &str,
+        settings: Option<EndpointSettings>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /networks/{id}/disconnect`.
+    fn network_disconnect(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /networks/prune`.
+    fn network_prune(
+        &self,
+        filters: &Filters,
+    ) -> impl Future<Output = Result<NetworkPruneResponse>> + Send;
+}
+
+impl NetworkBackend for Engine {
+    async fn network_create(&self, req: NetworkCreateRequest) -> Result<NetworkCreateResponse> {
+        Ok(self.networks().create(req).await?)
+    }
+
+    fn network_list(&self, filters: &Filters) -> Result<Vec<Network>> {
+        Ok(self.networks().list(filters)?)
+    }
+
+    fn network_inspect(&self, id: &str) -> Result<Network> {
+        Ok(self.networks().inspect(id)?)
+    }
+
+    async fn network_remove(&self, id: &str) -> Result<()> {
+        Ok(self.networks().remove(id).await?)
+    }
+
+    async fn network_connect(
+        &self,
+        network: &str,
+        container: &str,
+        settings: Option<EndpointSettings>,
+    ) -> Result<()> {
+        self.containers()
+            .connect_network(container, network, settings)
+            .await
+    }
+
+    async fn network_disconnect(&self, network: &str, container: &str) -> Result<()> {
+        self.containers()
+            .disconnect_network(container, network)
+            .await
+    }
+
+    async fn network_prune(&self, filters: &Filters) -> Result<NetworkPruneResponse> {
+        Ok(self.networks().prune(filters).await?)
     }
 }

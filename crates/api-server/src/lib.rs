@@ -3,17 +3,19 @@
 //! attach (`101 UPGRADED`).
 //!
 //! Routers depend on narrow backend traits (`backend`: containers with their archives, exec,
-//! system, images, volumes), not on the engine: `berthd` passes the engine, unit tests pass
-//! fakes.
+//! system, images, volumes, networks), not on the engine: `berthd` passes the engine, unit
+//! tests pass fakes.
 //!
 //! Modules: `routes` (one file per API tag), `backend` (what each router needs), `version`
-//! (prefix and headers), `error` (status mapping), `hijack` (connection upgrade), `stream`
-//! (multiplexed framing).
+//! (prefix and headers), `error` (status mapping, JSON error bodies), `hijack` (connection
+//! upgrade), `stream` (multiplexed framing), `body` (request bodies read as streams, drained
+//! after an error), `memory` (the heap trimmed once the last heavy request is done).
 
 pub mod backend;
 pub mod body;
 pub mod error;
 pub mod hijack;
+pub mod memory;
 pub mod routes;
 pub mod stream;
 pub mod version;
@@ -39,7 +41,6 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/commit", post(cm::commit))
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
-        .route("/networks/prune", post(u::networks_prune))
         .route("/build/prune", post(u::build_prune))
         .with_state(engine.clone());
     Router::new()
@@ -47,7 +48,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(routes::containers::routes(engine.clone()))
         .merge(routes::exec::routes(engine.clone()))
         .merge(routes::images::routes(engine.clone()))
-        .merge(routes::volumes::routes(engine))
+        .merge(routes::volumes::routes(engine.clone()))
+        .merge(routes::networks::routes(engine))
         .merge(spanning)
         .fallback(not_found)
 }

@@ -12,6 +12,8 @@ pub mod volume;
 pub use volume::{CpArgs, VolumeCommand};
 mod registry;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
+mod network;
+pub use network::*;
 
 /// Parses Go's `strconv.ParseBool` spellings.
 pub fn go_bool(s: &str) -> Result<bool, String> {
@@ -161,12 +163,18 @@ pub enum Command {
     /// Log out from a registry
     #[command(override_usage = "berth logout [SERVER]")]
     Logout(LogoutArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "berth port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// Manage Docker
     #[command(subcommand)]
     System(SystemCommand),
@@ -229,6 +237,9 @@ pub enum ContainerCommand {
         override_usage = "berth container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth container cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
     )]
     Cp(CpArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "berth container port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
 }
 
 /// `berth image …`.

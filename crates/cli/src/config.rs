@@ -15,6 +15,8 @@ pub struct ConfigFile {
     pub images_format: Option<String>,
     #[serde(rename = "volumesFormat", default)]
     pub volumes_format: Option<String>,
+    #[serde(rename = "networksFormat", default)]
+    pub networks_format: Option<String>,
     /// The directory given with `--config`, if any (where credentials are read and written).
     #[serde(skip)]
     pub dir: Option<std::path::PathBuf>,

@@ -13,7 +13,8 @@
 //! (create, start, resize, inspect), `image`
 //! (import, list, inspect, tag, delete, history, pull), `image_ops` (commit, changes,
 //! export, save, load, prunes, disk usage), `volume` (volumes, and the archive endpoints of
-//! `docker cp`), `system` (ping, version, info, events), `stdcopy` (demultiplexing 8-byte framed streams), `body` (request and response
+//! `docker cp`), `network` (networks), `system` (ping, version, info, events), `stdcopy`
+//! (demultiplexing 8-byte framed streams), `body` (request and response
 //! bodies), `request` (URIs, error mapping), `transport` (connections), `host` (addresses).
 
 pub mod attach;
@@ -24,6 +25,7 @@ pub mod exec;
 pub mod host;
 pub mod image;
 pub mod image_ops;
+pub mod network;
 pub mod registry;
 pub mod request;
 pub mod stdcopy;

@@ -190,13 +190,24 @@ pub enum Error {
     #[error("{0} panicked")]
     Panicked(&'static str),
 
-    // --- Other services' and operations' own errors. ---
+    // --- The network service. ---
+    /// Networks, endpoints, published ports (messages in dockerd's words; boxed: it is big).
+    #[error(transparent)]
+    Network(Box<crate::network::NetError>),
+
+    // --- The volume service and `docker cp`. ---
     /// A volume operation failed.
     #[error(transparent)]
     Volume(Box<crate::volume::VolumeError>),
     /// A `docker cp` operation (`/containers/{id}/archive`) failed.
     #[error(transparent)]
     ContainerArchive(Box<crate::container::ArchiveError>),
+}
+
+impl From<crate::network::NetError> for Error {
+    fn from(e: crate::network::NetError) -> Error {
+        Error::Network(Box::new(e))
+    }
 }
 
 impl From<crate::volume::VolumeError> for Error {
@@ -336,6 +347,7 @@ impl Error {
                 _ => ErrorKind::InvalidArgument,
             },
             Error::ExecUser(_) => ErrorKind::InvalidArgument,
+            Error::Network(e) => e.kind(),
             Error::ReadBack { .. }
             | Error::ExecResize(_)
             | Error::ExecNotReady

@@ -13,16 +13,23 @@
 //! Errors: [`Error`] wraps the lower crates' errors as typed variants and answers `kind()`
 //! (the one `errdefs::ErrorKind`); only `api-server` turns a kind into an HTTP status.
 //!
+//! The network service owns networks and the network stacks of running containers; the
+//! container service calls it at create, start, stop and connect (it never calls back: what it
+//! must know of other containers, such as links, is handed in). A network in use is one with
+//! active endpoints, which the network service itself holds.
+//!
 //! Modules: `container` (the container service, one file per operation), `image` (pull, push,
 //! import, load, save, list, inspect, tag, delete, commit), `volume` (the volume service and
-//! its `local` driver), `system` (`/version`, `/info`, `/events`), `usage` (the who-uses-what
-//! seam), `events` (the bus), `clock` (time formats), `error`.
+//! its `local` driver), `network` (networks, endpoints, published ports, DNS), `system`
+//! (`/version`, `/info`, `/events`), `usage` (the who-uses-what seam), `events` (the bus),
+//! `clock` (time formats), `error`.
 
 pub mod clock;
 pub mod container;
 pub mod error;
 pub mod events;
 pub mod image;
+pub mod network;
 pub mod system;
 pub mod usage;
 pub mod volume;
@@ -35,6 +42,7 @@ pub use error::{Error, ErrorKind, Result};
 use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
+use network::NetworkService;
 use system::SystemService;
 use volume::VolumeService;
 
@@ -60,6 +68,8 @@ pub struct EngineConfig {
     pub daemon_id: String,
     /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
     pub registry: distribution::RegistryOptions,
+    /// Networking settings (`--bridge`, `--bip`, `--iptables` …).
+    pub network: network::NetworkConfig,
 }
 
 /// The daemon's services, wired together.
@@ -67,6 +77,7 @@ pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
     volumes: Arc<VolumeService>,
+    networks: Arc<NetworkService>,
     system: SystemService,
 }
 
@@ -112,10 +123,19 @@ impl Engine {
                 .map_err(Error::task("volume open"))??
         };
         let volumes = Arc::new(volumes);
+        let networks = NetworkService::open(
+            cfg.network.clone(),
+            store.clone(),
+            events.clone(),
+            &cfg.exec_root,
+            &cfg.daemon_id,
+        )
+        .await?;
         let containers = ContainerService::open(
             cfg.clone(),
             store.clone(),
             images.clone(),
+            networks.clone(),
             volumes.clone(),
             events.clone(),
             table,
@@ -135,6 +155,7 @@ impl Engine {
             containers,
             images,
             volumes,
+            networks,
             system,
         })
     }
@@ -152,6 +173,11 @@ impl Engine {
     /// The volume service.
     pub fn volumes(&self) -> &Arc<VolumeService> {
         &self.volumes
+    }
+
+    /// The network service.
+    pub fn networks(&self) -> &Arc<NetworkService> {
+        &self.networks
     }
 
     /// Version, info and events.

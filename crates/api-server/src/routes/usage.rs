@@ -1,6 +1,6 @@
-//! Disk usage and pruning: `GET /system/df`, `POST /images/prune`, and the prune endpoints
-//! `docker system prune` calls for object types berth has none of yet to prune
-//! (`/networks/prune`: only the predefined networks exist; `/build/prune`: no build cache).
+//! Disk usage and pruning: `GET /system/df`, `POST /images/prune`, and the prune endpoint
+//! `docker system prune` calls for an object type berth has none of yet (`/build/prune`: no
+//! build cache).
 
 use std::sync::Arc;
 
@@ -8,9 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Deserialize;
 
-use api_types::{
-    BuildCachePruneResponse, DiskUsage, Filters, ImagePruneResponse, NetworksPruneResponse,
-};
+use api_types::{BuildCachePruneResponse, DiskUsage, Filters, ImagePruneResponse};
 use engine::container::ListOptions;
 use engine::Engine;
 
@@ -56,15 +54,6 @@ pub async fn df(State(engine): State<Arc<Engine>>) -> ApiResult<Json<DiskUsage>>
         volumes: engine.volumes().disk_usage().await?,
         build_cache: Vec::new(),
     }))
-}
-
-/// `POST /networks/prune`: the predefined networks are never pruned, and there are no
-/// others.
-pub async fn networks_prune(RawQuery(q): RawQuery) -> ApiResult<Json<NetworksPruneResponse>> {
-    let f = prune_filters(q.as_deref())?;
-    f.validate(&["until", "label", "label!"])
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(Json(NetworksPruneResponse::default()))
 }
 
 /// `POST /build/prune`: there is no build cache to prune.

@@ -426,11 +426,6 @@ pub fn check_config(config: &ContainerConfig) -> Result<()> {
             "invalid volume specification: '{dst}': invalid mount config for type \"volume\": invalid mount path: '{dst}' mount path must be absolute"
         )));
     }
-    if config.mac_address.as_deref().is_some_and(|m| !m.is_empty()) {
-        return Err(Error::invalid(
-            "Config.MacAddress: a MAC address needs the bridge network, which berth does not provide yet",
-        ));
-    }
     Ok(())
 }
 

@@ -12,7 +12,8 @@
 //! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
 //! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
 //! `mounts` (the mounts a create asks for) and `volumes` (their life with the container),
-//! `archive` (`docker cp`).
+//! `archive` (`docker cp`), `networking` (the hooks into the network service: plan at create,
+//! attach at start, detach at stop, connect/disconnect, links).
 
 pub mod archive;
 mod archive_error;
@@ -25,11 +26,11 @@ mod create;
 pub mod exec;
 mod exec_start;
 mod export;
-pub mod files;
 mod logs;
 pub mod mounts;
 pub mod names;
 mod namespaces;
+mod networking;
 mod query;
 pub mod record;
 mod remove;
@@ -64,6 +65,7 @@ use tokio::sync::watch;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageService;
+use crate::network::NetworkService;
 use crate::volume::VolumeService;
 use crate::EngineConfig;
 use record::{ContainerRecord, Paths};
@@ -156,6 +158,7 @@ pub struct ContainerService {
     cfg: Arc<EngineConfig>,
     store: Arc<store::Store>,
     images: Arc<ImageService>,
+    networks: Arc<NetworkService>,
     volumes: Arc<VolumeService>,
     events: EventBus,
     table: Arc<ContainerTable>,
@@ -171,6 +174,7 @@ impl ContainerService {
         cfg: Arc<EngineConfig>,
         store: Arc<store::Store>,
         images: Arc<ImageService>,
+        networks: Arc<NetworkService>,
         volumes: Arc<VolumeService>,
         events: EventBus,
         table: Arc<ContainerTable>,
@@ -179,6 +183,7 @@ impl ContainerService {
             cfg,
             store,
             images,
+            networks,
             volumes,
             events,
             table,

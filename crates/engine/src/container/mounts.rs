@@ -457,23 +457,8 @@ pub fn parse_volumes_from(spec: &str) -> Result<(String, bool)> {
     Ok((id.to_string(), !mode.split(',').any(|o| o == "ro")))
 }
 
-/// The binds and mounts of a host config, checked (no volume is looked at yet); refuses
-/// what berth cannot do yet.
+/// The binds and mounts of a host config, checked (no volume is looked at yet).
 pub fn from_host_config(hc: &HostConfig) -> Result<Vec<MountSpec>> {
-    if hc.port_bindings.as_ref().is_some_and(|p| {
-        p.values()
-            .any(|b| b.as_ref().is_some_and(|b| !b.is_empty()))
-    }) || hc.publish_all_ports
-    {
-        return Err(Error::invalid(
-            "publishing ports (-p/-P) needs the bridge network, which berth does not provide yet",
-        ));
-    }
-    if hc.links.as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(Error::invalid(
-            "--link needs the bridge network, which berth does not provide yet",
-        ));
-    }
     for v in hc.volumes_from.iter().flatten() {
         parse_volumes_from(v)?;
     }

@@ -119,6 +119,8 @@ impl ContainerService {
         }
         // An auto-removed container goes from its exit straight here, without a teardown.
         self.detach_volumes(&inner.record).await;
+        // Ports, addresses and DNS records go now; the namespace with the cleanup.
+        self.networks.detach(&c.id).await;
         self.spawn_cleanup(cleanup::Leftovers {
             id: c.id.clone(),
             image_id: inner.record.image_id.clone(),

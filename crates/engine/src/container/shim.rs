@@ -176,6 +176,7 @@ fn container_spec(
     r: &ContainerRecord,
     netns: Option<&Path>,
     joins: Joins,
+    link_env: &[String],
 ) -> ContainerSpec {
     let hc = &r.host_config;
     let mut args = vec![r.path.clone()];
@@ -207,7 +208,12 @@ fn container_spec(
         id: r.id.clone(),
         rootfs: paths.rootfs(),
         args,
-        env: r.config.env.clone().unwrap_or_default(),
+        // Legacy links' variables first: the container's own override them (dockerd).
+        env: link_env
+            .iter()
+            .chain(r.config.env.iter().flatten())
+            .cloned()
+            .collect(),
         working_dir: r.config.working_dir.clone(),
         user: r.config.user.clone(),
         group_add: hc.group_add.clone().unwrap_or_default(),
@@ -283,13 +289,14 @@ pub(crate) async fn write_bundle(
     r: &ContainerRecord,
     netns: Option<&Path>,
     joins: Joins,
+    link_env: &[String],
 ) -> Result<()> {
     if r.host_config.init.unwrap_or(false) && cfg.init_binary.is_none() {
         return Err(Error::invalid(
             "--init needs an init binary: install Debian's tini or start berthd with --init-path",
         ));
     }
-    let cspec = container_spec(cfg, paths, r, netns, joins);
+    let cspec = container_spec(cfg, paths, r, netns, joins, link_env);
     let bundle = paths.dir.clone();
     let t0 = std::time::Instant::now();
     tokio::task::spawn_blocking(move || -> Result<()> {

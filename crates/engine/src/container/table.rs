@@ -83,6 +83,8 @@ mod tests {
             restart_count: 0,
             stopped_by_user: false,
             mounts: Vec::new(),
+            networks: Vec::new(),
+            networks_recorded: true,
         }
     }
 

@@ -133,8 +133,4 @@ fn host_config_checks() {
     ]);
     let m = from_host_config(&hc).unwrap();
     assert_eq!(m.len(), 2);
-    hc.port_bindings = Some([("80/tcp".to_string(), Some(vec![Default::default()]))].into());
-    assert!(from_host_config(&hc).is_err());
-    hc.port_bindings = Some([("80/tcp".to_string(), None)].into());
-    from_host_config(&hc).unwrap();
 }
