@@ -2,9 +2,7 @@
 //! read-only mounts, `--mount` of every type, `--volumes-from`, `rm -v`, prune, driver
 //! options, events, and what survives daemon restarts and crashes.
 
-use std::io::BufRead;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_tests::daemon::{http, tail};
 use berth_tests::Daemon;
@@ -573,46 +571,25 @@ fn driver_options_mount_a_tmpfs_while_containers_use_it() {
 #[test]
 fn volume_events_follow_dockerd() {
     let d = daemon();
-    let mut events = d
-        .docker_cmd(&[
-            "events",
+    d.events_until(
+        &[
             "--filter",
             "type=volume",
             "--format",
             "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}} {{.Actor.Attributes.destination}}",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out = events.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    // The subscription starts asynchronously: repeat until a whole cycle is seen.
-    let want = [
-        "create evol local <no value>",
-        "mount evol local /e",
-        "unmount evol local <no value>",
-        "destroy evol local <no value>",
-    ];
-    let mut seen: Vec<String> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        d.docker_ok(&["run", "--rm", "-v", "evol:/e", "busybox", "true"]);
-        d.docker_ok(&["volume", "rm", "evol"]);
-        while let Ok(l) = rx.recv_timeout(Duration::from_millis(300)) {
-            seen.push(l);
-        }
-        if seen.ends_with(&want.map(String::from)) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no whole cycle: {seen:?}");
-    }
-    let _ = events.kill();
-    let _ = events.wait();
+        ],
+        &[
+            "create evol local <no value>",
+            "mount evol local /e",
+            "unmount evol local <no value>",
+            "destroy evol local <no value>",
+        ],
+        Duration::from_secs(60),
+        || {
+            d.docker_ok(&["run", "--rm", "-v", "evol:/e", "busybox", "true"]);
+            d.docker_ok(&["volume", "rm", "evol"]);
+        },
+    );
 }
 
 #[test]
