@@ -53,18 +53,5 @@ fn docker_py_network_calls() {
 fn docker_py_volume_and_archive_calls() {
     let d = Daemon::start().unwrap();
     d.import_busybox().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/dockerpy_volumes.py");
-    let out = Command::new("/usr/bin/python3")
-        .arg(script)
-        .arg(d.host_arg())
-        .output()
-        .expect("/usr/bin/python3 with Debian's python3-docker is needed");
-    assert!(
-        out.status.success(),
-        "docker-py failed:\n{}\n{}\ndaemon:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        berth_tests::daemon::tail(&d.log_text(), 30)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("docker-py volumes OK"));
+    run_script(&d, "dockerpy_volumes.py", &[], "docker-py volumes OK");
 }

@@ -136,6 +136,17 @@ async fn image(ctx: &Ctx, cmd: ImageCommand) -> Result<(), CliError> {
     }
 }
 
+/// `key=value` list flags as a map (docker's `MapOpts`; a bare key maps to `""`).
+pub fn kv_map(values: &[String]) -> std::collections::BTreeMap<String, String> {
+    values
+        .iter()
+        .map(|v| match v.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (v.clone(), String::new()),
+        })
+        .collect()
+}
+
 /// Writes to stdout. A closed pipe (`berth ps | head -1`) ends the process quietly with
 /// the status a SIGPIPE death gives, as the docker CLI's would.
 pub fn print(s: &str) {

@@ -32,15 +32,7 @@ pub async fn volume(ctx: &Ctx, cmd: VolumeCommand) -> Result<(), CliError> {
 
 /// `--opt`/`--label` values as docker's `MapOpts`: `null` when none were given.
 fn map_of(values: &[String]) -> Option<BTreeMap<String, String>> {
-    (!values.is_empty()).then(|| {
-        values
-            .iter()
-            .map(|v| match v.split_once('=') {
-                Some((k, v)) => (k.to_string(), v.to_string()),
-                None => (v.clone(), String::new()),
-            })
-            .collect()
-    })
+    (!values.is_empty()).then(|| super::kv_map(values))
 }
 
 /// `berth volume create [OPTIONS] [VOLUME]`: prints the volume's name.
