@@ -48,3 +48,10 @@ fn docker_py_network_calls() {
         "docker-py networks OK",
     );
 }
+
+#[test]
+fn docker_py_volume_and_archive_calls() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    run_script(&d, "dockerpy_volumes.py", &[], "docker-py volumes OK");
+}
