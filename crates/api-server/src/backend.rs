@@ -1,8 +1,8 @@
 //! What each router needs of the daemon, as narrow traits (moby's router backends): the
 //! container routes see a [`ContainerBackend`], the exec routes an [`ExecBackend`], the system
 //! routes a [`SystemBackend`], the image routes (import, list, inspect, history, tag, delete,
-//! save, load, pull, push, search, login) an [`ImageBackend`], the network routes a
-//! [`NetworkBackend`]. `berthd` hands them the real
+//! save, load, pull, push, search, login) an [`ImageBackend`], the volume routes a
+//! [`VolumeBackend`], the network routes a [`NetworkBackend`]. `berthd` hands them the real
 //! [`Engine`], which implements them all; a router's unit tests hand it a fake. Commit, diff
 //! and export are container operations; `system df` and the prune endpoints span services and
 //! take the engine.
@@ -17,14 +17,16 @@ use api_types::{
     ImageSearchResponseItem, ImageSummary, JsonMessage,
 };
 use api_types::{
-    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
-    ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect, Filters, SystemInfo,
-    SystemVersion, UpdateConfig, UpdateResponse,
+    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPathStat,
+    ContainerPruneResponse, ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect,
+    Filters, SystemInfo, SystemVersion, UpdateConfig, UpdateResponse,
 };
+use api_types::{Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse};
 use distribution::AuthConfig;
 use engine::container::{
-    AttachOptions, AttachSession, ExecStart, ExecStartOptions, ListOptions, LogStream, LogsOptions,
-    RemoveOptions, StatsOptions, StatsStream, StopOptions, WaitCondition, WaitFuture,
+    AttachOptions, AttachSession, ExecStart, ExecStartOptions, ExportStream, ExtractOptions,
+    ListOptions, LogStream, LogsOptions, RemoveOptions, StatsOptions, StatsStream, StopOptions,
+    WaitCondition, WaitFuture,
 };
 use engine::image::progress::Receiver;
 use engine::image::{
@@ -108,6 +110,74 @@ pub trait ContainerBackend: Send + Sync + 'static {
         id: &str,
         cfg: UpdateConfig,
     ) -> impl Future<Output = Result<UpdateResponse>> + Send;
+    /// `HEAD /containers/{id}/archive?path=`: the stat of a path in the container.
+    fn stat_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<ContainerPathStat>> + Send;
+    /// `GET /containers/{id}/archive?path=`: the stat and a tar of the path.
+    fn archive_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<(ContainerPathStat, ExportStream)>> + Send;
+    /// `PUT /containers/{id}/archive?path=`: extracts the tar `body` into the directory `path`.
+    fn extract_to_dir<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        id: &str,
+        path: &str,
+        opts: ExtractOptions,
+        body: R,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The volume routes' view of the daemon.
+pub trait VolumeBackend: Send + Sync + 'static {
+    /// `GET /volumes`.
+    fn volume_list(&self, filters: &Filters) -> Result<VolumeListResponse>;
+    /// `POST /volumes/create`.
+    fn volume_create(
+        &self,
+        opts: VolumeCreateOptions,
+    ) -> impl Future<Output = Result<Volume>> + Send;
+    /// `GET /volumes/{name}`.
+    fn volume_inspect(&self, name: &str) -> Result<Volume>;
+    /// `DELETE /volumes/{name}`.
+    fn volume_remove(&self, name: &str, force: bool) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /volumes/prune`; `all_by_default`: named volumes too unless the filters say
+    /// otherwise (API < 1.42).
+    fn volume_prune(
+        &self,
+        filters: Filters,
+        all_by_default: bool,
+    ) -> impl Future<Output = Result<VolumePruneResponse>> + Send;
+}
+
+impl VolumeBackend for Engine {
+    fn volume_list(&self, filters: &Filters) -> Result<VolumeListResponse> {
+        Ok(self.volumes().list(filters)?)
+    }
+
+    async fn volume_create(&self, opts: VolumeCreateOptions) -> Result<Volume> {
+        Ok(self.volumes().create(opts).await?)
+    }
+
+    fn volume_inspect(&self, name: &str) -> Result<Volume> {
+        Ok(self.volumes().inspect(name)?)
+    }
+
+    async fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
+        Ok(self.volumes().remove(name, force).await?)
+    }
+
+    async fn volume_prune(
+        &self,
+        filters: Filters,
+        all_by_default: bool,
+    ) -> Result<VolumePruneResponse> {
+        Ok(self.volumes().prune(filters, all_by_default).await?)
+    }
 }
 
 /// The exec routes' view of the daemon.
@@ -346,6 +416,28 @@ impl ContainerBackend for Engine {
 
     async fn update(&self, id: &str, cfg: UpdateConfig) -> Result<UpdateResponse> {
         self.containers().update(id, cfg).await
+    }
+
+    async fn stat_path(&self, id: &str, path: &str) -> Result<ContainerPathStat> {
+        self.containers().stat_path(id, path).await
+    }
+
+    async fn archive_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<(ContainerPathStat, ExportStream)> {
+        self.containers().archive_path(id, path).await
+    }
+
+    async fn extract_to_dir<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        id: &str,
+        path: &str,
+        opts: ExtractOptions,
+        body: R,
+    ) -> Result<()> {
+        self.containers().extract_to_dir(id, path, opts, body).await
     }
 }
 

@@ -27,6 +27,7 @@ pub mod units;
 pub mod update;
 pub mod usage;
 pub mod version;
+pub mod volume;
 
 pub use container::*;
 pub use exec::*;
@@ -38,6 +39,10 @@ pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
 pub use update::{UpdateConfig, UpdateResponse};
 pub use usage::*;
+pub use volume::{
+    BindOptions, ContainerPathStat, Mount, TmpfsOptions, UsageData, Volume, VolumeCreateOptions,
+    VolumeDriver, VolumeListResponse, VolumeOptions, VolumePruneResponse,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -53,7 +53,8 @@ pub fn routes<B: ContainerBackend>(svc: Arc<B>) -> Router {
             post(super::operate::unpause::<B>),
         )
         .route("/containers/{id}/update", post(super::operate::update::<B>))
-        .with_state(svc)
+        .with_state(svc.clone())
+        .merge(super::copy::routes(svc))
 }
 
 #[derive(Deserialize, Default)]

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod attach_ws;
 pub mod commit;
 pub mod containers;
+pub mod copy;
 pub mod exec;
 pub mod images;
 pub mod networks;
@@ -11,6 +12,7 @@ pub mod operate;
 pub mod registry;
 pub mod system;
 pub mod usage;
+pub mod volumes;
 
 use axum::body::Bytes;
 use serde::de::DeserializeOwned;

@@ -7,7 +7,9 @@ pub mod image;
 pub mod json_indent;
 pub mod jsonmessage;
 pub mod network;
+pub mod row;
 pub mod stats;
+
 pub mod table;
 pub mod units;
 

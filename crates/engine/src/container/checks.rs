@@ -414,9 +414,15 @@ pub fn check_config(config: &ContainerConfig) -> Result<()> {
     if let Some(hc) = &config.healthcheck {
         check_healthcheck(hc)?;
     }
-    if let Some(dst) = config.volumes.iter().flatten().map(|(k, _)| k).next() {
+    if let Some(dst) = config
+        .volumes
+        .iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .find(|k| !k.starts_with('/'))
+    {
         return Err(Error::invalid(format!(
-            "anonymous volumes are not supported yet by berth (volume at {dst})"
+            "invalid volume specification: '{dst}': invalid mount config for type \"volume\": invalid mount path: '{dst}' mount path must be absolute"
         )));
     }
     Ok(())

@@ -12,10 +12,13 @@
 //! `logdriver`), `attach`, `query` (list, inspect, top, rename, resize), `stats` (with its
 //! `sampler`), `health` (the healthcheck monitor, `health_state` its verdict), `restore`
 //! (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the rw layer as an
-//! image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
-//! `networking` (the hooks into the network service: plan at create, attach at start, detach
-//! at stop, connect/disconnect, links).
+//! image layer, and `docker diff`), `export` (the flattened filesystem as a tar), `mounts`
+//! (the mounts a create asks for) and `volumes` (their life with the container), `archive`
+//! (`docker cp`), `networking` (the hooks into the network service: plan at create, attach at
+//! start, detach at stop, connect/disconnect, links).
 
+pub mod archive;
+mod archive_error;
 mod attach;
 pub mod checks;
 mod cleanup;
@@ -48,8 +51,11 @@ mod stats;
 mod stop;
 mod table;
 pub mod update;
+mod volumes;
+
 mod wait;
 
+pub use archive::{ArchiveError, ExtractOptions, ViewError};
 pub use attach::{AttachOptions, AttachSession};
 pub use exec::{ExecSettings, ExecState};
 pub use exec_start::{ExecSession, ExecStart, ExecStartOptions};
@@ -71,6 +77,7 @@ use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageService;
 use crate::network::NetworkService;
+use crate::volume::VolumeService;
 use crate::EngineConfig;
 use record::{ContainerRecord, Paths};
 use state::Status;
@@ -166,6 +173,7 @@ pub struct ContainerService {
     store: Arc<store::Store>,
     images: Arc<ImageService>,
     networks: Arc<NetworkService>,
+    volumes: Arc<VolumeService>,
     events: EventBus,
     table: Arc<ContainerTable>,
     /// Every exec, by id.
@@ -183,6 +191,7 @@ impl ContainerService {
         store: Arc<store::Store>,
         images: Arc<ImageService>,
         networks: Arc<NetworkService>,
+        volumes: Arc<VolumeService>,
         events: EventBus,
         table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
@@ -192,6 +201,7 @@ impl ContainerService {
             store,
             images,
             networks,
+            volumes,
             events,
             table,
             execs: exec::ExecStore::default(),

@@ -143,6 +143,8 @@ mod tests {
             restart_count: 0,
             stopped_by_user: false,
             health: None,
+            mounts: Vec::new(),
+
             networks: Vec::new(),
             networks_recorded: true,
         }
