@@ -23,7 +23,8 @@ use tower::Layer;
 
 use engine::Engine;
 use routes::{
-    archive as ar, commit as cm, containers as c, exec as x, images as i, system as s, usage as u,
+    archive as ar, build as b, commit as cm, containers as c, exec as x, images as i, system as s,
+    usage as u,
 };
 
 /// The router for every endpoint berthd serves.
@@ -62,7 +63,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
         .route("/networks/prune", post(u::networks_prune))
-        .route("/build/prune", post(u::build_prune))
+        .route("/build", post(b::build))
+        .route("/build/prune", post(b::prune))
         .route("/images/search", get(routes::registry::search))
         .route("/auth", post(routes::registry::auth))
         .route("/images/{*rest}", any(i::by_name))

@@ -87,6 +87,10 @@ pub struct Commit<L> {
     pub config: ImageConfig,
     /// The layer.
     pub change: LayerChange<L>,
+    /// The step's cache key: recorded with the image, in the same transaction.
+    pub cache_key: String,
+    /// What the step did (its command), for `system df -v`.
+    pub description: String,
 }
 
 /// A file downloaded for `ADD <url>`.
@@ -141,15 +145,7 @@ pub trait Backend: Send + Sync {
         key: &str,
     ) -> impl Future<Output = Result<Option<Image>, BackendError>> + Send;
 
-    /// Records that `key` produced `image`; `description` is what `system df -v` shows.
-    fn cache_put(
-        &self,
-        key: &str,
-        image: &Image,
-        description: &str,
-    ) -> impl Future<Output = Result<(), BackendError>> + Send;
-
-    /// Records a step's result as a new image.
+    /// Records a step's result as a new image, and its cache key.
     fn commit(
         &self,
         commit: Commit<Self::Layer>,

@@ -110,7 +110,7 @@ pub enum ContextError {
     },
     /// `.dockerignore` has a bad pattern.
     #[error("error reading .dockerignore: {0}")]
-    Ignore(#[from] crate::context::ignore::PatternError),
+    Ignore(#[from] dockerfile::ignore::PatternError),
 }
 
 impl ContextError {

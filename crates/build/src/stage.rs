@@ -221,9 +221,10 @@ impl<'b, B: Backend> Stage<'b, B> {
                 parent: self.image.clone(),
                 config,
                 change,
+                cache_key: key.to_string(),
+                description,
             })
             .await?;
-        self.b.backend.cache_put(key, &img, &description).await?;
         self.config = img.config.clone();
         self.image = Some(img);
         Ok(())

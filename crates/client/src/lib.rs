@@ -10,7 +10,7 @@
 //! wording.
 //!
 //! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `exec`
-//! (create, start, resize, inspect), `image`
+//! (create, start, resize, inspect), `build` (`POST /build`), `image`
 //! (import, list, inspect, tag, delete, history, pull), `image_ops` (commit, changes,
 //! export, save, load, prunes, disk usage), `system` (ping, version, info,
 //! events), `stdcopy` (demultiplexing 8-byte framed streams), `body` (request and response
@@ -18,6 +18,7 @@
 
 pub mod attach;
 pub mod body;
+pub mod build;
 pub mod container;
 pub mod error;
 pub mod exec;
@@ -40,6 +41,7 @@ use tokio::sync::OnceCell;
 
 pub use attach::{AttachConn, AttachOptions, AttachReader, AttachWriter};
 pub use body::{BodyReader, JsonStream};
+pub use build::ImageBuildOptions;
 pub use container::{
     ListContainersOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition, WaitHandle,
 };

@@ -65,6 +65,9 @@ pub enum Error {
     /// A registry operation failed (message as the registry client words it).
     #[error("{0}")]
     Registry(String, ErrorKind),
+    /// A build failed (the Dockerfile, the context, or a step).
+    #[error(transparent)]
+    Build(#[from] build::Error),
     #[error("{0}")]
     Internal(String),
 }
@@ -89,6 +92,7 @@ impl Error {
                 }
             }
             Error::Store(_, k) | Error::Runtime(_, k) | Error::Registry(_, k) => *k,
+            Error::Build(e) => crate::container::rootfs_kind(e.kind()),
             Error::Io { .. } | Error::File { .. } | Error::Internal(_) => ErrorKind::Internal,
         }
     }

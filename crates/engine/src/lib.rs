@@ -1,11 +1,12 @@
-//! The daemon's services — containers, images, system facts and events — each owning its own
+//! The daemon's services — containers, images, builds, system facts and events — each owning its own
 //! state, and the start-up reconciliation with running shims. No HTTP in here: `api-server`
 //! calls these services, and `berthd` wires them together.
 //!
 //! Modules: `container` (the container service, one file per operation), `image` (import,
-//! list, inspect, tag, delete), `system` (`/version`, `/info`, `/events`), `events` (the bus),
+//! list, inspect, tag, delete), `builder` (`docker build`, the build cache), `system` (`/version`, `/info`, `/events`), `events` (the bus),
 //! `clock` (time formats), `error`.
 
+pub mod builder;
 pub mod clock;
 pub mod container;
 pub mod error;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 pub use error::{Error, ErrorKind, Result};
 
+use builder::BuildService;
 use container::ContainerService;
 use events::EventBus;
 use image::ImageService;
@@ -45,12 +47,15 @@ pub struct EngineConfig {
     pub daemon_id: String,
     /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
     pub registry: distribution::RegistryOptions,
+    /// The largest build context accepted, bytes.
+    pub build_context_limit: u64,
 }
 
 /// The daemon's services, wired together.
 pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
+    builds: Arc<BuildService>,
     system: SystemService,
 }
 
@@ -81,10 +86,17 @@ impl Engine {
             ContainerService::open(cfg.clone(), store.clone(), images.clone(), events.clone())
                 .await?;
         images.set_containers(Arc::downgrade(&containers));
+        let builds = BuildService::new(
+            cfg.clone(),
+            store.clone(),
+            images.clone(),
+            containers.clone(),
+        );
         let system = SystemService::new(cfg, containers.clone(), images.clone(), events);
         Ok(Engine {
             containers,
             images,
+            builds,
             system,
         })
     }
@@ -97,6 +109,11 @@ impl Engine {
     /// The image service.
     pub fn images(&self) -> &Arc<ImageService> {
         &self.images
+    }
+
+    /// Builds.
+    pub fn builds(&self) -> &Arc<BuildService> {
+        &self.builds
     }
 
     /// Version, info and events.

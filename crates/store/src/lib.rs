@@ -19,8 +19,10 @@
 //!
 //! Modules: [`store`] (the facade), [`db`], [`content`], [`snapshot`], [`images`], [`lease`],
 //! [`layers`] (import and unpack), [`stream`] (store and unpack a blob in one pass),
-//! [`containers`] (rw layers, diff, commit, export view), [`gc`].
+//! [`containers`] (rw layers, diff, commit, export view), [`build`] (the builder's snapshots
+//! and in-place layers), [`gc`].
 
+pub mod build;
 pub mod containers;
 pub mod content;
 pub mod db;
@@ -43,6 +45,7 @@ mod stream_tests;
 #[cfg(test)]
 mod tests;
 
+pub use build::{BuildSnapshot, BUILD_CACHE_OWNER};
 pub use content::{BlobInfo, ContentError, ContentStore, IngestWriter};
 pub use db::{MetaDb, MetaError, ReadTx, WriteTx};
 pub use gc::{Garbage, GcStats};

@@ -1,6 +1,6 @@
 //! Disk usage and pruning: `GET /system/df`, `POST /images/prune`, and the prune endpoints
 //! `docker system prune` calls for object types berth has none of yet to prune
-//! (`/networks/prune`: only the predefined networks exist; `/build/prune`: no build cache).
+//! (`/networks/prune`: only the predefined networks exist). `/build/prune` is in `build`.
 
 use std::sync::Arc;
 
@@ -8,9 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Deserialize;
 
-use api_types::{
-    BuildCachePruneResponse, DiskUsage, Filters, ImagePruneResponse, NetworksPruneResponse,
-};
+use api_types::{DiskUsage, Filters, ImagePruneResponse, NetworksPruneResponse};
 use engine::container::ListOptions;
 use engine::Engine;
 
@@ -54,7 +52,7 @@ pub async fn df(State(engine): State<Arc<Engine>>) -> ApiResult<Json<DiskUsage>>
         images,
         containers,
         volumes: Vec::new(),
-        build_cache: Vec::new(),
+        build_cache: engine.builds().disk_usage().await?,
     }))
 }
 
@@ -65,9 +63,4 @@ pub async fn networks_prune(RawQuery(q): RawQuery) -> ApiResult<Json<NetworksPru
     f.validate(&["until", "label", "label!"])
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(Json(NetworksPruneResponse::default()))
-}
-
-/// `POST /build/prune`: there is no build cache to prune.
-pub async fn build_prune() -> Json<BuildCachePruneResponse> {
-    Json(BuildCachePruneResponse::default())
 }

@@ -8,7 +8,6 @@
 //! history use: `file:<sha256>` for a file, `dir:<sha256>` over every entry below a
 //! directory, `multi:<sha256>` over several sources (the classic builder's forms).
 
-pub mod ignore;
 pub mod receive;
 
 use std::collections::BTreeMap;
@@ -17,7 +16,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{ContextError, Error, Result};
-use ignore::{IgnoreSet, Pattern};
+use dockerfile::ignore::{self, IgnoreSet, Pattern};
 
 /// What an entry is.
 #[derive(Debug, Clone, PartialEq, Eq)]

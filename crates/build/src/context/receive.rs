@@ -276,9 +276,9 @@ fn check_symlink(path: &str, target: &str) -> Result<(), ContextError> {
     }
     let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
     let joined = if dir.is_empty() {
-        super::ignore::clean(target)
+        dockerfile::ignore::clean(target)
     } else {
-        super::ignore::clean(&format!("{dir}/{target}"))
+        dockerfile::ignore::clean(&format!("{dir}/{target}"))
     };
     if joined == ".." || joined.starts_with("../") {
         return Err(ContextError::SymlinkEscapes {

@@ -7,12 +7,12 @@ use dockerfile::instructions::{Add, Copy, InlineSource};
 use sha2::{Digest as _, Sha256};
 
 use crate::backend::{Backend, Image, LayerChange};
-use crate::context::ignore::Pattern;
 use crate::context::{has_wildcards, hash_list};
 use crate::error::{Error, Result};
 use crate::fs::copy::{self, Owner, Place, Tree};
 use crate::fs::root;
 use crate::stage::Stage;
+use dockerfile::ignore::Pattern;
 
 /// One source, ready to copy.
 enum Item {
@@ -64,7 +64,7 @@ fn normalize_dest(workdir: &str, dest: &str) -> String {
     if dest.starts_with('/') {
         return dest.to_string();
     }
-    let mut d = crate::context::ignore::clean(&format!("/{workdir}/{dest}"));
+    let mut d = dockerfile::ignore::clean(&format!("/{workdir}/{dest}"));
     if dest.ends_with('/') || dest == "." {
         d.push('/');
     }

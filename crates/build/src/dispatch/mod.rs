@@ -25,7 +25,7 @@ pub fn normalize_workdir(current: &str, requested: &str) -> String {
     } else {
         format!("/{current}/{requested}")
     };
-    crate::context::ignore::clean(&joined)
+    dockerfile::ignore::clean(&joined)
 }
 
 impl<'b, B: Backend> Stage<'b, B> {

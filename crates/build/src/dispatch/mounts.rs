@@ -43,7 +43,7 @@ impl<'b, B: Backend> Stage<'b, B> {
             return Ok(t);
         }
         let wd = self.run.working_dir.clone().unwrap_or_default();
-        Ok(crate::context::ignore::clean(&format!("/{wd}/{t}")))
+        Ok(dockerfile::ignore::clean(&format!("/{wd}/{t}")))
     }
 
     /// Makes a private, writable copy of `source` (a `rw` bind mount: its writes are thrown

@@ -17,8 +17,8 @@ use oci::layer::{apply, ApplyError, ApplyOptions, WhiteoutMode};
 
 use super::root;
 use super::tarstream::{Content, Item, Meta, TarStream};
-use crate::context::ignore::Pattern;
 use crate::context::{Context, EntryKind};
+use dockerfile::ignore::Pattern;
 
 /// What one node of a tree is.
 #[derive(Debug, Clone)]

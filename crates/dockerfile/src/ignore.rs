@@ -251,6 +251,11 @@ impl IgnoreSet {
         self.patterns.is_empty()
     }
 
+    /// Whether a `!` pattern may bring back something below an excluded directory.
+    pub fn has_exceptions(&self) -> bool {
+        self.patterns.iter().any(|p| p.exclusion)
+    }
+
     /// `MatchesOrParentMatches`: whether `path` is excluded, a pattern matching one of its
     /// parent directories counting as matching it.
     pub fn excludes(&self, path: &str) -> bool {
