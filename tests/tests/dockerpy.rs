@@ -23,3 +23,34 @@ fn docker_py_runs_its_everyday_calls() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("docker-py OK"));
 }
+
+#[test]
+fn docker_py_builds_images() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    let ctx = berth_tests::build::context(
+        &d,
+        "py-ctx",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY app /app\n"),
+            (".dockerignore", "**/*.log\n"),
+            ("app/kept.txt", "k"),
+            ("app/skipped.log", "s"),
+        ],
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/dockerpy_build.py");
+    let out = Command::new("/usr/bin/python3")
+        .arg(script)
+        .arg(d.host_arg())
+        .arg(&ctx)
+        .output()
+        .expect("/usr/bin/python3 with Debian's python3-docker is needed");
+    assert!(
+        out.status.success(),
+        "docker-py build failed:\n{}\n{}\ndaemon:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        berth_tests::daemon::tail(&d.log_text(), 30)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("docker-py build OK"));
+}
