@@ -29,7 +29,9 @@ fn message(body: &str) -> String {
 fn dockerfile_mistakes_are_400s_before_any_output() {
     let mut d = Daemon::start().unwrap();
     d.import_busybox().unwrap();
-    let cases: &[(&str, &[(&str, &str)], &str, &str)] = &[
+    // (name, context files, query, expected message)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (
             "unparsable",
             &[("Dockerfile", "FROM busybox\nNOTANINSTRUCTION foo\n")],
