@@ -8,10 +8,14 @@
 //!
 //! Build layers are not flushed one by one: the builder calls [`Store::flush_build`] once
 //! when the build is done (one `syncfs` for every step), as the classic builder and BuildKit
-//! never flush theirs.
+//! never flush theirs; and the records of a build's steps are committed without an `fsync`
+//! each ([`crate::MetaDb::write_relaxed`]), made durable by the build's last durable commit
+//! (its tags, the release of its lease) — a daemon that dies mid-build loses the build, as it
+//! would anyway.
 //!
-//! Cache mounts (`RUN --mount=type=cache`) are active snapshots owned by
-//! [`BUILD_CACHE_OWNER`], kept across restarts until `builder prune` removes them.
+//! Cache mounts (`RUN --mount=type=cache`) and contexts kept between builds (context sync)
+//! are active snapshots owned by [`BUILD_CACHE_OWNER`], kept across restarts until
+//! `builder prune` removes them.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -29,9 +33,26 @@ use crate::snapshot::overlay::{commit_record, SnapRecord, TABLE};
 use crate::snapshot::{Info, Kind, Labels, Mount, SnapshotError, Snapshotter, Usage};
 use crate::store::{check_layers, container_key, NewImage, Store, StoreError, OWNER_LABEL};
 
-/// Owner label value of cache-mount snapshots.
+/// Owner label value of the builder's persistent snapshots.
 pub const BUILD_CACHE_OWNER: &str = "build-cache";
-const CACHE_PREFIX: &str = "build-cache/";
+
+/// The builder's persistent directories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheDirKind {
+    /// A `RUN --mount=type=cache` directory, by cache id.
+    Mount,
+    /// A build context kept between builds of the same directory (context sync), by key.
+    Context,
+}
+
+impl CacheDirKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            CacheDirKind::Mount => "build-cache/",
+            CacheDirKind::Context => "build-context/",
+        }
+    }
+}
 
 /// A snapshot the builder writes into or reads from.
 #[derive(Debug, Clone)]
@@ -64,7 +85,7 @@ impl Store {
         parent: Option<&Digest>,
     ) -> Result<BuildSnapshot, StoreError> {
         let key = format!("build/{}", lease::new_id());
-        self.prepare_leased(Some(lease), &key, parent.map(Digest::as_str), Labels::new())?;
+        self.prepare_relaxed(lease, &key, parent, Kind::Active)?;
         self.build_snapshot(key)
     }
 
@@ -75,20 +96,32 @@ impl Store {
         top: Option<&Digest>,
     ) -> Result<BuildSnapshot, StoreError> {
         let key = format!("build-view/{}", lease::new_id());
+        self.prepare_relaxed(lease, &key, top, Kind::View)?;
+        self.build_snapshot(key)
+    }
+
+    /// A snapshot record and its lease entry in one non-durable transaction, then its
+    /// directories (see [`crate::MetaDb::write_relaxed`]: a crash loses the record, and the
+    /// next start's sweep the directories).
+    fn prepare_relaxed(
+        &self,
+        lease: &Lease,
+        key: &str,
+        parent: Option<&Digest>,
+        kind: Kind,
+    ) -> Result<(), StoreError> {
         let _g = self.gc_read();
         let sn = &self.inner.snapshots;
-        let rec = self.inner.db.write(|tx| {
-            let rec =
-                sn.create_record(tx, &key, top.map(Digest::as_str), Labels::new(), Kind::View)?;
-            lease::add(tx, lease.id(), Resource::Snapshot(key.clone()))?;
+        let rec = self.inner.db.write_relaxed(|tx| {
+            let rec = sn.create_record(tx, key, parent.map(Digest::as_str), Labels::new(), kind)?;
+            lease::add(tx, lease.id(), Resource::Snapshot(key.to_string()))?;
             Ok::<_, StoreError>(rec)
         })?;
         if let Err(e) = sn.make_dirs(&rec) {
-            self.discard_snapshot(&key);
+            self.discard_snapshot(key);
             return Err(e.into());
         }
-        drop(_g);
-        self.build_snapshot(key)
+        Ok(())
     }
 
     /// Removes a build snapshot that is not committed (a step that failed, a view, the
@@ -136,7 +169,10 @@ impl Store {
         let info = {
             let _g = self.gc_read();
             let info = w.commit_unsynced()?;
-            lease.add_unlocked(Resource::Blob(info.digest.clone()))?;
+            let blob = Resource::Blob(info.digest.clone());
+            self.inner
+                .db
+                .write_relaxed(|tx| lease::add(tx, lease.id(), blob))?;
             info
         };
         let mt = if oci_media_types {
@@ -183,7 +219,7 @@ impl Store {
         let chain_id = chain_of(parent, &blob.digest);
         let committed = {
             let _g = self.gc_read();
-            self.inner.db.write(|tx| {
+            self.inner.db.write_relaxed(|tx| {
                 match commit_record(tx, chain_id.as_str(), key, Labels::new()) {
                     Ok(()) => {}
                     Err(SnapshotError::AlreadyExists { .. }) => return Ok(false),
@@ -236,7 +272,7 @@ impl Store {
         let chain_id = chain_of(parent.as_ref(), &blob.digest);
         let removed_init = {
             let _g = self.gc_read();
-            self.inner.db.write(|tx| {
+            self.inner.db.write_relaxed(|tx| {
                 if tx
                     .raw_get::<SnapRecord>(TABLE, chain_id.as_str())?
                     .is_some()
@@ -312,7 +348,7 @@ impl Store {
             manifest: None,
             annotations: img.annotations,
         };
-        self.inner.db.write(|tx| {
+        self.inner.db.write_relaxed(|tx| {
             images::put(tx, &rec)?;
             also(tx, &rec.id)?;
             Ok::<_, StoreError>(())
@@ -320,15 +356,15 @@ impl Store {
         Ok(rec)
     }
 
-    /// The cache-mount directory `id`, created empty with `mode` and owner the first time.
+    /// The persistent build directory `id` of `kind`, created empty with `mode` and owner
+    /// the first time.
     pub fn build_cache_dir(
         &self,
+        kind: CacheDirKind,
         id: &str,
-        mode: u32,
-        uid: u32,
-        gid: u32,
+        (mode, uid, gid): (u32, u32, u32),
     ) -> Result<PathBuf, StoreError> {
-        let key = format!("{CACHE_PREFIX}{id}");
+        let key = format!("{}{id}", kind.prefix());
         if let Ok(dir) = self.inner.snapshots.fs_dir(&key) {
             return Ok(dir);
         }
@@ -341,7 +377,7 @@ impl Store {
         }
         let dir = self.inner.snapshots.fs_dir(&key)?;
         let io = |source| StoreError::Io {
-            op: "preparing cache mount",
+            op: "preparing a build cache directory",
             path: dir.clone(),
             source,
         };
@@ -351,29 +387,30 @@ impl Store {
         Ok(dir)
     }
 
-    /// Every cache-mount directory: its id, snapshot info and disk use.
-    pub fn build_cache_dirs(&self) -> Result<Vec<(String, Info, Usage)>, StoreError> {
-        let mut keys = Vec::new();
+    /// Every persistent build directory: its kind, id, snapshot info and disk use.
+    pub fn build_cache_dirs(&self) -> Result<Vec<(CacheDirKind, String, Info, Usage)>, StoreError> {
+        let mut found = Vec::new();
         self.inner.snapshots.walk(&mut |i| {
-            if i.key.starts_with(CACHE_PREFIX) {
-                keys.push(i.clone());
+            for kind in [CacheDirKind::Mount, CacheDirKind::Context] {
+                if let Some(id) = i.key.strip_prefix(kind.prefix()) {
+                    found.push((kind, id.to_string(), i.clone()));
+                }
             }
         })?;
         let mut out = Vec::new();
-        for i in keys {
+        for (kind, id, i) in found {
             let usage = self.inner.snapshots.usage(&i.key)?;
-            let id = i.key[CACHE_PREFIX.len()..].to_string();
-            out.push((id, i, usage));
+            out.push((kind, id, i, usage));
         }
         Ok(out)
     }
 
-    /// Removes cache-mount directory `id`.
-    pub fn remove_build_cache_dir(&self, id: &str) -> Result<(), StoreError> {
+    /// Removes the persistent build directory `id` of `kind`.
+    pub fn remove_build_cache_dir(&self, kind: CacheDirKind, id: &str) -> Result<(), StoreError> {
         Ok(self
             .inner
             .snapshots
-            .remove(&format!("{CACHE_PREFIX}{id}"))?)
+            .remove(&format!("{}{id}", kind.prefix()))?)
     }
 
     /// Flushes the data root's filesystem (one `syncfs`): a build's layers are on disk once

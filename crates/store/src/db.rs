@@ -219,6 +219,35 @@ impl MetaDb {
         Ok(out)
     }
 
+    /// [`MetaDb::write`], committed without waiting for the disk: the transaction is atomic
+    /// and ordered as any other, and becomes durable with the next durable commit of this
+    /// process (a crash before that loses it, never half of it). For records a crash may
+    /// lose — a build's intermediate steps — where one `fsync` per record costs more than the
+    /// work it records.
+    pub fn write_relaxed<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<MetaError>,
+    {
+        let (db, mut tx) = self.begin("beginning write transaction", |db| db.begin_write())?;
+        if let Err(e) = tx.set_durability(redb::Durability::None) {
+            tracing::debug!(error = %e, "non-durable commit refused: committing durably");
+        }
+        let mut wtx = WriteTx { tx };
+        let out = f(&mut wtx)?;
+        if let Err(e) = wtx.tx.commit() {
+            let e: redb::Error = e.into();
+            if poisons(&e) {
+                self.discard(&db, &e);
+            }
+            return Err(MetaError::Db {
+                op: "committing",
+                source: e,
+            }
+            .into());
+        }
+        Ok(out)
+    }
+
     /// Runs `f` in a read transaction (a consistent snapshot; does not block writers).
     pub fn read<T, E>(&self, f: impl FnOnce(&ReadTx) -> Result<T, E>) -> Result<T, E>
     where

@@ -45,7 +45,7 @@ mod stream_tests;
 #[cfg(test)]
 mod tests;
 
-pub use build::{BuildSnapshot, BUILD_CACHE_OWNER};
+pub use build::{BuildSnapshot, CacheDirKind, BUILD_CACHE_OWNER};
 pub use content::{BlobInfo, ContentError, ContentStore, IngestWriter};
 pub use db::{MetaDb, MetaError, ReadTx, WriteTx};
 pub use gc::{Garbage, GcStats};
