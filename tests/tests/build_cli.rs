@@ -321,7 +321,8 @@ fn builder_prune_and_system_df_show_the_build_cache() {
         berth_build(&d, &["-t", "pruned", dir.to_str().unwrap()]),
     );
     let df = d.docker_ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"]);
-    assert!(df.contains("Build Cache 4"), "{df}");
+    // Four step records and the context kept for the next build (a `source.local` record).
+    assert!(df.contains("Build Cache 5"), "{df}");
     let v = d.docker_ok(&["system", "df", "-v"]);
     assert!(v.contains("regular"), "{v}");
     // Plain prune: the dangling version's records and images go; the tagged one's stay.
@@ -351,4 +352,81 @@ fn builder_prune_and_system_df_show_the_build_cache() {
     let refused = d.berth(&["builder", "prune", "-f", "--keep-storage", "1g"]);
     assert!(!refused.status.success());
     assert!(text(&refused).contains("--keep-storage is not supported"));
+}
+
+/// The bytes `berth build` said it sent ("Sending build context to berth daemon  2.048kB").
+fn sent_bytes(out: &str) -> f64 {
+    let line = out.lines().next().unwrap_or_default();
+    let size = line
+        .strip_prefix("Sending build context to berth daemon  ")
+        .unwrap_or_else(|| panic!("no context line in {out}"));
+    let split = size.find(|c: char| c.is_ascii_alphabetic()).unwrap();
+    let (n, unit) = size.split_at(split);
+    let mult = match unit {
+        "B" => 1.0,
+        "kB" => 1e3,
+        "MB" => 1e6,
+        other => panic!("unit {other} in {out}"),
+    };
+    n.parse::<f64>().unwrap() * mult
+}
+
+#[test]
+fn berth_build_sends_only_the_files_that_changed() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    let big = "x".repeat(300_000);
+    let dir = context(
+        &d,
+        "sync",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY . /ctx/\n"),
+            ("big.txt", big.as_str()),
+            ("sub/small.txt", "one"),
+            ("gone.txt", "bye"),
+        ],
+    );
+    let ctx = dir.to_str().unwrap();
+    let first = ok(&d, berth_build(&d, &["-t", "sync:1", ctx]));
+    assert!(sent_bytes(&first) > 300_000.0, "{first}");
+    // Nothing changed: only the list travels, and every step hits.
+    let second = ok(&d, berth_build(&d, &["-t", "sync:2", ctx]));
+    assert!(sent_bytes(&second) < 20_000.0, "{second}");
+    assert_eq!(built_id(&first), built_id(&second));
+    assert_eq!(second.matches("Using cache").count(), 1, "{second}");
+    // A file changed, one removed, one added, a symlink: the image sees exactly that, and
+    // the big file did not travel again.
+    std::fs::write(dir.join("sub/small.txt"), "two").unwrap();
+    std::fs::remove_file(dir.join("gone.txt")).unwrap();
+    std::fs::write(dir.join("new.txt"), "new").unwrap();
+    std::os::unix::fs::symlink("sub/small.txt", dir.join("link")).unwrap();
+    let third = ok(&d, berth_build(&d, &["-t", "sync:3", ctx]));
+    assert!(sent_bytes(&third) < 20_000.0, "{third}");
+    assert_ne!(built_id(&first), built_id(&third));
+    let out = d.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "sync:3",
+        "sh",
+        "-c",
+        "cat /ctx/sub/small.txt /ctx/new.txt /ctx/link; ls /ctx; wc -c < /ctx/big.txt",
+    ]);
+    assert_eq!(
+        out,
+        "twonewtwoDockerfile\nbig.txt\nlink\nnew.txt\nsub\n300000"
+    );
+    // The docker CLI's whole tar of the same directory hashes the same: its build hits the
+    // cache berth's synced build left.
+    let docker = ok(&d, berth_tests::build::docker_build(&d, &[ctx]));
+    assert!(docker.contains("Using cache"), "{docker}");
+    assert_eq!(built_id(&docker), built_id(&third));
+    // The kept context shows in system df, and builder prune removes it: the next build
+    // sends everything again.
+    let v = d.docker_ok(&["system", "df", "-v"]);
+    assert!(v.contains("source.local"), "{v}");
+    d.docker_ok(&["builder", "prune", "-a", "-f"]);
+    let fourth = ok(&d, berth_build(&d, &[ctx]));
+    assert!(sent_bytes(&fourth) > 300_000.0, "{fourth}");
 }

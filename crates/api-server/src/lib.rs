@@ -64,6 +64,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/system/df", get(u::df))
         .route("/networks/prune", post(u::networks_prune))
         .route("/build", post(b::build))
+        .route("/build/context", post(b::sync_context))
         .route("/build/prune", post(b::prune))
         .route("/images/search", get(routes::registry::search))
         .route("/auth", post(routes::registry::auth))

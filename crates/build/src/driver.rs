@@ -389,7 +389,9 @@ async fn run_stage<B: Backend>(
     for ins in &s.instructions {
         out.line(format!("Step {n}/{total} : {}", ins.original));
         n += 1;
+        let t0 = std::time::Instant::now();
         st.dispatch(ins, index).await?;
+        tracing::debug!(step = n - 1, elapsed_us = t0.elapsed().as_micros() as u64, instruction = %ins.keyword, "build step");
         out.line(format!(" ---> {}", short_id(st.image_id())));
     }
     if is_target {

@@ -108,6 +108,24 @@ pub enum ContextError {
         #[source]
         source: std::io::Error,
     },
+    /// A context upload carries an entry the sync did not ask for.
+    #[error("the build context upload has an unexpected entry {path:?}")]
+    Unexpected {
+        /// The entry.
+        path: String,
+    },
+    /// A context upload lacks a file the sync asked for.
+    #[error("the build context upload lacks {path:?}")]
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// A context sync lists an entry twice or out of order.
+    #[error("the build context list is not sorted or names {path:?} twice")]
+    Unsorted {
+        /// The entry.
+        path: String,
+    },
     /// `.dockerignore` has a bad pattern.
     #[error("error reading .dockerignore: {0}")]
     Ignore(#[from] dockerfile::ignore::PatternError),

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use api_types::build::{ContextManifest, ContextSyncResponse};
 use api_types::JsonMessage;
 use hyper::Method;
 use tokio::io::AsyncRead;
@@ -73,6 +74,9 @@ pub struct ImageBuildOptions {
     pub registry_config: Option<String>,
     /// `X-Berth-Build-Secrets`: base64 JSON of secrets by id (berth's `--secret`).
     pub secrets: Option<String>,
+    /// `X-Berth-Context`: the token of a context sync; the body then carries only the files
+    /// the sync asked for.
+    pub context_token: Option<String>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -131,6 +135,20 @@ impl ImageBuildOptions {
 }
 
 impl Client {
+    /// `POST /build/context?key=` (berth's context sync): which of `manifest`'s files the
+    /// daemon lacks.
+    pub async fn build_context_sync(
+        &self,
+        key: &str,
+        manifest: &ContextManifest,
+    ) -> Result<ContextSyncResponse> {
+        let q = Query::new().set("key", key.to_string());
+        let resp = self
+            .post_json("/build/context", q, "context list", manifest)
+            .await?;
+        body::json(resp.into_body(), "context sync answer").await
+    }
+
     /// `POST /build` with the context tar `tar` as the body.
     pub async fn image_build<R>(
         &self,
@@ -146,6 +164,9 @@ impl Client {
         }
         if let Some(s) = &opts.secrets {
             headers.push(("X-Berth-Build-Secrets", s.as_str()));
+        }
+        if let Some(t) = &opts.context_token {
+            headers.push(("X-Berth-Context", t.as_str()));
         }
         let resp = self
             .send(

@@ -1,6 +1,6 @@
 //! `POST /build` (the classic builder's API: the context tar as the body, options in the
 //! query, registry credentials in `X-Registry-Config`, JSON messages streamed back) and
-//! `POST /build/prune`. What berth cannot do — a remote context, squash, BuildKit sessions
+//! `POST /build/prune`, and berth's context sync (`POST /build/context`). What berth cannot do — a remote context, squash, BuildKit sessions
 //! and outputs, security options — is refused with a 400 naming it.
 
 use std::collections::BTreeMap;
@@ -14,6 +14,7 @@ use axum::Json;
 use base64::Engine as _;
 use futures_util::stream;
 
+use api_types::build::{ContextManifest, ContextSyncResponse};
 use api_types::query::parse_bool;
 use api_types::{AuthConfig, BuildCachePruneResponse, Filters};
 use engine::builder::{BuildOptions, BuildRequest, PruneOptions};
@@ -206,6 +207,10 @@ fn options(p: &Params, headers: &HeaderMap) -> ApiResult<BuildRequest> {
         options: o,
         auth: registry_config(headers),
         quiet: p.flag("q"),
+        context_token: headers
+            .get("x-berth-context")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     })
 }
 
@@ -241,6 +246,19 @@ pub async fn build(
         Body::from_stream(lines),
     )
         .into_response())
+}
+
+/// `POST /build/context?key=` (berth's CLI): the context's entry list; the answer names the
+/// files the build's body must carry (see `api_types::build`).
+pub async fn sync_context(
+    State(engine): State<Arc<Engine>>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> ApiResult<Json<ContextSyncResponse>> {
+    let p = Params::parse(q.as_deref())?;
+    let key = p.get("key").unwrap_or("");
+    let manifest: ContextManifest = super::json_body(&body)?;
+    Ok(Json(engine.builds().sync_context(key, manifest).await?))
 }
 
 /// `POST /build/prune?all=&filters=&keep-storage=`.

@@ -9,6 +9,7 @@
 //! directory, `multi:<sha256>` over several sources (the classic builder's forms).
 
 pub mod receive;
+pub mod sync;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ use crate::error::{ContextError, Error, Result};
 use dockerfile::ignore::{self, IgnoreSet, Pattern};
 
 /// What an entry is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EntryKind {
     /// A regular file.
     File,
@@ -32,7 +33,7 @@ pub enum EntryKind {
 }
 
 /// One entry of the context.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// What it is.
     pub kind: EntryKind,
@@ -48,6 +49,9 @@ pub struct Entry {
     pub hash: [u8; 32],
     /// Modification time, seconds.
     pub mtime: u64,
+    /// The client's identity of this version of the file (see `sync`), if it sent one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub stat: String,
 }
 
 impl Entry {
@@ -68,12 +72,13 @@ impl Entry {
             size,
             hash,
             mtime,
+            stat: String::new(),
         }
     }
 }
 
 /// Every entry of the context by cleaned relative path (`a/b`; the root is not listed).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Index {
     /// The entries.
     pub entries: BTreeMap<String, Entry>,

@@ -60,7 +60,14 @@ pub(crate) fn clean_name(raw: &[u8]) -> Result<Option<String>, ContextError> {
 }
 
 /// The hash of an entry's header fields (Docker's tarsum selectors, mtime excluded).
-fn header_hasher(path: &str, kind: &EntryKind, mode: u32, uid: u64, gid: u64, size: u64) -> Sha256 {
+pub(crate) fn header_hasher(
+    path: &str,
+    kind: &EntryKind,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    size: u64,
+) -> Sha256 {
     let (flag, link) = match kind {
         EntryKind::File => ('0', ""),
         EntryKind::Dir => ('5', ""),
@@ -72,16 +79,19 @@ fn header_hasher(path: &str, kind: &EntryKind, mode: u32, uid: u64, gid: u64, si
     h
 }
 
-struct Writer<'a> {
-    root: &'a Path,
-    limits: Limits,
-    out: Received,
-    buf: Vec<u8>,
+pub(crate) struct Writer<'a> {
+    pub(crate) root: &'a Path,
+    pub(crate) limits: Limits,
+    pub(crate) out: Received,
+    pub(crate) buf: Vec<u8>,
     /// Directories whose times are set at the end (children change them meanwhile).
-    dir_times: Vec<(String, u64)>,
+    pub(crate) dir_times: Vec<(String, u64)>,
+    /// In a sync (see `super::sync`): the files the upload must carry, with the stat the
+    /// client gave each; anything else in the tar is refused.
+    pub(crate) expected: Option<BTreeMap<String, String>>,
 }
 
-fn write_err(path: &Path) -> impl FnOnce(io::Error) -> ContextError + '_ {
+pub(crate) fn write_err(path: &Path) -> impl FnOnce(io::Error) -> ContextError + '_ {
     move |source| ContextError::Write {
         path: path.to_path_buf(),
         source,
@@ -90,7 +100,7 @@ fn write_err(path: &Path) -> impl FnOnce(io::Error) -> ContextError + '_ {
 
 impl Writer<'_> {
     /// Checks that no parent of `path` is a symlink (or a file), creating missing parents.
-    fn parents(&mut self, path: &str) -> Result<(), ContextError> {
+    pub(crate) fn parents(&mut self, path: &str) -> Result<(), ContextError> {
         let mut end = 0;
         while let Some(i) = path[end..].find('/') {
             let parent = &path[..end + i];
@@ -149,7 +159,7 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn entry<R: Read>(&mut self, mut e: tar::Entry<'_, R>) -> Result<(), ContextError> {
+    pub(crate) fn entry<R: Read>(&mut self, mut e: tar::Entry<'_, R>) -> Result<(), ContextError> {
         let raw = e.path_bytes().into_owned();
         let Some(path) = clean_name(&raw)? else {
             return Ok(()); // the root directory itself
@@ -179,6 +189,13 @@ impl Writer<'_> {
             tar::EntryType::Block => return Err(entry_type(path, "block device")),
             tar::EntryType::Fifo => return Err(entry_type(path, "named pipe")),
             _ => return Err(entry_type(path, "special file")),
+        };
+        let stat = match &self.expected {
+            None => String::new(),
+            Some(exp) => match (exp.get(&path), &kind) {
+                (Some(stat), EntryKind::File) => stat.clone(),
+                _ => return Err(ContextError::Unexpected { path }),
+            },
         };
         self.parents(&path)?;
         let full = self.root.join(&path);
@@ -256,10 +273,9 @@ impl Writer<'_> {
         } else {
             0
         };
-        self.out.index.entries.insert(
-            path,
-            Entry::new(kind, mode, uid, gid, size, hasher.finalize().into(), mtime),
-        );
+        let mut entry = Entry::new(kind, mode, uid, gid, size, hasher.finalize().into(), mtime);
+        entry.stat = stat;
+        self.out.index.entries.insert(path, entry);
         Ok(())
     }
 }
@@ -270,7 +286,7 @@ fn entry_type(path: String, kind: &'static str) -> ContextError {
 
 /// moby's breakout check: a relative target is resolved against the link's directory and
 /// must stay inside the context; an absolute one is taken relative to the context's root.
-fn check_symlink(path: &str, target: &str) -> Result<(), ContextError> {
+pub(crate) fn check_symlink(path: &str, target: &str) -> Result<(), ContextError> {
     if target.starts_with('/') {
         return Ok(());
     }
@@ -341,23 +357,39 @@ pub fn receive<R: Read>(reader: R, root: &Path, limits: Limits) -> Result<Receiv
         out: Received::default(),
         buf: Vec::new(),
         dir_times: Vec::new(),
+        expected: None,
     };
-    let entries = archive
-        .entries()
-        .map_err(|source| ContextError::NotTar { source })?;
-    for e in entries {
-        let e = e.map_err(|source| ContextError::NotTar { source })?;
-        w.entry(e)?;
+    w.read_tar(&mut archive)?;
+    w.finish_dirs();
+    Ok(w.out)
+}
+
+impl Writer<'_> {
+    /// Writes every entry of `archive`.
+    pub(crate) fn read_tar<R: Read>(
+        &mut self,
+        archive: &mut tar::Archive<R>,
+    ) -> Result<(), ContextError> {
+        let entries = archive
+            .entries()
+            .map_err(|source| ContextError::NotTar { source })?;
+        for e in entries {
+            let e = e.map_err(|source| ContextError::NotTar { source })?;
+            self.entry(e)?;
+        }
+        Ok(())
     }
-    // Deepest first, so setting a directory's time is not undone by its parent's.
-    w.dir_times.sort_by_key(|d| std::cmp::Reverse(d.0.len()));
-    for (path, mtime) in &w.dir_times {
-        let full = root.join(path);
-        if let Ok(f) = File::open(&full) {
-            let _ = set_mtime(&f, *mtime);
+
+    /// Sets the directories' times, deepest first, so that setting a directory's time is not
+    /// undone by writing into it afterwards.
+    pub(crate) fn finish_dirs(&mut self) {
+        self.dir_times.sort_by_key(|d| std::cmp::Reverse(d.0.len()));
+        for (path, mtime) in &self.dir_times {
+            if let Ok(f) = File::open(self.root.join(path)) {
+                let _ = set_mtime(&f, *mtime);
+            }
         }
     }
-    Ok(w.out)
 }
 
 /// Every entry under `prefix` (`""` for all), in path order.

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use client::ImageBuildOptions;
 use tokio::io::AsyncWriteExt;
 
-use super::build_context::{self, Counter, ExtraDockerfile};
+use super::build_context::{self, Counter, ExtraDockerfile, Synced};
 use super::{print, println, Ctx};
 use crate::args::BuildArgs;
 use crate::error::CliError;
@@ -160,6 +160,8 @@ fn options(ctx: &Ctx, a: &BuildArgs) -> Result<ImageBuildOptions, CliError> {
 enum Source {
     /// A directory and the Dockerfile's path relative to it.
     Dir(PathBuf, String, Option<ExtraDockerfile>),
+    /// A directory synced with the daemon: only the files it asked for travel.
+    Synced(Synced, Vec<String>, Option<ExtraDockerfile>),
     /// A tar (or a lone Dockerfile) from stdin, read in full.
     Stdin(Vec<u8>),
 }
@@ -256,6 +258,10 @@ fn stream(src: Source, compress: bool, counter: Counter) -> tokio::io::DuplexStr
                     .block_on(tx.write_all(&data))
                     .map_err(|e| CliError::new(e.to_string()))
             }
+            Source::Synced(synced, want, extra) => {
+                let sync = tokio_util_bridge(&mut tx, &handle);
+                synced.write_wanted(extra.as_ref(), &want, sync, &counter)
+            }
             Source::Dir(dir, dockerfile, extra) => {
                 let sync = tokio_util_bridge(&mut tx, &handle);
                 if compress {
@@ -290,6 +296,43 @@ fn tokio_util_bridge<'a>(
     W(tx, handle)
 }
 
+/// The key the daemon keeps context directory `dir` under: a hash of this machine's id and
+/// the directory's absolute path.
+fn context_key(dir: &Path) -> Result<String, CliError> {
+    use sha2::Digest as _;
+    let abs = std::path::absolute(dir).map_err(|e| CliError::new(e.to_string()))?;
+    let mut h = sha2::Sha256::new();
+    h.update(std::fs::read("/etc/machine-id").unwrap_or_default());
+    h.update(abs.as_os_str().as_encoded_bytes());
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Syncs directory context `dir` with the daemon (see `api_types::build`): the build's body
+/// then carries only the files the daemon lacks. A daemon without context sync (dockerd)
+/// gets the whole directory.
+async fn sync(
+    ctx: &Ctx,
+    opts: &mut ImageBuildOptions,
+    dir: PathBuf,
+    dockerfile: String,
+    extra: Option<ExtraDockerfile>,
+) -> Result<Source, CliError> {
+    let key = context_key(&dir)?;
+    let (d, f) = (dir.clone(), dockerfile.clone());
+    let x = extra.clone();
+    let synced = tokio::task::spawn_blocking(move || build_context::list_dir(&d, &f, x.as_ref()))
+        .await
+        .map_err(|e| CliError::new(format!("listing the build context: {e}")))??;
+    match ctx.client.build_context_sync(&key, &synced.manifest).await {
+        Ok(answer) => {
+            opts.context_token = Some(answer.token);
+            Ok(Source::Synced(synced, answer.want, extra))
+        }
+        Err(e) if matches!(e.status(), Some(404 | 405)) => Ok(Source::Dir(dir, dockerfile, extra)),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `berth build`.
 pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result<(), CliError> {
     let mut opts = options(ctx, &a)?;
@@ -303,6 +346,10 @@ pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result<(), CliError> {
     let (src, dockerfile) = source(&a)?;
     opts.dockerfile = dockerfile;
     let counter = Counter::default();
+    let src = match src {
+        Source::Dir(dir, df, extra) if !a.compress => sync(ctx, &mut opts, dir, df, extra).await?,
+        other => other,
+    };
     let body = stream(src, a.compress, counter.clone());
     let mut messages = ctx.client.image_build(&opts, body).await?;
     if !a.quiet {

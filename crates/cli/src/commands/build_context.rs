@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use api_types::build::{ContextEntry, ContextKind, ContextManifest};
 use dockerfile::ignore::IgnoreSet;
 
 use crate::error::CliError;
@@ -49,6 +50,7 @@ impl<W: Write> Write for Counting<W> {
 }
 
 /// A Dockerfile to add to the context (from stdin or outside the context).
+#[derive(Clone)]
 pub struct ExtraDockerfile {
     /// Its name in the context (`.dockerfile.<random>`).
     pub name: String,
@@ -68,7 +70,7 @@ impl ExtraDockerfile {
     }
 }
 
-fn header(path: &str, m: &fs::Metadata, kind: tar::EntryType, size: u64) -> tar::Header {
+fn header(m: &fs::Metadata, kind: tar::EntryType, size: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
     h.set_mode(m.permissions().mode() & 0o7777);
@@ -76,7 +78,6 @@ fn header(path: &str, m: &fs::Metadata, kind: tar::EntryType, size: u64) -> tar:
     h.set_size(size);
     h.set_uid(0);
     h.set_gid(0);
-    let _ = path;
     h
 }
 
@@ -85,34 +86,47 @@ fn excluded(set: &IgnoreSet, rel: &str, dockerfile: &str) -> bool {
     rel != ".dockerignore" && rel != dockerfile && set.excludes(rel)
 }
 
-/// Writes the tar of directory `root` to `out`.
-pub fn write_dir<W: Write>(
-    root: &Path,
-    dockerfile: &str,
-    extra: Option<&ExtraDockerfile>,
-    out: W,
-    counter: &Counter,
-) -> Result<(), CliError> {
-    let ignore_text = fs::read_to_string(root.join(".dockerignore")).ok();
-    let set = match &ignore_text {
+/// One entry of a context directory, as the walk finds it.
+struct Found {
+    /// Slash-separated, relative.
+    rel: String,
+    /// On disk.
+    path: PathBuf,
+    /// `symlink_metadata`.
+    meta: fs::Metadata,
+}
+
+fn io_err(p: &Path) -> impl Fn(io::Error) -> CliError + '_ {
+    move |e: io::Error| CliError::new(format!("{}: {e}", p.display()))
+}
+
+/// `root`'s `.dockerignore`, as text and as patterns.
+fn ignore_of(root: &Path) -> Result<(Option<String>, IgnoreSet), CliError> {
+    let text = fs::read_to_string(root.join(".dockerignore")).ok();
+    let set = match &text {
         Some(t) => IgnoreSet::parse(t)
             .map_err(|e| CliError::new(format!("error reading .dockerignore: {e}")))?,
         None => IgnoreSet::default(),
     };
-    let mut b = tar::Builder::new(Counting {
-        inner: io::BufWriter::with_capacity(1 << 20, out),
-        n: counter.clone(),
-    });
-    b.follow_symlinks(false);
-    fn err(p: &Path) -> impl Fn(io::Error) -> CliError + '_ {
-        move |e: io::Error| CliError::new(format!("{}: {e}", p.display()))
-    }
+    Ok((text, set))
+}
+
+/// Every entry of directory `root` the context holds, in tar order (a directory before its
+/// children, names sorted), `.dockerignore` applied; with `extra`, the context's own
+/// `.dockerignore` is left out (the caller writes it with the extra Dockerfile's name added).
+fn walk(
+    root: &Path,
+    dockerfile: &str,
+    set: &IgnoreSet,
+    extra: bool,
+) -> Result<Vec<Found>, CliError> {
+    let mut out = Vec::new();
     let mut stack: Vec<(PathBuf, String)> = vec![(root.to_path_buf(), String::new())];
     while let Some((dir, rel)) = stack.pop() {
         let mut entries: Vec<fs::DirEntry> = fs::read_dir(&dir)
-            .map_err(err(&dir))?
+            .map_err(io_err(&dir))?
             .collect::<io::Result<_>>()
-            .map_err(err(&dir))?;
+            .map_err(io_err(&dir))?;
         entries.sort_by_key(|e| e.file_name());
         let mut subdirs = Vec::new();
         for e in entries {
@@ -123,53 +137,211 @@ pub fn write_dir<W: Write>(
                 format!("{rel}/{name}")
             };
             let path = e.path();
-            if extra.is_some() && crel == ".dockerignore" {
-                continue; // written below with the extra Dockerfile's name added
+            if extra && crel == ".dockerignore" {
+                continue;
             }
-            let m = fs::symlink_metadata(&path).map_err(err(&path))?;
-            let skip = excluded(&set, &crel, dockerfile);
-            if m.is_dir() {
-                if !skip {
-                    let mut h = header(&crel, &m, tar::EntryType::Directory, 0);
-                    b.append_data(&mut h, format!("{crel}/"), io::empty())
-                        .map_err(err(&path))?;
-                }
+            let meta = fs::symlink_metadata(&path).map_err(io_err(&path))?;
+            let skip = excluded(set, &crel, dockerfile);
+            if meta.is_dir() {
                 // An excluded directory is still walked when `!` patterns may bring back
                 // something below it.
                 if !skip || set.has_exceptions() {
-                    subdirs.push((path, crel));
+                    subdirs.push((path.clone(), crel.clone()));
+                }
+            } else if !meta.is_file() && !meta.file_type().is_symlink() {
+                if !skip {
+                    crate::commands::eprintln(&format!(
+                        "skipping {crel}: not a file, directory or link"
+                    ));
                 }
                 continue;
             }
-            if skip {
-                continue;
-            }
-            if m.file_type().is_symlink() {
-                let target = fs::read_link(&path).map_err(err(&path))?;
-                let mut h = header(&crel, &m, tar::EntryType::Symlink, 0);
-                b.append_link(&mut h, &crel, &target).map_err(err(&path))?;
-            } else if m.is_file() {
-                let f = fs::File::open(&path).map_err(err(&path))?;
-                let mut h = header(&crel, &m, tar::EntryType::Regular, m.len());
-                b.append_data(&mut h, &crel, f.take(m.len()))
-                    .map_err(err(&path))?;
-            } else {
-                crate::commands::eprintln(&format!(
-                    "skipping {crel}: not a file, directory or link"
-                ));
+            if !skip {
+                out.push(Found {
+                    rel: crel,
+                    path,
+                    meta,
+                });
             }
         }
         stack.extend(subdirs.into_iter().rev());
     }
-    if let Some(x) = extra {
-        let mut ignore = ignore_text.unwrap_or_default();
-        ignore.push_str(&format!("\n{}\n", x.name));
-        append_bytes(&mut b, ".dockerignore", ignore.as_bytes())?;
-        append_bytes(&mut b, &x.name, &x.content)?;
+    Ok(out)
+}
+
+/// Appends one found entry to the tar.
+fn append_found<W: Write>(b: &mut tar::Builder<W>, f: &Found) -> Result<(), CliError> {
+    let (m, crel, path) = (&f.meta, &f.rel, &f.path);
+    if m.is_dir() {
+        let mut h = header(m, tar::EntryType::Directory, 0);
+        b.append_data(&mut h, format!("{crel}/"), io::empty())
+            .map_err(io_err(path))
+    } else if m.file_type().is_symlink() {
+        let target = fs::read_link(path).map_err(io_err(path))?;
+        let mut h = header(m, tar::EntryType::Symlink, 0);
+        b.append_link(&mut h, crel, &target).map_err(io_err(path))
+    } else {
+        let file = fs::File::open(path).map_err(io_err(path))?;
+        let mut h = header(m, tar::EntryType::Regular, m.len());
+        b.append_data(&mut h, crel, file.take(m.len()))
+            .map_err(io_err(path))
     }
+}
+
+fn counting_tar<W: Write>(out: W, counter: &Counter) -> tar::Builder<Counting<io::BufWriter<W>>> {
+    let mut b = tar::Builder::new(Counting {
+        inner: io::BufWriter::with_capacity(1 << 20, out),
+        n: counter.clone(),
+    });
+    b.follow_symlinks(false);
+    b
+}
+
+/// The extra Dockerfile and the `.dockerignore` that hides it.
+fn append_extra<W: Write>(
+    b: &mut tar::Builder<W>,
+    x: &ExtraDockerfile,
+    ignore_text: Option<String>,
+) -> Result<(), CliError> {
+    let mut ignore = ignore_text.unwrap_or_default();
+    ignore.push_str(&format!("\n{}\n", x.name));
+    append_bytes(b, ".dockerignore", ignore.as_bytes())?;
+    append_bytes(b, &x.name, &x.content)
+}
+
+fn finish<W: Write>(b: tar::Builder<W>) -> Result<(), CliError> {
     b.into_inner()
         .and_then(|mut w| w.flush())
         .map_err(|e| CliError::new(format!("writing the build context: {e}")))
+}
+
+/// Writes the tar of directory `root` to `out`.
+pub fn write_dir<W: Write>(
+    root: &Path,
+    dockerfile: &str,
+    extra: Option<&ExtraDockerfile>,
+    out: W,
+    counter: &Counter,
+) -> Result<(), CliError> {
+    let (ignore_text, set) = ignore_of(root)?;
+    let mut b = counting_tar(out, counter);
+    for f in walk(root, dockerfile, &set, extra.is_some())? {
+        append_found(&mut b, &f)?;
+    }
+    if let Some(x) = extra {
+        append_extra(&mut b, x, ignore_text)?;
+    }
+    finish(b)
+}
+
+/// A context directory prepared for a sync (see `api_types::build`): its entry list for the
+/// daemon, then the tar of the files the daemon asks for.
+pub struct Synced {
+    /// The list sent to the daemon.
+    pub manifest: ContextManifest,
+    found: Vec<Found>,
+    ignore_text: Option<String>,
+}
+
+/// What identifies a version of a file on this machine: a change to its content, mode or
+/// owner changes its ctime (or its size, mtime, inode).
+fn stat_of(m: &fs::Metadata) -> String {
+    format!(
+        "{}:{}:{}.{}:{}.{}:{}",
+        m.dev(),
+        m.ino(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.len()
+    )
+}
+
+/// Lists directory `root` for a sync; the extra Dockerfile and its `.dockerignore` are
+/// listed without a stat (always sent).
+pub fn list_dir(
+    root: &Path,
+    dockerfile: &str,
+    extra: Option<&ExtraDockerfile>,
+) -> Result<Synced, CliError> {
+    let (ignore_text, set) = ignore_of(root)?;
+    let found = walk(root, dockerfile, &set, extra.is_some())?;
+    let mut entries: Vec<ContextEntry> = Vec::with_capacity(found.len() + 2);
+    for f in &found {
+        let m = &f.meta;
+        let (kind, link) = if m.is_dir() {
+            (ContextKind::Dir, String::new())
+        } else if m.file_type().is_symlink() {
+            let t = fs::read_link(&f.path).map_err(io_err(&f.path))?;
+            (ContextKind::Symlink, t.to_string_lossy().into_owned())
+        } else {
+            (ContextKind::File, String::new())
+        };
+        entries.push(ContextEntry {
+            path: f.rel.clone(),
+            kind,
+            mode: m.permissions().mode() & 0o7777,
+            size: if kind == ContextKind::File {
+                m.len()
+            } else {
+                0
+            },
+            mtime: m.mtime().max(0) as u64,
+            link,
+            stat: if kind == ContextKind::File {
+                stat_of(m)
+            } else {
+                String::new()
+            },
+        });
+    }
+    if let Some(x) = extra {
+        for (path, size) in [
+            (".dockerignore".to_string(), 0),
+            (x.name.clone(), x.content.len() as u64),
+        ] {
+            entries.push(ContextEntry {
+                path,
+                kind: ContextKind::File,
+                mode: 0o600,
+                size,
+                mtime: 0,
+                link: String::new(),
+                stat: String::new(),
+            });
+        }
+    }
+    // The daemon wants the list in path order (the walk's order puts `a/b` before `a.txt`).
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Synced {
+        manifest: ContextManifest { entries },
+        found,
+        ignore_text,
+    })
+}
+
+impl Synced {
+    /// Writes the tar of the files in `want` (the daemon's answer) to `out`.
+    pub fn write_wanted<W: Write>(
+        self,
+        extra: Option<&ExtraDockerfile>,
+        want: &[String],
+        out: W,
+        counter: &Counter,
+    ) -> Result<(), CliError> {
+        let want: std::collections::BTreeSet<&str> = want.iter().map(String::as_str).collect();
+        let mut b = counting_tar(out, counter);
+        for f in self.found.iter().filter(|f| want.contains(f.rel.as_str())) {
+            if f.meta.is_file() {
+                append_found(&mut b, f)?;
+            }
+        }
+        if let Some(x) = extra {
+            append_extra(&mut b, x, self.ignore_text)?;
+        }
+        finish(b)
+    }
 }
 
 fn append_bytes<W: Write>(

@@ -475,7 +475,7 @@ impl build::Backend for EngineBackend {
         let cid = id.to_string();
         let path = blocking(move || {
             store
-                .build_cache_dir(&cid, mode, uid, gid)
+                .build_cache_dir(store::CacheDirKind::Mount, &cid, (mode, uid, gid))
                 .map_err(store_error)
         })
         .await

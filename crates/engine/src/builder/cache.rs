@@ -139,12 +139,18 @@ impl BuildService {
                     "UsageCount": r.usage_count,
                 }));
             }
-            for (id, info, usage) in store.build_cache_dirs().map_err(store_error)? {
+            for (kind, id, info, usage) in store.build_cache_dirs().map_err(store_error)? {
+                let (ty, what) = match kind {
+                    store::CacheDirKind::Mount => ("exec.cachemount", format!("cache mount {id}")),
+                    store::CacheDirKind::Context => {
+                        ("source.local", format!("local source for context {id}"))
+                    }
+                };
                 out.push(serde_json::json!({
                     "ID": short(&format!("{:x}", info.id)),
                     "Parents": null,
-                    "Type": "exec.cachemount",
-                    "Description": format!("cache mount {id}"),
+                    "Type": ty,
+                    "Description": what,
                     "InUse": false,
                     "Shared": false,
                     "Size": usage.size,
@@ -174,6 +180,7 @@ impl BuildService {
         let store = self.store.clone();
         let used = self.images_in_use();
         let all = opts.all;
+        let svc = self.clone();
         tokio::task::spawn_blocking(move || -> Result<BuildCachePruneResponse> {
             let meta_err = |e: store::MetaError| {
                 Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind()))
@@ -216,11 +223,15 @@ impl BuildService {
                     tracing::debug!(image = %i.id, error = %e, "build cache image kept");
                 }
             }
-            for (id, info, usage) in store.build_cache_dirs().map_err(store_error)? {
+            for (kind, id, info, usage) in store.build_cache_dirs().map_err(store_error)? {
                 if !old_enough(info.created) {
                     continue;
                 }
-                if store.remove_build_cache_dir(&id).is_ok() {
+                let removed = match kind {
+                    store::CacheDirKind::Mount => store.remove_build_cache_dir(kind, &id).is_ok(),
+                    store::CacheDirKind::Context => svc.forget_context(&id),
+                };
+                if removed {
                     deleted.push(short(&format!("{:x}", info.id)));
                     reclaimed += usage.size;
                 }

@@ -16,6 +16,7 @@
 
 mod backend;
 mod cache;
+mod context;
 mod download;
 mod mounts;
 mod run;
@@ -54,6 +55,8 @@ pub struct BuildService {
     context_limit: u64,
     /// Locks of `sharing=locked` cache mounts, by id.
     cache_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Synced contexts (berth's CLI).
+    contexts: context::Contexts,
 }
 
 /// What a build request carries besides its options.
@@ -64,6 +67,8 @@ pub struct BuildRequest {
     pub auth: BTreeMap<String, AuthConfig>,
     /// `q`: print only the image id.
     pub quiet: bool,
+    /// `X-Berth-Context`: the body updates the context a sync prepared (berth's CLI).
+    pub context_token: Option<String>,
 }
 
 static BUILD_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -84,6 +89,7 @@ impl BuildService {
             containers,
             context_limit,
             cache_locks: Mutex::new(BTreeMap::new()),
+            contexts: context::Contexts::default(),
         })
     }
 
@@ -115,7 +121,19 @@ impl BuildService {
         );
         let scratch = self.scratch_dir();
         let backend = backend::EngineBackend::new(self.clone(), lease.clone(), scratch, req.auth);
-        let (ctx_key, ctx) = match self.receive_context(&lease, body).await {
+        // A synced context is kept for the next build: not removed at the end, and locked
+        // until then.
+        let received = match &req.context_token {
+            Some(token) => self
+                .receive_synced(token, body)
+                .await
+                .map(|(ctx, guard)| (None, ctx, Some(guard))),
+            None => self
+                .receive_context(&lease, body)
+                .await
+                .map(|(key, ctx)| (Some(key), ctx, None)),
+        };
+        let (ctx_key, ctx, ctx_guard) = match received {
             Ok(v) => v,
             Err(e) => {
                 backend.cleanup(None).await;
@@ -129,7 +147,7 @@ impl BuildService {
         let prepared = match build::prepare(backend.clone(), ctx, req.options).await {
             Ok(p) => p,
             Err(e) => {
-                backend.cleanup(Some(&ctx_key)).await;
+                backend.cleanup(ctx_key.as_deref()).await;
                 return Err(Error::Build(e));
             }
         };
@@ -150,7 +168,8 @@ impl BuildService {
                 }
             }
             drop(out);
-            backend.cleanup(Some(&ctx_key)).await;
+            backend.cleanup(ctx_key.as_deref()).await;
+            drop(ctx_guard);
             // One flush for every layer of the build (see store::build).
             let store = svc.store.clone();
             let _ = tokio::task::spawn_blocking(move || {
