@@ -10,7 +10,7 @@ pkgs=(
   iproute2 nftables                           # network namespaces and bridges
   runc skopeo docker-registry umoci           # comparisons and interop tests
   python3-docker                              # docker-py interop test
-  zstd xz-utils                               # `import` of zstd and xz tarballs (image tests)
+  zstd xz-utils bzip2 gzip                    # compressed tarballs and archives (image tests)
   apache2-utils openssl jq curl hyperfine     # registry auth, TLS, benchmarks
 )
 if ! command -v docker >/dev/null 2>&1; then pkgs+=(docker.io); fi

@@ -355,3 +355,36 @@ fn history_and_images_list_like_docker() {
         ],
     );
 }
+
+#[test]
+fn load_reads_gzip_and_bzip2_compressed_archives() {
+    let d = daemon();
+    let tar = scratch(&d, "bb.tar");
+    d.docker_ok(&["save", "-o", tar.to_str().unwrap(), "busybox"]);
+    let id = d.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "busybox"]);
+    // `docker save busybox | gzip > bb.tar.gz`, and the same with bzip2.
+    for (codec, ext) in [("gzip", "gz"), ("bzip2", "bz2")] {
+        let packed = scratch(&d, &format!("bb.tar.{ext}"));
+        let out = std::process::Command::new(codec)
+            .arg("-c")
+            .arg(&tar)
+            .output()
+            .expect("running the compressor");
+        assert!(out.status.success(), "{codec} failed");
+        std::fs::write(&packed, &out.stdout).unwrap();
+        d.docker_ok(&["rmi", "busybox"]);
+        let loaded = d.docker(&["load", "-i", packed.to_str().unwrap()]);
+        let (stdout, stderr, code) = result(&loaded);
+        assert_eq!(
+            (stdout.as_str(), stderr.as_str(), code),
+            ("Loaded image: busybox:latest\n", "", Some(0)),
+            "{codec}"
+        );
+        assert_eq!(
+            d.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "busybox"]),
+            id,
+            "{codec}: the same image"
+        );
+        d.docker_ok(&["run", "--rm", "busybox", "true"]);
+    }
+}

@@ -214,6 +214,8 @@ fn nothing_is_left_unreferenced_after_any_sequence() {
     let out = d.docker(&["commit", "holder"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("was removed"));
     d.docker_ok(&["start", "holder"]);
+    // `start` returns once the command runs; its exit is recorded a few ms later.
+    d.docker_ok(&["wait", "holder"]);
     d.docker_ok(&["rm", "holder"]);
     let all = d.docker_ok(&["images", "-aq"]);
     let mut args = vec!["rmi", "-f"];

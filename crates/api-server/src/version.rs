@@ -66,7 +66,11 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let t0 = std::time::Instant::now();
-    let resp = crate::error::ensure_json(next.run(req).await).await;
+    let heavy = crate::memory::is_heavy(&method, &path).then(crate::memory::Heavy::begin);
+    let mut resp = crate::error::ensure_json(next.run(req).await).await;
+    if let Some(guard) = heavy {
+        resp = crate::memory::hold_until_sent(resp, guard);
+    }
     tracing::debug!(%method, %path, status = resp.status().as_u16(), elapsed_us = t0.elapsed().as_micros() as u64, "request");
     with_headers(resp)
 }

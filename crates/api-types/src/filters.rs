@@ -21,6 +21,13 @@ impl std::fmt::Display for FilterError {
 
 impl std::error::Error for FilterError {}
 
+impl FilterError {
+    /// Always a bad request.
+    pub fn kind(&self) -> errdefs::ErrorKind {
+        errdefs::ErrorKind::InvalidArgument
+    }
+}
+
 impl Filters {
     /// Parses the raw query value; empty means no filters.
     pub fn parse(raw: &str) -> Result<Filters, FilterError> {

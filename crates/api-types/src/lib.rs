@@ -1,6 +1,9 @@
 //! Serde types of the Docker Engine API (moby's `api/swagger.yaml`): request and response
 //! bodies, query-string helpers, filters, version constants, and the JSON progress and stream
-//! message types. No I/O.
+//! message types; and the one home of the Docker text and wire formats that the daemon, the
+//! shim and the CLI share: [`time`] (RFC 3339 with nanoseconds, Go's `time.Time.String()`,
+//! Go durations, `since`/`until`), [`units`] (go-units' sizes and durations) and [`stdcopy`]
+//! (the 8-byte multiplexed stream framing). No I/O.
 //!
 //! Vocabulary: a *config* is what the user asked for (`ContainerConfig`, `HostConfig`); an
 //! *inspect* is the full record the daemon reports; a *summary* is one row of a list. Field
@@ -17,7 +20,9 @@ pub mod progress;
 pub mod query;
 pub mod registry;
 pub mod serde_util;
+pub mod stdcopy;
 pub mod system;
+pub mod time;
 pub mod units;
 pub mod usage;
 pub mod version;

@@ -10,8 +10,9 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use api_types::stdcopy;
 use runtime::launcher::{self, Stdio};
-use runtime::shim::{self, ExecReply, Response};
+use runtime::shim::{ExecReply, Response};
 use runtime::sys::{self, PollReady};
 use runtime::ErrorKind;
 
@@ -497,10 +498,10 @@ impl Session {
         };
         if !self.tty {
             let id = match which {
-                Output::Stderr => shim::STREAM_STDERR,
-                _ => shim::STREAM_STDOUT,
+                Output::Stderr => stdcopy::STDERR,
+                _ => stdcopy::STDOUT,
             };
-            c.out.extend_from_slice(&shim::frame_header(id, n));
+            c.out.extend_from_slice(&stdcopy::header(id, n));
         }
         c.out.extend_from_slice(&buf[..n]);
     }

@@ -7,12 +7,13 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use api_types::stdcopy;
 use runtime::launcher;
 use runtime::logfile::{JsonLogWriter, Stream};
 use runtime::shim::{
     self, ExitRecord, Request, Response, ShimConfig, ShimState, Status, WireError,
 };
-use runtime::{cgroup, sys, timefmt, ErrorKind};
+use runtime::{cgroup, sys, ErrorKind};
 
 use crate::stdio::{Output, ProcessIo};
 
@@ -284,11 +285,11 @@ impl Shim {
             }
             if !tty {
                 let id = if stream == Stream::Stdout {
-                    shim::STREAM_STDOUT
+                    stdcopy::STDOUT
                 } else {
-                    shim::STREAM_STDERR
+                    stdcopy::STDERR
                 };
-                a.out.extend_from_slice(&shim::frame_header(id, data.len()));
+                a.out.extend_from_slice(&stdcopy::header(id, data.len()));
             }
             a.out.extend_from_slice(data);
             a.out.len() <= MAX_PENDING
@@ -508,7 +509,7 @@ impl Shim {
         let rec = ExitRecord {
             exit_code: code,
             oom_killed,
-            exited_at: timefmt::format_rfc3339_nano(at),
+            exited_at: api_types::time::format_rfc3339_nano(at),
             pid: self.pid,
         };
         // A connected waiter (the daemon's monitor) persists the exit itself before anyone

@@ -131,7 +131,7 @@ async fn kill_and_wait() {
     let rec = with_timeout(h.wait()).await.unwrap();
     assert_eq!(rec.exit_code, 137);
     assert!(!rec.oom_killed);
-    assert!(runtime::timefmt::parse_rfc3339(&rec.exited_at).is_some());
+    assert!(api_types::time::parse_system_time(&rec.exited_at).is_some());
     // The shim removed the container's cgroup and its socket before it exited (releasing its
     // lock; `wait` is answered before that cleanup).
     assert!(runtime::shim::lock::wait_released(

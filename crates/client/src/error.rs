@@ -2,24 +2,8 @@
 //! failure (`Error response from daemon: …`, `Cannot connect to the … daemon at …`), so the
 //! `berth` binary can print it unchanged.
 
-/// What kind of failure an [`Error`] is, independent of how it is worded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The object named does not exist (HTTP 404).
-    NotFound,
-    /// The request conflicts with the object's state (HTTP 409).
-    Conflict,
-    /// The request was malformed or named an invalid value (HTTP 400, bad host, bad stream).
-    InvalidArgument,
-    /// The daemon refused the credentials (HTTP 401/403).
-    Unauthorized,
-    /// The daemon could not be reached, or reported itself unavailable (HTTP 503).
-    Unavailable,
-    /// The daemon does not implement what was asked (HTTP 501).
-    NotImplemented,
-    /// Anything else: a daemon-side failure or a broken response.
-    Internal,
-}
+/// What kind of failure an [`Error`] is, independent of how it is worded (`errdefs`'s).
+pub use errdefs::ErrorKind;
 
 /// An Engine API call that failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +80,9 @@ impl Error {
         match self {
             Error::Connect { .. } => ErrorKind::Unavailable,
             Error::InvalidHost { .. } => ErrorKind::InvalidArgument,
-            Error::Daemon { status, .. } | Error::Status { status, .. } => kind_of_status(*status),
+            Error::Daemon { status, .. } | Error::Status { status, .. } => {
+                ErrorKind::from_http_status(*status)
+            }
             Error::Http { .. } | Error::Io { .. } => ErrorKind::Unavailable,
             Error::Upgrade { .. }
             | Error::Decode { .. }
@@ -118,19 +104,6 @@ impl Error {
             Error::Daemon { status, .. } | Error::Status { status, .. } => Some(*status),
             _ => None,
         }
-    }
-}
-
-/// Maps an HTTP error status to a kind, as moby's `httpErrorFromStatusCode` does.
-fn kind_of_status(status: u16) -> ErrorKind {
-    match status {
-        400 => ErrorKind::InvalidArgument,
-        401 | 403 => ErrorKind::Unauthorized,
-        404 => ErrorKind::NotFound,
-        409 => ErrorKind::Conflict,
-        501 => ErrorKind::NotImplemented,
-        503 => ErrorKind::Unavailable,
-        _ => ErrorKind::Internal,
     }
 }
 

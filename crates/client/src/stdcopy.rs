@@ -1,7 +1,8 @@
-//! Demultiplexing of the Engine API's multiplexed stream (attach and logs without a TTY):
-//! each frame is an 8-byte header `[stream, 0, 0, 0, len as u32 big-endian]` then `len`
-//! bytes. Stream 0 is stdin, 1 stdout, 2 stderr, 3 an error from the daemon.
+//! Demultiplexing of the Engine API's multiplexed stream (attach and logs without a TTY),
+//! framed as `api_types::stdcopy` says. Stream 0 is stdin, 1 stdout, 2 stderr, 3 an error
+//! from the daemon.
 
+use api_types::stdcopy;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -35,7 +36,7 @@ impl<R: AsyncRead + Unpin> Demux<R> {
 
     /// The next frame, `None` at end of stream (a stream cut inside a frame is an error).
     pub async fn next_frame(&mut self) -> Result<Option<Frame>> {
-        let mut header = [0u8; 8];
+        let mut header = [0u8; stdcopy::HEADER_LEN];
         let mut got = 0;
         while got < header.len() {
             let n = self
@@ -53,17 +54,17 @@ impl<R: AsyncRead + Unpin> Demux<R> {
             }
             got += n;
         }
-        let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let (id, len) = stdcopy::parse_header(&header);
         let mut data = vec![0u8; len];
         self.reader
             .read_exact(&mut data)
             .await
             .map_err(|source| Error::Io { source })?;
-        let stream = match header[0] {
-            0 => StdStream::Stdin,
-            1 => StdStream::Stdout,
-            2 => StdStream::Stderr,
-            3 => {
+        let stream = match id {
+            stdcopy::STDIN => StdStream::Stdin,
+            stdcopy::STDOUT => StdStream::Stdout,
+            stdcopy::STDERR => StdStream::Stderr,
+            stdcopy::SYSTEMERR => {
                 return Err(Error::DaemonStream {
                     message: String::from_utf8_lossy(&data).into_owned(),
                 })
@@ -103,12 +104,7 @@ async fn write_flush<W: AsyncWrite + Unpin + ?Sized>(w: &mut W, b: &[u8]) -> std
 
 /// Encodes one frame (used by tests and by anything that fakes a daemon stream).
 pub fn encode_frame(stream: u8, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(8 + data.len());
-    out.push(stream);
-    out.extend_from_slice(&[0, 0, 0]);
-    out.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    out.extend_from_slice(data);
-    out
+    stdcopy::frame(stream, data)
 }
 
 #[cfg(test)]

@@ -34,4 +34,4 @@ pub use registry::Registries;
 pub use repository::{BlobBody, Mount, Repository, Upload};
 pub use search::{SearchResult, SearchResults};
 
-pub use oci::ErrorKind;
+pub use errdefs::ErrorKind;

@@ -1,13 +1,10 @@
-//! Time as the Engine API shows it: RFC 3339 with nanoseconds in UTC for inspect, Unix seconds
-//! for lists, and go-units' `HumanDuration` for `ps` status strings.
+//! The daemon's clock: now, and how long ago. The time formats themselves (RFC 3339 with
+//! nanoseconds, Go durations, `since`/`until`) are `api_types::time`'s; the ones the
+//! services use are re-exported here with "now" filled in.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
-
-/// Go's zero time, which inspect shows for "never".
-pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
+pub use api_types::time::{parse_rfc3339_or_zero as parse_rfc3339, rfc3339, ZERO_TIME};
 
 /// Now, as nanoseconds since the epoch.
 pub fn now_nanos() -> i128 {
@@ -17,25 +14,10 @@ pub fn now_nanos() -> i128 {
         .unwrap_or(0)
 }
 
-/// RFC 3339 with nanoseconds (`2024-01-02T03:04:05.123456789Z`); `0` is Go's zero time.
-pub fn rfc3339(nanos: i128) -> String {
-    if nanos == 0 {
-        return ZERO_TIME.to_string();
-    }
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| ZERO_TIME.to_string())
-}
-
-/// Parses RFC 3339 (what the API and image configs carry) into nanoseconds since the epoch.
-pub fn parse_rfc3339(s: &str) -> Option<i128> {
-    if s.is_empty() || s == ZERO_TIME {
-        return Some(0);
-    }
-    OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp_nanos())
+/// The duration from `nanos` to now (zero if in the future).
+pub fn since(nanos: i128) -> Duration {
+    let d = now_nanos() - nanos;
+    Duration::from_nanos(d.max(0) as u64)
 }
 
 /// go-units `HumanDuration`, as used in `Up 5 seconds` / `Exited (0) 3 minutes ago`.
@@ -43,64 +25,17 @@ pub fn human_duration(d: Duration) -> String {
     api_types::units::human_duration(d.as_secs_f64())
 }
 
-/// The duration from `nanos` to now (zero if in the future).
-pub fn since(nanos: i128) -> Duration {
-    let d = now_nanos() - nanos;
-    Duration::from_nanos(d.max(0) as u64)
-}
-
-/// Parses the `since`/`until` forms the API takes: Unix seconds with optional fraction
-/// (`1700000000.123`), RFC 3339, or a Go duration relative to now (`10m`, `1h30m`, `5s`).
+/// A `since`/`until` value (Unix seconds, RFC 3339, or a Go duration before now) as
+/// nanoseconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Option<i128> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Some((a, b)) = s.split_once('.') {
-        if let (Ok(sec), true) = (a.parse::<i64>(), b.chars().all(|c| c.is_ascii_digit())) {
-            let frac = format!("{b:0<9}");
-            let ns: i128 = frac[..9].parse().ok()?;
-            return Some(sec as i128 * 1_000_000_000 + ns);
-        }
-    }
-    if let Ok(sec) = s.parse::<i64>() {
-        return Some(sec as i128 * 1_000_000_000);
-    }
-    if let Some(t) = parse_rfc3339(s) {
-        return Some(t);
-    }
-    parse_go_duration(s).map(|d| now_nanos() - d.as_nanos() as i128)
+    api_types::time::parse_timestamp(s, now_nanos())
 }
 
-/// Parses a Go duration string (`300ms`, `1.5h`, `2h45m`).
+/// A non-negative Go duration (`300ms`, `1h30m`).
 pub fn parse_go_duration(s: &str) -> Option<Duration> {
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let factor = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += value * factor;
-        rest = &rest[unit_end..];
-    }
-    Some(Duration::from_secs_f64(total))
+    api_types::time::parse_go_duration(s)
+        .filter(|secs| *secs >= 0.0)
+        .map(Duration::from_secs_f64)
 }
 
 #[cfg(test)]

@@ -2,9 +2,21 @@
 //! state, and the start-up reconciliation with running shims. No HTTP in here: `api-server`
 //! calls these services, and `berthd` wires them together.
 //!
-//! Modules: `container` (the container service, one file per operation), `image` (import,
-//! list, inspect, tag, delete), `builder` (`docker build`, the build cache), `system` (`/version`, `/info`, `/events`), `events` (the bus),
-//! `clock` (time formats), `error`.
+//! Services never point back at each other. The one question another service asks of the
+//! containers — "which containers use this image?" (and soon this volume, this network) — goes
+//! through the [`usage::UsageIndex`] trait, which the container table implements and which the
+//! image service receives at construction. Operations that need both (commit: the container's
+//! rw layer, then an image of it) are driven by the container service, which depends on the
+//! image service, never the reverse: no module of `image/` imports from `container/`.
+//!
+//! Errors: [`Error`] wraps the lower crates' errors as typed variants and answers `kind()`
+//! (the one `errdefs::ErrorKind`); only `api-server` turns a kind into an HTTP status.
+//!
+//! Modules: `container` (the container service, one file per operation), `image` (pull, push,
+//! import, load, save, list, inspect, tag, delete, commit), `builder` (`docker build`, the
+//! build cache), `system` (`/version`, `/info`,
+//! `/events`), `usage` (the who-uses-what seam), `events` (the bus), `clock` (time formats),
+//! `error`.
 
 pub mod builder;
 pub mod clock;
@@ -13,6 +25,7 @@ pub mod error;
 pub mod events;
 pub mod image;
 pub mod system;
+pub mod usage;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,7 +33,7 @@ use std::sync::Arc;
 pub use error::{Error, ErrorKind, Result};
 
 use builder::BuildService;
-use container::ContainerService;
+use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
 use system::SystemService;
@@ -76,16 +89,27 @@ impl Engine {
             store::Store::open(&root, store::StoreOptions::default())
         })
         .await
-        .map_err(|e| Error::Internal(format!("open task: {e}")))?
-        .map_err(image::store_error)?;
+        .map_err(Error::task("open"))??;
         let store = Arc::new(store);
         let events = EventBus::default();
         let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));
-        let images = Arc::new(ImageService::new(store.clone(), events.clone(), registries));
-        let containers =
-            ContainerService::open(cfg.clone(), store.clone(), images.clone(), events.clone())
-                .await?;
-        images.set_containers(Arc::downgrade(&containers));
+        // The container table is built first: the image service asks it which containers
+        // use an image, and the container service fills it.
+        let table = ContainerTable::new();
+        let images = Arc::new(ImageService::new(
+            store.clone(),
+            events.clone(),
+            registries,
+            table.clone(),
+        ));
+        let containers = ContainerService::open(
+            cfg.clone(),
+            store.clone(),
+            images.clone(),
+            events.clone(),
+            table,
+        )
+        .await?;
         let builds = BuildService::new(
             cfg.clone(),
             store.clone(),

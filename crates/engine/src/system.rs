@@ -225,7 +225,7 @@ impl SystemService {
                 "network",
                 "volume",
             ])
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let until = match until {
             Some(u) if !u.is_empty() => Some(
                 clock::parse_timestamp(u)

@@ -29,18 +29,5 @@ pub mod netns;
 pub mod ports;
 pub mod sysctl;
 
-/// What kind of failure an error is, for callers that map errors to API statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The thing asked for does not exist.
-    NotFound,
-    /// The request conflicts with the current state (an address or port already taken, an
-    /// overlapping subnet).
-    Conflict,
-    /// The caller's input is wrong.
-    InvalidArgument,
-    /// A resource ran out (no free address left in a subnet).
-    Unavailable,
-    /// A bug or an unexpected system failure.
-    Internal,
-}
+/// What kind of failure an error is (the one `errdefs` vocabulary).
+pub use errdefs::ErrorKind;

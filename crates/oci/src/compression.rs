@@ -1,5 +1,6 @@
-//! Layer compression: detection from magic bytes and decompressing readers for plain tar,
-//! gzip (flate2 on zlib-rs), zstd and xz (xz2, liblzma).
+//! Layer and archive compression: detection from magic bytes and decompressing readers for
+//! plain tar, gzip (flate2 on zlib-rs), zstd, xz (xz2, liblzma) and bzip2 (the pure-Rust
+//! libbz2) — what moby's `DecompressStream` accepts for `docker load` and `docker import`.
 
 use std::fmt;
 use std::io::{self, Cursor, Read};
@@ -17,7 +18,7 @@ pub enum Compression {
     Zstd,
     /// xz (LZMA2). Accepted by `docker import`/`load`; never produced.
     Xz,
-    /// bzip2: recognised so the error can name it; not supported.
+    /// bzip2. Accepted by `docker import`/`load`; never produced.
     Bzip2,
 }
 
@@ -43,12 +44,6 @@ pub enum CompressionError {
         #[source]
         source: io::Error,
     },
-    /// A format that is recognised but not supported.
-    #[error("{format} compression is not supported (use uncompressed, gzip, zstd or xz)")]
-    Unsupported {
-        /// The format found.
-        format: Compression,
-    },
     /// The decoder could not be set up.
     #[error("initialising the {format} decoder: {source}")]
     Decoder {
@@ -61,12 +56,9 @@ pub enum CompressionError {
 }
 
 impl CompressionError {
-    /// `InvalidArgument` for unsupported formats, `Internal` otherwise.
+    /// Always `Internal`: every format detected can be decoded.
     pub fn kind(&self) -> ErrorKind {
-        match self {
-            CompressionError::Unsupported { .. } => ErrorKind::InvalidArgument,
-            _ => ErrorKind::Internal,
-        }
+        ErrorKind::Internal
     }
 }
 
@@ -133,7 +125,7 @@ pub fn decoder<'a, R: Read + Send + 'a>(
                 .map_err(|source| CompressionError::Decoder { format, source })?,
         ),
         Compression::Xz => Box::new(xz2::read::XzDecoder::new_multi_decoder(r)),
-        Compression::Bzip2 => return Err(CompressionError::Unsupported { format }),
+        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(r)),
     })
 }
 
@@ -149,6 +141,8 @@ pub enum Decoder<R: Read> {
     Zstd(zstd::stream::read::Decoder<'static, io::BufReader<R>>),
     /// xz.
     Xz(xz2::read::XzDecoder<R>),
+    /// bzip2, multi-stream (`pbzip2`).
+    Bzip2(bzip2::read::MultiBzDecoder<R>),
 }
 
 impl<R: Read> Read for Decoder<R> {
@@ -158,6 +152,7 @@ impl<R: Read> Read for Decoder<R> {
             Decoder::Gzip(r) => r.read(buf),
             Decoder::Zstd(r) => r.read(buf),
             Decoder::Xz(r) => r.read(buf),
+            Decoder::Bzip2(r) => r.read(buf),
         }
     }
 }
@@ -180,7 +175,7 @@ pub fn decompress_local<R: Read>(
                 .map_err(|source| CompressionError::Decoder { format, source })?,
         ),
         Compression::Xz => Decoder::Xz(xz2::read::XzDecoder::new_multi_decoder(whole)),
-        Compression::Bzip2 => return Err(CompressionError::Unsupported { format }),
+        Compression::Bzip2 => Decoder::Bzip2(bzip2::read::MultiBzDecoder::new(whole)),
     };
     Ok((format, d))
 }
@@ -267,13 +262,29 @@ mod tests {
     }
 
     #[test]
-    fn bzip2_is_named_in_the_error() {
-        let e = decompress(&b"BZh91AY&SY"[..]).err().unwrap();
-        assert_eq!(
-            e.to_string(),
-            "bzip2 compression is not supported (use uncompressed, gzip, zstd or xz)"
-        );
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    fn bzip2_including_multi_stream() {
+        let data = payload();
+        let (a, b) = data.split_at(1000);
+        let mut out = Vec::new();
+        for part in [a, b] {
+            let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            enc.write_all(part).unwrap();
+            out.extend(enc.finish().unwrap());
+        }
+        roundtrip(out.clone(), Compression::Bzip2);
+        let r = std::rc::Rc::new(out);
+        let (f, mut d) = decompress_local(&r[..]).unwrap();
+        assert_eq!(f, Compression::Bzip2);
+        let mut got = Vec::new();
+        d.read_to_end(&mut got).unwrap();
+        assert_eq!(got, data);
+    }
+
+    #[test]
+    fn corrupt_bzip2_fails_on_read() {
+        let (f, mut r) = decompress(&b"BZh91AY&SY"[..]).unwrap();
+        assert_eq!(f, Compression::Bzip2);
+        assert!(r.read_to_end(&mut Vec::new()).is_err());
     }
 
     #[test]

@@ -36,20 +36,6 @@ pub use digest::{Algorithm, Digest, Digester, HashingReader, HashingWriter};
 pub use manifest::{Descriptor, Index, Manifest, Platform};
 pub use reference::{AnyReference, Reference};
 
-/// The small set of error categories every berth error maps to; only the API server turns
-/// them into HTTP statuses. Lower crates (`store`) re-export this one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    /// The named thing does not exist (404).
-    NotFound,
-    /// The request conflicts with current state, e.g. a name already in use (409).
-    Conflict,
-    /// The caller sent something malformed or out of range (400).
-    InvalidArgument,
-    /// Credentials missing or refused (401).
-    Unauthorized,
-    /// A dependency is temporarily unreachable (503).
-    Unavailable,
-    /// A bug or an unexpected failure of the system underneath (500).
-    Internal,
-}
+/// What every berth error answers from `kind()`; only the API server turns it into an HTTP
+/// status. Defined once, in `errdefs`.
+pub use errdefs::ErrorKind;

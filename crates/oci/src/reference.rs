@@ -402,7 +402,9 @@ fn split_name(name: &str) -> Option<(&str, &str)> {
     valid_path(name).then_some(("", name))
 }
 
-fn valid_path(path: &str) -> bool {
+/// A repository path (`library/busybox`): `/`-joined components of
+/// `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`. The distribution spec's `<name>` grammar.
+pub fn valid_path(path: &str) -> bool {
     path.split('/').all(valid_path_component)
 }
 
@@ -472,8 +474,8 @@ fn valid_domain_component(c: &str) -> bool {
         && b.iter().all(|x| x.is_ascii_alphanumeric() || *x == b'-')
 }
 
-/// `[\w][\w.-]{0,127}`
-fn valid_tag(t: &str) -> bool {
+/// A tag: `[\w][\w.-]{0,127}`.
+pub fn valid_tag(t: &str) -> bool {
     let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
     let b = t.as_bytes();
     !b.is_empty()

@@ -40,4 +40,4 @@ pub use server::{serve, spawn, Registry, Running};
 
 /// What kind of failure an error is (shared with every berth crate). The API layer maps kinds
 /// and the spec's error codes to HTTP statuses.
-pub use oci::ErrorKind;
+pub use errdefs::ErrorKind;

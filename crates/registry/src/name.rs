@@ -1,5 +1,6 @@
 //! Repository names, tags and manifest references, validated by the grammar of the distribution
-//! spec ("Pulling manifests": `<name>` and `<reference>`).
+//! spec ("Pulling manifests": `<name>` and `<reference>`) — the same grammar Docker's
+//! references use, so it is `oci::reference`'s; this module adds the server's types.
 
 use std::fmt;
 
@@ -37,7 +38,7 @@ pub struct RepoName(String);
 impl RepoName {
     /// Validates `s` as a repository name.
     pub fn parse(s: &str) -> Result<RepoName, NameError> {
-        if s.is_empty() || s.len() > MAX_NAME_LEN || !s.split('/').all(valid_component) {
+        if s.is_empty() || s.len() > MAX_NAME_LEN || !oci::reference::valid_path(s) {
             return Err(NameError::InvalidName(s.to_owned()));
         }
         Ok(RepoName(s.to_owned()))
@@ -61,44 +62,7 @@ impl fmt::Debug for RepoName {
     }
 }
 
-/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`: alphanumeric runs joined by one separator each, where a
-/// separator is `.`, `_`, `__` or any number of `-`. This refuses `..`, leading/trailing
-/// separators and uppercase.
-fn valid_component(c: &str) -> bool {
-    let b = c.as_bytes();
-    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
-    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
-        return false;
-    }
-    let mut i = 0;
-    while i < b.len() {
-        if alnum(b[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < b.len() && !alnum(b[i]) {
-            i += 1;
-        }
-        let sep = &c[start..i];
-        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
-        if !ok {
-            return false;
-        }
-    }
-    true
-}
-
-/// A validated tag.
-pub fn valid_tag(t: &str) -> bool {
-    let b = t.as_bytes();
-    !b.is_empty()
-        && b.len() <= 128
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b[1..]
-            .iter()
-            .all(|&x| x.is_ascii_alphanumeric() || x == b'_' || x == b'.' || x == b'-')
-}
+pub use oci::reference::valid_tag;
 
 /// What a manifest URL names: a tag or a digest.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -191,14 +191,22 @@ mod tests {
         for d in &dirs {
             std::fs::create_dir_all(d).unwrap();
         }
-        // A shell that keeps forking sleepers, in every hierarchy of the cgroup.
+        // A shell that keeps forking sleepers, in every hierarchy of the cgroup. It waits for
+        // a line on stdin before its first fork, so that no sleeper starts outside the cgroup.
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg("while :; do sleep 100 & done")
+            .arg("read go; while :; do sleep 100 & done")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         for d in &dirs {
             let _ = std::fs::write(d.join("cgroup.procs"), child.id().to_string());
+        }
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"go\n").unwrap();
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(procs(&path).len() > 1, "{:?}", procs(&path));

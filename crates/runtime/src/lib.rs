@@ -25,21 +25,6 @@ pub mod logfile;
 pub mod shim;
 pub mod spec;
 pub mod sys;
-pub mod timefmt;
 
-/// What kind of failure an error is, for callers that map errors to API statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The thing asked for does not exist.
-    NotFound,
-    /// The request conflicts with the current state (e.g. the container already exited).
-    Conflict,
-    /// The caller's input is wrong; the message names what.
-    InvalidArgument,
-    /// Not allowed.
-    Unauthorized,
-    /// A needed service or process is not reachable right now.
-    Unavailable,
-    /// A bug or an unexpected system failure.
-    Internal,
-}
+/// What kind of failure an error is (the one `errdefs` vocabulary).
+pub use errdefs::ErrorKind;

@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use oci::{Descriptor, Digest};
-use store::{ImportOptions, Store, StoreOptions};
+use store::{Content, ImportOptions, Store, StoreOptions, Unpack};
 
 #[path = "../../oci/benches/common/mod.rs"]
 mod gen_layer;
@@ -32,7 +32,12 @@ fn bench(c: &mut Criterion) {
             || s.gc().unwrap(),
             |_| {
                 let lease = s.lease().unwrap();
-                s.import_layer(&lease, &gz[..], None, &ImportOptions::default())
+                let opts = ImportOptions::default();
+                let content = Content::Tarball {
+                    opts: &opts,
+                    expect: None,
+                };
+                s.unpack(&lease, &gz[..], Unpack::on(None, content))
                     .unwrap();
                 lease
             },
@@ -44,7 +49,12 @@ fn bench(c: &mut Criterion) {
             || s.gc().unwrap(),
             |_| {
                 let lease = s.lease().unwrap();
-                s.import_layer(&lease, &tar[..], None, &ImportOptions::default())
+                let opts = ImportOptions::default();
+                let content = Content::Tarball {
+                    opts: &opts,
+                    expect: None,
+                };
+                s.unpack(&lease, &tar[..], Unpack::on(None, content))
                     .unwrap();
                 lease
             },
@@ -75,12 +85,16 @@ fn bench(c: &mut Criterion) {
         Digest::sha256_of(&gz),
         gz.len() as u64,
     );
-    g.bench_function("ingest_and_unpack_gzip_100MB", |b| {
+    g.bench_function("unpack_and_store_gzip_100MB", |b| {
         b.iter_batched(
             || s.gc().unwrap(),
             |_| {
                 let lease = s.lease().unwrap();
-                s.ingest_and_unpack(&lease, &gz[..], &gz_desc, None, &diff_id)
+                let content = Content::Blob {
+                    blob: &gz_desc,
+                    diff_id: &diff_id,
+                };
+                s.unpack(&lease, &gz[..], Unpack::on(None, content))
                     .unwrap();
                 lease
             },

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use oci::layer::{changes, diff, Change};
 use oci::Digest;
 
-use crate::layers::{ImportOptions, ImportedLayer};
+use crate::layers::{Content, ImportOptions, Unpack, UnpackedLayer};
 use crate::lease::{self, Lease};
 use crate::pipe::pipe;
 use crate::snapshot::overlay::commit_record;
@@ -229,7 +229,7 @@ impl Store {
         lease: &Lease,
         id: &str,
         opts: &ImportOptions,
-    ) -> Result<ImportedLayer, StoreError> {
+    ) -> Result<UnpackedLayer, StoreError> {
         let key = container_key(id);
         let info = self
             .inner
@@ -255,7 +255,8 @@ impl Store {
                         .map_err(|source| oci::layer::DiffError::Write { source })
                 })
             });
-            let imported = self.import_layer(lease, r, parent.as_ref(), opts);
+            let content = Content::Tarball { opts, expect: None };
+            let imported = self.unpack(lease, r, Unpack::on(parent.as_ref(), content));
             match producer.join() {
                 // The import stopped reading: its error is the cause.
                 Ok(Err(oci::layer::DiffError::Write { source }))

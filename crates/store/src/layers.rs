@@ -1,39 +1,41 @@
-//! The layer pipeline: turning a tar stream into an unpacked snapshot (and, for imports, a
-//! compressed blob) in one pass, and unpacking blobs from the content store. A layer is
-//! unpacked into an active snapshot's directory directly (no mount), then committed under its
-//! chain ID; a chain ID that is already there is reused, never unpacked twice.
+//! The layer pipeline: one entry point, [`Store::unpack`], turns a layer's bytes into a
+//! committed snapshot named by its chain ID, in one pass over the input. What differs between
+//! callers is said by [`Unpack`]:
+//!
+//! - [`Content`] — what the bytes are and what to keep of them: a layer blob stored elsewhere
+//!   (a download's ingest, the content store: [`Content::Layer`]), a layer blob to store as it
+//!   streams by ([`Content::Blob`], `docker load`), or a tarball to keep gzip-compressed as a
+//!   new blob, its diff ID computed ([`Content::Tarball`], import, commit);
+//! - `parent` — the committed layer it stacks on;
+//! - `parent_ready` — unpack *before* the parent is committed. An overlay layer directory
+//!   holds only its own changes (whiteouts as 0/0 devices, opaque directories as an xattr) and
+//!   never reads the layers below, so the layers of an image can be unpacked at the same time,
+//!   each stacked on its parent and committed once that one is: pulls and loads keep every
+//!   core busy instead of unpacking in order.
+//!
+//! A layer is unpacked into an active snapshot's directory directly (no mount), then
+//! committed under its chain ID. A chain ID that is already there is reused, never unpacked
+//! twice (concurrent unpacks of one chain ID wait for each other); a blob already stored is
+//! not written again. On any failure — a digest mismatch, a cut stream — nothing is left
+//! behind but what `lease` holds.
 
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read};
 
-use flate2::write::GzEncoder;
-use oci::compression::{self, Compression};
+use oci::compression::Compression;
 use oci::config::chain_ids;
-use oci::layer::{apply, ApplyOptions, ApplyStats};
-use oci::{media_type, Algorithm, Descriptor, Digest, HashingReader};
+use oci::layer::{ApplyOptions, ApplyStats};
+use oci::{media_type, Descriptor, Digest};
 
 use crate::flush::Written;
 use crate::images::LayerRecord;
 use crate::lease::{self, Lease, Resource};
-use crate::pipe::{pipe, PipeWriter};
-use crate::snapshot::overlay::commit_record;
-use crate::snapshot::{Labels, SnapshotError};
+use crate::snapshot::overlay::{commit_record, SnapRecord, TABLE};
+use crate::snapshot::{Kind, Labels, SnapshotError};
 use crate::split::unpack_verified;
 use crate::store::{Store, StoreError};
+use crate::tee;
 
-/// A layer unpacked from a stream whose blob the caller stores (pull, load).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnpackedLayer {
-    /// Diff ID (verified).
-    pub diff_id: Digest,
-    /// Chain ID: the committed snapshot's name.
-    pub chain_id: Digest,
-    /// Unpacked size.
-    pub size: u64,
-    /// What unpacking did; `None` when the layer was already there and nothing was read.
-    pub stats: Option<ApplyStats>,
-}
-
-/// Options of [`Store::import_layer`].
+/// Options of a tarball kept as a new blob ([`Content::Tarball`]).
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
     /// Use OCI media types for the blob (default); Docker's otherwise.
@@ -48,17 +50,102 @@ impl Default for ImportOptions {
     }
 }
 
-/// A layer imported from a tar stream: unpacked, and stored gzip-compressed.
+/// What a layer's bytes are, and what to keep of them besides the snapshot.
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    /// A layer blob whose tar hashes to `diff_id`; the blob is stored by other means (a
+    /// download's ingest) or already. Nothing is read when the layer is there.
+    Layer {
+        /// What the tar must hash to.
+        diff_id: &'a Digest,
+    },
+    /// Exactly the bytes of `blob`, stored as they stream by (verified against its digest and
+    /// size), its tar hashing to `diff_id`. What is there already is not written again.
+    Blob {
+        /// The blob the bytes are.
+        blob: &'a Descriptor,
+        /// What the tar must hash to.
+        diff_id: &'a Digest,
+    },
+    /// A tar, plain or compressed: stored gzip-compressed as a new blob, its diff ID
+    /// computed (and checked against `expect` when given).
+    Tarball {
+        /// Media types of the new blob.
+        opts: &'a ImportOptions,
+        /// The diff ID the tar must have, when known.
+        expect: Option<&'a Digest>,
+    },
+}
+
+impl Content<'_> {
+    fn diff_id(&self) -> Option<&Digest> {
+        match self {
+            Content::Layer { diff_id } | Content::Blob { diff_id, .. } => Some(diff_id),
+            Content::Tarball { expect, .. } => *expect,
+        }
+    }
+}
+
+/// How to unpack a layer: see the module docs.
+pub struct Unpack<'a> {
+    /// The committed layer (chain ID) to stack on; `None` for a base layer.
+    pub parent: Option<&'a Digest>,
+    /// What the bytes are.
+    pub content: Content<'a>,
+    /// Unpack without waiting for `parent`: called once the files are written, it must
+    /// return `true` once `parent` is committed (or `false` to give up).
+    pub parent_ready: Option<Box<dyn FnOnce() -> bool + 'a>>,
+}
+
+impl<'a> Unpack<'a> {
+    /// Unpacks `content` on top of `parent`, which must be committed already.
+    pub fn on(parent: Option<&'a Digest>, content: Content<'a>) -> Unpack<'a> {
+        Unpack {
+            parent,
+            content,
+            parent_ready: None,
+        }
+    }
+
+    /// Unpacks before `parent` is committed; see [`Unpack::parent_ready`].
+    pub fn early(mut self, parent_ready: impl FnOnce() -> bool + 'a) -> Unpack<'a> {
+        self.parent_ready = Some(Box::new(parent_ready));
+        self
+    }
+}
+
+/// What [`Store::unpack`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportedLayer {
-    /// Blob, diff ID, chain ID and size, ready for [`crate::NewImage::layers`].
-    pub layer: LayerRecord,
-    /// Compression of the input.
-    pub input_compression: Compression,
-    /// Bytes of uncompressed tar.
-    pub tar_size: u64,
-    /// What unpacking did.
-    pub stats: ApplyStats,
+pub struct UnpackedLayer {
+    /// Diff ID (verified, or computed for a tarball).
+    pub diff_id: Digest,
+    /// Chain ID: the committed snapshot's name.
+    pub chain_id: Digest,
+    /// Unpacked size.
+    pub size: u64,
+    /// What unpacking did; `None` when the layer was already there.
+    pub stats: Option<ApplyStats>,
+    /// The blob kept: the one given ([`Content::Blob`]), the gzip made
+    /// ([`Content::Tarball`]); `None` for [`Content::Layer`].
+    pub blob: Option<Descriptor>,
+    /// True when the blob was already in the content store (the input was only drained).
+    pub blob_existed: bool,
+    /// Compression of the input; `None` when nothing was read.
+    pub input_compression: Option<Compression>,
+    /// Bytes of uncompressed tar (tarballs only).
+    pub tar_size: Option<u64>,
+}
+
+impl UnpackedLayer {
+    /// The layer as an image records it, when a blob was kept.
+    pub fn layer(&self) -> Option<LayerRecord> {
+        Some(LayerRecord {
+            blob: self.blob.clone()?,
+            diff_id: self.diff_id.clone(),
+            chain_id: self.chain_id.clone(),
+            size: self.size,
+        })
+    }
 }
 
 pub(crate) fn chain_of(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
@@ -71,133 +158,284 @@ pub(crate) fn chain_of(parent: Option<&Digest>, diff_id: &Digest) -> Digest {
     }
 }
 
-/// A reader that hands a copy of every chunk it reads to a compressor thread.
-struct Tee<R> {
-    inner: HashingReader<R>,
-    out: Option<PipeWriter>,
-}
-
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n > 0 {
-            if let Some(out) = self.out.as_mut() {
-                out.send(buf[..n].to_vec())?;
-            }
-        }
-        Ok(n)
-    }
+/// What the unpacking step produced, before the snapshot is committed.
+struct Unpacked {
+    diff_id: Digest,
+    stats: ApplyStats,
+    input: Compression,
+    blob: Option<Descriptor>,
+    tar_size: Option<u64>,
 }
 
 impl Store {
-    /// Imports a layer from `reader` (a tar, plain or gzip/zstd/xz-compressed) on top of the
-    /// committed layer `parent`, in one pass: the tar is hashed (diff ID), gzip-compressed into
-    /// a content-store blob on a second thread, and unpacked into a new snapshot, which is then
-    /// committed under its chain ID. Everything created is held by `lease`.
-    pub fn import_layer<R: Read + Send>(
+    /// Unpacks a layer read from `reader` as `how` says (see the module docs); everything
+    /// created is held by `lease`.
+    pub fn unpack<R: Read + Send>(
+        &self,
+        lease: &Lease,
+        mut reader: R,
+        how: Unpack<'_>,
+    ) -> Result<UnpackedLayer, StoreError> {
+        let chain = how.content.diff_id().map(|d| chain_of(how.parent, d));
+        let claim = chain.as_ref().map(|c| self.claim(c));
+        if let Some(chain) = &chain {
+            if let Some(done) = self.reuse(lease, &mut reader, &how.content, chain)? {
+                return Ok(done);
+            }
+        }
+        // A layer present but a blob missing is stored above; a blob present and a layer
+        // missing is unpacked from the content store, the input being only drained.
+        if let (Content::Blob { blob, diff_id }, Some(_)) = (how.content, &chain) {
+            if self.lease_blob(lease, &blob.digest)?.is_some() {
+                tee::drain(&mut reader)?;
+                let f = self.inner.content.open_blob(&blob.digest)?;
+                let r = io::BufReader::with_capacity(1 << 20, f);
+                let mut out = self.unpack_new(
+                    lease,
+                    r,
+                    how.parent,
+                    Content::Layer { diff_id },
+                    how.parent_ready,
+                )?;
+                out.stats = None;
+                out.blob = Some(blob.clone());
+                out.blob_existed = true;
+                drop(claim);
+                return Ok(out);
+            }
+        }
+        let out = self.unpack_new(lease, reader, how.parent, how.content, how.parent_ready);
+        drop(claim);
+        out
+    }
+
+    /// Unpacks the content-store blob `blob` (as listed in a manifest) on top of `parent`,
+    /// verifying `diff_id`: [`Store::unpack`] of [`Content::Layer`] from the stored bytes, the
+    /// blob put under `lease` first so it cannot be collected.
+    pub fn unpack_blob(
+        &self,
+        lease: &Lease,
+        blob: &Descriptor,
+        parent: Option<&Digest>,
+        diff_id: &Digest,
+    ) -> Result<LayerRecord, StoreError> {
+        if self.lease_blob(lease, &blob.digest)?.is_none() {
+            return Err(StoreError::MissingBlob {
+                digest: blob.digest.clone(),
+            });
+        }
+        let chain_id = chain_of(parent, diff_id);
+        let size = match self.lease_layer(lease, &chain_id)? {
+            Some(size) => size,
+            None => {
+                let f = self.inner.content.open_blob(&blob.digest)?;
+                let r = io::BufReader::with_capacity(1 << 20, f);
+                self.unpack(lease, r, Unpack::on(parent, Content::Layer { diff_id }))?
+                    .size
+            }
+        };
+        Ok(LayerRecord {
+            blob: blob.clone(),
+            diff_id: diff_id.clone(),
+            chain_id,
+            size,
+        })
+    }
+
+    /// The layer `chain` when it is there already (put under `lease`): the blob of a
+    /// [`Content::Blob`] is stored if missing, the input drained otherwise.
+    fn reuse<R: Read>(
+        &self,
+        lease: &Lease,
+        reader: &mut R,
+        content: &Content<'_>,
+        chain: &Digest,
+    ) -> Result<Option<UnpackedLayer>, StoreError> {
+        let Some(size) = self.lease_layer(lease, chain)? else {
+            return Ok(None);
+        };
+        let (diff_id, blob, blob_existed) = match *content {
+            Content::Layer { diff_id } => (diff_id, None, false),
+            Content::Blob { blob, diff_id } => {
+                let existed = self.lease_blob(lease, &blob.digest)?.is_some();
+                if existed {
+                    tee::drain(reader)?;
+                } else {
+                    self.store_blob(lease, reader, blob)?;
+                }
+                (diff_id, Some(blob.clone()), existed)
+            }
+            // A tarball is always read: its blob is made from it.
+            Content::Tarball { .. } => return Ok(None),
+        };
+        Ok(Some(UnpackedLayer {
+            diff_id: diff_id.clone(),
+            chain_id: chain.clone(),
+            size,
+            stats: None,
+            blob,
+            blob_existed,
+            input_compression: None,
+            tar_size: None,
+        }))
+    }
+
+    fn ingest_key(lease: &Lease, digest: Option<&Digest>) -> String {
+        match digest {
+            Some(d) => format!("stream/{}/{d}", lease.id()),
+            None => format!("import/{}", lease::new_id()),
+        }
+    }
+
+    /// Writes `reader` into the content store as `blob`, verified.
+    fn store_blob<R: Read>(
+        &self,
+        lease: &Lease,
+        reader: &mut R,
+        blob: &Descriptor,
+    ) -> Result<(), StoreError> {
+        let key = Self::ingest_key(lease, Some(&blob.digest));
+        let mut w = self.ingest(lease, &key, Some(blob.size))?;
+        w.truncate()?;
+        let stored = io::copy(reader, &mut w)
+            .map_err(|source| StoreError::Io {
+                op: "storing blob",
+                path: blob.digest.to_string().into(),
+                source,
+            })
+            .and_then(|_| self.commit_ingest(lease, w, Some(blob.size), Some(&blob.digest)));
+        if stored.is_err() {
+            let _ = self.inner.content.abort(&key);
+        }
+        stored.map(drop)
+    }
+
+    /// Unpacks into a new snapshot and commits it (the layer is not there).
+    fn unpack_new<R: Read + Send>(
         &self,
         lease: &Lease,
         reader: R,
         parent: Option<&Digest>,
-        opts: &ImportOptions,
-    ) -> Result<ImportedLayer, StoreError> {
+        content: Content<'_>,
+        parent_ready: Option<Box<dyn FnOnce() -> bool + '_>>,
+    ) -> Result<UnpackedLayer, StoreError> {
         let key = format!("extract/{}", lease::new_id());
-        let rec =
-            self.prepare_leased(Some(lease), &key, parent.map(Digest::as_str), Labels::new())?;
+        // Unpacking early, the snapshot is made without its parent and stacked on it later.
+        let stack_now = parent.filter(|_| parent_ready.is_none());
+        let rec = self.prepare_leased(
+            Some(lease),
+            &key,
+            stack_now.map(Digest::as_str),
+            Labels::new(),
+        )?;
         let fs_dir = self
             .inner
             .snapshots
             .root()
             .join(rec.id.to_string())
             .join("fs");
-        let ingest_key = format!("import/{key}");
-        let result = self.import_into(lease, reader, &fs_dir, &ingest_key);
-        let (blob, diff_id, tar_size, input_compression, stats) = match result {
+        let ingest_key = match content {
+            Content::Layer { .. } => None,
+            Content::Blob { blob, .. } => Some(Self::ingest_key(lease, Some(&blob.digest))),
+            Content::Tarball { .. } => Some(Self::ingest_key(lease, None)),
+        };
+        let done = (|| {
+            let unpacked =
+                self.unpack_bytes(lease, reader, &content, ingest_key.as_deref(), &fs_dir)?;
+            // Stamped before waiting for the parent: the flush that commits the parent then
+            // covers this layer too.
+            let written = self.inner.flusher.written();
+            if let Some(ready) = parent_ready {
+                let chain = chain_of(parent, &unpacked.diff_id);
+                if !ready() {
+                    return Err(StoreError::MissingLayer {
+                        chain_id: parent.cloned().unwrap_or(chain),
+                    });
+                }
+                if let Some(p) = parent {
+                    self.stack_on(&key, p)?;
+                }
+            }
+            Ok((unpacked, written))
+        })();
+        let (u, written) = match done {
             Ok(v) => v,
             Err(e) => {
                 self.discard_snapshot(&key);
-                let _ = self.inner.content.abort(&ingest_key);
+                if let Some(k) = &ingest_key {
+                    let _ = self.inner.content.abort(k);
+                }
                 return Err(e);
             }
         };
-        let chain_id = chain_of(parent, &diff_id);
-        let written = self.inner.flusher.written();
+        let chain_id = chain_of(parent, &u.diff_id);
         let size = self.commit_layer(lease, &key, &chain_id, written)?;
-        let mt = media_type::layer_media_type(Compression::Gzip, opts.oci_media_types);
-        Ok(ImportedLayer {
-            layer: LayerRecord {
-                blob: Descriptor::new(mt, blob.0, blob.1),
-                diff_id,
-                chain_id,
-                size,
-            },
-            input_compression,
-            tar_size,
-            stats,
+        Ok(UnpackedLayer {
+            diff_id: u.diff_id,
+            chain_id,
+            size,
+            stats: Some(u.stats),
+            blob: u.blob,
+            blob_existed: false,
+            input_compression: Some(u.input),
+            tar_size: u.tar_size,
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn import_into<R: Read + Send>(
+    /// The byte-level step: unpack into `dir`, keeping what `content` says.
+    fn unpack_bytes<R: Read + Send>(
         &self,
         lease: &Lease,
         reader: R,
-        fs_dir: &std::path::Path,
-        ingest_key: &str,
-    ) -> Result<((Digest, u64), Digest, u64, Compression, ApplyStats), StoreError> {
-        let writer = self.ingest(lease, ingest_key, None)?;
-        let level = self.inner.opts.gzip_level;
-        let (input_compression, dec) = compression::decompress(reader)?;
-        let (tx, mut rx) = pipe(8);
-        std::thread::scope(|s| {
-            let compressor = s.spawn(move || -> io::Result<_> {
-                let mut gz = GzEncoder::new(
-                    BufWriter::with_capacity(1 << 20, writer),
-                    flate2::Compression::new(level),
-                );
-                while let Some(chunk) = rx.next_chunk() {
-                    gz.write_all(&chunk)?;
-                }
-                gz.finish()?.into_inner().map_err(|e| e.into_error())
-            });
-            let mut tee = Tee {
-                inner: HashingReader::new(dec, Algorithm::Sha256),
-                out: Some(tx),
-            };
-            let applied = apply(&mut tee, fs_dir, &ApplyOptions::default());
-            if let Some(out) = tee.out.take() {
-                let _ = out.finish();
+        content: &Content<'_>,
+        ingest_key: Option<&str>,
+        dir: &std::path::Path,
+    ) -> Result<Unpacked, StoreError> {
+        match *content {
+            Content::Layer { diff_id } => {
+                let (stats, input) =
+                    unpack_verified(reader, dir, diff_id, &ApplyOptions::default())?;
+                Ok(Unpacked {
+                    diff_id: diff_id.clone(),
+                    stats,
+                    input,
+                    blob: None,
+                    tar_size: None,
+                })
             }
-            let compressed = compressor.join();
-            // A failed compressor (disk full) makes the unpacker fail with a broken pipe:
-            // its error, the cause, is checked first.
-            let writer = match compressed {
-                Ok(Ok(w)) => w,
-                Ok(Err(source)) => {
-                    return Err(StoreError::Thread {
-                        what: "compressing layer",
-                        source,
-                    })
-                }
-                Err(_) => {
-                    let source = io::Error::other("compressor thread panicked");
-                    return Err(StoreError::Thread {
-                        what: "compressing layer",
-                        source,
+            Content::Blob { blob, diff_id } => {
+                let key = ingest_key.expect("a blob has an ingest");
+                let mut w = self.ingest(lease, key, Some(blob.size))?;
+                w.truncate()?;
+                let (stats, input) = tee::stored(self, lease, reader, w, blob, dir, diff_id)?;
+                Ok(Unpacked {
+                    diff_id: diff_id.clone(),
+                    stats,
+                    input,
+                    blob: Some(blob.clone()),
+                    tar_size: None,
+                })
+            }
+            Content::Tarball { opts, expect } => {
+                let key = ingest_key.expect("a tarball has an ingest");
+                let w = self.ingest(lease, key, None)?;
+                let c = tee::compressed(self, lease, reader, w, self.inner.opts.gzip_level, dir)?;
+                if let Some(expected) = expect.filter(|e| **e != c.diff_id) {
+                    return Err(StoreError::DiffIdMismatch {
+                        expected: expected.clone(),
+                        actual: c.diff_id,
                     });
                 }
-            };
-            let stats = applied?;
-            let (_, diff_id, tar_size) = tee.inner.finish();
-            let info = self.commit_ingest(lease, writer, None, None)?;
-            Ok((
-                (info.digest, info.size),
-                diff_id,
-                tar_size,
-                input_compression,
-                stats,
-            ))
-        })
+                let mt = media_type::layer_media_type(Compression::Gzip, opts.oci_media_types);
+                Ok(Unpacked {
+                    diff_id: c.diff_id,
+                    stats: c.stats,
+                    input: c.input,
+                    blob: Some(Descriptor::new(mt, c.blob.digest, c.blob.size)),
+                    tar_size: Some(c.tar_size),
+                })
+            }
+        }
     }
 
     /// Commits the unpacked active snapshot `key` as `chain_id` (held by `lease`), or — when
@@ -245,92 +483,91 @@ impl Store {
         self.layer_size(chain_id)
     }
 
-    /// Unpacks a layer blob streamed from `reader` (compressed or not; detected) on top of
-    /// `parent`, verifying that the tar's digest is `diff_id`. When the chain ID is already
-    /// unpacked, nothing is read and the existing snapshot is put under `lease`. On a digest
-    /// mismatch nothing is left behind.
-    pub fn unpack_layer<R: Read + Send>(
-        &self,
-        lease: &Lease,
-        reader: R,
-        parent: Option<&Digest>,
-        diff_id: &Digest,
-    ) -> Result<UnpackedLayer, StoreError> {
-        let chain_id = chain_of(parent, diff_id);
-        let _claim = self.claim(&chain_id);
-        if let Some(size) = self.lease_layer(lease, &chain_id)? {
-            return Ok(UnpackedLayer {
-                diff_id: diff_id.clone(),
-                chain_id,
-                size,
-                stats: None,
-            });
-        }
-        let key = format!("extract/{}", lease::new_id());
-        let rec =
-            self.prepare_leased(Some(lease), &key, parent.map(Digest::as_str), Labels::new())?;
-        let fs_dir = self
-            .inner
-            .snapshots
-            .root()
-            .join(rec.id.to_string())
-            .join("fs");
-        let unpacked = unpack_verified(reader, &fs_dir, diff_id, &ApplyOptions::default());
-        let stats = match unpacked {
-            Ok(s) => s,
-            Err(e) => {
-                self.discard_snapshot(&key);
-                return Err(e);
+    /// Makes the active snapshot `key` (recorded without a parent) a child of the committed
+    /// snapshot `parent`.
+    fn stack_on(&self, key: &str, parent: &Digest) -> Result<(), StoreError> {
+        let _g = self.gc_read();
+        self.inner.db.write(|tx| {
+            let p: Option<SnapRecord> = tx.raw_get(TABLE, parent.as_str())?;
+            if p.is_none_or(|p| p.kind != Kind::Committed) {
+                return Err(StoreError::from(SnapshotError::ParentNotCommitted {
+                    parent: parent.to_string(),
+                }));
             }
-        };
-        let written = self.inner.flusher.written();
-        let size = self.commit_layer(lease, &key, &chain_id, written)?;
-        Ok(UnpackedLayer {
-            diff_id: diff_id.clone(),
-            chain_id,
-            size,
-            stats: Some(stats),
-        })
-    }
-
-    /// Unpacks the content-store blob `blob` (as listed in a manifest) on top of `parent`,
-    /// verifying `diff_id`; the blob is put under `lease` first so it cannot be collected.
-    pub fn unpack_blob(
-        &self,
-        lease: &Lease,
-        blob: &Descriptor,
-        parent: Option<&Digest>,
-        diff_id: &Digest,
-    ) -> Result<LayerRecord, StoreError> {
-        if self.lease_blob(lease, &blob.digest)?.is_none() {
-            return Err(StoreError::MissingBlob {
-                digest: blob.digest.clone(),
-            });
-        }
-        let chain_id = chain_of(parent, diff_id);
-        let size = match self.lease_layer(lease, &chain_id)? {
-            Some(size) => size,
-            None => {
-                let f = self.inner.content.open_blob(&blob.digest)?;
-                self.unpack_layer(
-                    lease,
-                    io::BufReader::with_capacity(1 << 20, f),
-                    parent,
-                    diff_id,
-                )?
-                .size
-            }
-        };
-        Ok(LayerRecord {
-            blob: blob.clone(),
-            diff_id: diff_id.clone(),
-            chain_id,
-            size,
+            let mut rec: SnapRecord =
+                tx.raw_get(TABLE, key)?
+                    .ok_or_else(|| SnapshotError::NotFound {
+                        key: key.to_string(),
+                    })?;
+            rec.parent = Some(parent.to_string());
+            tx.raw_put(TABLE, key, &rec)?;
+            Ok(())
         })
     }
 
     /// True when the layer `chain_id` is unpacked.
     pub fn has_layer(&self, chain_id: &Digest) -> Result<bool, StoreError> {
         Ok(self.inner.snapshots.exists(chain_id.as_str())?)
+    }
+}
+
+#[cfg(test)]
+mod early_tests {
+    use crate::snapshot::Snapshotter;
+    use crate::tests::{tar_of, unpack_layer};
+    use crate::{Content, Store, StoreOptions, Unpack};
+    use oci::Digest;
+
+    fn store(dir: &std::path::Path) -> Store {
+        let opts = StoreOptions {
+            sync_layers: false,
+            ..Default::default()
+        };
+        Store::open(dir, opts).unwrap()
+    }
+
+    #[test]
+    fn a_layer_unpacked_before_its_parent_is_stacked_on_it_at_commit() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path());
+        let lease = s.lease().unwrap();
+        let (t1, t2) = (tar_of(&[("a", b"1")]), tar_of(&[("b", b"2")]));
+        let (d1, d2) = (Digest::sha256_of(&t1), Digest::sha256_of(&t2));
+        let chain1 = d1.clone();
+        // Layer 2 first, while layer 1 does not exist yet.
+        let l2 = std::thread::scope(|sc| {
+            let h = sc.spawn(|| {
+                let how = Unpack::on(Some(&chain1), Content::Layer { diff_id: &d2 }).early(|| {
+                    // Layer 1 lands meanwhile.
+                    unpack_layer(&s, &lease, &t1[..], None, &d1).unwrap();
+                    true
+                });
+                s.unpack(&lease, &t2[..], how)
+            });
+            h.join().unwrap().unwrap()
+        });
+        let info = s.snapshotter().stat(l2.chain_id.as_str()).unwrap();
+        assert_eq!(info.parent.as_deref(), Some(chain1.as_str()));
+        assert_eq!(l2.chain_id, oci::config::chain_ids(&[d1, d2])[1]);
+    }
+
+    #[test]
+    fn giving_up_on_the_parent_leaves_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let s = store(d.path());
+        let lease = s.lease().unwrap();
+        let t = tar_of(&[("x", b"x")]);
+        let before = std::fs::read_dir(d.path().join("snapshots"))
+            .unwrap()
+            .count();
+        let parent = Digest::sha256_of(b"never");
+        let diff_id = Digest::sha256_of(&t);
+        let how = Unpack::on(Some(&parent), Content::Layer { diff_id: &diff_id }).early(|| false);
+        let e = s.unpack(&lease, &t[..], how).unwrap_err();
+        assert!(e.to_string().contains(parent.as_str()), "{e}");
+        let after = std::fs::read_dir(d.path().join("snapshots"))
+            .unwrap()
+            .count();
+        assert_eq!(before, after);
     }
 }

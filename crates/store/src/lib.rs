@@ -17,27 +17,33 @@
 //! [`Store`] opens all of it from a data root and is what the engine holds. Every method
 //! blocks; the engine calls them from `spawn_blocking`.
 //!
+//! The **layer pipeline** has one entry point, [`Store::unpack`], whose [`Unpack`] options
+//! say what the bytes are (a layer blob kept elsewhere, a blob to store as it streams by, a
+//! tarball to keep gzip-compressed) and whether to unpack before the parent is committed;
+//! [`follow`] is the one way to read a blob while it is still being written (a download, an
+//! archive being loaded).
+//!
 //! Modules: [`store`] (the facade), [`db`], [`content`], [`snapshot`], [`images`], [`lease`],
-//! [`layers`] (import and unpack), [`stream`] (store and unpack a blob in one pass),
-//! [`containers`] (rw layers, diff, commit, export view), [`build`] (the builder's snapshots
-//! and in-place layers), [`gc`].
+//! [`layers`] (the pipeline), [`follow`] (readers of growing blobs), [`containers`] (rw
+//! layers, diff, commit, export view), [`build`] (the builder's snapshots and in-place
+//! layers), [`gc`].
 
 pub mod build;
 pub mod containers;
 pub mod content;
 pub mod db;
-mod early;
+pub mod follow;
 pub mod gc;
 pub mod images;
 pub mod layers;
 pub mod lease;
 pub mod snapshot;
 pub mod store;
-pub mod stream;
 
 mod flush;
 mod pipe;
 mod split;
+mod tee;
 mod walk;
 
 #[cfg(test)]
@@ -48,16 +54,16 @@ mod tests;
 pub use build::{BuildSnapshot, CacheDirKind, BUILD_CACHE_OWNER};
 pub use content::{BlobInfo, ContentError, ContentStore, IngestWriter};
 pub use db::{MetaDb, MetaError, ReadTx, WriteTx};
+pub use errdefs::ErrorKind;
+pub use follow::{Follower, Growing};
 pub use gc::{Garbage, GcStats};
 pub use images::{ImageError, ImageRecord, LayerRecord};
-pub use layers::{ImportOptions, ImportedLayer, UnpackedLayer};
+pub use layers::{Content, ImportOptions, Unpack, UnpackedLayer};
 pub use lease::{Lease, LeaseOptions, Resource};
-pub use oci::ErrorKind;
 pub use snapshot::{
     Info, Kind, Labels, Mount, OverlaySnapshotter, SnapshotError, Snapshotter, Usage,
 };
 pub use store::{NewImage, Store, StoreError, StoreOptions, OWNER_LABEL};
-pub use stream::StreamedLayer;
 
 /// Nanoseconds since the Unix epoch, now.
 pub(crate) fn now_nanos() -> u64 {

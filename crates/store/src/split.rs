@@ -7,7 +7,7 @@
 use std::io::{self, Read};
 use std::path::Path;
 
-use oci::compression;
+use oci::compression::{self, Compression};
 use oci::layer::{apply, ApplyError, ApplyOptions, ApplyStats};
 use oci::{Digest, Digester};
 
@@ -27,21 +27,22 @@ enum Stop {
     Failed(StoreError),
 }
 
-/// Decompresses `reader` (gzip, zstd, xz or none, detected), checks that the tar hashes to
-/// `diff_id` and applies it to `dir`. The tar is read to its very end (what follows the
-/// end-of-archive marker is part of the diff ID too). On failure `dir` may hold part of the
-/// layer; the caller discards it.
+/// Decompresses `reader` (any compression [`compression::decompress`] detects), checks that
+/// the tar hashes to `diff_id` and applies it to `dir`; returns what unpacking did and the
+/// input's compression. The tar is read to its very end (what follows the end-of-archive
+/// marker is part of the diff ID too). On failure `dir` may hold part of the layer; the
+/// caller discards it.
 pub(crate) fn unpack_verified<R: Read + Send>(
     reader: R,
     dir: &Path,
     diff_id: &Digest,
     opts: &ApplyOptions,
-) -> Result<ApplyStats, StoreError> {
+) -> Result<(ApplyStats, Compression), StoreError> {
     let (mut tx, rx) = pipe(DEPTH);
     let algo = diff_id.algorithm();
     std::thread::scope(|s| {
-        let producer = s.spawn(move || -> Result<Digest, Stop> {
-            let (_, mut dec) =
+        let producer = s.spawn(move || -> Result<(Digest, Compression), Stop> {
+            let (format, mut dec) =
                 compression::decompress(reader).map_err(|e| Stop::Failed(StoreError::from(e)))?;
             let mut d = Digester::new(algo);
             loop {
@@ -55,7 +56,7 @@ pub(crate) fn unpack_verified<R: Read + Send>(
                 tx.send(chunk).map_err(|_| Stop::Closed)?;
             }
             tx.finish().map_err(|_| Stop::Closed)?;
-            Ok(d.finish())
+            Ok((d.finish(), format))
         });
         // `apply` owns the reading half: when it fails it drops it, which stops the producer.
         let applied = apply(rx, dir, opts);
@@ -74,8 +75,8 @@ pub(crate) fn unpack_verified<R: Read + Send>(
                 what: "decompressing layer",
                 source: io::Error::new(io::ErrorKind::BrokenPipe, "unpacker stopped reading"),
             }),
-            (Ok(actual), Ok(stats)) if actual == *diff_id => Ok(stats),
-            (Ok(actual), Ok(_)) => Err(StoreError::DiffIdMismatch {
+            (Ok((actual, format)), Ok(stats)) if actual == *diff_id => Ok((stats, format)),
+            (Ok((actual, _)), Ok(_)) => Err(StoreError::DiffIdMismatch {
                 expected: diff_id.clone(),
                 actual,
             }),
@@ -135,7 +136,7 @@ mod tests {
     fn unpacks_and_verifies_the_diff_id() {
         let tar = layer();
         let dir = tempfile::tempdir().unwrap();
-        let stats =
+        let (stats, _) =
             unpack_verified(&gz(&tar)[..], dir.path(), &Digest::sha256_of(&tar), &opts()).unwrap();
         assert_eq!(stats.files, 50);
         let f = std::fs::read(dir.path().join("d/f49")).unwrap();

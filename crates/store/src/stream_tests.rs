@@ -4,7 +4,7 @@ use std::io::Write;
 
 use oci::{media_type, Descriptor, Digest};
 
-use crate::tests::tar_of;
+use crate::tests::{import_layer, ingest_and_unpack, tar_of};
 use crate::*;
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -33,9 +33,7 @@ fn one_pass_stores_the_blob_and_unpacks_the_layer() {
     let gz = gzip(&tar);
     let lease = s.lease().unwrap();
     let diff = Digest::sha256_of(&tar);
-    let got = s
-        .ingest_and_unpack(&lease, &gz[..], &desc(&gz), None, &diff)
-        .unwrap();
+    let got = ingest_and_unpack(&s, &lease, &gz[..], &desc(&gz), None, &diff).unwrap();
     assert!(!got.blob_existed);
     assert!(got.stats.is_some());
     assert_eq!(got.layer.chain_id, diff);
@@ -44,9 +42,7 @@ fn one_pass_stores_the_blob_and_unpacks_the_layer() {
     let found = walk_files(&dir, "motd");
     assert_eq!(std::fs::read(&found[0]).unwrap(), b"hello\n");
     // Again: nothing is written twice, the stream is only drained.
-    let again = s
-        .ingest_and_unpack(&lease, &gz[..], &desc(&gz), None, &diff)
-        .unwrap();
+    let again = ingest_and_unpack(&s, &lease, &gz[..], &desc(&gz), None, &diff).unwrap();
     assert!(again.blob_existed && again.stats.is_none());
     assert_eq!(again.layer, got.layer);
 }
@@ -60,13 +56,18 @@ fn a_wrong_digest_or_diff_id_keeps_nothing() {
     let lease = s.lease().unwrap();
     let mut bad = desc(&gz);
     bad.digest = Digest::sha256_of(b"something else");
-    let e = s
-        .ingest_and_unpack(&lease, &gz[..], &bad, None, &Digest::sha256_of(&tar))
-        .unwrap_err();
+    let e =
+        ingest_and_unpack(&s, &lease, &gz[..], &bad, None, &Digest::sha256_of(&tar)).unwrap_err();
     assert!(e.to_string().contains("digest"), "{e}");
-    let e = s
-        .ingest_and_unpack(&lease, &gz[..], &desc(&gz), None, &Digest::sha256_of(b"x"))
-        .unwrap_err();
+    let e = ingest_and_unpack(
+        &s,
+        &lease,
+        &gz[..],
+        &desc(&gz),
+        None,
+        &Digest::sha256_of(b"x"),
+    )
+    .unwrap_err();
     assert!(matches!(e, StoreError::DiffIdMismatch { .. }), "{e}");
     let mut n = 0;
     s.snapshotter().walk(&mut |_| n += 1).unwrap();
@@ -89,9 +90,7 @@ fn an_uncompressed_blob_is_stored_as_is() {
         Digest::sha256_of(&tar),
         tar.len() as u64,
     );
-    let got = s
-        .ingest_and_unpack(&lease, &tar[..], &d, None, &Digest::sha256_of(&tar))
-        .unwrap();
+    let got = ingest_and_unpack(&s, &lease, &tar[..], &d, None, &Digest::sha256_of(&tar)).unwrap();
     assert_eq!(got.layer.blob.digest, got.layer.diff_id);
     assert_eq!(s.content().read(&d.digest).unwrap(), tar);
 }
@@ -103,8 +102,15 @@ fn garbage_lists_what_no_root_reaches() {
     let tar = tar_of(&[("x", b"x")]);
     let gz = gzip(&tar);
     let lease = s.lease().unwrap();
-    s.ingest_and_unpack(&lease, &gz[..], &desc(&gz), None, &Digest::sha256_of(&tar))
-        .unwrap();
+    ingest_and_unpack(
+        &s,
+        &lease,
+        &gz[..],
+        &desc(&gz),
+        None,
+        &Digest::sha256_of(&tar),
+    )
+    .unwrap();
     assert!(
         s.garbage().unwrap().is_empty(),
         "the lease holds everything"
@@ -136,8 +142,7 @@ fn the_init_layer_hides_runtime_mount_points_from_diff_and_commit() {
     let s = open(tmp.path());
     let lease = s.lease().unwrap();
     let tar = tar_of(&[("etc/", b""), ("etc/passwd", b"root\n"), ("bin/", b"")]);
-    let base = s
-        .import_layer(&lease, &tar[..], None, &ImportOptions::default())
+    let base = import_layer(&s, &lease, &tar[..], None, &ImportOptions::default())
         .unwrap()
         .layer;
     s.prepare_container_layer("ctr1", Some(&base.chain_id))
@@ -156,7 +161,8 @@ fn the_init_layer_hides_runtime_mount_points_from_diff_and_commit() {
     let layer = s
         .commit_container_layer(&lease, "ctr1", &ImportOptions::default())
         .unwrap()
-        .layer;
+        .layer()
+        .unwrap();
     // Committed on the image's layer (not on the init layer), holding only the new file.
     assert_eq!(
         layer.chain_id,

@@ -27,6 +27,66 @@ pub(crate) fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     b.into_inner().unwrap()
 }
 
+/// A layer as the assertions below read it (`.layer`, `.stats`, …), from [`Store::unpack`].
+#[derive(Debug)]
+pub(crate) struct Kept {
+    pub layer: LayerRecord,
+    pub stats: Option<oci::layer::ApplyStats>,
+    pub blob_existed: bool,
+    pub input_compression: oci::Compression,
+    pub tar_size: u64,
+}
+
+impl From<UnpackedLayer> for Kept {
+    fn from(u: UnpackedLayer) -> Kept {
+        Kept {
+            layer: u.layer().expect("a kept blob"),
+            stats: u.stats,
+            blob_existed: u.blob_existed,
+            input_compression: u.input_compression.unwrap_or(oci::Compression::None),
+            tar_size: u.tar_size.unwrap_or(0),
+        }
+    }
+}
+
+/// A tarball imported: unpacked and kept gzip-compressed.
+pub(crate) fn import_layer<R: Read + Send>(
+    s: &Store,
+    lease: &Lease,
+    r: R,
+    parent: Option<&Digest>,
+    opts: &ImportOptions,
+) -> Result<Kept, StoreError> {
+    let content = Content::Tarball { opts, expect: None };
+    s.unpack(lease, r, Unpack::on(parent, content))
+        .map(Kept::from)
+}
+
+/// A layer blob stored and unpacked in one pass.
+pub(crate) fn ingest_and_unpack<R: Read + Send>(
+    s: &Store,
+    lease: &Lease,
+    r: R,
+    blob: &oci::Descriptor,
+    parent: Option<&Digest>,
+    diff_id: &Digest,
+) -> Result<Kept, StoreError> {
+    let content = Content::Blob { blob, diff_id };
+    s.unpack(lease, r, Unpack::on(parent, content))
+        .map(Kept::from)
+}
+
+/// A layer whose blob is kept elsewhere, unpacked.
+pub(crate) fn unpack_layer<R: Read + Send>(
+    s: &Store,
+    lease: &Lease,
+    r: R,
+    parent: Option<&Digest>,
+    diff_id: &Digest,
+) -> Result<UnpackedLayer, StoreError> {
+    s.unpack(lease, r, Unpack::on(parent, Content::Layer { diff_id }))
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(data).unwrap();
@@ -86,9 +146,7 @@ fn import_hashes_compresses_and_unpacks_in_one_pass() {
     ]);
     let lease = s.lease().unwrap();
     // The input is gzip; the stored blob is our own gzip of the same tar.
-    let imp = s
-        .import_layer(&lease, &gzip(&tar)[..], None, &ImportOptions::default())
-        .unwrap();
+    let imp = import_layer(&s, &lease, &gzip(&tar)[..], None, &ImportOptions::default()).unwrap();
     assert_eq!(imp.input_compression, oci::Compression::Gzip);
     assert_eq!(imp.layer.diff_id, Digest::sha256_of(&tar));
     assert_eq!(imp.layer.chain_id, imp.layer.diff_id);
@@ -117,9 +175,7 @@ fn import_hashes_compresses_and_unpacks_in_one_pass() {
     assert!(s.content().ingests().unwrap().is_empty());
 
     // The same layer again: shared, not a second snapshot.
-    let again = s
-        .import_layer(&lease, &tar[..], None, &ImportOptions::default())
-        .unwrap();
+    let again = import_layer(&s, &lease, &tar[..], None, &ImportOptions::default()).unwrap();
     assert_eq!(again.layer.chain_id, imp.layer.chain_id);
     assert_eq!(snapshot_count(&s), 1);
 }
@@ -129,22 +185,22 @@ fn images_containers_commit_and_diff_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path());
     let lease = s.lease().unwrap();
-    let base = s
-        .import_layer(
-            &lease,
-            &tar_of(&[("etc/", b""), ("etc/passwd", b"root"), ("etc/gone", b"x")])[..],
-            None,
-            &ImportOptions::default(),
-        )
-        .unwrap();
-    let top = s
-        .import_layer(
-            &lease,
-            &tar_of(&[("app/", b""), ("app/run", b"#!/bin/sh")])[..],
-            Some(&base.layer.chain_id),
-            &ImportOptions::default(),
-        )
-        .unwrap();
+    let base = import_layer(
+        &s,
+        &lease,
+        &tar_of(&[("etc/", b""), ("etc/passwd", b"root"), ("etc/gone", b"x")])[..],
+        None,
+        &ImportOptions::default(),
+    )
+    .unwrap();
+    let top = import_layer(
+        &s,
+        &lease,
+        &tar_of(&[("app/", b""), ("app/run", b"#!/bin/sh")])[..],
+        Some(&base.layer.chain_id),
+        &ImportOptions::default(),
+    )
+    .unwrap();
     assert_eq!(
         top.layer.chain_id,
         oci::chain_id(&[base.layer.diff_id.clone(), top.layer.diff_id.clone()]).unwrap()
@@ -191,9 +247,10 @@ fn images_containers_commit_and_diff_end_to_end() {
 
     // Commit: a new layer with a whiteout, on top of the image's, usable by a new image.
     let lease = s.lease().unwrap();
-    let committed = s
-        .commit_container_layer(&lease, "c1", &ImportOptions::default())
-        .unwrap();
+    let committed = Kept::from(
+        s.commit_container_layer(&lease, "c1", &ImportOptions::default())
+            .unwrap(),
+    );
     let mut layers = img.layers.clone();
     layers.push(committed.layer.clone());
     let img2 = make_image(&s, &lease, layers, Some("app:2"));
@@ -225,9 +282,7 @@ fn unpack_verifies_the_diff_id_and_leaves_nothing_on_mismatch() {
     let lease = s.lease().unwrap();
     let tar = tar_of(&[("f", b"data")]);
     let wrong = Digest::sha256_of(b"something else");
-    let e = s
-        .unpack_layer(&lease, &gzip(&tar)[..], None, &wrong)
-        .unwrap_err();
+    let e = unpack_layer(&s, &lease, &gzip(&tar)[..], None, &wrong).unwrap_err();
     assert!(matches!(e, StoreError::DiffIdMismatch { .. }), "{e}");
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert_eq!(snapshot_count(&s), 0);
@@ -236,9 +291,7 @@ fn unpack_verifies_the_diff_id_and_leaves_nothing_on_mismatch() {
     let mut bad = gzip(&tar);
     let n = bad.len();
     bad[n / 2] ^= 0xff;
-    assert!(s
-        .unpack_layer(&lease, &bad[..], None, &Digest::sha256_of(&tar))
-        .is_err());
+    assert!(unpack_layer(&s, &lease, &bad[..], None, &Digest::sha256_of(&tar)).is_err());
     assert_eq!(snapshot_count(&s), 0);
 
     // From the content store, twice concurrently: unpacked once.
@@ -271,15 +324,15 @@ fn create_image_checks_layers_against_the_config() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path());
     let lease = s.lease().unwrap();
-    let l = s
-        .import_layer(
-            &lease,
-            &tar_of(&[("a", b"a")])[..],
-            None,
-            &ImportOptions::default(),
-        )
-        .unwrap()
-        .layer;
+    let l = import_layer(
+        &s,
+        &lease,
+        &tar_of(&[("a", b"a")])[..],
+        None,
+        &ImportOptions::default(),
+    )
+    .unwrap()
+    .layer;
     let img = |config: Vec<u8>, layers: Vec<LayerRecord>| NewImage {
         config,
         config_media_type: oci::media_type::OCI_CONFIG.into(),
@@ -323,33 +376,33 @@ fn gc_removes_exactly_what_nothing_references() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path());
     let lease = s.lease().unwrap();
-    let shared = s
-        .import_layer(
-            &lease,
-            &tar_of(&[("base", b"b")])[..],
-            None,
-            &ImportOptions::default(),
-        )
-        .unwrap()
-        .layer;
-    let only_a = s
-        .import_layer(
-            &lease,
-            &tar_of(&[("a", b"a")])[..],
-            Some(&shared.chain_id),
-            &ImportOptions::default(),
-        )
-        .unwrap()
-        .layer;
-    let only_b = s
-        .import_layer(
-            &lease,
-            &tar_of(&[("b", b"b")])[..],
-            Some(&shared.chain_id),
-            &ImportOptions::default(),
-        )
-        .unwrap()
-        .layer;
+    let shared = import_layer(
+        &s,
+        &lease,
+        &tar_of(&[("base", b"b")])[..],
+        None,
+        &ImportOptions::default(),
+    )
+    .unwrap()
+    .layer;
+    let only_a = import_layer(
+        &s,
+        &lease,
+        &tar_of(&[("a", b"a")])[..],
+        Some(&shared.chain_id),
+        &ImportOptions::default(),
+    )
+    .unwrap()
+    .layer;
+    let only_b = import_layer(
+        &s,
+        &lease,
+        &tar_of(&[("b", b"b")])[..],
+        Some(&shared.chain_id),
+        &ImportOptions::default(),
+    )
+    .unwrap()
+    .layer;
     let a = make_image(&s, &lease, vec![shared.clone(), only_a.clone()], Some("a"));
     let b = make_image(&s, &lease, vec![shared.clone(), only_b.clone()], Some("b"));
     // While the lease is held nothing goes, even after the images are gone.
@@ -384,7 +437,8 @@ fn a_crash_mid_import_leaves_nothing_visible_after_reopen() {
         let lease = s.lease().unwrap();
         // A layer fully imported but never made into an image, an unpack stopped halfway,
         // an ingest stopped halfway: then the process dies (the lease is never released).
-        s.import_layer(
+        import_layer(
+            &s,
             &lease,
             &tar_of(&[("x", b"x")])[..],
             None,
@@ -509,9 +563,7 @@ fn a_failed_import_leaves_no_snapshot_blob_or_ingest() {
     let mut tar = tar_of(&[("big", &[7u8; 100_000])]);
     tar.truncate(50_000);
     for bad in [gzip(&tar), tar.clone(), b"BZh91AY&SY".to_vec()] {
-        let e = s
-            .import_layer(&lease, &bad[..], None, &ImportOptions::default())
-            .unwrap_err();
+        let e = import_layer(&s, &lease, &bad[..], None, &ImportOptions::default()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     }
     assert_eq!(snapshot_count(&s), 0);

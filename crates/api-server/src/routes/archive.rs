@@ -9,13 +9,16 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
+use crate::backend::ImageBackend;
 use api_types::query::parse_bool;
-use engine::Engine;
 
 use crate::error::{ApiError, ApiResult};
 
 /// `GET /images/get?names=…&names=…`.
-pub async fn save(State(engine): State<Arc<Engine>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn save<B: ImageBackend>(
+    State(engine): State<Arc<B>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let p: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(format!("invalid query parameters: {e}")))?;
     let names = p
@@ -23,12 +26,12 @@ pub async fn save(State(engine): State<Arc<Engine>>, RawQuery(q): RawQuery) -> A
         .filter(|(k, _)| k == "names")
         .map(|(_, v)| v)
         .collect();
-    save_names(&engine, names).await
+    save_names(&*engine, names).await
 }
 
 /// The archive of `names`, streamed.
-pub async fn save_names(engine: &Engine, names: Vec<String>) -> ApiResult<Response> {
-    let stream = engine.images().save(names).await?;
+pub async fn save_names<B: ImageBackend>(engine: &B, names: Vec<String>) -> ApiResult<Response> {
+    let stream = engine.save(names).await?;
     Ok((
         [(header::CONTENT_TYPE, "application/x-tar")],
         Body::from_stream(stream),
@@ -37,8 +40,8 @@ pub async fn save_names(engine: &Engine, names: Vec<String>) -> ApiResult<Respon
 }
 
 /// `POST /images/load?quiet=`: always 200 with JSON lines; a failure is the last line.
-pub async fn load(
-    State(engine): State<Arc<Engine>>,
+pub async fn load<B: ImageBackend>(
+    State(engine): State<Arc<B>>,
     RawQuery(q): RawQuery,
     req: Request,
 ) -> ApiResult<Response> {
@@ -55,7 +58,6 @@ pub async fn load(
     // so that it reads the failure rather than a broken pipe.
     let drained = futures_util::stream::once(drain.finish()).filter_map(|()| async { None });
     let lines = engine
-        .images()
         .load(reader, quiet)
         .map(|m| Ok::<_, std::io::Error>(m.to_line()))
         .chain(drained);

@@ -1,7 +1,8 @@
 //! `POST /build` (the classic builder's API: the context tar as the body, options in the
 //! query, registry credentials in `X-Registry-Config`, JSON messages streamed back) and
-//! `POST /build/prune`, and berth's context sync (`POST /build/context`). What berth cannot do — a remote context, squash, BuildKit sessions
-//! and outputs, security options — is refused with a 400 naming it.
+//! `POST /build/prune`, and berth's context sync (`POST /build/context`), over a
+//! [`BuildBackend`]. What berth cannot do — a remote context, squash, BuildKit sessions and
+//! outputs, security options — is refused with a 400 naming it, before the backend is asked.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -10,7 +11,8 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, Request, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use base64::Engine as _;
 use futures_util::stream;
 
@@ -18,9 +20,18 @@ use api_types::build::{ContextManifest, ContextSyncResponse};
 use api_types::query::parse_bool;
 use api_types::{AuthConfig, BuildCachePruneResponse, Filters};
 use engine::builder::{BuildOptions, BuildRequest, PruneOptions};
-use engine::Engine;
 
+use crate::backend::BuildBackend;
 use crate::error::{ApiError, ApiResult};
+
+/// The build routes.
+pub fn routes<B: BuildBackend>(svc: Arc<B>) -> Router {
+    Router::new()
+        .route("/build", post(build::<B>))
+        .route("/build/context", post(sync_context::<B>))
+        .route("/build/prune", post(prune::<B>))
+        .with_state(svc)
+}
 
 /// The query's values, in order (repeated keys kept).
 struct Params(Vec<(String, String)>);
@@ -215,8 +226,8 @@ fn options(p: &Params, headers: &HeaderMap) -> ApiResult<BuildRequest> {
 }
 
 /// `POST /build`.
-pub async fn build(
-    State(engine): State<Arc<Engine>>,
+pub async fn build<B: BuildBackend>(
+    State(engine): State<Arc<B>>,
     RawQuery(q): RawQuery,
     req: Request,
 ) -> ApiResult<Response> {
@@ -229,7 +240,7 @@ pub async fn build(
             return Err(e);
         }
     };
-    let rx = match engine.builds().build(request, reader).await {
+    let rx = match engine.build(request, reader).await {
         Ok(rx) => rx,
         Err(e) => {
             // The client may still be sending its context: read it all, so it sees the error.
@@ -250,20 +261,20 @@ pub async fn build(
 
 /// `POST /build/context?key=` (berth's CLI): the context's entry list; the answer names the
 /// files the build's body must carry (see `api_types::build`).
-pub async fn sync_context(
-    State(engine): State<Arc<Engine>>,
+pub async fn sync_context<B: BuildBackend>(
+    State(engine): State<Arc<B>>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult<Json<ContextSyncResponse>> {
     let p = Params::parse(q.as_deref())?;
     let key = p.get("key").unwrap_or("");
     let manifest: ContextManifest = super::json_body(&body)?;
-    Ok(Json(engine.builds().sync_context(key, manifest).await?))
+    Ok(Json(engine.sync_context(key, manifest).await?))
 }
 
 /// `POST /build/prune?all=&filters=&keep-storage=`.
-pub async fn prune(
-    State(engine): State<Arc<Engine>>,
+pub async fn prune<B: BuildBackend>(
+    State(engine): State<Arc<B>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<BuildCachePruneResponse>> {
     let p = Params::parse(q.as_deref())?;
@@ -285,5 +296,5 @@ pub async fn prune(
         all: p.flag("all"),
         filters,
     };
-    Ok(Json(engine.builds().prune(opts).await?))
+    Ok(Json(engine.prune(opts).await?))
 }

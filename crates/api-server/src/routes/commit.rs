@@ -65,7 +65,7 @@ pub async fn commit(
         pause,
         config,
     };
-    let id = engine.images().commit(opts).await?;
+    let id = engine.containers().commit(opts).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }
 

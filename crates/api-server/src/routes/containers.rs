@@ -7,20 +7,42 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
+use crate::backend::ContainerBackend;
 use api_types::query::{de_bool, de_opt_i64};
 use api_types::{ContainerCreateRequest, Filters};
 use engine::container::{
     AttachOptions, ListOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition,
 };
-use engine::Engine;
 
 use super::{json_body, query};
 use crate::error::{ApiError, ApiResult};
 use crate::stream;
+
+/// The container router: create, list, prune, and the lifecycle of one container.
+pub fn routes<B: ContainerBackend>(svc: Arc<B>) -> Router {
+    Router::new()
+        .route("/containers/create", post(create::<B>))
+        .route("/containers/json", get(list::<B>))
+        .route("/containers/prune", post(prune::<B>))
+        .route("/containers/{id}", delete(remove::<B>))
+        .route("/containers/{id}/json", get(inspect::<B>))
+        .route("/containers/{id}/start", post(start::<B>))
+        .route("/containers/{id}/stop", post(stop::<B>))
+        .route("/containers/{id}/restart", post(restart::<B>))
+        .route("/containers/{id}/kill", post(kill::<B>))
+        .route("/containers/{id}/wait", post(wait::<B>))
+        .route("/containers/{id}/logs", get(logs::<B>))
+        .route("/containers/{id}/attach", post(attach::<B>))
+        .route("/containers/{id}/resize", post(resize::<B>))
+        .route("/containers/{id}/rename", post(rename::<B>))
+        .route("/containers/{id}/top", get(top::<B>))
+        .with_state(svc)
+}
 
 #[derive(Deserialize, Default)]
 struct CreateQuery {
@@ -29,8 +51,8 @@ struct CreateQuery {
 }
 
 /// `POST /containers/create?name=`.
-pub async fn create(
-    State(engine): State<Arc<Engine>>,
+pub async fn create<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> ApiResult<Response> {
@@ -43,19 +65,18 @@ pub async fn create(
         }
     }
     let req: ContainerCreateRequest = json_body(&body)?;
-    let resp = engine
-        .containers()
+    let resp = svc
         .create(q.name.as_deref().filter(|n| !n.is_empty()), req)
         .await?;
     Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
 /// `POST /containers/{id}/start`.
-pub async fn start(
-    State(engine): State<Arc<Engine>>,
+pub async fn start<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    engine.containers().start(&id).await?;
+    svc.start(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -75,28 +96,22 @@ fn stop_options(q: Option<&str>) -> ApiResult<StopOptions> {
 }
 
 /// `POST /containers/{id}/stop?t=&signal=`.
-pub async fn stop(
-    State(engine): State<Arc<Engine>>,
+pub async fn stop<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
-    engine
-        .containers()
-        .stop(&id, stop_options(q.as_deref())?)
-        .await?;
+    svc.stop(&id, stop_options(q.as_deref())?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /containers/{id}/restart?t=&signal=`.
-pub async fn restart(
-    State(engine): State<Arc<Engine>>,
+pub async fn restart<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
-    engine
-        .containers()
-        .restart(&id, stop_options(q.as_deref())?)
-        .await?;
+    svc.restart(&id, stop_options(q.as_deref())?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -106,15 +121,13 @@ struct KillQuery {
 }
 
 /// `POST /containers/{id}/kill?signal=`.
-pub async fn kill(
-    State(engine): State<Arc<Engine>>,
+pub async fn kill<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let q: KillQuery = query(q.as_deref())?;
-    engine
-        .containers()
-        .kill(&id, q.signal.as_deref().filter(|s| !s.is_empty()))
+    svc.kill(&id, q.signal.as_deref().filter(|s| !s.is_empty()))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -126,8 +139,8 @@ struct WaitQuery {
 
 /// `POST /containers/{id}/wait?condition=`: headers go out as soon as the waiter is
 /// registered (the docker CLI only calls start after that), the body when the condition holds.
-pub async fn wait(
-    State(engine): State<Arc<Engine>>,
+pub async fn wait<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
@@ -142,7 +155,7 @@ pub async fn wait(
             )))
         }
     };
-    let waiter = engine.containers().wait(&id, cond).await?;
+    let waiter = svc.wait(&id, cond).await?;
     let body = futures_util::stream::once(async move {
         let resp = waiter.await;
         let mut line = serde_json::to_vec(&resp).unwrap_or_default();
@@ -167,8 +180,8 @@ struct DeleteQuery {
 }
 
 /// `DELETE /containers/{id}?force=&v=`.
-pub async fn delete(
-    State(engine): State<Arc<Engine>>,
+pub async fn remove<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
@@ -178,16 +191,14 @@ pub async fn delete(
             "links are not supported yet: cannot remove a link",
         ));
     }
-    engine
-        .containers()
-        .remove(
-            &id,
-            RemoveOptions {
-                force: q.force,
-                volumes: q.v,
-            },
-        )
-        .await?;
+    svc.remove(
+        &id,
+        RemoveOptions {
+            force: q.force,
+            volumes: q.v,
+        },
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -203,12 +214,14 @@ struct ListQuery {
 }
 
 /// `GET /containers/json`.
-pub async fn list(State(engine): State<Arc<Engine>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn list<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let q: ListQuery = query(q.as_deref())?;
     let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let rows = engine
-        .containers()
+    let rows = svc
         .list(ListOptions {
             all: q.all,
             limit: q.limit.filter(|l| *l > 0).map(|l| l as usize),
@@ -226,13 +239,13 @@ struct InspectQuery {
 }
 
 /// `GET /containers/{id}/json`.
-pub async fn inspect(
-    State(engine): State<Arc<Engine>>,
+pub async fn inspect<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: InspectQuery = query(q.as_deref())?;
-    Ok(Json(engine.containers().inspect(&id, q.size).await?).into_response())
+    Ok(Json(svc.inspect(&id, q.size).await?).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -251,8 +264,8 @@ struct LogsQuery {
 }
 
 /// `GET /containers/{id}/logs`: raw with a TTY, multiplexed frames without.
-pub async fn logs(
-    State(engine): State<Arc<Engine>>,
+pub async fn logs<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
@@ -279,7 +292,7 @@ pub async fn logs(
         timestamps: q.timestamps,
         tail,
     };
-    let logs = engine.containers().logs(&id, opts).await?;
+    let logs = svc.logs(&id, opts).await?;
     let tty = logs.tty;
     let body = Body::from_stream(logs.frames.map(move |f| {
         Ok::<_, std::io::Error>(if tty {
@@ -323,15 +336,14 @@ struct AttachQuery {
 
 /// `POST /containers/{id}/attach`: answers `101 UPGRADED` and splices the connection onto the
 /// container's streams.
-pub async fn attach(
-    State(engine): State<Arc<Engine>>,
+pub async fn attach<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
     req: Request,
 ) -> ApiResult<Response> {
     let q: AttachQuery = query(q.as_deref())?;
-    let session = engine
-        .containers()
+    let session = svc
         .attach(
             &id,
             AttachOptions {
@@ -364,8 +376,8 @@ pub(super) struct ResizeQuery {
 }
 
 /// `POST /containers/{id}/resize?h=&w=`.
-pub async fn resize(
-    State(engine): State<Arc<Engine>>,
+pub async fn resize<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
@@ -376,7 +388,7 @@ pub async fn resize(
             "invalid terminal size {h}x{w}"
         )));
     }
-    engine.containers().resize(&id, h as u16, w as u16).await?;
+    svc.resize(&id, h as u16, w as u16).await?;
     Ok(StatusCode::OK)
 }
 
@@ -386,14 +398,14 @@ struct RenameQuery {
 }
 
 /// `POST /containers/{id}/rename?name=`.
-pub async fn rename(
-    State(engine): State<Arc<Engine>>,
+pub async fn rename<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let q: RenameQuery = query(q.as_deref())?;
     let name = q.name.unwrap_or_default();
-    engine.containers().rename(&id, &name).await?;
+    svc.rename(&id, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -403,8 +415,8 @@ struct TopQuery {
 }
 
 /// `GET /containers/{id}/top?ps_args=`.
-pub async fn top(
-    State(engine): State<Arc<Engine>>,
+pub async fn top<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
@@ -413,7 +425,7 @@ pub async fn top(
         .ps_args
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "-ef".into());
-    Ok(Json(engine.containers().top(&id, &args).await?).into_response())
+    Ok(Json(svc.top(&id, &args).await?).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -422,12 +434,12 @@ struct PruneQuery {
 }
 
 /// `POST /containers/prune?filters=`.
-pub async fn prune(
-    State(engine): State<Arc<Engine>>,
+pub async fn prune<B: ContainerBackend>(
+    State(svc): State<Arc<B>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: PruneQuery = query(q.as_deref())?;
     let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(Json(engine.containers().prune(filters).await?).into_response())
+    Ok(Json(svc.prune(filters).await?).into_response())
 }

@@ -7,12 +7,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 
+use crate::backend::ExecBackend;
 use api_types::version::ApiVersion;
 use api_types::{ExecConfig, ExecStartConfig, IdResponse};
 use engine::container::{ExecStart, ExecStartOptions};
-use engine::Engine;
 
 use super::containers::ResizeQuery;
 use super::{json_body, query};
@@ -20,14 +21,24 @@ use crate::error::{ApiError, ApiResult};
 use crate::stream;
 use crate::version::RequestedVersion;
 
+/// The exec router.
+pub fn routes<B: ExecBackend>(svc: Arc<B>) -> Router {
+    Router::new()
+        .route("/containers/{id}/exec", post(create::<B>))
+        .route("/exec/{id}/start", post(start::<B>))
+        .route("/exec/{id}/resize", post(resize::<B>))
+        .route("/exec/{id}/json", get(inspect::<B>))
+        .with_state(svc)
+}
+
 /// Console sizes are ignored before API 1.42, as dockerd ignores them.
 fn console_sizes_supported(v: Option<&RequestedVersion>) -> bool {
     v.is_none_or(|v| v.0 >= ApiVersion::parse("1.42").expect("constant"))
 }
 
 /// `POST /containers/{id}/exec`.
-pub async fn create(
-    State(engine): State<Arc<Engine>>,
+pub async fn create<B: ExecBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     version: Option<axum::Extension<RequestedVersion>>,
     body: Bytes,
@@ -36,14 +47,14 @@ pub async fn create(
     if !console_sizes_supported(version.as_deref()) {
         cfg.console_size = None;
     }
-    let id = engine.containers().exec_create(&id, cfg).await?;
+    let id = svc.exec_create(&id, cfg).await?;
     Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }
 
 /// `POST /exec/{id}/start`: `200` at once when detached, else the upgraded stream (raw with a
 /// TTY; multiplexed without one from API 1.42, labelled raw before, as dockerd does).
-pub async fn start(
-    State(engine): State<Arc<Engine>>,
+pub async fn start<B: ExecBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     version: Option<axum::Extension<RequestedVersion>>,
     req: Request,
@@ -63,7 +74,7 @@ pub async fn start(
         detach: cfg.detach,
         console_size: cfg.console_size.filter(|_| new_api && cfg.tty),
     };
-    match engine.containers().exec_start(&id, opts).await? {
+    match svc.exec_start(&id, opts).await? {
         ExecStart::Detached => Ok(StatusCode::OK.into_response()),
         ExecStart::Attached(session) => {
             let ctype = if !session.tty() && new_api {
@@ -80,14 +91,14 @@ pub async fn start(
 }
 
 /// `POST /exec/{id}/resize?h=&w=`.
-pub async fn resize(
-    State(engine): State<Arc<Engine>>,
+pub async fn resize<B: ExecBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<StatusCode> {
     let q: ResizeQuery = query(q.as_deref())?;
     let (h, w) = (dimension("height", q.h)?, dimension("width", q.w)?);
-    engine.containers().exec_resize(&id, h, w).await?;
+    svc.exec_resize(&id, h, w).await?;
     Ok(StatusCode::OK)
 }
 
@@ -104,9 +115,9 @@ fn dimension(name: &str, v: Option<i64>) -> Result<u16, ApiError> {
 }
 
 /// `GET /exec/{id}/json`.
-pub async fn inspect(
-    State(engine): State<Arc<Engine>>,
+pub async fn inspect<B: ExecBackend>(
+    State(svc): State<Arc<B>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    Ok(Json(engine.containers().exec_inspect(&id)?).into_response())
+    Ok(Json(svc.exec_inspect(&id)?).into_response())
 }

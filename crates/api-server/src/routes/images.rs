@@ -7,13 +7,15 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 
 use api_types::query::parse_bool;
 use api_types::{Filters, JsonMessage};
 use engine::image::{ImportOptions, ListImagesOptions};
-use engine::Engine;
+
+use crate::backend::ImageBackend;
 
 use super::query;
 use crate::error::{ApiError, ApiResult};
@@ -32,8 +34,8 @@ fn first<'a>(p: &'a [(String, String)], key: &str) -> Option<&'a str> {
 }
 
 /// `POST /images/create`: `fromSrc=-` imports the request body as a root filesystem.
-pub async fn create(
-    State(engine): State<Arc<Engine>>,
+pub async fn create<B: ImageBackend>(
+    State(engine): State<Arc<B>>,
     RawQuery(q): RawQuery,
     req: Request,
 ) -> ApiResult<Response> {
@@ -58,7 +60,7 @@ pub async fn create(
         let (reader, drain) = crate::body::reader(req);
         // Nothing is streamed before the import ends, so a failure gets its own status (as
         // dockerd answers an error that comes before its first flush).
-        return match engine.images().import(reader, opts).await {
+        return match engine.import(reader, opts).await {
             Ok(id) => Ok((
                 [(header::CONTENT_TYPE, "application/json")],
                 JsonMessage::status(id).to_line(),
@@ -72,7 +74,7 @@ pub async fn create(
     }
     if let Some(image) = first(&p, "fromImage") {
         let (tag, platform) = (first(&p, "tag"), first(&p, "platform"));
-        return super::registry::pull(&engine, image, tag, platform, req.headers()).await;
+        return super::registry::pull(&*engine, image, tag, platform, req.headers()).await;
     }
     Err(ApiError::bad_request(
         "either fromSrc or fromImage must be given",
@@ -88,13 +90,30 @@ struct ListQuery {
     shared_size: Option<String>,
 }
 
+/// The image router: import and pull, list, save and load, search and login, and the
+/// operations on one image.
+pub fn routes<B: ImageBackend>(svc: Arc<B>) -> Router {
+    use super::{archive as ar, registry as reg};
+    Router::new()
+        .route("/images/create", post(create::<B>))
+        .route("/images/json", get(list::<B>))
+        .route("/images/get", get(ar::save::<B>))
+        .route("/images/load", post(ar::load::<B>))
+        .route("/images/search", get(reg::search::<B>))
+        .route("/auth", post(reg::auth::<B>))
+        .route("/images/{*rest}", any(by_name::<B>))
+        .with_state(svc)
+}
+
 /// `GET /images/json`.
-pub async fn list(State(engine): State<Arc<Engine>>, RawQuery(q): RawQuery) -> ApiResult<Response> {
+pub async fn list<B: ImageBackend>(
+    State(engine): State<Arc<B>>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
     let q: ListQuery = query(q.as_deref())?;
     let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let rows = engine
-        .images()
         .list(ListImagesOptions {
             all: q.all.as_deref().is_some_and(parse_bool),
             filters,
@@ -106,8 +125,8 @@ pub async fn list(State(engine): State<Arc<Engine>>, RawQuery(q): RawQuery) -> A
 }
 
 /// `GET|POST|DELETE /images/{name…}[/json|/history|/tag]`.
-pub async fn by_name(
-    State(engine): State<Arc<Engine>>,
+pub async fn by_name<B: ImageBackend>(
+    State(engine): State<Arc<B>>,
     Path(rest): Path<String>,
     RawQuery(q): RawQuery,
     method: Method,
@@ -118,26 +137,26 @@ pub async fn by_name(
         let p = params(q.as_deref())?;
         let force = first(&p, "force").is_some_and(parse_bool);
         let noprune = first(&p, "noprune").is_some_and(parse_bool);
-        let items = engine.images().delete(rest, force, noprune).await?;
+        let items = engine.delete(rest, force, noprune).await?;
         return Ok(Json(items).into_response());
     }
     let (name, op) = rest
         .rsplit_once('/')
         .ok_or_else(|| ApiError::not_found("page not found"))?;
     match (method, op) {
-        (Method::GET, "json") => Ok(Json(engine.images().inspect(name).await?).into_response()),
-        (Method::GET, "history") => Ok(Json(engine.images().history(name).await?).into_response()),
-        (Method::GET, "get") => super::archive::save_names(&engine, vec![name.to_string()]).await,
+        (Method::GET, "json") => Ok(Json(engine.inspect(name).await?).into_response()),
+        (Method::GET, "history") => Ok(Json(engine.history(name).await?).into_response()),
+        (Method::GET, "get") => super::archive::save_names(&*engine, vec![name.to_string()]).await,
         (Method::POST, "tag") => {
             let p = params(q.as_deref())?;
             let repo = first(&p, "repo").unwrap_or("");
             let tag = first(&p, "tag");
-            engine.images().tag(name, repo, tag).await?;
+            engine.tag(name, repo, tag).await?;
             Ok(StatusCode::CREATED.into_response())
         }
         (Method::POST, "push") => {
             let p = params(q.as_deref())?;
-            super::registry::push(&engine, name, first(&p, "tag"), &headers).await
+            super::registry::push(&*engine, name, first(&p, "tag"), &headers).await
         }
         _ => Err(ApiError::not_found("page not found")),
     }

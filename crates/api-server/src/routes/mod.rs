@@ -39,3 +39,6 @@ pub fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError> {
     serde_urlencoded::from_str(raw.unwrap_or(""))
         .map_err(|e| ApiError::bad_request(format!("invalid query parameters: {e}")))
 }
+
+#[cfg(test)]
+mod tests;

@@ -17,7 +17,8 @@ use api_types::{Filters, JsonMessage};
 use distribution::{AuthConfig, Credentials};
 use engine::image::progress::{Event, Receiver};
 use engine::image::{PullOptions, PushOptions, SearchOptions};
-use engine::Engine;
+
+use crate::backend::ImageBackend;
 
 use super::json_body;
 use crate::error::{ApiError, ApiResult};
@@ -62,8 +63,8 @@ async fn progress_response(mut rx: Receiver) -> ApiResult<Response> {
 }
 
 /// `POST /images/create?fromImage=&tag=&platform=`.
-pub async fn pull(
-    engine: &Arc<Engine>,
+pub async fn pull<B: ImageBackend>(
+    engine: &B,
     image: &str,
     tag: Option<&str>,
     platform: Option<&str>,
@@ -75,12 +76,12 @@ pub async fn pull(
         platform: platform.map(str::to_string),
         auth: registry_auth(headers)?,
     };
-    progress_response(engine.images().pull(opts)).await
+    progress_response(engine.pull(opts)).await
 }
 
 /// `POST /images/{name}/push?tag=`.
-pub async fn push(
-    engine: &Arc<Engine>,
+pub async fn push<B: ImageBackend>(
+    engine: &B,
     name: &str,
     tag: Option<&str>,
     headers: &HeaderMap,
@@ -90,7 +91,7 @@ pub async fn push(
         tag: tag.map(str::to_string),
         auth: registry_auth(headers)?,
     };
-    progress_response(engine.images().push(opts)).await
+    progress_response(engine.push(opts)).await
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -101,8 +102,8 @@ struct SearchQuery {
 }
 
 /// `GET /images/search?term=&limit=&filters=`.
-pub async fn search(
-    State(engine): State<Arc<Engine>>,
+pub async fn search<B: ImageBackend>(
+    State(engine): State<Arc<B>>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
@@ -117,7 +118,6 @@ pub async fn search(
     let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let rows = engine
-        .images()
         .search(SearchOptions {
             term: q.term.unwrap_or_default(),
             limit,
@@ -129,7 +129,10 @@ pub async fn search(
 }
 
 /// `POST /auth`.
-pub async fn auth(State(engine): State<Arc<Engine>>, body: Bytes) -> ApiResult<Response> {
+pub async fn auth<B: ImageBackend>(
+    State(engine): State<Arc<B>>,
+    body: Bytes,
+) -> ApiResult<Response> {
     let cfg: AuthConfig = json_body(&body)?;
-    Ok(Json(engine.images().login(cfg).await?).into_response())
+    Ok(Json(engine.login(cfg).await?).into_response())
 }

@@ -6,14 +6,25 @@ use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::get;
+use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 
+use crate::backend::SystemBackend;
 use api_types::Filters;
-use engine::Engine;
 
 use crate::error::{ApiError, ApiResult};
+
+/// The system router: `/_ping`, `/version`, `/info`, `/events`.
+pub fn routes<B: SystemBackend>(svc: Arc<B>) -> Router {
+    Router::new()
+        .route("/_ping", get(ping).head(ping))
+        .route("/version", get(version::<B>))
+        .route("/info", get(info::<B>))
+        .route("/events", get(events::<B>))
+        .with_state(svc)
+}
 
 /// `GET|HEAD /_ping`: `OK`, uncached, with the builder version the legacy builder announces.
 pub async fn ping() -> Response {
@@ -34,13 +45,17 @@ pub async fn ping() -> Response {
 }
 
 /// `GET /version`.
-pub async fn version(State(engine): State<Arc<Engine>>) -> Json<api_types::SystemVersion> {
-    Json(engine.system().version())
+pub async fn version<B: SystemBackend>(
+    State(svc): State<Arc<B>>,
+) -> Json<api_types::SystemVersion> {
+    Json(svc.version())
 }
 
 /// `GET /info`.
-pub async fn info(State(engine): State<Arc<Engine>>) -> ApiResult<Json<api_types::SystemInfo>> {
-    Ok(Json(engine.system().info().await?))
+pub async fn info<B: SystemBackend>(
+    State(svc): State<Arc<B>>,
+) -> ApiResult<Json<api_types::SystemInfo>> {
+    Ok(Json(svc.info().await?))
 }
 
 #[derive(Deserialize, Default)]
@@ -51,16 +66,14 @@ struct EventsQuery {
 }
 
 /// `GET /events`: a never-ending stream of JSON event objects (until `until`, if given).
-pub async fn events(
-    State(engine): State<Arc<Engine>>,
+pub async fn events<B: SystemBackend>(
+    State(svc): State<Arc<B>>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let q: EventsQuery = super::query(q.as_deref())?;
     let filters = Filters::parse(q.filters.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let stream = engine
-        .system()
-        .events(q.since.as_deref(), q.until.as_deref(), filters)?;
+    let stream = svc.events(q.since.as_deref(), q.until.as_deref(), filters)?;
     let body = Body::from_stream(stream.map(|ev| {
         let mut line = serde_json::to_vec(&ev).unwrap_or_default();
         line.push(b'\n');

@@ -104,10 +104,20 @@ impl Fixture {
         spec: &ContainerSpec,
         cfg: ShimConfig,
     ) -> Result<ShimHandle, ShimError> {
+        self.spawn_binary(&shim_bin(), spec, cfg).await
+    }
+
+    /// Like [`Fixture::spawn_with`], with the shim binary `bin`.
+    pub async fn spawn_binary(
+        &self,
+        bin: &Path,
+        spec: &ContainerSpec,
+        cfg: ShimConfig,
+    ) -> Result<ShimHandle, ShimError> {
         let oci = spec::build(spec).expect("build spec");
         spec::write_bundle(&self.bundle, &oci).expect("write bundle");
         let h = shim::spawn(SpawnOptions {
-            shim_binary: shim_bin(),
+            shim_binary: bin.to_path_buf(),
             state_dir: self.state_dir.clone(),
             config: cfg,
         })

@@ -113,7 +113,7 @@ fn options(ctx: &Ctx, a: &BuildArgs) -> Result<ImageBuildOptions, CliError> {
         ulimits.push(serde_json::to_value(parsed).unwrap_or_default());
     }
     for t in &a.tag {
-        if let Err(e) = crate::format::reference::Reference::parse_normalized(t) {
+        if let Err(e) = oci::reference::Reference::parse(t) {
             return Err(flag_error("-t, --tag", t, e));
         }
     }

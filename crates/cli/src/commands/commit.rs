@@ -6,21 +6,21 @@ use client::CommitOptions;
 use super::{outfile, println, Ctx};
 use crate::args::{CommitArgs, DiffArgs, ExportArgs};
 use crate::error::CliError;
-use crate::format::reference::Reference;
+use oci::Reference;
 
 /// `berth commit`: prints the new image's ID.
 pub async fn commit(ctx: &Ctx, args: CommitArgs) -> Result<(), CliError> {
     let (mut repo, mut tag) = (None, None);
     if let Some(r) = &args.reference {
-        let r = Reference::parse_normalized(r).map_err(CliError::new)?;
-        if r.digest.is_some() {
+        let r = Reference::parse(r).map_err(|e| CliError::new(e.to_string()))?;
+        if r.digest().is_some() {
             return Err(CliError::new(
                 "refusing to create a tag with a digest reference",
             ));
         }
         let r = r.with_default_tag();
-        tag = r.tag.clone();
-        repo = Some(r.name());
+        tag = r.tag().map(str::to_string);
+        repo = Some(r.repository());
     }
     let opts = CommitOptions {
         repo,

@@ -7,9 +7,10 @@ use client::PullOptions;
 use super::{eprintln, println, Ctx};
 use crate::args::{ContainerFlags, CreateArgs};
 use crate::error::{with_help, CliError, BIN};
-use crate::format::reference::{is_id_or_digest, Reference};
+use crate::format::ids::is_id_or_digest;
 use crate::opts::container::{parse, OptsError};
 use crate::stream::terminal::{stderr_is_tty, stdout_size};
+use oci::Reference;
 
 /// docker's usage lines, used in flag errors.
 pub const RUN_USAGE: &str = "run [OPTIONS] IMAGE [COMMAND] [ARG...]";
@@ -61,8 +62,8 @@ pub async fn create_container(
         None
     } else {
         Some(
-            Reference::parse_normalized(&image)
-                .map_err(CliError::new)?
+            Reference::parse(&image)
+                .map_err(|e| CliError::new(e.to_string()))?
                 .with_default_tag(),
         )
     };
@@ -78,10 +79,7 @@ pub async fn create_container(
             if !flags.quiet {
                 eprintln(&format!(
                     "Unable to find image '{}' locally",
-                    named
-                        .as_ref()
-                        .map(Reference::familiar_string)
-                        .unwrap_or_default()
+                    named.as_ref().map(Reference::familiar).unwrap_or_default()
                 ));
             }
             pull(ctx, &image, flags).await?;
@@ -98,17 +96,17 @@ pub async fn create_container(
 
 /// `POST /images/create?fromImage=` with progress on stderr (docker's `pullImage`).
 async fn pull(ctx: &Ctx, image: &str, flags: &ContainerFlags) -> Result<(), CliError> {
-    let r = Reference::parse_normalized(image).map_err(CliError::new)?;
+    let r = Reference::parse(image).map_err(|e| CliError::new(e.to_string()))?;
     let tag = r
-        .digest
-        .clone()
-        .or_else(|| r.tag.clone())
+        .digest()
+        .map(|d| d.to_string())
+        .or_else(|| r.tag().map(str::to_string))
         .unwrap_or_else(|| "latest".into());
     let opts = PullOptions {
-        from_image: r.name(),
+        from_image: r.repository(),
         tag: Some(tag),
         platform: flags.platform.clone(),
-        registry_auth: Some(super::pull::registry_auth(ctx, &r.domain)?),
+        registry_auth: Some(super::pull::registry_auth(ctx, r.domain())?),
     };
     let stream = ctx.client.image_pull(&opts).await?;
     super::pull::draw(stream, std::io::stderr(), stderr_is_tty(), 200, flags.quiet).await

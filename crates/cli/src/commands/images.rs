@@ -9,17 +9,18 @@ use super::{eprintln, join_errors, now, print, println, Ctx};
 use crate::args::{HistoryArgs, ImagesArgs, RmiArgs, TagArgs};
 use crate::error::CliError;
 use crate::format::container::{ellipsis, Header};
-use crate::format::gotime::{rfc3339_nano, Zone};
+use crate::format::ids::{is_id_or_digest, truncate_id};
 use crate::format::image::{image_format, image_header, ImageRows};
-use crate::format::reference::{truncate_id, Reference};
 use crate::format::table::render;
-use crate::format::template::{ObjKind, Object, Value};
 use crate::format::units::{human_duration, human_size_with_precision};
 use crate::opts::filters;
+use api_types::time::{rfc3339_nano, Zone};
+use gotemplate::{ObjKind, Object, Value};
+use oci::Reference;
 
 /// `berth images` (`top_level` is the legacy command, which hints at `image ls` mix-ups).
 pub async fn images(ctx: &Ctx, args: ImagesArgs, top_level: bool) -> Result<(), CliError> {
-    let mut f = filters(&args.filter).map_err(CliError::new)?;
+    let mut f = filters(&args.filter).map_err(|e| CliError::new(e.to_string()))?;
     if let Some(r) = &args.reference {
         f.add("reference", r);
     }
@@ -44,7 +45,7 @@ pub async fn images(ctx: &Ctx, args: ImagesArgs, top_level: bool) -> Result<(), 
         digest: args.digests,
         format_has_digest: format.contains("{{.Digest}}"),
         now: now(),
-        zone: Zone::local(),
+        zone: crate::format::local_zone(),
     };
     let out = render(&format, &image_header(), &rows.rows(&list))
         .map_err(|e| CliError::new(e.to_string()))?;
@@ -65,23 +66,23 @@ pub async fn images(ctx: &Ctx, args: ImagesArgs, top_level: bool) -> Result<(), 
 
 /// `berth tag SOURCE TARGET` (the target is normalised and defaults to `:latest`).
 pub async fn tag(ctx: &Ctx, args: TagArgs) -> Result<(), CliError> {
-    let bad = |s: &str, e: String| {
+    let bad = |s: &str, e: oci::reference::ReferenceError| {
         CliError::new(format!(
             "Error parsing reference: {s:?} is not a valid repository/tag: {e}"
         ))
     };
-    if !crate::format::reference::is_id_or_digest(&args.source) {
-        Reference::parse_normalized(&args.source).map_err(|e| bad(&args.source, e))?;
+    if !is_id_or_digest(&args.source) {
+        Reference::parse(&args.source).map_err(|e| bad(&args.source, e))?;
     }
-    let target = Reference::parse_normalized(&args.target).map_err(|e| bad(&args.target, e))?;
-    if target.digest.is_some() {
+    let target = Reference::parse(&args.target).map_err(|e| bad(&args.target, e))?;
+    if target.digest().is_some() {
         return Err(CliError::new(
             "refusing to create a tag with a digest reference",
         ));
     }
     let target = target.with_default_tag();
     ctx.client
-        .image_tag(&args.source, &target.name(), target.tag.as_deref())
+        .image_tag(&args.source, &target.repository(), target.tag())
         .await?;
     Ok(())
 }
@@ -134,7 +135,7 @@ pub async fn history(ctx: &Ctx, args: HistoryArgs) -> Result<(), CliError> {
         }
         f => f.to_string(),
     };
-    let (now, zone) = (now(), Zone::local());
+    let (now, zone) = (now(), crate::format::local_zone());
     let rows: Vec<Value> = items
         .into_iter()
         .map(|h| {

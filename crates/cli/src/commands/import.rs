@@ -6,14 +6,14 @@ use client::ImportOptions;
 use super::Ctx;
 use crate::args::ImportArgs;
 use crate::error::CliError;
-use crate::format::reference::Reference;
 use crate::opts::kvfile::io_reason;
 use crate::stream::terminal::stdout_is_tty;
+use oci::Reference;
 
 /// `berth import`.
 pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), CliError> {
     if let Some(r) = &args.reference {
-        Reference::parse_normalized(r).map_err(CliError::new)?;
+        Reference::parse(r).map_err(|e| CliError::new(e.to_string()))?;
     }
     let opts = |from_src: &str| ImportOptions {
         from_src: from_src.to_string(),

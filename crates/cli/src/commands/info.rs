@@ -5,8 +5,8 @@ use serde_json::Value as Json;
 use super::{eprintln, print, Ctx};
 use crate::args::InfoArgs;
 use crate::error::CliError;
-use crate::format::template::{Template, Value};
 use crate::format::units::bytes_size;
+use gotemplate::{Template, Value};
 
 /// `berth info`.
 pub async fn info(ctx: &Ctx, args: InfoArgs) -> Result<(), CliError> {

@@ -8,7 +8,7 @@ use super::{eprintln, print, Ctx};
 use crate::args::{InspectArgs, TypedInspectArgs};
 use crate::error::CliError;
 use crate::format::json_indent::{compact, indent};
-use crate::format::template::{Template, Value};
+use gotemplate::{Template, Value};
 
 /// Object kinds `--type` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,12 +7,12 @@ use tokio::io::AsyncWriteExt;
 use super::{now, Ctx};
 use crate::args::LogsArgs;
 use crate::error::CliError;
-use crate::format::gotime::{get_timestamp, Zone};
+use api_types::time::get_timestamp;
 
 /// `berth logs`.
 pub async fn logs(ctx: &Ctx, args: LogsArgs) -> Result<(), CliError> {
     let c = ctx.client.container_inspect(&args.container, false).await?;
-    let zone = Zone::local();
+    let zone = crate::format::local_zone();
     let ts = |v: &Option<String>, what: &str| -> Result<Option<String>, CliError> {
         v.as_deref()
             .filter(|s| !s.is_empty())

@@ -11,10 +11,10 @@ use super::{eprintln, now, print, Ctx};
 use crate::args::PsArgs;
 use crate::error::CliError;
 use crate::format::container::{container_format, container_header, ContainerContext};
-use crate::format::gotime::Zone;
 use crate::format::table::render;
-use crate::format::template::{Template, Value};
 use crate::opts::filters;
+use api_types::time::Zone;
+use gotemplate::{Template, Value};
 
 /// `berth ps`.
 pub async fn ps(ctx: &Ctx, args: PsArgs) -> Result<(), CliError> {
@@ -60,7 +60,7 @@ pub async fn ps(ctx: &Ctx, args: PsArgs) -> Result<(), CliError> {
         &containers,
         !args.no_trunc,
         now(),
-        Zone::local(),
+        crate::format::local_zone(),
     )?;
     print(&out);
     Ok(())

@@ -8,16 +8,16 @@ use crate::args::PullArgs;
 use crate::credentials;
 use crate::error::CliError;
 use crate::format::jsonmessage::Display;
-use crate::format::reference::Reference;
 use crate::stream::terminal::stdout_is_tty;
+use oci::Reference;
 
 /// `berth pull`.
 pub async fn pull(ctx: &Ctx, args: PullArgs) -> Result<(), CliError> {
-    let r = Reference::parse_normalized(&args.name).map_err(CliError::new)?;
-    if args.all_tags && (r.tag.is_some() || r.digest.is_some()) {
+    let r = Reference::parse(&args.name).map_err(|e| CliError::new(e.to_string()))?;
+    if args.all_tags && (r.tag().is_some() || r.digest().is_some()) {
         return Err(CliError::new("tag can't be used with --all-tags/-a"));
     }
-    let defaulted = !args.all_tags && r.tag.is_none() && r.digest.is_none();
+    let defaulted = !args.all_tags && r.tag().is_none() && r.digest().is_none();
     let r = if args.all_tags {
         r
     } else {
@@ -26,36 +26,25 @@ pub async fn pull(ctx: &Ctx, args: PullArgs) -> Result<(), CliError> {
     if defaulted && !args.quiet {
         println("Using default tag: latest");
     }
-    let auth = registry_auth(ctx, &r.domain)?;
+    let auth = registry_auth(ctx, r.domain())?;
     let opts = PullOptions {
-        from_image: r.name(),
-        tag: r.digest.clone().or_else(|| r.tag.clone()),
+        from_image: r.repository(),
+        tag: r
+            .digest()
+            .map(|d| d.to_string())
+            .or_else(|| r.tag().map(str::to_string)),
         platform: args.platform.clone(),
         registry_auth: Some(auth),
     };
     let stream = ctx.client.image_pull(&opts).await?;
     show(stream, args.quiet).await?;
     let shown = if args.all_tags {
-        r.name()
+        r.repository()
     } else {
-        full_string(&r)
+        r.to_string()
     };
     println(&shown);
     Ok(())
-}
-
-/// `domain/path[:tag][@digest]`, as docker prints a pulled reference.
-pub fn full_string(r: &Reference) -> String {
-    let mut s = r.name();
-    if let Some(t) = &r.tag {
-        s.push(':');
-        s.push_str(t);
-    }
-    if let Some(d) = &r.digest {
-        s.push('@');
-        s.push_str(d);
-    }
-    s
 }
 
 /// `X-Registry-Auth` for `domain`, from the stored credentials (anonymous when none).

@@ -5,18 +5,18 @@ use super::pull::{registry_auth, show};
 use super::{println, Ctx};
 use crate::args::PushArgs;
 use crate::error::CliError;
-use crate::format::reference::Reference;
+use oci::Reference;
 
 /// `berth push`.
 pub async fn push(ctx: &Ctx, args: PushArgs) -> Result<(), CliError> {
-    let r = Reference::parse_normalized(&args.name).map_err(CliError::new)?;
-    if args.all_tags && (r.tag.is_some() || r.digest.is_some()) {
+    let r = Reference::parse(&args.name).map_err(|e| CliError::new(e.to_string()))?;
+    if args.all_tags && (r.tag().is_some() || r.digest().is_some()) {
         return Err(CliError::new("tag can't be used with --all-tags/-a"));
     }
-    if r.digest.is_some() {
+    if r.digest().is_some() {
         return Err(CliError::new("cannot push a digest reference"));
     }
-    let defaulted = !args.all_tags && r.tag.is_none();
+    let defaulted = !args.all_tags && r.tag().is_none();
     let r = if args.all_tags {
         r
     } else {
@@ -25,14 +25,14 @@ pub async fn push(ctx: &Ctx, args: PushArgs) -> Result<(), CliError> {
     if defaulted && !args.quiet {
         println("Using default tag: latest");
     }
-    let auth = registry_auth(ctx, &r.domain)?;
+    let auth = registry_auth(ctx, r.domain())?;
     let stream = ctx
         .client
-        .image_push(&r.name(), r.tag.as_deref(), &auth)
+        .image_push(&r.repository(), r.tag(), &auth)
         .await?;
     show(stream, args.quiet).await?;
     if args.quiet {
-        println(&super::pull::full_string(&r));
+        println(&r.to_string());
     }
     Ok(())
 }

@@ -167,11 +167,7 @@ pub fn log_error(msg: &str) {
     if crate::stream::terminal::stderr_is_tty() {
         eprintln(&format!("ERRO[0000] {msg}"));
     } else {
-        let t = crate::format::gotime::rfc3339_nano(
-            super::now() as i64,
-            0,
-            crate::format::gotime::Zone::local(),
-        );
+        let t = api_types::time::rfc3339_nano(super::now() as i64, 0, crate::format::local_zone());
         eprintln(&format!("time={t:?} level=error msg={msg:?}"));
     }
 }

@@ -10,8 +10,8 @@ use crate::args::SearchArgs;
 use crate::error::CliError;
 use crate::format::container::Header;
 use crate::format::table::render;
-use crate::format::template::{ObjKind, Value};
 use crate::opts::filters;
+use gotemplate::{ObjKind, Value};
 
 const DEFAULT_FORMAT: &str = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}";
 

@@ -9,10 +9,10 @@ use serde_json::json;
 use super::{now, print, Ctx};
 use crate::args::{EventsArgs, VersionArgs};
 use crate::error::CliError;
-use crate::format::gotime::{civil_from_days, get_timestamp, rfc3339_nano, Zone};
 use crate::format::table::go_tabwriter;
-use crate::format::template::{Funcs, ObjKind, Template, Value};
 use crate::opts::filters;
+use api_types::time::{civil_from_days, get_timestamp, rfc3339_nano, Zone};
+use gotemplate::{Funcs, ObjKind, Template, Value};
 
 pub use super::info::info;
 
@@ -263,7 +263,7 @@ pub async fn version(ctx: &Ctx, args: VersionArgs) -> Result<(), CliError> {
 
 /// `berth events`: one line per event until interrupted or `--until`.
 pub async fn events(ctx: &Ctx, args: EventsArgs) -> Result<(), CliError> {
-    let zone = Zone::local();
+    let zone = crate::format::local_zone();
     let ts = |v: &Option<String>| {
         v.as_deref()
             .map(|s| get_timestamp(s, now(), zone).map_err(CliError::new))

@@ -11,13 +11,12 @@ use super::{now, print, println, Ctx};
 use crate::args::{BuilderPruneArgs, DfArgs, ImagePruneArgs, SystemPruneArgs};
 use crate::error::CliError;
 use crate::format::container::{container_header, ContainerContext, Header};
-use crate::format::gotime::Zone;
 use crate::format::image::{image_header, ImageContext};
-use crate::format::reference::Reference;
 use crate::format::table::render;
-use crate::format::template::{ObjKind, Object, Value};
 use crate::format::units::human_size;
 use crate::opts::filters;
+use gotemplate::{ObjKind, Object, Value};
+use oci::Reference;
 
 const DANGLING_WARNING: &str =
     "WARNING! This will remove all dangling images.\nAre you sure you want to continue?";
@@ -25,7 +24,7 @@ const ALL_IMAGES_WARNING: &str = "WARNING! This will remove all images without a
 
 /// `berth image prune`.
 pub async fn image_prune(ctx: &Ctx, args: ImagePruneArgs) -> Result<(), CliError> {
-    let f = filters(&args.filter).map_err(CliError::new)?;
+    let f = filters(&args.filter).map_err(|e| CliError::new(e.to_string()))?;
     let warning = if args.all {
         ALL_IMAGES_WARNING
     } else {
@@ -142,7 +141,7 @@ fn system_prune_warning(args: &SystemPruneArgs, f: &Filters) -> String {
 
 /// `berth system prune`: containers, networks, (volumes,) images, build cache.
 pub async fn system_prune(ctx: &Ctx, args: SystemPruneArgs) -> Result<(), CliError> {
-    let f = filters(&args.filter).map_err(CliError::new)?;
+    let f = filters(&args.filter).map_err(|e| CliError::new(e.to_string()))?;
     if args.volumes && f.contains("until") {
         return Err(CliError::new(
             "ERROR: The \"until\" filter is not supported with \"--volumes\"",
@@ -342,14 +341,14 @@ pub async fn df(ctx: &Ctx, args: DfArgs) -> Result<(), CliError> {
 
 fn df_verbose(du: &DiskUsage) -> Result<(), CliError> {
     let err = |e: crate::format::table::FormatError| CliError::new(e.to_string());
-    let (now, zone) = (now(), Zone::local());
+    let (now, zone) = (now(), crate::format::local_zone());
     let images: Vec<Value> = du
         .images
         .iter()
         .map(|i| {
             let (mut repo, mut tag) = ("<none>".to_string(), "<none>".to_string());
-            if let Some(Ok(r)) = i.repo_tags.first().map(|t| Reference::parse_normalized(t)) {
-                if let Some(t) = r.tag.clone() {
+            if let Some(Ok(r)) = i.repo_tags.first().map(|t| Reference::parse(t)) {
+                if let Some(t) = r.tag().map(str::to_string) {
                     repo = r.familiar_name();
                     tag = t;
                 }
@@ -447,13 +446,7 @@ fn cache_records(du: &DiskUsage) -> Vec<CacheRecord> {
 
 /// Seconds since the epoch of an RFC 3339 time (`2024-01-02T03:04:05…Z`).
 fn unix_secs(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let days = crate::format::gotime::days_from_civil(n(0..4)?, n(5..7)? as u32, n(8..10)? as u32);
-    Some(days * 86400 + n(11..13)? * 3600 + n(14..16)? * 60 + n(17..19)?)
+    api_types::time::parse_rfc3339(s).map(|n| (n / 1_000_000_000) as i64)
 }
 
 struct CacheRow {

@@ -7,10 +7,11 @@ use std::rc::Rc;
 
 use api_types::{ContainerSummary, Port};
 
-use super::gotime::{go_time_string, Zone};
-use super::reference::{truncate_id, Reference};
-use super::template::{ObjKind, Object, Value};
+use super::ids::truncate_id;
 use super::units::{human_duration, human_size_with_precision};
+use api_types::time::{go_time_string, Zone};
+use gotemplate::{ObjKind, Object, Value};
+use oci::Reference;
 
 /// docker's default `ps` table.
 pub const DEFAULT_TABLE: &str =
@@ -110,9 +111,12 @@ impl ContainerContext {
             if t == truncate_id(&c.image) {
                 return t.to_string();
             }
-            if let Ok(r) = Reference::parse_normalized(&c.image) {
-                let r = Reference { digest: None, ..r };
-                return r.familiar_string();
+            if let Ok(r) = Reference::parse(&c.image) {
+                let r = match r.tag() {
+                    Some(t) => r.with_tag(t).unwrap_or(r),
+                    None => r.name_only(),
+                };
+                return r.familiar();
             }
         }
         c.image.clone()

@@ -7,10 +7,11 @@ use std::rc::Rc;
 use api_types::ImageSummary;
 
 use super::container::Header;
-use super::gotime::{go_time_string, Zone};
-use super::reference::{truncate_id, Reference};
-use super::template::{ObjKind, Object, Value};
+use super::ids::truncate_id;
 use super::units::{human_duration, human_size, human_size_with_precision};
+use api_types::time::{go_time_string, Zone};
+use gotemplate::{ObjKind, Object, Value};
+use oci::Reference;
 
 const DEFAULT_TABLE: &str =
     "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
@@ -209,18 +210,22 @@ impl ImageRows {
             }
             let mut repo_tags: Vec<(String, Vec<String>)> = Vec::new();
             for r in &img.repo_tags {
-                let Ok(r) = Reference::parse_normalized(r) else {
+                let Ok(r) = Reference::parse(r) else {
                     continue;
                 };
-                let Some(tag) = r.tag.clone() else { continue };
+                let Some(tag) = r.tag().map(str::to_string) else {
+                    continue;
+                };
                 push_group(&mut repo_tags, r.familiar_name(), tag);
             }
             let mut repo_digests: Vec<(String, Vec<String>)> = Vec::new();
             for r in &img.repo_digests {
-                let Ok(r) = Reference::parse_normalized(r) else {
+                let Ok(r) = Reference::parse(r) else {
                     continue;
                 };
-                let Some(d) = r.digest.clone() else { continue };
+                let Some(d) = r.digest().map(|d| d.to_string()) else {
+                    continue;
+                };
                 push_group(&mut repo_digests, r.familiar_name(), d);
             }
             let need_digest = self.digest || self.format_has_digest;

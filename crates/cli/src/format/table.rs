@@ -6,7 +6,7 @@ use std::io::Write;
 
 use tabwriter::TabWriter;
 
-use super::template::{Funcs, Template, Value};
+use gotemplate::{Funcs, Template, Value};
 
 /// A rendering failure, worded as docker's (`template parsing error: …`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,7 +3,7 @@
 
 use api_types::{RestartPolicy, Ulimit};
 
-use crate::format::gotime::parse_go_duration;
+use api_types::time::parse_go_duration;
 
 /// `opts.ParseCPUs`: `1.5` → 1_500_000_000 nano-CPUs; also `3/2`.
 pub fn parse_cpus(v: &str) -> Result<i64, String> {

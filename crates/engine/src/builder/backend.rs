@@ -21,21 +21,15 @@ use super::mounts::{mount_at, CacheDir, ImageView, StepLayer};
 use super::{run, BuildService};
 use crate::clock;
 use crate::container::RemoveOptions;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::image::progress::Event;
-use crate::image::{store_error, PullOptions};
+use crate::image::PullOptions;
 use crate::system::VERSION;
 
 /// The engine's error as the builder's.
 pub(crate) fn backend_error(e: Error) -> BackendError {
-    let kind = match e.kind() {
-        ErrorKind::NotFound => oci::ErrorKind::NotFound,
-        ErrorKind::Conflict | ErrorKind::NotModified => oci::ErrorKind::Conflict,
-        ErrorKind::InvalidArgument => oci::ErrorKind::InvalidArgument,
-        ErrorKind::Unauthorized => oci::ErrorKind::Unauthorized,
-        ErrorKind::Unavailable => oci::ErrorKind::Unavailable,
-        ErrorKind::Internal => oci::ErrorKind::Internal,
-    };
+    // One kind for every crate (errdefs): it passes through unchanged.
+    let kind = e.kind();
     BackendError::new(kind, e)
 }
 
@@ -60,7 +54,7 @@ pub struct EngineBackend {
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| Error::Internal(format!("build task: {e}")))?
+        .map_err(Error::task("build"))?
 }
 
 /// The credentials of `X-Registry-Config` for the registry of `r`.
@@ -142,10 +136,12 @@ impl EngineBackend {
         let store = self.svc().store.clone();
         let id = id.to_string();
         blocking(move || {
-            let rec = store.resolve(&id).map_err(|e| store_error(e.into()))?;
-            let bytes = store.image_config(&rec.id).map_err(store_error)?;
-            let config = ImageConfig::from_slice(&bytes)
-                .map_err(|e| Error::Internal(format!("image {}: bad config: {e}", rec.id)))?;
+            let rec = store.resolve(&id).map_err(Error::from)?;
+            let bytes = store.image_config(&rec.id).map_err(Error::from)?;
+            let config = ImageConfig::from_slice(&bytes).map_err(|source| Error::StoredConfig {
+                id: rec.id.clone(),
+                source,
+            })?;
             Ok(Image {
                 id: rec.id.to_string(),
                 config,
@@ -198,7 +194,7 @@ impl EngineBackend {
                 let rec = blocking(move || {
                     store
                         .commit_build_layer(&lease, &key, top.as_ref(), false)
-                        .map_err(store_error)
+                        .map_err(Error::from)
                 })
                 .await;
                 // Committed, or discarded by the store when empty.
@@ -246,8 +242,11 @@ impl EngineBackend {
         let rec = blocking(move || {
             let mut layers = match &parent_id {
                 Some(p) => {
-                    let d = Digest::parse(p).map_err(|e| Error::Internal(format!("{p}: {e}")))?;
-                    store.image(&d).map_err(|e| store_error(e.into()))?.layers
+                    let d = Digest::parse(p).map_err(|source| Error::BadDigest {
+                        what: format!("parent image id {p}"),
+                        source,
+                    })?;
+                    store.image(&d).map_err(Error::from)?.layers
                 }
                 None => Vec::new(),
             };
@@ -261,7 +260,10 @@ impl EngineBackend {
                     .as_deref()
                     .map(Digest::parse)
                     .transpose()
-                    .map_err(|e| Error::Internal(format!("parent id: {e}")))?,
+                    .map_err(|source| Error::BadDigest {
+                        what: "parent image id".into(),
+                        source,
+                    })?,
                 ..Default::default()
             };
             store
@@ -276,7 +278,7 @@ impl EngineBackend {
                     };
                     tx.put(TABLE, &key, &rec)
                 })
-                .map_err(store_error)
+                .map_err(Error::from)
         })
         .await?;
         Ok(Image {
@@ -343,14 +345,10 @@ impl build::Backend for EngineBackend {
     async fn cache_get(&self, key: &str) -> std::result::Result<Option<Image>, BackendError> {
         let store = self.svc().store.clone();
         let k = key.to_string();
-        let rec: Option<CacheRecord> = blocking(move || {
-            store
-                .db()
-                .read(|tx| tx.get(TABLE, &k))
-                .map_err(|e| Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind())))
-        })
-        .await
-        .map_err(backend_error)?;
+        let rec: Option<CacheRecord> =
+            blocking(move || store.db().read(|tx| tx.get(TABLE, &k)).map_err(Error::from))
+                .await
+                .map_err(backend_error)?;
         let Some(rec) = rec else { return Ok(None) };
         match self.image(&rec.image).await {
             Ok(img) => {
@@ -428,7 +426,7 @@ impl build::Backend for EngineBackend {
         blocking(move || {
             let snap = store
                 .prepare_build_snapshot(&lease, top.as_ref())
-                .map_err(store_error)?;
+                .map_err(Error::from)?;
             let mut layer = StepLayer {
                 store,
                 snap,
@@ -452,7 +450,7 @@ impl build::Backend for EngineBackend {
         blocking(move || {
             let snap = store
                 .build_view(&lease, top.as_ref())
-                .map_err(store_error)?;
+                .map_err(Error::from)?;
             let view = ImageView {
                 store,
                 key: snap.key.clone(),
@@ -476,7 +474,7 @@ impl build::Backend for EngineBackend {
         let path = blocking(move || {
             store
                 .build_cache_dir(store::CacheDirKind::Mount, &cid, (mode, uid, gid))
-                .map_err(store_error)
+                .map_err(Error::from)
         })
         .await
         .map_err(backend_error)?;

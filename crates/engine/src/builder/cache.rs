@@ -17,7 +17,6 @@ use store::ImageRecord;
 use super::BuildService;
 use crate::clock;
 use crate::error::{Error, Result};
-use crate::image::store_error;
 
 /// The table of cache records.
 pub(crate) const TABLE: &str = "build_cache";
@@ -119,10 +118,8 @@ impl BuildService {
         let used = self.images_in_use();
         tokio::task::spawn_blocking(move || -> Result<Vec<serde_json::Value>> {
             let records: Vec<(String, CacheRecord)> =
-                store.db().read(|tx| tx.list(TABLE)).map_err(|e| {
-                    Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind()))
-                })?;
-            let images = store.images().map_err(|e| store_error(e.into()))?;
+                store.db().read(|tx| tx.list(TABLE)).map_err(Error::from)?;
+            let images = store.images().map_err(Error::from)?;
             let keep = needed(&images, &used);
             let mut out = Vec::new();
             for (k, r) in records {
@@ -139,7 +136,7 @@ impl BuildService {
                     "UsageCount": r.usage_count,
                 }));
             }
-            for (kind, id, info, usage) in store.build_cache_dirs().map_err(store_error)? {
+            for (kind, id, info, usage) in store.build_cache_dirs().map_err(Error::from)? {
                 let (ty, what) = match kind {
                     store::CacheDirKind::Mount => ("exec.cachemount", format!("cache mount {id}")),
                     store::CacheDirKind::Context => {
@@ -162,7 +159,7 @@ impl BuildService {
             Ok(out)
         })
         .await
-        .map_err(|e| Error::Internal(format!("build cache task: {e}")))?
+        .map_err(Error::task("build cache"))?
     }
 
     /// `POST /build/prune`.
@@ -182,12 +179,9 @@ impl BuildService {
         let all = opts.all;
         let svc = self.clone();
         tokio::task::spawn_blocking(move || -> Result<BuildCachePruneResponse> {
-            let meta_err = |e: store::MetaError| {
-                Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind()))
-            };
             let records: Vec<(String, CacheRecord)> =
-                store.db().read(|tx| tx.list(TABLE)).map_err(meta_err)?;
-            let images = store.images().map_err(|e| store_error(e.into()))?;
+                store.db().read(|tx| tx.list(TABLE)).map_err(Error::from)?;
+            let images = store.images().map_err(Error::from)?;
             let keep = needed(&images, &used);
             let old_enough = |created: u64| until.is_none_or(|u| (created as i128) < u);
             let doomed: Vec<(String, CacheRecord)> = records
@@ -202,7 +196,7 @@ impl BuildService {
                     }
                     Ok::<_, store::MetaError>(())
                 })
-                .map_err(meta_err)?;
+                .map_err(Error::from)?;
             let mut deleted = Vec::new();
             let mut reclaimed = 0u64;
             // Children first: an image with children cannot go.
@@ -223,7 +217,7 @@ impl BuildService {
                     tracing::debug!(image = %i.id, error = %e, "build cache image kept");
                 }
             }
-            for (kind, id, info, usage) in store.build_cache_dirs().map_err(store_error)? {
+            for (kind, id, info, usage) in store.build_cache_dirs().map_err(Error::from)? {
                 if !old_enough(info.created) {
                     continue;
                 }
@@ -242,6 +236,6 @@ impl BuildService {
             })
         })
         .await
-        .map_err(|e| Error::Internal(format!("build cache task: {e}")))?
+        .map_err(Error::task("build cache"))?
     }
 }

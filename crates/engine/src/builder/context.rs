@@ -19,7 +19,6 @@ use tokio::sync::OwnedMutexGuard;
 
 use super::BuildService;
 use crate::error::{Error, Result};
-use crate::image::store_error;
 
 /// The table of synced contexts' indexes (key → index).
 pub(crate) const TABLE: &str = "build_contexts";
@@ -71,7 +70,7 @@ impl Contexts {
                 return Ok(g);
             }
         }
-        Err(Error::Internal(format!(
+        Err(Error::conflict(format!(
             "build context {key:?} stayed locked for a day"
         )))
     }
@@ -91,10 +90,6 @@ fn check_key(key: &str) -> Result<()> {
     Ok(())
 }
 
-fn meta_err(e: store::MetaError) -> Error {
-    Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind()))
-}
-
 impl BuildService {
     /// `POST /build/context?key=`: which files of `manifest` the build must send.
     pub async fn sync_context(
@@ -110,10 +105,10 @@ impl BuildService {
             store
                 .db()
                 .read(|tx| tx.get::<Index>(TABLE, &k))
-                .map_err(meta_err)
+                .map_err(Error::from)
         })
         .await
-        .map_err(|e| Error::Internal(format!("build task: {e}")))??
+        .map_err(Error::task("build"))??
         .unwrap_or_default();
         let want = sync::wanted(&manifest.entries, &cached);
         let bytes: [u8; 16] = rand::random();
@@ -169,14 +164,14 @@ impl BuildService {
         let ctx = tokio::task::spawn_blocking(move || -> Result<Context> {
             let dir = store
                 .build_cache_dir(CacheDirKind::Context, &key, (0o755, 0, 0))
-                .map_err(store_error)?;
+                .map_err(Error::from)?;
             let r = std::io::BufReader::with_capacity(1 << 20, reader);
             match sync::apply(r, &dir, &entries, &cached, limits) {
                 Ok(received) => {
                     store
                         .db()
                         .write_relaxed(|tx| tx.put(TABLE, &key, &received.index))
-                        .map_err(meta_err)?;
+                        .map_err(Error::from)?;
                     Ok(Context::new(dir, received.index))
                 }
                 Err(e) => {
@@ -188,7 +183,7 @@ impl BuildService {
             }
         })
         .await
-        .map_err(|e| Error::Internal(format!("build task: {e}")))??;
+        .map_err(Error::task("build"))??;
         Ok((ctx, guard))
     }
 

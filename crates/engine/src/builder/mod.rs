@@ -37,7 +37,7 @@ use tokio::sync::mpsc;
 
 use crate::container::ContainerService;
 use crate::error::{Error, Result};
-use crate::image::{store_error, ImageService};
+use crate::image::ImageService;
 use crate::EngineConfig;
 
 pub use build::output::Receiver;
@@ -116,8 +116,8 @@ impl BuildService {
         let lease = Arc::new(
             tokio::task::spawn_blocking(move || store.lease())
                 .await
-                .map_err(|e| Error::Internal(format!("build task: {e}")))?
-                .map_err(store_error)?,
+                .map_err(Error::task("build"))?
+                .map_err(Error::from)?,
         );
         let scratch = self.scratch_dir();
         let backend = backend::EngineBackend::new(self.clone(), lease.clone(), scratch, req.auth);
@@ -198,7 +198,7 @@ impl BuildService {
         tokio::task::spawn_blocking(move || -> Result<(String, Context)> {
             let snap = store
                 .prepare_build_snapshot(&lease, None)
-                .map_err(store_error)?;
+                .map_err(Error::from)?;
             let r = std::io::BufReader::with_capacity(1 << 20, reader);
             match receive(r, &snap.dir, limits) {
                 Ok(received) => Ok((snap.key.clone(), Context::new(snap.dir, received.index))),
@@ -209,7 +209,7 @@ impl BuildService {
             }
         })
         .await
-        .map_err(|e| Error::Internal(format!("build task: {e}")))?
+        .map_err(Error::task("build"))?
     }
 }
 

@@ -18,8 +18,12 @@ pub(crate) fn mount_at(mounts: &[Mount], target: &Path) -> Result<()> {
         if m.is_bind() && !options.iter().any(|o| o == "bind" || o == "rbind") {
             options.push("rbind".into());
         }
-        runtime::sys::mount(&m.kind, Path::new(&m.source), target, &options)
-            .map_err(|e| Error::Internal(format!("mounting {}: {e}", target.display())))?;
+        runtime::sys::mount(&m.kind, Path::new(&m.source), target, &options).map_err(|source| {
+            Error::Mount {
+                what: format!("mounting {}", target.display()),
+                source,
+            }
+        })?;
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 pub(crate) fn create_request(spec: &RunSpec) -> Result<ContainerCreateRequest> {
     let mut config: api_types::ContainerConfig = serde_json::to_value(&spec.config)
         .and_then(serde_json::from_value)
-        .map_err(|e| Error::Internal(format!("converting a build step's config: {e}")))?;
+        .map_err(Error::ConfigConversion)?;
     config.image = spec.image.clone();
     // The image's VOLUMEs come with the image; the step asks for none of its own.
     config.volumes = None;

@@ -150,10 +150,7 @@ impl AttachSession {
                     let bytes = if self.tty {
                         f.bytes.to_vec()
                     } else {
-                        let mut b = vec![f.stream as u8, 0, 0, 0];
-                        b.extend_from_slice(&(f.bytes.len() as u32).to_be_bytes());
-                        b.extend_from_slice(&f.bytes);
-                        b
+                        api_types::stdcopy::frame(f.stream as u8, &f.bytes)
                     };
                     if io.write_all(&bytes).await.is_err() {
                         return;
@@ -267,7 +264,10 @@ impl ContainerService {
         let mut slot = None;
         if opts.stream {
             let mut inner = c.inner.lock().await;
-            if matches!(inner.record.state.status, Status::Created | Status::Exited) {
+            if matches!(
+                inner.record.state.status(),
+                Status::Created | Status::Exited
+            ) {
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 inner.pending_attach.push(Pending {
                     id: c.id.clone(),

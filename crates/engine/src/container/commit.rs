@@ -12,34 +12,34 @@ use std::sync::Arc;
 use api_types::ContainerChange;
 use store::{ImportOptions, LayerRecord, Lease};
 
-use super::record::ContainerRecord;
 use super::state::Status;
 use super::{shim, ContainerService};
 use crate::error::{Error, Result};
+use crate::image::{CheckedCommit, CommitOptions, ContainerLayer};
 
 /// Digest of an empty layer tar (1024 zero bytes): what a commit without changes produces.
 fn is_empty_layer(diff_id: &oci::Digest) -> bool {
     *diff_id == oci::Digest::sha256_of(&[0u8; 1024])
 }
 
-/// What committing a container's rw layer produced.
-pub struct CommittedLayer {
-    /// The container as it was when committed.
-    pub record: ContainerRecord,
-    /// The new layer; `None` when the container changed nothing.
-    pub layer: Option<LayerRecord>,
-    /// Holds the new layer until an image refers to it.
-    pub lease: Lease,
-}
-
 impl ContainerService {
+    /// `POST /commit` (`docker commit`): the container's rw layer becomes a layer, and the
+    /// image service records an image of it; returns the new image's id (`sha256:…`). A bad
+    /// tag or `--change` fails before the container is touched.
+    #[tracing::instrument(skip(self, opts), fields(container = %opts.container))]
+    pub async fn commit(&self, opts: CommitOptions) -> Result<String> {
+        let checked = CheckedCommit::new(opts)?;
+        let o = checked.options();
+        let layer = self.commit_rw_layer(&o.container, o.pause).await?;
+        self.images.commit(checked, layer).await
+    }
+
     /// Turns container `key`'s rw layer into a new layer on top of its image's, freezing the
     /// container meanwhile when `pause` is set and it runs.
-    #[tracing::instrument(skip(self))]
-    pub async fn commit_rw_layer(&self, key: &str, pause: bool) -> Result<CommittedLayer> {
+    async fn commit_rw_layer(&self, key: &str, pause: bool) -> Result<ContainerLayer> {
         let c = self.get(key)?;
         let inner = c.inner.lock().await;
-        let status = inner.record.state.status;
+        let status = inner.record.state.status();
         match status {
             Status::Removing => {
                 return Err(Error::Conflict(format!(
@@ -59,20 +59,27 @@ impl ContainerService {
         let cgroup = shim::cgroups_path(&self.cfg, &c.id);
         let store = self.store.clone();
         let id = c.id.clone();
-        let record = inner.record.clone();
-        let res = tokio::task::spawn_blocking(move || -> Result<CommittedLayer> {
+        let record = &inner.record;
+        let (container_id, image_id, config) = (
+            record.id.clone(),
+            record.image_id.clone(),
+            record.config.clone(),
+        );
+        let res = tokio::task::spawn_blocking(move || -> Result<ContainerLayer> {
             if freeze {
                 runtime::freezer::freeze(&cgroup)
                     .map_err(|e| Error::io(format!("pausing container {id} to commit it"), e))?;
             }
             let committed = (|| {
-                let lease = store.lease().map_err(crate::image::store_error)?;
+                let lease = store.lease().map_err(Error::from)?;
                 let imported = store
                     .commit_container_layer(&lease, &id, &ImportOptions::default())
-                    .map_err(crate::image::store_error)?;
-                Ok(CommittedLayer {
-                    record,
-                    layer: (!is_empty_layer(&imported.layer.diff_id)).then_some(imported.layer),
+                    .map_err(Error::from)?;
+                Ok(ContainerLayer {
+                    container_id,
+                    image_id,
+                    config,
+                    layer: imported.layer().filter(|l| !is_empty_layer(&l.diff_id)),
                     lease,
                 })
             })();
@@ -84,7 +91,7 @@ impl ContainerService {
             committed
         })
         .await
-        .map_err(|e| Error::Internal(format!("commit task: {e}")))?;
+        .map_err(Error::task("commit"))?;
         drop(inner);
         res
     }
@@ -101,7 +108,7 @@ impl ContainerService {
     ) -> Result<Option<LayerRecord>> {
         let c = self.get(key)?;
         let inner = c.inner.lock().await;
-        let status = inner.record.state.status;
+        let status = inner.record.state.status();
         if status.is_running() || matches!(status, Status::Removing | Status::Dead) {
             return Err(Error::Conflict(format!(
                 "container {} is {}: a build step commits stopped containers only",
@@ -112,16 +119,14 @@ impl ContainerService {
         let store = self.store.clone();
         let id = c.id.clone();
         let res = tokio::task::spawn_blocking(move || -> Result<Option<LayerRecord>> {
-            let dir = store
-                .container_layer_dir(&id)
-                .map_err(crate::image::store_error)?;
+            let dir = store.container_layer_dir(&id).map_err(Error::from)?;
             prepare(&dir);
             store
                 .commit_container_layer_in_place(&lease, &id, false)
-                .map_err(crate::image::store_error)
+                .map_err(Error::from)
         })
         .await
-        .map_err(|e| Error::Internal(format!("commit task: {e}")))?;
+        .map_err(Error::task("commit"))?;
         drop(inner);
         res
     }
@@ -132,9 +137,7 @@ impl ContainerService {
         let store = self.store.clone();
         let id = c.id.clone();
         tokio::task::spawn_blocking(move || {
-            let list = store
-                .container_changes(&id)
-                .map_err(crate::image::store_error)?;
+            let list = store.container_changes(&id).map_err(Error::from)?;
             Ok(list
                 .into_iter()
                 .map(|ch| ContainerChange {
@@ -144,7 +147,7 @@ impl ContainerService {
                 .collect())
         })
         .await
-        .map_err(|e| Error::Internal(format!("changes task: {e}")))?
+        .map_err(Error::task("changes"))?
     }
 
     /// A fresh mount point for an export under the exec root.

@@ -2,32 +2,14 @@
 //! config is merged under the user's (env by key, labels by key; an explicit entrypoint drops
 //! the image's cmd), host-config values are checked, and the command line is derived.
 
-use std::collections::BTreeMap;
-
 use api_types::serde_util::StrSlice;
 use api_types::{ContainerConfig, HostConfig};
 
 use crate::error::{Error, Result};
+use crate::image::ImageDefaults;
 
 /// Docker's minimum memory limit (6 MiB).
 pub const MIN_MEMORY: i64 = 6 * 1024 * 1024;
-
-/// The image config fields that flow into a container (a subset of `ContainerConfig`).
-#[derive(Debug, Clone, Default)]
-pub struct ImageDefaults {
-    pub user: String,
-    pub env: Vec<String>,
-    pub cmd: Option<Vec<String>>,
-    pub entrypoint: Option<Vec<String>>,
-    pub working_dir: String,
-    pub labels: BTreeMap<String, String>,
-    pub exposed_ports: BTreeMap<String, serde_json::Value>,
-    pub volumes: BTreeMap<String, serde_json::Value>,
-    pub stop_signal: Option<String>,
-    pub healthcheck: Option<api_types::HealthConfig>,
-    pub shell: Option<Vec<String>>,
-    pub on_build: Option<Vec<String>>,
-}
 
 /// Merges `image` under `user` the way dockerd's `merge` does.
 pub fn merge(mut user: ContainerConfig, image: &ImageDefaults) -> ContainerConfig {

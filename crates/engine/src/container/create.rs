@@ -74,11 +74,7 @@ impl ContainerService {
             }
         }
         let c = Container::new(record.clone());
-        self.index
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .by_id
-            .insert(id.clone(), c);
+        self.table.write().by_id.insert(id.clone(), c);
         self.publish(&record, "create");
         Ok(ContainerCreateResponse {
             id,
@@ -89,7 +85,7 @@ impl ContainerService {
     /// Holds `name` for `id` in the in-memory index (generating one if `None`); the database
     /// write that follows is the durable check.
     fn reserve_name(&self, id: &str, name: Option<String>) -> Result<String> {
-        let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let mut idx = self.table.write();
         let name = match name {
             Some(n) => {
                 if let Some(holder) = idx.names.get(&n) {
@@ -103,14 +99,14 @@ impl ContainerService {
             None => (0..100)
                 .map(names::generate)
                 .find(|n| !idx.names.contains_key(n))
-                .ok_or_else(|| Error::Internal("could not generate a free name".into()))?,
+                .ok_or(Error::NoFreeName)?,
         };
         idx.names.insert(name.clone(), id.to_string());
         Ok(name)
     }
 
     fn release_name(&self, name: &str, id: &str) {
-        let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+        let mut idx = self.table.write();
         if idx.names.get(name).map(String::as_str) == Some(id) {
             idx.names.remove(name);
         }
@@ -152,22 +148,10 @@ impl ContainerService {
             Ok(())
         })
         .await
-        .map_err(|e| Error::Internal(format!("create task: {e}")))?;
+        .map_err(Error::task("create"))?;
         if result.is_err() {
             let _ = fs::remove_dir_all(&paths.dir);
         }
         result
     }
-}
-
-/// The image facts container creation needs.
-#[derive(Debug, Clone)]
-pub struct ResolvedImage {
-    /// `sha256:…` image id.
-    pub id: String,
-    /// The snapshot to put the rw layer on (the image's top chain id); `None` for an image
-    /// without layers.
-    pub top_layer: Option<String>,
-    /// The image config's runtime defaults.
-    pub defaults: config::ImageDefaults,
 }

@@ -196,7 +196,7 @@ impl ExecStore {
 
 /// Reads `key` from a running container's view: dockerd's checks before an exec.
 fn check_running(view: &super::record::ContainerRecord, key: &str) -> Result<()> {
-    match view.state.status {
+    match view.state.status() {
         Status::Running => Ok(()),
         Status::Paused => Err(Error::Conflict(format!(
             "Container {key} is paused, unpause the container before exec"
@@ -288,8 +288,8 @@ impl ContainerService {
                 runtime::spec::user::resolve(&rootfs, &user, &groups)
             })
             .await
-            .map_err(|e| Error::Internal(format!("user lookup task: {e}")))?
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::task("user lookup"))?
+            .map_err(Error::ExecUser)?;
         }
         let detach_keys = match cfg.detach_keys.as_str() {
             "" => Vec::new(),
@@ -389,11 +389,7 @@ impl ContainerService {
         .await
         {
             Ok(Ok(s)) => *s,
-            _ => {
-                return Err(Error::Internal(
-                    "timeout waiting for exec session ready".into(),
-                ))
-            }
+            _ => return Err(Error::ExecNotReady),
         };
         match state {
             ExecState::Running { .. } => {}
@@ -410,7 +406,7 @@ impl ContainerService {
         match shim.handle().exec_resize(&e.id, width, height).await {
             Ok(()) => Ok(()),
             Err(err) if err.kind() == runtime::ErrorKind::NotFound => Ok(()),
-            Err(err) => Err(Error::Runtime(err.to_string(), crate::ErrorKind::Internal)),
+            Err(err) => Err(Error::ExecResize(err)),
         }
     }
 }

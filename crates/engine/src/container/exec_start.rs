@@ -85,8 +85,8 @@ impl ExecSession {
                 let text = format!("{e}\r\n");
                 let mut out = Vec::with_capacity(text.len() + 8);
                 if !tty {
-                    out.extend_from_slice(&runtime::shim::frame_header(
-                        runtime::shim::STREAM_STDOUT,
+                    out.extend_from_slice(&api_types::stdcopy::header(
+                        api_types::stdcopy::STDOUT,
                         text.len(),
                     ));
                 }
@@ -295,11 +295,8 @@ impl ContainerService {
             spec_exec::process(&base, &espec)
         })
         .await
-        .map_err(|e| Error::Internal(format!("exec spec task: {e}")))?
-        .map_err(|e| match e.kind() {
-            runtime::ErrorKind::Internal => Error::Internal(e.to_string()),
-            _ => Error::invalid(e.to_string()),
-        })?;
+        .map_err(Error::task("exec spec"))?
+        .map_err(Error::ExecSpec)?;
         tracing::debug!(exec_id = %exec.id, elapsed_us = t0.elapsed().as_micros() as u64, "exec start: process spec built");
         let (stdin, stdout, stderr) = match attach {
             true => (s.open_stdin, s.open_stdout, s.open_stderr),
@@ -319,7 +316,7 @@ impl ContainerService {
             {
                 Err(exec_failure(&message))
             }
-            Err(e) => Err(Error::Runtime(e.to_string(), crate::ErrorKind::Conflict)),
+            Err(e) => Err(Error::ExecStart(e)),
         }
     }
 

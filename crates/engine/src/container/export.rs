@@ -53,8 +53,12 @@ fn mount_view(mounts: &[store::Mount], target: &Path) -> Result<()> {
             // A read-only bind needs a remount; reading is all this mount is used for.
             options.retain(|o| o != "ro");
         }
-        runtime::sys::mount(&m.kind, Path::new(&m.source), target, &options)
-            .map_err(|e| Error::Internal(format!("mounting the export view: {e}")))?;
+        runtime::sys::mount(&m.kind, Path::new(&m.source), target, &options).map_err(|source| {
+            Error::Mount {
+                what: "mounting the export view".into(),
+                source,
+            }
+        })?;
     }
     Ok(())
 }
@@ -64,7 +68,7 @@ impl ContainerService {
     #[tracing::instrument(skip(self))]
     pub async fn export(&self, key: &str) -> Result<ExportStream> {
         let c = self.get(key)?;
-        let status = c.view().state.status;
+        let status = c.view().state.status();
         if matches!(status, Status::Removing | Status::Dead) {
             return Err(Error::Conflict(format!(
                 "cannot export container {}: it is {}",
@@ -77,8 +81,8 @@ impl ContainerService {
             let id = c.id.clone();
             tokio::task::spawn_blocking(move || store.container_layer_view(&id))
                 .await
-                .map_err(|e| Error::Internal(format!("export task: {e}")))?
-                .map_err(crate::image::store_error)?
+                .map_err(Error::task("export"))?
+                .map_err(Error::from)?
         };
         let target = self.export_mountpoint(&c.id);
         std::fs::create_dir_all(&target).map_err(|e| Error::file(&target, e))?;

@@ -112,11 +112,11 @@ impl ContainerService {
         let (history, mut follower) =
             tokio::task::spawn_blocking(move || logfile::read(&cfg, &read_opts))
                 .await
-                .map_err(|e| Error::Internal(format!("logs task: {e}")))?
-                .map_err(|e| Error::Internal(format!("reading logs: {e}")))?;
+                .map_err(Error::task("logs"))?
+                .map_err(Error::Logs)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<LogFrame>(64);
         let mut observed = c.observe();
-        let follow = opts.follow && view.state.status.is_running();
+        let follow = opts.follow && view.state.status().is_running();
         tokio::spawn(async move {
             for e in history {
                 if let Some(f) = frame(e, &opts) {

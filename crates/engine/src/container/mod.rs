@@ -36,11 +36,10 @@ mod shim;
 mod start;
 pub mod state;
 mod stop;
+mod table;
 mod wait;
 
 pub use attach::{AttachOptions, AttachSession};
-pub use commit::CommittedLayer;
-pub use create::ResolvedImage;
 pub use exec::{ExecSettings, ExecState};
 pub use exec_start::{ExecSession, ExecStart, ExecStartOptions};
 pub(crate) use export::cleanup as cleanup_exports;
@@ -48,11 +47,10 @@ pub use export::ExportStream;
 pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;
-pub(crate) use rootfs::kind as rootfs_kind;
 pub use stop::StopOptions;
+pub use table::ContainerTable;
 pub use wait::{WaitCondition, WaitFuture};
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
@@ -104,9 +102,9 @@ pub(crate) struct Inner {
 impl Container {
     fn new(record: ContainerRecord) -> Arc<Container> {
         let observed = Observed {
-            status: record.state.status,
+            status: record.state.status(),
             exits: 0,
-            exit_code: record.state.exit_code,
+            exit_code: record.state.exit_code(),
             error: None,
             removed: false,
         };
@@ -140,16 +138,10 @@ impl Container {
         *self.view.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(record.clone());
         let state = &record.state;
         self.observed.send_modify(|o| {
-            o.status = state.status;
-            o.exit_code = state.exit_code;
+            o.status = state.status();
+            o.exit_code = state.exit_code();
         });
     }
-}
-
-#[derive(Default)]
-struct Index {
-    by_id: HashMap<String, Arc<Container>>,
-    names: HashMap<String, String>,
 }
 
 /// The containers of this daemon.
@@ -158,7 +150,7 @@ pub struct ContainerService {
     store: Arc<store::Store>,
     images: Arc<ImageService>,
     events: EventBus,
-    index: RwLock<Index>,
+    table: Arc<ContainerTable>,
     /// Every exec, by id.
     execs: exec::ExecStore,
     /// Background cleanups of removed containers.
@@ -172,13 +164,14 @@ impl ContainerService {
         store: Arc<store::Store>,
         images: Arc<ImageService>,
         events: EventBus,
+        table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
         let svc = Arc::new(ContainerService {
             cfg,
             store,
             images,
             events,
-            index: RwLock::new(Index::default()),
+            table,
             execs: exec::ExecStore::default(),
             cleanups: cleanup::Cleanups::default(),
         });
@@ -198,7 +191,7 @@ impl ContainerService {
 
     /// Finds a container by full id, name (with or without `/`), or unique id prefix.
     pub fn get(&self, key: &str) -> Result<Arc<Container>> {
-        let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
+        let idx = self.table.read();
         if let Some(c) = idx.by_id.get(key) {
             return Ok(c.clone());
         }
@@ -222,17 +215,7 @@ impl ContainerService {
 
     /// Every container, in no particular order.
     pub fn all(&self) -> Vec<Arc<Container>> {
-        let idx = self.index.read().unwrap_or_else(|e| e.into_inner());
-        idx.by_id.values().cloned().collect()
-    }
-
-    /// How many containers use the image `image_id` (for `rmi` and `images`).
-    pub fn using_image(&self, image_id: &str) -> Vec<Arc<ContainerRecord>> {
-        self.all()
-            .into_iter()
-            .map(|c| c.view())
-            .filter(|r| r.image_id == image_id)
-            .collect()
+        self.table.all()
     }
 
     /// Writes the record, then publishes it as the view.
@@ -241,7 +224,7 @@ impl ContainerService {
         let rec = record.clone();
         tokio::task::spawn_blocking(move || rootfs::save_record(&store, &rec))
             .await
-            .map_err(|e| Error::Internal(format!("persist task: {e}")))??;
+            .map_err(Error::task("persist"))??;
         c.set_view(record);
         Ok(())
     }
@@ -263,7 +246,7 @@ impl ContainerService {
         let mut out = (0, 0, 0, 0);
         for c in self.all() {
             out.0 += 1;
-            match c.view().state.status {
+            match c.view().state.status() {
                 Status::Running | Status::Restarting => out.1 += 1,
                 Status::Paused => out.2 += 1,
                 _ => out.3 += 1,

@@ -70,12 +70,12 @@ impl ContainerService {
         what: &str,
     ) -> Result<(i64, std::sync::Arc<ContainerRecord>)> {
         let peer = self.get(key)?.view();
-        if !peer.state.status.is_running() || peer.state.pid <= 0 {
+        if !peer.state.status().is_running() || peer.state.pid() <= 0 {
             return Err(Error::Conflict(format!(
                 "cannot join {what} of a non running container: {key}"
             )));
         }
-        Ok((peer.state.pid, peer))
+        Ok((peer.state.pid(), peer))
     }
 }
 
@@ -97,8 +97,10 @@ pub(crate) fn mount_shareable_shm(paths: &Paths, size: u64) -> Result<()> {
         "mode=1777".to_string(),
         format!("size={size}"),
     ];
-    runtime::sys::mount("tmpfs", Path::new("shm"), &dir, &opts)
-        .map_err(|e| Error::Internal(format!("mounting the shareable /dev/shm: {e}")))
+    runtime::sys::mount("tmpfs", Path::new("shm"), &dir, &opts).map_err(|source| Error::Mount {
+        what: "mounting the shareable /dev/shm".into(),
+        source,
+    })
 }
 
 /// Unmounts a shareable container's `/dev/shm`, if mounted.
@@ -107,6 +109,8 @@ pub(crate) fn unmount_shm(paths: &Paths) -> Result<()> {
     if !super::rootfs::is_mounted(&dir) {
         return Ok(());
     }
-    runtime::sys::unmount(&dir, true)
-        .map_err(|e| Error::Internal(format!("unmounting {}: {e}", dir.display())))
+    runtime::sys::unmount(&dir, true).map_err(|source| Error::Mount {
+        what: format!("unmounting {}", dir.display()),
+        source,
+    })
 }

@@ -25,8 +25,7 @@ impl ContainerService {
     /// that implies it, as dockerd does).
     pub async fn list(&self, opts: ListOptions) -> Result<Vec<ContainerSummary>> {
         let f = &opts.filters;
-        f.validate(LIST_FILTERS)
-            .map_err(|e| Error::invalid(e.to_string()))?;
+        f.validate(LIST_FILTERS).map_err(Error::from)?;
         for s in f.get("status") {
             if Status::parse(s).is_none() {
                 return Err(Error::invalid(format!("invalid filter 'status={s}'")));
@@ -53,7 +52,7 @@ impl ContainerService {
         rows.sort_by_key(|r| std::cmp::Reverse(r.created));
         let mut out = Vec::new();
         for r in rows {
-            if !all && !r.state.status.is_running() {
+            if !all && !r.state.status().is_running() {
                 continue;
             }
             if f.contains("id") && !f.get("id").any(|p| r.id.starts_with(p)) {
@@ -70,12 +69,12 @@ impl ContainerService {
             if !f.match_labels(&labels) {
                 continue;
             }
-            if f.contains("status") && !f.get("status").any(|s| s == r.state.status.as_str()) {
+            if f.contains("status") && !f.get("status").any(|s| s == r.state.status().as_str()) {
                 continue;
             }
-            let exited_match = r.state.status == Status::Exited
-                && r.state.started_at != 0
-                && exited.contains(&r.state.exit_code);
+            let exited_match = r.state.status() == Status::Exited
+                && r.state.started_at() != 0
+                && exited.contains(&r.state.exit_code());
             if !exited.is_empty() && !exited_match {
                 continue;
             }
@@ -106,7 +105,7 @@ impl ContainerService {
         let id = id.to_string();
         tokio::task::spawn_blocking(move || rootfs::usage(&store, &id))
             .await
-            .map_err(|e| Error::Internal(format!("usage task: {e}")))?
+            .map_err(Error::task("usage"))?
     }
 
     async fn root_size(&self, r: &super::record::ContainerRecord) -> i64 {
@@ -143,7 +142,7 @@ impl ContainerService {
             ));
         }
         {
-            let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+            let mut idx = self.table.write();
             if let Some(holder) = idx.names.get(&new_name) {
                 return Err(Error::NameInUse {
                     name: new_name,
@@ -158,8 +157,8 @@ impl ContainerService {
         let old2 = old.clone();
         let res = tokio::task::spawn_blocking(move || rootfs::rename_record(&store, &rec, &old2))
             .await
-            .map_err(|e| Error::Internal(format!("rename task: {e}")))?;
-        let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+            .map_err(Error::task("rename"))?;
+        let mut idx = self.table.write();
         match res {
             Ok(()) => {
                 idx.names.remove(&old);
@@ -197,13 +196,13 @@ impl ContainerService {
         let c = self.get(key)?;
         let pids = {
             let inner = c.inner.lock().await;
-            if !inner.record.state.status.is_running() {
+            if !inner.record.state.status().is_running() {
                 return Err(Error::Conflict(format!(
                     "Container {} is not running",
                     c.id
                 )));
             }
-            super::shim::container_pids(&self.cfg, &c.id, inner.record.state.pid)
+            super::shim::container_pids(&self.cfg, &c.id, inner.record.state.pid())
         };
         let args: Vec<String> = ps_args.split_whitespace().map(str::to_string).collect();
         let out = tokio::process::Command::new("ps")
@@ -212,10 +211,9 @@ impl ContainerService {
             .await
             .map_err(|e| Error::io("running ps", e))?;
         if !out.status.success() {
-            return Err(Error::Internal(format!(
-                "ps: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(Error::Ps(
+                String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            ));
         }
         parse_ps(&String::from_utf8_lossy(&out.stdout), &pids)
     }

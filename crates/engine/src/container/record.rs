@@ -85,17 +85,17 @@ impl ContainerRecord {
     pub fn inspect_state(&self) -> ContainerState {
         let s = &self.state;
         ContainerState {
-            status: s.status.as_str().to_string(),
-            running: s.status.is_running(),
-            paused: s.status == super::state::Status::Paused,
-            restarting: s.status == super::state::Status::Restarting,
-            oom_killed: s.oom_killed,
-            dead: s.status == super::state::Status::Dead,
-            pid: s.pid,
-            exit_code: s.exit_code,
-            error: s.error.clone(),
-            started_at: clock::rfc3339(s.started_at),
-            finished_at: clock::rfc3339(s.finished_at),
+            status: s.status().as_str().to_string(),
+            running: s.status().is_running(),
+            paused: s.status() == super::state::Status::Paused,
+            restarting: s.status() == super::state::Status::Restarting,
+            oom_killed: s.oom_killed(),
+            dead: s.status() == super::state::Status::Dead,
+            pid: s.pid(),
+            exit_code: s.exit_code(),
+            error: s.error().to_string(),
+            started_at: clock::rfc3339(s.started_at()),
+            finished_at: clock::rfc3339(s.finished_at()),
         }
     }
 
@@ -171,7 +171,7 @@ impl ContainerRecord {
             size_rw: sizes.map(|s| s.0),
             size_root_fs: sizes.map(|s| s.1),
             labels: self.config.labels.clone().unwrap_or_default(),
-            state: self.state.status.as_str().to_string(),
+            state: self.state.status().as_str().to_string(),
             status: self.state.describe(),
             host_config: SummaryHostConfig {
                 network_mode: self.network_mode().to_string(),

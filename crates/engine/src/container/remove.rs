@@ -28,7 +28,7 @@ impl ContainerService {
         let mut rx = c.observe();
         {
             let mut inner = c.inner.lock().await;
-            if inner.record.state.status == Status::Restarting && inner.shim.is_none() {
+            if inner.record.state.status() == Status::Restarting && inner.shim.is_none() {
                 if !opts.force {
                     return Err(Error::Conflict(format!(
                         "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
@@ -36,9 +36,9 @@ impl ContainerService {
                     )));
                 }
                 // Waiting out a restart back-off: nothing runs, just cancel it.
-                inner.record.state.status = Status::Exited;
+                inner.record.state.cancel_restart();
             }
-            if inner.record.state.status.is_running() {
+            if inner.record.state.status().is_running() {
                 if !opts.force {
                     return Err(Error::Conflict(format!(
                         "cannot remove container \"/{}\": container is running: stop the container before removing or force remove",
@@ -61,7 +61,7 @@ impl ContainerService {
         if rx.borrow().removed {
             return Ok(());
         }
-        if inner.record.state.status.is_running() {
+        if inner.record.state.status().is_running() {
             return Err(Error::Conflict(format!(
                 "could not kill running container {}, cannot remove",
                 c.id
@@ -71,7 +71,7 @@ impl ContainerService {
         // Whatever the shim did or did not do, nothing of the container may outlive its
         // removal (a shim killed by hand leaves its processes to nobody).
         if let Err(e) = super::shim::reap(&self.cfg, &c.id).await {
-            inner.record.state.status = Status::Dead;
+            inner.record.state.mark_dead();
             let rec = inner.record.clone();
             let _ = self.persist(&c, &rec).await;
             return Err(e);
@@ -94,12 +94,12 @@ impl ContainerService {
             })
         })
         .await
-        .map_err(|e| Error::Internal(format!("remove task: {e}")))?;
+        .map_err(Error::task("remove"))?;
         let dir = match res {
             Ok(dir) => dir,
             Err(e) => {
                 // Leave it visible as dead rather than half-removed and invisible.
-                inner.record.state.status = Status::Dead;
+                inner.record.state.mark_dead();
                 let rec = inner.record.clone();
                 let _ = self.persist(&c, &rec).await;
                 return Err(e);
@@ -107,7 +107,7 @@ impl ContainerService {
         };
         self.execs.container_removed(&c.id);
         {
-            let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+            let mut idx = self.table.write();
             idx.by_id.remove(&c.id);
             if idx.names.get(&inner.record.name) == Some(&c.id) {
                 idx.names.remove(&inner.record.name);
@@ -132,7 +132,7 @@ impl ContainerService {
     pub async fn prune(self: &Arc<Self>, filters: Filters) -> Result<ContainerPruneResponse> {
         filters
             .validate(&["until", "label", "label!"])
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let until = match filters.get("until").next() {
             Some(u) => Some(
                 clock::parse_timestamp(u)
@@ -144,7 +144,7 @@ impl ContainerService {
         let mut reclaimed = 0u64;
         for c in self.all() {
             let view = c.view();
-            if view.state.status.is_running() || view.state.status == Status::Removing {
+            if view.state.status().is_running() || view.state.status() == Status::Removing {
                 continue;
             }
             if until.is_some_and(|u| view.created >= u) {

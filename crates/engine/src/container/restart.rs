@@ -64,9 +64,13 @@ impl ContainerService {
             inner.restart_delay = Duration::ZERO;
             return false;
         }
-        let delay = next_delay(inner.restart_delay, inner.record.state.started_at, exit.at);
+        let delay = next_delay(
+            inner.restart_delay,
+            inner.record.state.started_at(),
+            exit.at,
+        );
         inner.restart_delay = delay;
-        inner.record.state.status = Status::Restarting;
+        inner.record.state.restart_pending();
         let svc = self.clone();
         let id = inner.record.id.clone();
         tokio::spawn(async move {
@@ -82,10 +86,10 @@ impl ContainerService {
         let Ok(c) = self.get(id) else { return };
         {
             let mut inner = c.inner.lock().await;
-            if inner.record.state.status != Status::Restarting {
+            // The back-off is over; a stop or remove meanwhile cancelled the restart.
+            if !inner.record.state.cancel_restart() {
                 return;
             }
-            inner.record.state.status = Status::Exited;
             inner.record.restart_count += 1;
         }
         if let Err(e) = self.start(id).await {
@@ -97,9 +101,9 @@ impl ContainerService {
     pub(crate) async fn start_by_policy(self: &Arc<Self>) {
         for c in self.all() {
             let r = c.view();
-            let due = match r.state.status {
+            let due = match r.state.status() {
                 Status::Exited | Status::Created => {
-                    r.state.started_at != 0 && wants_start_at_boot(&r)
+                    r.state.started_at() != 0 && wants_start_at_boot(&r)
                 }
                 Status::Restarting => true,
                 _ => false,
@@ -107,9 +111,7 @@ impl ContainerService {
             if !due {
                 continue;
             }
-            if r.state.status == Status::Restarting {
-                c.inner.lock().await.record.state.status = Status::Exited;
-            }
+            c.inner.lock().await.record.state.cancel_restart();
             tracing::info!(container_id = %r.id, policy = %r.host_config.restart_policy.name, at = %clock::rfc3339(clock::now_nanos()), "starting by restart policy");
             if let Err(e) = self.start(&r.id).await {
                 tracing::warn!(container_id = %r.id, error = %e, "start by restart policy failed");

@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use super::state::{Exit, Status};
+use super::state::Status;
 use super::{rootfs, shim, Container, ContainerService, RemoveOptions};
-use crate::clock;
 use crate::error::{Error, Result};
 
 impl ContainerService {
@@ -14,12 +13,12 @@ impl ContainerService {
         let store = self.store.clone();
         let records = tokio::task::spawn_blocking(move || rootfs::load_records(&store))
             .await
-            .map_err(|e| Error::Internal(format!("load task: {e}")))??;
+            .map_err(Error::task("load"))??;
         let mut to_remove = Vec::new();
         for rec in records {
             let c = Container::new(rec.clone());
             {
-                let mut idx = self.index.write().unwrap_or_else(|e| e.into_inner());
+                let mut idx = self.table.write();
                 idx.names.insert(rec.name.clone(), rec.id.clone());
                 idx.by_id.insert(rec.id.clone(), c.clone());
             }
@@ -28,14 +27,14 @@ impl ContainerService {
             let mut inner = c.inner.lock().await;
             inner.mounted = rootfs::is_mounted(&paths.rootfs());
             inner.netns = netns.exists().then_some(netns);
-            match rec.state.status {
+            match rec.state.status() {
                 // Was waiting out a restart back-off: nothing runs; the policy decides below.
                 Status::Restarting
                     if !shim::state_dir(&self.cfg, &rec.id)
                         .join(runtime::shim::SOCKET_FILE)
                         .exists() =>
                 {
-                    inner.record.state.status = Status::Exited;
+                    inner.record.state.cancel_restart();
                     let r = inner.record.clone();
                     self.persist(&c, &r).await?;
                 }
@@ -46,7 +45,7 @@ impl ContainerService {
                         self.spawn_monitor(c.clone(), handle);
                         tracing::info!(container_id = %rec.id, "reattached to running container");
                     }
-                    Err(exit) => {
+                    Err(recorded) => {
                         // A shim killed while the daemon was down may have left the container's
                         // processes running: nothing may run once the exit is recorded.
                         let killed = match shim::reap(&self.cfg, &rec.id).await {
@@ -56,17 +55,8 @@ impl ContainerService {
                                 false
                             }
                         };
-                        let lost = exit.is_none();
-                        let exit = exit.unwrap_or(Exit {
-                            code: if killed { 137 } else { 255 },
-                            oom_killed: false,
-                            at: clock::now_nanos(),
-                        });
-                        inner.record.state.exit(exit);
-                        if lost {
-                            inner.record.state.error =
-                                "the container's shim vanished without an exit record".into();
-                        }
+                        let fallback = if killed { 137 } else { 255 };
+                        let exit = inner.record.state.shim_lost(recorded, fallback);
                         self.teardown(&mut inner).await;
                         let r = inner.record.clone();
                         self.persist(&c, &r).await?;
@@ -78,7 +68,7 @@ impl ContainerService {
                     }
                 },
                 Status::Removing => {
-                    inner.record.state.status = Status::Exited;
+                    inner.record.state.removal_interrupted();
                     to_remove.push(rec.id.clone());
                 }
                 _ => {

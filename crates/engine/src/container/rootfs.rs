@@ -9,60 +9,47 @@ use store::{MetaError, Store, StoreError};
 
 use super::record::ContainerRecord;
 use super::{NAMES, TABLE};
-use crate::error::{Error, ErrorKind, Result};
-
-/// Maps a store error kind to the engine's.
-pub(crate) fn kind(k: oci::ErrorKind) -> ErrorKind {
-    match k {
-        oci::ErrorKind::NotFound => ErrorKind::NotFound,
-        oci::ErrorKind::Conflict => ErrorKind::Conflict,
-        oci::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
-        oci::ErrorKind::Unauthorized => ErrorKind::Unauthorized,
-        oci::ErrorKind::Unavailable => ErrorKind::Unavailable,
-        oci::ErrorKind::Internal => ErrorKind::Internal,
-    }
-}
-
-fn store_err(e: StoreError) -> Error {
-    Error::Store(e.to_string(), kind(e.kind()))
-}
-
-fn meta_err(e: MetaError) -> Error {
-    Error::Store(e.to_string(), kind(e.kind()))
-}
+use crate::error::{Error, Result};
 
 /// Creates the container's rw layer on the image's top layer.
 pub(crate) fn prepare(store: &Store, id: &str, top: Option<&str>) -> Result<()> {
     let top = match top {
-        Some(t) => {
-            Some(Digest::parse(t).map_err(|e| Error::Internal(format!("image layer {t}: {e}")))?)
-        }
+        Some(t) => Some(Digest::parse(t).map_err(|source| Error::BadDigest {
+            what: format!("image layer {t}"),
+            source,
+        })?),
         None => None,
     };
     store
         .prepare_container_layer(id, top.as_ref())
         .map(drop)
-        .map_err(store_err)
+        .map_err(Error::from)
 }
 
 /// Mounts the container's root filesystem at `target`.
 pub(crate) fn mount(store: &Store, id: &str, target: &Path) -> Result<()> {
-    let mounts = store.container_layer_mounts(id).map_err(store_err)?;
+    let mounts = store.container_layer_mounts(id).map_err(Error::from)?;
     for m in &mounts {
         let mut options = m.options.clone();
         if m.is_bind() && !options.iter().any(|o| o == "bind" || o == "rbind") {
             options.push("rbind".into());
         }
-        runtime::sys::mount(&m.kind, Path::new(&m.source), target, &options)
-            .map_err(|e| Error::Internal(format!("mounting the root filesystem of {id}: {e}")))?;
+        runtime::sys::mount(&m.kind, Path::new(&m.source), target, &options).map_err(|source| {
+            Error::Mount {
+                what: format!("mounting the root filesystem of {id}"),
+                source,
+            }
+        })?;
     }
     Ok(())
 }
 
 /// Unmounts a container's root filesystem (lazily: a process may still hold it).
 pub(crate) fn unmount(target: &Path) -> Result<()> {
-    runtime::sys::unmount(target, true)
-        .map_err(|e| Error::Internal(format!("unmounting {}: {e}", target.display())))
+    runtime::sys::unmount(target, true).map_err(|source| Error::Mount {
+        what: format!("unmounting {}", target.display()),
+        source,
+    })
 }
 
 /// Removes the container's rw layer; a layer already gone is fine.
@@ -70,7 +57,7 @@ pub(crate) fn remove(store: &Store, id: &str) -> Result<()> {
     match store.remove_container_layer(id) {
         Ok(()) => Ok(()),
         Err(StoreError::NoContainerLayer { .. }) => Ok(()),
-        Err(e) => Err(store_err(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -79,7 +66,7 @@ pub(crate) fn usage(store: &Store, id: &str) -> Result<i64> {
     store
         .container_layer_usage(id)
         .map(|u| u.size as i64)
-        .map_err(store_err)
+        .map_err(Error::from)
 }
 
 /// Writes (replaces) a container's record.
@@ -87,7 +74,7 @@ pub(crate) fn save_record(store: &Store, rec: &ContainerRecord) -> Result<()> {
     store
         .db()
         .write(|tx| tx.put(TABLE, &rec.id, rec))
-        .map_err(meta_err)
+        .map_err(Error::from)
 }
 
 /// Writes a new container's record and claims its name, atomically; a taken name fails with
@@ -104,7 +91,7 @@ pub(crate) fn save_new_record(store: &Store, rec: &ContainerRecord) -> Result<()
                 name: rec.name.clone(),
                 holder,
             },
-            e => meta_err(e),
+            e => e.into(),
         })
 }
 
@@ -122,7 +109,7 @@ pub(crate) fn rename_record(store: &Store, rec: &ContainerRecord, old: &str) -> 
                 name: rec.name.clone(),
                 holder,
             },
-            e => meta_err(e),
+            e => e.into(),
         })
 }
 
@@ -138,7 +125,7 @@ pub(crate) fn delete_record(store: &Store, id: &str, name: &str) -> Result<()> {
             }
             Ok::<_, MetaError>(())
         })
-        .map_err(meta_err)
+        .map_err(Error::from)
 }
 
 /// Every container record.
@@ -147,7 +134,7 @@ pub(crate) fn load_records(store: &Store) -> Result<Vec<ContainerRecord>> {
         .db()
         .read(|tx| tx.list::<ContainerRecord>(TABLE))
         .map(|v| v.into_iter().map(|(_, r)| r).collect())
-        .map_err(meta_err)
+        .map_err(Error::from)
 }
 
 /// Whether `path` is a mount point (for reconciliation after a crash).

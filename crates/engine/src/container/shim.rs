@@ -12,21 +12,6 @@ use super::state::Exit;
 use crate::error::{Error, ErrorKind, Result};
 use crate::{clock, EngineConfig};
 
-fn kind(k: runtime::ErrorKind) -> ErrorKind {
-    match k {
-        runtime::ErrorKind::NotFound => ErrorKind::NotFound,
-        runtime::ErrorKind::Conflict => ErrorKind::Conflict,
-        runtime::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
-        runtime::ErrorKind::Unauthorized => ErrorKind::Unauthorized,
-        runtime::ErrorKind::Unavailable => ErrorKind::Unavailable,
-        runtime::ErrorKind::Internal => ErrorKind::Internal,
-    }
-}
-
-fn shim_error(e: runtime::shim::ShimError) -> Error {
-    Error::Runtime(e.to_string(), kind(e.kind()))
-}
-
 /// dockerd's `setExitCodeFromError`: the exit code a failed start records, and the message
 /// the docker CLI maps to its own exit code (126 for EACCES/EISDIR, 127 for not found).
 pub fn start_failure(message: &str) -> Error {
@@ -71,7 +56,7 @@ impl Shim {
         match self.handle.start().await {
             Ok(()) => Ok(self.handle.pid() as i64),
             Err(runtime::shim::ShimError::Shim { message, .. }) => Err(start_failure(&message)),
-            Err(e) => Err(shim_error(e)),
+            Err(e) => Err(Error::Shim(e)),
         }
     }
 
@@ -85,7 +70,7 @@ impl Shim {
         self.handle
             .attach(stdin, stdout, stderr)
             .await
-            .map_err(shim_error)
+            .map_err(Error::Shim)
     }
 
     /// The runtime's handle on the shim.
@@ -95,16 +80,14 @@ impl Shim {
 
     /// Sets the TTY size.
     pub async fn resize(&self, height: u16, width: u16) -> Result<()> {
-        self.handle.resize(width, height).await.map_err(shim_error)
+        self.handle.resize(width, height).await.map_err(Error::Shim)
     }
 
     /// Signals the container's init.
     pub async fn kill(&self, signal: i32) -> Result<()> {
         self.handle.kill(signal).await.map_err(|e| match e.kind() {
-            runtime::ErrorKind::Conflict | runtime::ErrorKind::NotFound => {
-                Error::Conflict(e.to_string())
-            }
-            _ => shim_error(e),
+            ErrorKind::Conflict | ErrorKind::NotFound => Error::KillRefused(e),
+            _ => Error::Shim(e),
         })
     }
 
@@ -163,9 +146,8 @@ pub(crate) async fn reap(cfg: &EngineConfig, id: &str) -> Result<bool> {
     let id = id.to_string();
     tokio::task::spawn_blocking(move || {
         let killed = !runtime::cgroup::procs(&path).is_empty();
-        runtime::cgroup::kill_all(&path, REAP_LIMIT).map_err(|e| {
-            Error::Internal(format!("container {id}: killing its processes: {e}"))
-        })?;
+        runtime::cgroup::kill_all(&path, REAP_LIMIT)
+            .map_err(|e| Error::io(format!("container {id}: killing its processes"), e))?;
         if let Err(e) = runtime::cgroup::remove(&path) {
             tracing::warn!(container_id = %id, error = %e, "removing the cgroup");
         }
@@ -175,7 +157,7 @@ pub(crate) async fn reap(cfg: &EngineConfig, id: &str) -> Result<bool> {
         Ok(killed)
     })
     .await
-    .map_err(|e| Error::Internal(format!("reap task: {e}")))?
+    .map_err(Error::task("reap"))?
 }
 
 /// The shim state dir of a container.
@@ -314,15 +296,13 @@ pub(crate) async fn write_bundle(
     let t0 = std::time::Instant::now();
     tokio::task::spawn_blocking(move || -> Result<()> {
         let oci = spec::build(&cspec).map_err(|e| match e.kind() {
-            runtime::ErrorKind::InvalidArgument | runtime::ErrorKind::NotFound => {
-                start_failure(&e.to_string())
-            }
-            k => Error::Runtime(e.to_string(), kind(k)),
+            ErrorKind::InvalidArgument | ErrorKind::NotFound => start_failure(&e.to_string()),
+            _ => Error::Spec(e),
         })?;
-        spec::write_bundle(&bundle, &oci).map_err(|e| Error::Runtime(e.to_string(), kind(e.kind())))
+        Ok(spec::write_bundle(&bundle, &oci)?)
     })
     .await
-    .map_err(|e| Error::Internal(format!("spec task: {e}")))??;
+    .map_err(Error::task("spec"))??;
     tracing::debug!(container_id = %r.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: bundle written");
     Ok(())
 }
@@ -361,13 +341,11 @@ pub(crate) async fn launch(
     };
     match runtime::shim::spawn(opts).await {
         Ok(handle) => Ok(Shim { handle }),
-        Err(runtime::shim::ShimError::Shim { message, kind: k }) => match k {
-            runtime::ErrorKind::Internal
-            | runtime::ErrorKind::InvalidArgument
-            | runtime::ErrorKind::NotFound => Err(start_failure(&message)),
-            other => Err(Error::Runtime(message, kind(other))),
-        },
-        Err(e) => Err(shim_error(e)),
+        Err(runtime::shim::ShimError::Shim {
+            message,
+            kind: ErrorKind::Internal | ErrorKind::InvalidArgument | ErrorKind::NotFound,
+        }) => Err(start_failure(&message)),
+        Err(e) => Err(Error::Shim(e)),
     }
 }
 
@@ -403,12 +381,12 @@ pub(crate) fn forget(cfg: &EngineConfig, id: &str) {
 
 /// Creates a container's network namespace (lo up).
 pub(crate) fn create_netns(path: &Path) -> Result<()> {
-    network::netns::create(path).map_err(|e| Error::Internal(format!("network namespace: {e}")))
+    Ok(network::netns::create(path)?)
 }
 
 /// Removes a container's network namespace.
 pub(crate) fn remove_netns(path: &Path) -> Result<()> {
-    network::netns::remove(path).map_err(|e| Error::Internal(format!("network namespace: {e}")))
+    Ok(network::netns::remove(path)?)
 }
 
 /// Host pids of the container's processes (from its cgroup), falling back to the init pid.

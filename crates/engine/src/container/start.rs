@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::record::ContainerRecord;
-use super::state::{Exit, Status};
+use super::state::Exit;
 use super::{rootfs, shim, Container, ContainerService, Inner};
 use crate::clock;
 use crate::error::{Error, Result};
@@ -20,23 +20,7 @@ impl ContainerService {
     pub async fn start(self: &Arc<Self>, key: &str) -> Result<()> {
         let c = self.get(key)?;
         let mut inner = c.inner.lock().await;
-        match inner.record.state.status {
-            Status::Running | Status::Restarting => {
-                return Err(Error::NotModified(c.id.clone(), "started"))
-            }
-            Status::Paused => {
-                return Err(Error::Conflict(
-                    "cannot start a paused container, try unpause instead".into(),
-                ))
-            }
-            Status::Removing | Status::Dead => {
-                return Err(Error::Conflict(format!(
-                    "container {} is marked for removal and cannot be started",
-                    c.id
-                )))
-            }
-            Status::Created | Status::Exited => {}
-        }
+        inner.record.state.check_start(&c.id)?;
         match self.launch(&c, &mut inner).await {
             Ok(()) => {
                 inner.record.stopped_by_user = false;
@@ -91,7 +75,7 @@ impl ContainerService {
         let mount = async move {
             tokio::task::spawn_blocking(move || rootfs::mount(&store, &id, &target))
                 .await
-                .map_err(|e| Error::Internal(format!("mount task: {e}")))?
+                .map_err(Error::task("mount"))?
         };
         let ns = (inner.record.host_config.network_mode != "host")
             .then(|| self.cfg.exec_root.join("netns").join(&c.id));
@@ -100,7 +84,7 @@ impl ContainerService {
             match ns2 {
                 Some(ns) => tokio::task::spawn_blocking(move || shim::create_netns(&ns))
                     .await
-                    .map_err(|e| Error::Internal(format!("netns task: {e}")))?,
+                    .map_err(Error::task("netns"))?,
                 None => Ok(()),
             }
         };
@@ -123,7 +107,7 @@ impl ContainerService {
                     super::namespaces::mount_shareable_shm(&paths, size)
                 })
                 .await
-                .map_err(|e| Error::Internal(format!("shm task: {e}")))??;
+                .map_err(Error::task("shm"))??;
             }
             shim::write_bundle(&self.cfg, &paths, &inner.record, ns.as_deref(), joins).await
         };
@@ -147,10 +131,10 @@ impl ContainerService {
             let set =
                 tokio::task::spawn_blocking(move || runtime::cgroup::disable_oom_killer(&path))
                     .await
-                    .map_err(|e| Error::Internal(format!("oom task: {e}")))?;
+                    .map_err(Error::task("oom"))?;
             if let Err(e) = set {
                 let _ = handle.kill(libc::SIGKILL).await;
-                return Err(Error::Internal(format!("disabling the OOM killer: {e}")));
+                return Err(Error::io("disabling the OOM killer", e));
             }
         }
         for pending in inner.pending_attach.drain(..) {
@@ -227,7 +211,7 @@ impl ContainerService {
     /// shim's exit record is still there for `restore`, which then finishes the removal.
     pub(crate) async fn on_exit(self: &Arc<Self>, c: &Arc<Container>, exit: Exit) {
         let mut inner = c.inner.lock().await;
-        if !inner.record.state.status.is_running() {
+        if !inner.record.state.status().is_running() {
             return;
         }
         inner.record.state.exit(exit);

@@ -1,14 +1,20 @@
 //! A container's lifecycle as an enum with checked transitions (youki's `ContainerStatus`):
 //!
 //! ```text
-//! Created ──start──► Running ──exit──► Exited ──start──► Running …
-//!    │                  │  ▲
-//!    │                  ▼  │ (pause/unpause, later)
-//!    └──── remove ─── Paused
+//!            start                 exit
+//! Created ─────────► Running ─────────────► Exited ──start──► Running …
+//!    │                 │  ▲                  │  ▲
+//!    │   (pause/unpause, later)   restart_pending  cancel_restart
+//!    │                 ▼  │                  ▼  │
+//!    │               Paused               Restarting (waiting out the back-off)
+//!    │
+//!    └── begin_removal (Created/Exited/Dead) ──► Removing ──mark_dead──► Dead
+//!                                              └──removal_interrupted──► Exited (restore)
 //! ```
 //!
-//! `RunState` is the persisted part; transitions that make no sense are refused with the
-//! error dockerd gives, so callers never poke fields directly.
+//! `RunState` is the persisted part. Its fields are private: this module is the only place a
+//! status changes, every change is one of the transitions above, and transitions that make no
+//! sense are refused with the error dockerd gives.
 
 use serde::{Deserialize, Serialize};
 
@@ -71,16 +77,20 @@ pub struct Exit {
     pub at: i128,
 }
 
-/// The persisted state of a container.
+/// What dockerd records when a running container's shim vanished without an exit record.
+pub const SHIM_LOST: &str = "the container's shim vanished without an exit record";
+
+/// The persisted state of a container. Read it through the getters; change it only through
+/// the transitions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunState {
-    pub status: Status,
-    pub pid: i64,
-    pub exit_code: i64,
-    pub oom_killed: bool,
-    pub error: String,
-    pub started_at: i128,
-    pub finished_at: i128,
+    status: Status,
+    pid: i64,
+    exit_code: i64,
+    oom_killed: bool,
+    error: String,
+    started_at: i128,
+    finished_at: i128,
 }
 
 impl Default for RunState {
@@ -98,26 +108,66 @@ impl Default for RunState {
 }
 
 impl RunState {
-    /// Created/Exited → Running with the init's pid.
-    pub fn start(&mut self, id: &str, pid: i64) -> Result<()> {
+    /// Where the container is.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The init's host pid while it runs, else 0.
+    pub fn pid(&self) -> i64 {
+        self.pid
+    }
+
+    /// The last exit code (or the 126/127/128 of a failed start).
+    pub fn exit_code(&self) -> i64 {
+        self.exit_code
+    }
+
+    /// Whether the last exit was the OOM killer's.
+    pub fn oom_killed(&self) -> bool {
+        self.oom_killed
+    }
+
+    /// Why the last start failed, or why the last exit is unknown; empty otherwise.
+    pub fn error(&self) -> &str {
+        &self.error
+    }
+
+    /// When the last start happened (nanoseconds since the epoch; 0: never).
+    pub fn started_at(&self) -> i128 {
+        self.started_at
+    }
+
+    /// When the last exit happened (nanoseconds since the epoch; 0: never).
+    pub fn finished_at(&self) -> i128 {
+        self.finished_at
+    }
+
+    /// Whether the container may start now (Created or Exited), with dockerd's refusal
+    /// otherwise.
+    pub fn check_start(&self, id: &str) -> Result<()> {
         match self.status {
-            Status::Created | Status::Exited | Status::Dead => {
-                self.status = Status::Running;
-                self.pid = pid;
-                self.exit_code = 0;
-                self.oom_killed = false;
-                self.error.clear();
-                self.started_at = clock::now_nanos();
-                Ok(())
-            }
+            Status::Created | Status::Exited => Ok(()),
             Status::Running | Status::Restarting => Err(Error::NotModified(id.into(), "started")),
             Status::Paused => Err(Error::Conflict(
                 "cannot start a paused container, try unpause instead".into(),
             )),
-            Status::Removing => Err(Error::Conflict(format!(
+            Status::Removing | Status::Dead => Err(Error::Conflict(format!(
                 "container {id} is marked for removal and cannot be started"
             ))),
         }
+    }
+
+    /// Created/Exited → Running with the init's pid.
+    pub fn start(&mut self, id: &str, pid: i64) -> Result<()> {
+        self.check_start(id)?;
+        self.status = Status::Running;
+        self.pid = pid;
+        self.exit_code = 0;
+        self.oom_killed = false;
+        self.error.clear();
+        self.started_at = clock::now_nanos();
+        Ok(())
     }
 
     /// Running/Paused → Exited.
@@ -137,7 +187,58 @@ impl RunState {
         self.pid = 0;
     }
 
-    /// Any → Removing; refuses a running container unless `force` (the caller kills first).
+    /// At restore, for a container that ran when the daemon stopped and whose shim is gone:
+    /// Running → Exited with the exit the shim recorded, or with `fallback_code` (dockerd's
+    /// 255) and [`SHIM_LOST`] when it recorded none. Returns the exit recorded.
+    pub fn shim_lost(&mut self, recorded: Option<Exit>, fallback_code: i64) -> Exit {
+        let exit = recorded.unwrap_or(Exit {
+            code: fallback_code,
+            oom_killed: false,
+            at: clock::now_nanos(),
+        });
+        self.exit(exit);
+        if recorded.is_none() {
+            self.error = SHIM_LOST.into();
+        }
+        exit
+    }
+
+    /// Exited → Restarting: the restart policy will start it again after a back-off.
+    pub fn restart_pending(&mut self) {
+        if self.status == Status::Exited {
+            self.status = Status::Restarting;
+        }
+    }
+
+    /// Restarting → Exited: the back-off is over (the restart then starts it), or a stop, a
+    /// forced remove or a daemon restart cancels it. Nothing runs meanwhile. Returns whether
+    /// the container was restarting.
+    pub fn cancel_restart(&mut self) -> bool {
+        let was = self.status == Status::Restarting;
+        if was {
+            self.status = Status::Exited;
+        }
+        was
+    }
+
+    /// Removing → Dead: the removal failed half-way; the container stays visible, dead,
+    /// rather than half-removed and invisible.
+    pub fn mark_dead(&mut self) {
+        if self.status == Status::Removing {
+            self.status = Status::Dead;
+        }
+    }
+
+    /// Removing → Exited, at restore: a crash interrupted the removal; the caller removes
+    /// the container again.
+    pub fn removal_interrupted(&mut self) {
+        if self.status == Status::Removing {
+            self.status = Status::Exited;
+        }
+    }
+
+    /// Created/Exited/Dead → Removing; refuses a running container (the caller kills first
+    /// when forced) and a second removal.
     pub fn begin_removal(&mut self, id: &str) -> Result<()> {
         match self.status {
             Status::Removing => Err(Error::Conflict(format!(
@@ -220,5 +321,65 @@ mod tests {
         s.begin_removal("c").unwrap();
         assert_eq!(s.status, Status::Removing);
         assert!(s.begin_removal("c").is_err());
+    }
+
+    #[test]
+    fn restart_back_off_and_its_cancellation() {
+        let mut s = RunState::default();
+        s.start("c", 7).unwrap();
+        s.restart_pending();
+        assert_eq!(
+            s.status(),
+            Status::Running,
+            "only an exited container waits to restart"
+        );
+        s.exit(Exit {
+            code: 1,
+            oom_killed: false,
+            at: clock::now_nanos(),
+        });
+        s.restart_pending();
+        assert_eq!(s.status(), Status::Restarting);
+        assert!(matches!(s.check_start("c"), Err(Error::NotModified(..))));
+        assert!(s.cancel_restart());
+        assert_eq!(s.status(), Status::Exited);
+        assert!(!s.cancel_restart());
+        s.check_start("c").unwrap();
+    }
+
+    #[test]
+    fn removal_failures_and_restore() {
+        let mut s = RunState::default();
+        s.mark_dead();
+        assert_eq!(
+            s.status(),
+            Status::Created,
+            "only a removal in progress can die"
+        );
+        s.begin_removal("c").unwrap();
+        s.mark_dead();
+        assert_eq!(s.status(), Status::Dead);
+        assert!(s.check_start("c").is_err());
+        s.begin_removal("c").unwrap();
+        s.removal_interrupted();
+        assert_eq!(s.status(), Status::Exited);
+    }
+
+    #[test]
+    fn a_lost_shim_records_its_exit_or_255() {
+        let mut s = RunState::default();
+        s.start("c", 9).unwrap();
+        let e = s.shim_lost(None, 255);
+        assert_eq!((e.code, s.exit_code(), s.error()), (255, 255, SHIM_LOST));
+        assert_eq!((s.status(), s.pid()), (Status::Exited, 0));
+        s.start("c", 10).unwrap();
+        let recorded = Exit {
+            code: 0,
+            oom_killed: true,
+            at: 5,
+        };
+        assert_eq!(s.shim_lost(Some(recorded), 255), recorded);
+        assert_eq!((s.exit_code(), s.error(), s.oom_killed()), (0, "", true));
+        assert_eq!(s.finished_at(), 5);
     }
 }

@@ -98,16 +98,16 @@ impl ContainerService {
         let exits_before = rx.borrow().exits;
         {
             let mut inner = c.inner.lock().await;
-            if inner.record.state.status == Status::Restarting && inner.shim.is_none() {
+            if inner.record.state.status() == Status::Restarting && inner.shim.is_none() {
                 // Waiting out a restart back-off: stopping cancels the restart.
                 inner.record.stopped_by_user = true;
-                inner.record.state.status = Status::Exited;
+                inner.record.state.cancel_restart();
                 let rec = inner.record.clone();
                 drop(inner);
                 self.persist(&c, &rec).await?;
                 return Ok(());
             }
-            if !inner.record.state.status.is_running() {
+            if !inner.record.state.status().is_running() {
                 return Err(Error::NotModified(c.id.clone(), "stopped"));
             }
             inner.record.stopped_by_user = true;
@@ -177,8 +177,8 @@ impl ContainerService {
         let not_running = || Error::Conflict(format!("Container {} is not running", c.id));
         let shim = {
             let inner = c.inner.lock().await;
-            if inner.record.state.status != Status::Running
-                && inner.record.state.status != Status::Paused
+            if inner.record.state.status() != Status::Running
+                && inner.record.state.status() != Status::Paused
             {
                 return Err(not_running());
             }

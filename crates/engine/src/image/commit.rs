@@ -6,14 +6,18 @@
 //!
 //! The image is recorded in one transaction after the layer is committed under a lease: a
 //! daemon killed midway leaves no image, and the next start collects the orphaned layer.
+//!
+//! The container service drives a commit: it checks the request ([`CheckedCommit`]), turns
+//! the rw layer into a [`ContainerLayer`], and hands both to [`ImageService::commit`] — this
+//! module never reaches for the container service.
 
 use std::collections::BTreeMap;
 
 use oci::config::{ContainerConfig, History, ImageConfig};
 use oci::Reference;
-use store::NewImage;
+use store::{LayerRecord, Lease, NewImage};
 
-use super::{changes, image_error, store_error, ImageService};
+use super::{changes, ImageService};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::system::VERSION;
@@ -45,7 +49,7 @@ fn commit_reference(repo: &str, tag: &str) -> Result<Option<Reference>> {
     if repo.is_empty() {
         return Ok(None);
     }
-    let r = Reference::parse(repo).map_err(|e| Error::invalid(e.to_string()))?;
+    let r = Reference::parse(repo).map_err(Error::from)?;
     if r.digest().is_some() {
         return Err(Error::invalid(
             "refusing to create a tag with a digest reference",
@@ -54,7 +58,7 @@ fn commit_reference(repo: &str, tag: &str) -> Result<Option<Reference>> {
     let r = if tag.is_empty() {
         r.with_default_tag()
     } else {
-        r.with_tag(tag).map_err(|e| Error::invalid(e.to_string()))?
+        r.with_tag(tag).map_err(Error::from)?
     };
     Ok(Some(r))
 }
@@ -62,7 +66,7 @@ fn commit_reference(repo: &str, tag: &str) -> Result<Option<Reference>> {
 fn to_oci(c: &api_types::ContainerConfig) -> Result<ContainerConfig> {
     serde_json::to_value(c)
         .and_then(serde_json::from_value)
-        .map_err(|e| Error::Internal(format!("converting a container config: {e}")))
+        .map_err(Error::ConfigConversion)
 }
 
 /// Applies `--change` instructions as a Dockerfile would: an ENTRYPOINT clears the CMD unless
@@ -135,26 +139,59 @@ fn merge(user: &mut ContainerConfig, image: &ContainerConfig) {
     }
 }
 
-impl ImageService {
-    /// Commits the container; returns the new image's id (`sha256:…`).
-    #[tracing::instrument(skip(self, opts), fields(container = %opts.container))]
-    pub async fn commit(&self, opts: CommitOptions) -> Result<String> {
+/// A container's rw layer turned into a layer (by the container service), with what the
+/// image needs of the container.
+pub struct ContainerLayer {
+    /// The container's full id.
+    pub container_id: String,
+    /// The container's image (`sha256:…`): the new image's parent.
+    pub image_id: String,
+    /// The container's config when it was committed.
+    pub config: api_types::ContainerConfig,
+    /// The new layer; `None` when the container changed nothing.
+    pub layer: Option<LayerRecord>,
+    /// Holds the new layer until an image refers to it.
+    pub lease: Lease,
+}
+
+/// A commit request checked before the container is touched.
+pub struct CheckedCommit {
+    opts: CommitOptions,
+    reference: Option<Reference>,
+}
+
+impl CheckedCommit {
+    /// Checks the tag and the `--change` instructions of `opts`.
+    pub fn new(opts: CommitOptions) -> Result<CheckedCommit> {
         let reference = commit_reference(&opts.repo, &opts.tag)?;
-        // Bad changes fail before the container is touched.
         apply_changes(&mut ContainerConfig::default(), &opts.changes)?;
-        let containers = self
-            .containers()
-            .ok_or_else(|| Error::Internal("the container service is gone".into()))?;
-        let committed = containers
-            .commit_rw_layer(&opts.container, opts.pause)
-            .await?;
-        let rec = &committed.record;
-        let parent_id = oci::Digest::parse(&rec.image_id)
-            .map_err(|e| Error::Internal(format!("container image id {}: {e}", rec.image_id)))?;
+        Ok(CheckedCommit { opts, reference })
+    }
+
+    /// The request.
+    pub fn options(&self) -> &CommitOptions {
+        &self.opts
+    }
+}
+
+impl ImageService {
+    /// Records the image made of a container's committed layer; returns its id (`sha256:…`).
+    #[tracing::instrument(skip_all, fields(container = %committed.container_id))]
+    pub(crate) async fn commit(
+        &self,
+        checked: CheckedCommit,
+        committed: ContainerLayer,
+    ) -> Result<String> {
+        let CheckedCommit { opts, reference } = checked;
+        let rec = &committed;
+        let parent_id = oci::Digest::parse(&rec.image_id).map_err(|source| Error::BadDigest {
+            what: format!("container image id {}", rec.image_id),
+            source,
+        })?;
         let parent = self.record(parent_id.as_str()).await.map_err(|_| {
             Error::Conflict(format!(
                 "the image of container {} ({}) was removed: cannot commit it",
-                rec.id, rec.image_id
+                rec.container_id, rec.image_id
             ))
         })?;
         let parent_cfg = self.config(&parent.id).await?;
@@ -173,7 +210,7 @@ impl ImageService {
         image_cfg.author = nonempty(&opts.author);
         image_cfg.comment = nonempty(&opts.comment);
         image_cfg.docker_version = Some(format!("berth {VERSION}"));
-        image_cfg.container = Some(rec.id.clone());
+        image_cfg.container = Some(rec.container_id.clone());
         image_cfg.container_config = None;
         image_cfg.config = Some(config);
         image_cfg.history.push(History {
@@ -196,7 +233,7 @@ impl ImageService {
             layers.push(l.clone());
         }
         let tags: Vec<Reference> = reference.iter().cloned().collect();
-        let container_id = rec.id.clone();
+        let container_id = rec.container_id.clone();
         // An empty diff still made a (tar-of-nothing) layer: garbage once the lease goes.
         let collect = committed.layer.is_none();
         let id = self
@@ -214,10 +251,10 @@ impl ImageService {
                             ..Default::default()
                         },
                     )
-                    .map_err(store_error)?;
-                lease.release().map_err(store_error)?;
+                    .map_err(Error::from)?;
+                lease.release().map_err(Error::from)?;
                 if collect {
-                    s.gc().map_err(store_error)?;
+                    s.gc().map_err(Error::from)?;
                 }
                 Ok(r.id)
             })
@@ -225,7 +262,7 @@ impl ImageService {
         if let Some(r) = &reference {
             // Move the tag here even when another image held it.
             let (r2, id2) = (r.clone(), id.clone());
-            self.blocking(move |s| s.tag(&r2, &id2).map_err(image_error))
+            self.blocking(move |s| s.tag(&r2, &id2).map_err(Error::from))
                 .await?;
         }
         let mut attrs = BTreeMap::new();

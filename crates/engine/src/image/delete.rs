@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use api_types::ImageDeleteResponseItem;
 use oci::{AnyReference, Digest, Reference};
 
-use super::{image_error, store_error, ImageService};
+use super::ImageService;
 use crate::error::{Error, Result};
 
 fn short(id: &str) -> String {
@@ -41,11 +41,8 @@ impl ImageService {
     ) -> Result<(Vec<ImageDeleteResponseItem>, Option<Digest>)> {
         let rec = self.record(name).await?;
         let id = rec.id.to_string();
-        let users = self
-            .containers()
-            .map(|c| c.using_image(&id))
-            .unwrap_or_default();
-        let running = users.iter().find(|r| r.state.status.is_running());
+        let users = self.users_of(&rec.id);
+        let running = users.iter().find(|u| u.running);
         // dockerd's isImageIDPrefix: the name is (a prefix of) the id, not a reference.
         let by_id = matches!(AnyReference::parse(name), Ok(AnyReference::Id(_)))
             || id.starts_with(name)
@@ -59,13 +56,12 @@ impl ImageService {
             .collect();
 
         if !by_id {
-            let reference =
-                Reference::parse_tagged(name).map_err(|e| Error::invalid(e.to_string()))?;
+            let reference = Reference::parse_tagged(name).map_err(Error::from)?;
             if !force && refs.len() == 1 {
                 if let Some(c) = users.first() {
                     return Err(Error::Conflict(format!(
                         "conflict: unable to remove repository reference \"{name}\" (must force) - container {} is using its referenced image {}",
-                        short(&c.id),
+                        short(&c.container_id),
                         short(&id)
                     )));
                 }
@@ -103,7 +99,7 @@ impl ImageService {
                 )));
             }
         }
-        let all = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let all = self.blocking(|s| s.images().map_err(Error::from)).await?;
         let conflict = if all.iter().any(|i| i.parent.as_ref() == Some(&rec.id)) {
             Some(format!(
                 "conflict: unable to delete {} (cannot be forced) - image has dependent child images",
@@ -113,14 +109,14 @@ impl ImageService {
             Some(format!(
                 "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
                 short(&id),
-                short(&c.id)
+                short(&c.container_id)
             ))
         } else {
             users.first().filter(|_| !force).map(|c| {
                 format!(
                     "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
                     short(&id),
-                    short(&c.id)
+                    short(&c.container_id)
                 )
             })
         };
@@ -149,7 +145,7 @@ impl ImageService {
         self.blocking(move |s| {
             s.delete_image(&digest, force)
                 .map(drop)
-                .map_err(store_error)
+                .map_err(Error::from)
         })
         .await?;
         self.events
@@ -169,14 +165,12 @@ impl ImageService {
             let Ok(rec) = self.record(p.as_str()).await else {
                 break;
             };
-            let all = match self.blocking(|s| s.images().map_err(image_error)).await {
+            let all = match self.blocking(|s| s.images().map_err(Error::from)).await {
                 Ok(a) => a,
                 Err(_) => break,
             };
             let has_children = all.iter().any(|i| i.parent.as_ref() == Some(&rec.id));
-            let used = self
-                .containers()
-                .is_some_and(|c| !c.using_image(rec.id.as_str()).is_empty());
+            let used = !self.users_of(&rec.id).is_empty();
             let tagged = !rec.repo_tags.is_empty() || !rec.repo_digests.is_empty();
             if has_children || used || tagged || self.remove_record(&rec.id, false).await.is_err() {
                 break;
@@ -193,7 +187,7 @@ impl ImageService {
     /// Removes reference `r` of image `id`, with its event; the line `rmi` prints for it.
     async fn untag(&self, id: &str, r: &Reference) -> Result<ImageDeleteResponseItem> {
         let r2 = r.clone();
-        self.blocking(move |s| s.untag(&r2).map_err(image_error))
+        self.blocking(move |s| s.untag(&r2).map_err(Error::from))
             .await?;
         self.event("untag", id, r);
         Ok(ImageDeleteResponseItem {

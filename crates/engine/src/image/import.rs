@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use oci::config::{ContainerConfig, History, RootFs};
 use oci::{ImageConfig, Reference};
-use store::{ImportOptions as StoreImport, NewImage};
+use store::{Content, ImportOptions as StoreImport, NewImage, Unpack};
 use tokio::io::AsyncRead;
 
-use super::{changes, image_error, store_error, ImageService};
+use super::{changes, ImageService};
 use crate::clock;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::system::{go_arch, VERSION};
 
 /// Options of import.
@@ -44,9 +44,9 @@ impl ImageService {
         }
         let reference = match opts.repo.as_deref().filter(|r| !r.is_empty()) {
             Some(repo) => {
-                let r = Reference::parse(repo).map_err(|e| Error::invalid(e.to_string()))?;
+                let r = Reference::parse(repo).map_err(Error::from)?;
                 let r = match opts.tag.as_deref().filter(|t| !t.is_empty()) {
-                    Some(t) => r.with_tag(t).map_err(|e| Error::invalid(e.to_string()))?,
+                    Some(t) => r.with_tag(t).map_err(Error::from)?,
                     None => r.with_default_tag(),
                 };
                 if r.digest().is_some() {
@@ -71,16 +71,20 @@ impl ImageService {
         let reference2 = reference.clone();
         let id = self
             .blocking(move |s| {
-                let lease = s.lease().map_err(store_error)?;
+                let lease = s.lease().map_err(Error::from)?;
+                let opts = StoreImport::default();
+                let content = Content::Tarball {
+                    opts: &opts,
+                    expect: None,
+                };
                 let layer = s
-                    .import_layer(&lease, reader, None, &StoreImport::default())
+                    .unpack(&lease, reader, Unpack::on(None, content))
                     .map_err(|e| match e.kind() {
-                        oci::ErrorKind::InvalidArgument => {
-                            Error::invalid(format!("importing the tarball: {e}"))
-                        }
-                        _ => store_error(e),
+                        ErrorKind::InvalidArgument => Error::Import(e),
+                        _ => e.into(),
                     })?
-                    .layer;
+                    .layer()
+                    .expect("a tarball keeps a blob");
                 let created = clock::rfc3339(clock::now_nanos());
                 let machine = nix::sys::utsname::uname()
                     .map(|u| u.machine().to_string_lossy().into_owned())
@@ -115,15 +119,15 @@ impl ImageService {
                             ..Default::default()
                         },
                     )
-                    .map_err(store_error)?;
-                lease.release().map_err(store_error)?;
+                    .map_err(Error::from)?;
+                lease.release().map_err(Error::from)?;
                 Ok(rec.id)
             })
             .await?;
         if let Some(r) = &reference {
             // A tag that pointed at another image moves here (create_image recorded it).
             let (r2, id2) = (r.clone(), id.clone());
-            self.blocking(move |s| s.tag(&r2, &id2).map_err(image_error))
+            self.blocking(move |s| s.tag(&r2, &id2).map_err(Error::from))
                 .await?;
         }
         let mut attrs = BTreeMap::new();

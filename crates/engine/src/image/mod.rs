@@ -1,8 +1,11 @@
-//! `ImageService`: the images of this daemon — import from a tarball, list, inspect, tag,
-//! delete, history, commit, save, load, prune and disk usage — on top of the store, which
-//! owns blobs, layers and image records. One file per operation: `import`, `commit`,
-//! `delete` (rmi), `save`, `load` (reading the archive) and `load_images` (recording what
-//! it holds), `prune` (and `system df`'s image half); list, inspect, history and tag here.
+//! `ImageService`: the images of this daemon — pull, push, import from a tarball, list,
+//! inspect, tag, delete, history, commit, save, load, prune and disk usage — on top of the
+//! store, which owns blobs, layers and image records. One file per operation: `pull` (with
+//! `fetch`, the shared layer downloads), `push`, `import`, `commit`, `delete` (rmi), `save`,
+//! `load/` (a folder: reading the archive, the unpacking workers, recording the images),
+//! `prune` (and `system df`'s image half), `resolve` (what `create` takes from an image);
+//! list, inspect, history and tag here. Which containers use an image is asked of a
+//! [`crate::usage::UsageIndex`].
 //!
 //! Vocabulary: an image *id* is `sha256:` + the digest of its config; a *reference* is a
 //! repository name with a tag or digest (`docker.io/library/busybox:latest`), shown in its
@@ -15,51 +18,40 @@ mod delete;
 mod fetch;
 mod import;
 mod load;
-mod load_images;
-mod load_workers;
 pub mod progress;
 mod prune;
 mod pull;
 mod push;
+mod resolve;
 mod save;
 mod search;
 mod sources;
 
 pub use channel::ChannelStream;
-pub use commit::CommitOptions;
+pub use commit::{CheckedCommit, CommitOptions, ContainerLayer};
+pub use fetch::FetchError;
 pub use import::ImportOptions;
+pub use load::LoadError;
 pub use pull::PullOptions;
 pub use push::PushOptions;
+pub use resolve::{ImageDefaults, ResolvedImage};
 pub use save::SaveStream;
 pub use search::SearchOptions;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use api_types::{
     ContainerConfig, Filters, GraphDriver, HistoryResponseItem, ImageInspect, ImageMetadata,
     ImageSummary, RootFs,
 };
 use oci::{Digest, ImageConfig};
-use store::{ImageError, ImageRecord, Store, StoreError};
+use store::{ImageRecord, Store};
 
 use crate::clock;
-use crate::container::config::ImageDefaults;
-use crate::container::{ContainerService, ResolvedImage};
 use crate::error::{Error, Result};
 use crate::events::EventBus;
-
-/// Maps a store error to the engine's.
-pub fn store_error(e: StoreError) -> Error {
-    Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind()))
-}
-
-fn image_error(e: ImageError) -> Error {
-    match e {
-        ImageError::NotFound { reference } => Error::NoSuchImage(reference),
-        e => Error::Store(e.to_string(), crate::container::rootfs_kind(e.kind())),
-    }
-}
+use crate::usage::{Resource, UsageIndex, User};
 
 /// Options of list.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +66,8 @@ pub struct ListImagesOptions {
 pub struct ImageService {
     store: Arc<Store>,
     events: EventBus,
-    containers: RwLock<Weak<ContainerService>>,
+    /// Which containers use an image.
+    users: Arc<dyn UsageIndex>,
     /// The registry client (settings, HTTP clients, what each host speaks).
     registries: Arc<distribution::Registries>,
     /// Blob downloads in flight, shared by concurrent pulls.
@@ -86,25 +79,20 @@ impl ImageService {
         store: Arc<Store>,
         events: EventBus,
         registries: Arc<distribution::Registries>,
+        users: Arc<dyn UsageIndex>,
     ) -> ImageService {
         ImageService {
             store,
             events,
-            containers: RwLock::new(Weak::new()),
+            users,
             registries,
             downloads: Mutex::new(HashMap::new()),
         }
     }
 
-    pub(crate) fn set_containers(&self, c: Weak<ContainerService>) {
-        *self.containers.write().unwrap_or_else(|e| e.into_inner()) = c;
-    }
-
-    fn containers(&self) -> Option<Arc<ContainerService>> {
-        self.containers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .upgrade()
+    /// The containers using image `id`.
+    fn users_of(&self, id: &Digest) -> Vec<User> {
+        self.users.users(Resource::Image(id.as_str()))
     }
 
     async fn blocking<T: Send + 'static>(
@@ -114,52 +102,23 @@ impl ImageService {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(&store))
             .await
-            .map_err(|e| Error::Internal(format!("image task: {e}")))?
+            .map_err(Error::task("image"))?
     }
 
     /// Finds an image by name or id (Docker's rules).
     pub(crate) async fn record(&self, name: &str) -> Result<ImageRecord> {
         let name = name.to_string();
-        self.blocking(move |s| s.resolve(&name).map_err(image_error))
+        self.blocking(move |s| s.resolve(&name).map_err(Error::from))
             .await
     }
 
     async fn config(&self, id: &Digest) -> Result<ImageConfig> {
         let id = id.clone();
         self.blocking(move |s| {
-            let bytes = s.image_config(&id).map_err(store_error)?;
-            ImageConfig::from_slice(&bytes)
-                .map_err(|e| Error::Internal(format!("image {id}: bad config: {e}")))
+            let bytes = s.image_config(&id).map_err(Error::from)?;
+            ImageConfig::from_slice(&bytes).map_err(|source| Error::StoredConfig { id, source })
         })
         .await
-    }
-
-    /// The image facts a new container needs.
-    pub async fn resolve_for_create(&self, name: &str) -> Result<ResolvedImage> {
-        let rec = self.record(name).await?;
-        let cfg = self.config(&rec.id).await?;
-        let c = cfg.config.unwrap_or_default();
-        Ok(ResolvedImage {
-            id: rec.id.to_string(),
-            top_layer: rec.top_chain_id().map(|d| d.to_string()),
-            defaults: ImageDefaults {
-                user: c.user.unwrap_or_default(),
-                env: c.env.unwrap_or_default(),
-                cmd: c.cmd,
-                entrypoint: c.entrypoint,
-                working_dir: c.working_dir.unwrap_or_default(),
-                labels: c.labels.unwrap_or_default(),
-                exposed_ports: c.exposed_ports.unwrap_or_default(),
-                volumes: c.volumes.unwrap_or_default(),
-                stop_signal: c.stop_signal,
-                healthcheck: c
-                    .healthcheck
-                    .and_then(|h| serde_json::to_value(h).ok())
-                    .and_then(|v| serde_json::from_value(v).ok()),
-                shell: c.shell,
-                on_build: c.on_build,
-            },
-        })
     }
 
     /// The id of an image given by name or id.
@@ -174,7 +133,7 @@ impl ImageService {
 
     /// How many images there are.
     pub async fn count(&self) -> Result<i64> {
-        self.blocking(|s| s.images().map(|v| v.len() as i64).map_err(image_error))
+        self.blocking(|s| s.images().map(|v| v.len() as i64).map_err(Error::from))
             .await
     }
 
@@ -204,14 +163,14 @@ impl ImageService {
     pub async fn list(&self, opts: ListImagesOptions) -> Result<Vec<ImageSummary>> {
         let f = &opts.filters;
         f.validate(&["dangling", "label", "before", "since", "reference", "until"])
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let dangling = match f.get("dangling").next() {
             None => None,
             Some("true") | Some("1") => Some(true),
             Some("false") | Some("0") => Some(false),
             Some(v) => return Err(Error::invalid(format!("invalid filter 'dangling={v}'"))),
         };
-        let mut records = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let mut records = self.blocking(|s| s.images().map_err(Error::from)).await?;
         records.sort_by(|a, b| {
             created_secs(b)
                 .cmp(&created_secs(a))
@@ -234,7 +193,6 @@ impl ImageService {
             ),
             None => None,
         };
-        let containers = self.containers();
         let parents: std::collections::HashSet<Digest> =
             records.iter().filter_map(|r| r.parent.clone()).collect();
         let mut layer_refs: std::collections::HashMap<&Digest, usize> = Default::default();
@@ -278,10 +236,7 @@ impl ImageService {
             if !f.match_labels(&labels) {
                 continue;
             }
-            let n = containers
-                .as_ref()
-                .map(|c| c.using_image(rec.id.as_str()).len() as i64)
-                .unwrap_or(0);
+            let n = self.users_of(&rec.id).len() as i64;
             let mut row = self.summary(rec, &cfg, n);
             if opts.shared_size {
                 row.shared_size = prune::shared_size(rec, &layer_refs);
@@ -391,8 +346,7 @@ impl ImageService {
             Some(t) => format!("{repo}:{t}"),
             None => repo.to_string(),
         };
-        let reference =
-            oci::Reference::parse_tagged(&target).map_err(|e| Error::invalid(e.to_string()))?;
+        let reference = oci::Reference::parse_tagged(&target).map_err(Error::from)?;
         if reference.digest().is_some() {
             return Err(Error::invalid(
                 "refusing to create a tag with a digest reference",
@@ -401,7 +355,7 @@ impl ImageService {
         let rec = self.record(name).await?;
         let id = rec.id.clone();
         let r2 = reference.clone();
-        self.blocking(move |s| s.tag(&r2, &id).map_err(image_error))
+        self.blocking(move |s| s.tag(&r2, &id).map_err(Error::from))
             .await?;
         let mut attrs = BTreeMap::new();
         attrs.insert("name".to_string(), reference.familiar());

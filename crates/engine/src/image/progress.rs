@@ -109,33 +109,15 @@ pub fn short_id(d: &oci::Digest) -> String {
     d.hex().chars().take(12).collect()
 }
 
-/// Go's `units.HumanSize` (decimal units, four significant digits).
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
-    let mut v = n as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < UNITS.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    // Four significant digits, trailing zeros dropped (%.4g).
-    let int_digits = if v < 1.0 {
-        1
-    } else {
-        (v.log10().floor() as usize) + 1
-    };
-    let decimals = 4usize.saturating_sub(int_digits);
-    let mut s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{s}{}", UNITS[i])
+/// A size as go-units' `HumanSize` writes it (`2.221MB`).
+fn size(n: u64) -> String {
+    api_types::units::human_size(n as f64)
 }
 
 /// dockerd's `progress` string: a 50-column bar and the sizes.
 pub fn bar_string(current: u64, total: u64) -> String {
     if total == 0 {
-        return format!("{:>8}", human_size(current));
+        return format!("{:>8}", size(current));
     }
     let pct = ((current.min(total) as f64 / total as f64) * 50.0) as usize;
     let bar = format!(
@@ -143,7 +125,7 @@ pub fn bar_string(current: u64, total: u64) -> String {
         "=".repeat(pct),
         " ".repeat(50usize.saturating_sub(pct))
     );
-    format!("{bar} {:>8}/{}", human_size(current), human_size(total))
+    format!("{bar} {:>8}/{}", size(current), size(total))
 }
 
 #[cfg(test)]
@@ -152,11 +134,11 @@ mod tests {
 
     #[test]
     fn sizes_and_bars() {
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(999), "999B");
-        assert_eq!(human_size(2_221_000), "2.221MB");
-        assert_eq!(human_size(32_100), "32.1kB");
-        assert_eq!(human_size(123_456_000), "123.5MB");
+        assert_eq!(size(0), "0B");
+        assert_eq!(size(999), "999B");
+        assert_eq!(size(2_221_000), "2.221MB");
+        assert_eq!(size(32_100), "32.1kB");
+        assert_eq!(size(123_456_000), "123.5MB");
         assert!(bar_string(50, 100).starts_with("[=========================>"));
         assert!(bar_string(100, 100).ends_with("100B/100B"));
     }

@@ -11,7 +11,7 @@ use api_types::{Filters, ImageDeleteResponseItem, ImagePruneResponse, ImageSumma
 use oci::Digest;
 use store::ImageRecord;
 
-use super::{created_secs, image_error, ImageService};
+use super::{created_secs, ImageService};
 use crate::clock;
 use crate::error::{Error, Result};
 
@@ -39,7 +39,7 @@ impl ImageService {
     pub async fn prune(&self, filters: Filters) -> Result<ImagePruneResponse> {
         filters
             .validate(&["dangling", "until", "label", "label!"])
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let dangling_only = match filters.get("dangling").next() {
             None => true,
             Some(v) => match v.to_ascii_lowercase().as_str() {
@@ -55,7 +55,7 @@ impl ImageService {
             ),
             None => None,
         };
-        let before = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let before = self.blocking(|s| s.images().map_err(Error::from)).await?;
         let sizes_before = layer_sizes(before.iter());
         let mut candidates = Vec::new();
         for rec in &before {
@@ -73,7 +73,7 @@ impl ImageService {
         for rec in candidates {
             deleted.extend(self.prune_one(&rec).await);
         }
-        let after = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let after = self.blocking(|s| s.images().map_err(Error::from)).await?;
         let kept: HashSet<Digest> = layer_sizes(after.iter()).into_keys().collect();
         let reclaimed = sizes_before
             .iter()
@@ -99,10 +99,7 @@ impl ImageService {
         if dangling_only && (!dangling || has_children) {
             return Ok(false);
         }
-        if self
-            .containers()
-            .is_some_and(|c| !c.using_image(rec.id.as_str()).is_empty())
-        {
+        if !self.users_of(&rec.id).is_empty() {
             return Ok(false);
         }
         if until.is_some_and(|u| (created_secs(rec) as i128) * 1_000_000_000 >= u) {
@@ -129,7 +126,7 @@ impl ImageService {
         for r in rec.repo_tags.iter().chain(&rec.repo_digests) {
             let r2 = r.clone();
             if self
-                .blocking(move |s| s.untag(&r2).map_err(image_error))
+                .blocking(move |s| s.untag(&r2).map_err(Error::from))
                 .await
                 .is_ok()
             {
@@ -157,7 +154,7 @@ impl ImageService {
     /// The images part of `GET /system/df`: every image with `SharedSize` and `Containers`,
     /// and the size of all layers, each counted once.
     pub async fn disk_usage(&self) -> Result<(i64, Vec<ImageSummary>)> {
-        let records = self.blocking(|s| s.images().map_err(image_error)).await?;
+        let records = self.blocking(|s| s.images().map_err(Error::from)).await?;
         let mut refs: HashMap<&Digest, usize> = HashMap::new();
         for r in &records {
             for l in &r.layers {
@@ -165,14 +162,10 @@ impl ImageService {
             }
         }
         let total: u64 = layer_sizes(records.iter()).values().sum();
-        let containers = self.containers();
         let mut out = Vec::new();
         for rec in &records {
             let cfg = self.config(&rec.id).await?;
-            let n = containers
-                .as_ref()
-                .map(|c| c.using_image(rec.id.as_str()).len() as i64)
-                .unwrap_or(0);
+            let n = self.users_of(&rec.id).len() as i64;
             let mut row = self.summary(rec, &cfg, n);
             row.shared_size = shared_size(rec, &refs);
             out.push(row);

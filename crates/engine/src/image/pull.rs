@@ -13,13 +13,14 @@ use oci::{
     config::chain_ids, media_type, Descriptor, Digest, ImageConfig, Index, Manifest, Platform,
     Reference,
 };
-use store::{LayerRecord, Lease, NewImage, Store};
+use store::{Content, LayerRecord, Lease, NewImage, Store, Unpack};
 use tokio::sync::Semaphore;
 
 use super::fetch::{Fetch, FetchError};
 use super::progress::{short_id, Progress, Receiver};
-use super::{image_error, store_error, ImageService};
-use crate::error::{Error, ErrorKind, Result};
+use super::ImageService;
+use crate::error::PullError;
+use crate::error::{Error, Result};
 
 /// Options of a pull.
 #[derive(Debug, Clone, Default)]
@@ -34,33 +35,16 @@ pub struct PullOptions {
     pub auth: Option<AuthConfig>,
 }
 
-/// Maps a registry client error to the engine's.
-pub(crate) fn registry_error(e: distribution::Error) -> Error {
-    let kind = registry_kind(&e);
-    Error::Registry(e.to_string(), kind)
-}
-
-pub(crate) fn registry_kind(e: &distribution::Error) -> ErrorKind {
-    crate::container::rootfs_kind(e.kind())
-}
-
-fn fetch_error((msg, kind): FetchError) -> Error {
-    Error::Registry(msg, kind)
-}
-
 /// What to pull: one reference, or all tags of a repository.
 fn target(image: &str, tag: Option<&str>) -> Result<(Reference, bool)> {
-    let r = Reference::parse(image).map_err(|e| Error::invalid(e.to_string()))?;
+    let r = Reference::parse(image).map_err(Error::from)?;
     match tag.filter(|t| !t.is_empty()) {
         Some(t) => match Digest::parse(t) {
             Ok(d) => Ok((r.with_digest(d), false)),
             Err(_) if t.starts_with("sha256:") => {
                 Err(Error::invalid(format!("invalid digest {t:?}")))
             }
-            Err(_) => Ok((
-                r.with_tag(t).map_err(|e| Error::invalid(e.to_string()))?,
-                false,
-            )),
+            Err(_) => Ok((r.with_tag(t).map_err(Error::from)?, false)),
         },
         None => {
             let all = r.tag().is_none() && r.digest().is_none();
@@ -111,24 +95,19 @@ impl ImageService {
         let repo = Arc::new(
             self.registries
                 .repository(&reference, opts.auth.clone(), false)
-                .map_err(registry_error)?,
+                .map_err(Error::from)?,
         );
         if !all_tags {
             return self
                 .pull_ref(&repo, &reference, &platform, explicit, p)
                 .await;
         }
-        let tags = repo.tags().await.map_err(registry_error)?;
+        let tags = repo.tags().await.map_err(Error::from)?;
         if tags.is_empty() {
-            return Err(Error::Registry(
-                format!("no tags in repository {}", reference.familiar_name()),
-                ErrorKind::NotFound,
-            ));
+            return Err(PullError::NoTags(reference.familiar_name()).into());
         }
         for t in tags {
-            let r = reference
-                .with_tag(&t)
-                .map_err(|e| Error::invalid(e.to_string()))?;
+            let r = reference.with_tag(&t).map_err(Error::from)?;
             self.pull_ref(&repo, &r, &platform, explicit, p).await?;
         }
         Ok(())
@@ -147,37 +126,36 @@ impl ImageService {
             .map(|d| d.to_string())
             .or_else(|| r.tag().map(str::to_string))
             .unwrap_or_else(|| "latest".into());
-        let (bytes, mt, digest) = repo.manifest(&wanted).await.map_err(registry_error)?;
+        let (bytes, mt, digest) = repo.manifest(&wanted).await.map_err(Error::from)?;
         if media_type::is_manifest(&mt) {
             return Ok((digest, bytes.to_vec(), mt));
         }
         if !media_type::is_index(&mt) {
-            return Err(Error::Registry(
-                format!("{}: unsupported manifest media type {mt:?}", r.familiar()),
-                ErrorKind::InvalidArgument,
-            ));
+            return Err(PullError::UnsupportedManifest {
+                reference: r.familiar(),
+                media_type: mt,
+            }
+            .into());
         }
-        let index = Index::from_slice(&bytes)
-            .map_err(|e| Error::invalid(format!("manifest list of {}: {e}", r.familiar())))?;
-        let d = index.find_platform(platform).ok_or_else(|| {
-            Error::Registry(
-                format!("no matching manifest for {platform} in the manifest list entries"),
-                ErrorKind::NotFound,
-            )
+        let index = Index::from_slice(&bytes).map_err(|source| Error::BadManifest {
+            what: format!("manifest list of {}", r.familiar()),
+            source,
         })?;
+        let d = index
+            .find_platform(platform)
+            .ok_or_else(|| PullError::NoMatchingManifest(platform.clone()))?;
         let (b, mt2, _) = repo
             .manifest(d.digest.as_str())
             .await
-            .map_err(registry_error)?;
+            .map_err(Error::from)?;
         if !media_type::is_manifest(&mt2) {
-            return Err(Error::Registry(
-                format!(
-                    "{}: manifest {} for {platform} is a {mt2:?}, not an image manifest",
-                    r.familiar(),
-                    d.digest
-                ),
-                ErrorKind::InvalidArgument,
-            ));
+            return Err(PullError::NotAnImageManifest {
+                reference: r.familiar(),
+                digest: d.digest.clone(),
+                platform: platform.clone(),
+                media_type: mt2,
+            }
+            .into());
         }
         Ok((digest, b.to_vec(), mt2))
     }
@@ -197,21 +175,27 @@ impl ImageService {
             .or_else(|| r.tag().map(str::to_string))
             .unwrap_or_default();
         p.status_id(&format!("Pulling from {}", r.path()), &id);
-        let manifest = Manifest::from_slice(&mbytes)
-            .map_err(|e| Error::invalid(format!("manifest of {}: {e}", r.familiar())))?;
+        let manifest = Manifest::from_slice(&mbytes).map_err(|source| Error::BadManifest {
+            what: format!("manifest of {}", r.familiar()),
+            source,
+        })?;
         let config = repo
             .blob_bytes(&manifest.config.digest, MAX_CONFIG_BYTES)
             .await
-            .map_err(registry_error)?;
-        let cfg = ImageConfig::from_slice(&config)
-            .map_err(|e| Error::invalid(format!("config of {}: {e}", r.familiar())))?;
+            .map_err(Error::from)?;
+        let cfg = ImageConfig::from_slice(&config).map_err(|source| Error::BadConfig {
+            what: format!("config of {}", r.familiar()),
+            source,
+        })?;
         if explicit {
             let have = Platform::new(&cfg.os, &cfg.architecture, cfg.variant.as_deref());
             if !have.satisfies(platform) {
-                return Err(Error::Registry(
-                    format!("image with reference {} was found but its platform ({have}) does not match the specified platform ({platform})", r.familiar()),
-                    ErrorKind::NotFound,
-                ));
+                return Err(PullError::PlatformMismatch {
+                    reference: r.familiar(),
+                    have,
+                    want: platform.clone(),
+                }
+                .into());
             }
         }
         let plan = self.plan(r, &manifest, &cfg).await?;
@@ -235,8 +219,8 @@ impl ImageService {
         let lease = Arc::new(
             tokio::task::spawn_blocking(move || store.lease())
                 .await
-                .map_err(|e| Error::Internal(format!("lease task: {e}")))?
-                .map_err(store_error)?,
+                .map_err(Error::task("lease"))?
+                .map_err(Error::from)?,
         );
         let result = self.fetch_and_unpack(repo, &plan, &lease, p).await;
         let result = match result {
@@ -268,7 +252,7 @@ impl ImageService {
             }
         })
         .await
-        .map_err(|e| Error::Internal(format!("cleanup task: {e}")))?;
+        .map_err(Error::task("cleanup"))?;
         let new_id = result?;
         p.status(format!("Digest: {top_digest}"));
         let shown = r.familiar();
@@ -287,28 +271,22 @@ impl ImageService {
     async fn plan(&self, r: &Reference, m: &Manifest, cfg: &ImageConfig) -> Result<Vec<Planned>> {
         for l in &m.layers {
             if !media_type::is_layer(&l.media_type) {
-                return Err(Error::Registry(
-                    format!(
-                        "{}: layer {} has unsupported media type {:?}",
-                        r.familiar(),
-                        l.digest,
-                        l.media_type
-                    ),
-                    ErrorKind::InvalidArgument,
-                ));
+                return Err(PullError::UnsupportedLayer {
+                    reference: r.familiar(),
+                    digest: l.digest.clone(),
+                    media_type: l.media_type.clone(),
+                }
+                .into());
             }
         }
         let diff_ids = &cfg.rootfs.diff_ids;
         if diff_ids.len() != m.layers.len() {
-            return Err(Error::Registry(
-                format!(
-                    "{}: the manifest lists {} layers but the config {} diff IDs",
-                    r.familiar(),
-                    m.layers.len(),
-                    diff_ids.len()
-                ),
-                ErrorKind::InvalidArgument,
-            ));
+            return Err(PullError::LayerCount {
+                reference: r.familiar(),
+                layers: m.layers.len(),
+                diff_ids: diff_ids.len(),
+            }
+            .into());
         }
         let chains = chain_ids(diff_ids);
         let mut plan: Vec<Planned> = m
@@ -329,7 +307,7 @@ impl ImageService {
                 probe
                     .iter()
                     .map(|l| {
-                        Ok(s.has_layer(&l.chain_id).map_err(store_error)?
+                        Ok(s.has_layer(&l.chain_id).map_err(Error::from)?
                             && s.content().exists(&l.desc.digest))
                     })
                     .collect::<Result<Vec<bool>>>()
@@ -376,7 +354,8 @@ impl ImageService {
                 f3.download(&rt, &store, &lease, &repo, attempts, &p)
             })
             .await
-            .unwrap_or_else(|e| Err((format!("download task: {e}"), ErrorKind::Internal)));
+            .unwrap_or_else(|source| Err(FetchError::Task { source }));
+            let r = r.map_err(Arc::new);
             f2.finish(r);
             let mut map = this.downloads.lock().unwrap_or_else(|e| e.into_inner());
             if map
@@ -406,7 +385,7 @@ impl ImageService {
                 digests.iter().map(|d| store.content().exists(d)).collect()
             })
             .await
-            .map_err(|e| Error::Internal(format!("probe task: {e}")))?
+            .map_err(Error::task("probe"))?
         };
         let mut fetches = Vec::new();
         let mut handles = Vec::new();
@@ -464,7 +443,7 @@ impl ImageService {
                             ..Default::default()
                         },
                     )
-                    .map_err(store_error)?;
+                    .map_err(Error::from)?;
                 super::sources::remember(s, &blobs, &repository);
                 Ok(rec.id)
             })
@@ -472,7 +451,7 @@ impl ImageService {
         // A tag that pointed elsewhere moves here (create_image kept the old record's refs).
         if let Some(t) = r.tag().map(|_| r.clone()) {
             let id2 = id.clone();
-            self.blocking(move |s| s.tag(&t, &id2).map_err(image_error))
+            self.blocking(move |s| s.tag(&t, &id2).map_err(Error::from))
                 .await?;
         }
         Ok(id)
@@ -543,7 +522,7 @@ fn unpack_all(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(Error::Internal("unpack thread panicked".into())))
+                    .unwrap_or_else(|_| Err(Error::Panicked("unpack thread")))
             })
             .collect()
     });
@@ -580,35 +559,29 @@ fn unpack_one(
     parent_ready: impl FnOnce() -> bool,
 ) -> Result<u64> {
     let lid = short_id(&l.desc.digest);
-    let layer_err = |e: store::StoreError| {
-        Error::Registry(
-            format!("layer {}: {e}", l.desc.digest),
-            crate::container::rootfs_kind(e.kind()),
-        )
+    let layer = Content::Layer {
+        diff_id: &l.diff_id,
     };
     let started = std::time::Instant::now();
     let size = match f {
         Some(f) => {
-            let unpacked =
-                s.unpack_layer_early(lease, f.reader(p.clone()), parent, &l.diff_id, parent_ready);
+            let how = Unpack::on(parent, layer).early(parent_ready);
+            let unpacked = s.unpack(lease, f.reader(p.clone()), how);
             // The download's failure is the cause of an unpack failure; report it.
-            f.wait().map_err(fetch_error)?;
-            let u = unpacked.map_err(layer_err)?;
+            f.wait()?;
+            let u = unpacked.map_err(Error::layer(&l.desc.digest))?;
             if s.lease_blob(lease, &l.desc.digest)
-                .map_err(store_error)?
+                .map_err(Error::from)?
                 .is_none()
             {
-                return Err(Error::Internal(format!(
-                    "layer {} vanished after download",
-                    l.desc.digest
-                )));
+                return Err(PullError::Vanished(l.desc.digest.clone()).into());
             }
             p.layer(&lid, "Pull complete");
             u.size
         }
         None if l.present => {
-            let size = s.lease_layer(lease, &l.chain_id).map_err(store_error)?;
-            let blob = s.lease_blob(lease, &l.desc.digest).map_err(store_error)?;
+            let size = s.lease_layer(lease, &l.chain_id).map_err(Error::from)?;
+            let blob = s.lease_blob(lease, &l.desc.digest).map_err(Error::from)?;
             match (size, blob) {
                 (Some(size), Some(_)) => size,
                 _ => {
@@ -621,11 +594,12 @@ fn unpack_one(
         }
         None => {
             p.layer(&lid, "Extracting");
-            let file = s.content().open_blob(&l.desc.digest).map_err(|e| {
-                Error::Registry(format!("layer {}: {e}", l.desc.digest), ErrorKind::NotFound)
-            })?;
+            let file = s
+                .content()
+                .open_blob(&l.desc.digest)
+                .map_err(|e| Error::layer(&l.desc.digest)(e.into()))?;
             if s.lease_blob(lease, &l.desc.digest)
-                .map_err(store_error)?
+                .map_err(Error::from)?
                 .is_none()
             {
                 return Err(Error::Conflict(format!(
@@ -634,9 +608,10 @@ fn unpack_one(
                 )));
             }
             let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let how = Unpack::on(parent, layer).early(parent_ready);
             let u = s
-                .unpack_layer_early(lease, reader, parent, &l.diff_id, parent_ready)
-                .map_err(layer_err)?;
+                .unpack(lease, reader, how)
+                .map_err(Error::layer(&l.desc.digest))?;
             p.layer(&lid, "Pull complete");
             u.size
         }

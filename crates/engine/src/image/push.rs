@@ -12,9 +12,8 @@ use store::ImageRecord;
 use tokio::sync::Semaphore;
 
 use super::progress::{short_id, Progress, Receiver};
-use super::pull::registry_error;
-use super::{image_error, store_error, ImageService};
-use crate::error::{Error, ErrorKind, Result};
+use super::ImageService;
+use crate::error::{Error, MissingBlob, Result};
 
 /// Options of a push.
 #[derive(Debug, Clone, Default)]
@@ -41,9 +40,9 @@ impl ImageService {
     }
 
     async fn push_all(self: &Arc<Self>, opts: &PushOptions, p: &Progress) -> Result<()> {
-        let r = Reference::parse(&opts.name).map_err(|e| Error::invalid(e.to_string()))?;
+        let r = Reference::parse(&opts.name).map_err(Error::from)?;
         let r = match opts.tag.as_deref().filter(|t| !t.is_empty()) {
-            Some(t) => r.with_tag(t).map_err(|e| Error::invalid(e.to_string()))?,
+            Some(t) => r.with_tag(t).map_err(Error::from)?,
             None => r,
         };
         if r.digest().is_some() {
@@ -55,7 +54,7 @@ impl ImageService {
             None => {
                 let repo = r.repository();
                 let mut v: Vec<Reference> = self
-                    .blocking(|s| s.images().map_err(image_error))
+                    .blocking(|s| s.images().map_err(Error::from))
                     .await?
                     .into_iter()
                     .flat_map(|i| i.repo_tags)
@@ -66,35 +65,21 @@ impl ImageService {
             }
         };
         if refs.is_empty() {
-            return Err(Error::Registry(
-                format!(
-                    "An image does not exist locally with the tag: {}",
-                    r.familiar_name()
-                ),
-                ErrorKind::NotFound,
-            ));
+            return Err(Error::NoLocalTag(r.familiar_name()));
         }
         let mut images = Vec::new();
         for t in &refs {
             let name = t.to_string();
             let rec = self
-                .blocking(move |s| s.resolve(&name).map_err(image_error))
+                .blocking(move |s| s.resolve(&name).map_err(Error::from))
                 .await
-                .map_err(|_| {
-                    Error::Registry(
-                        format!(
-                            "An image does not exist locally with the tag: {}",
-                            t.familiar_name()
-                        ),
-                        ErrorKind::NotFound,
-                    )
-                })?;
+                .map_err(|_| Error::NoLocalTag(t.familiar_name()))?;
             images.push((t.clone(), rec));
         }
         let repo = Arc::new(
             self.registries
                 .repository(&r, opts.auth.clone(), true)
-                .map_err(registry_error)?,
+                .map_err(Error::from)?,
         );
         p.status(format!(
             "The push refers to repository [{}]",
@@ -143,9 +128,7 @@ impl ImageService {
         }
         let mut first_err = None;
         for task in tasks {
-            let r = task
-                .await
-                .unwrap_or_else(|e| Err(Error::Internal(format!("push task: {e}"))));
+            let r = task.await.unwrap_or_else(|e| Err(Error::task("push")(e)));
             if let (Err(e), None) = (r, &first_err) {
                 first_err = Some(e);
             }
@@ -165,7 +148,7 @@ impl ImageService {
         let digest = repo
             .put_manifest(&tag, &mtype, mbytes.into())
             .await
-            .map_err(registry_error)?;
+            .map_err(Error::from)?;
         p.status(format!("{tag}: digest: {digest} size: {size}"));
         p.aux(serde_json::json!({"Tag": tag, "Digest": digest.to_string(), "Size": size}));
         let (id, repo_digest, blobs, repository) = (
@@ -176,7 +159,7 @@ impl ImageService {
         );
         self.blocking(move |s| {
             super::sources::remember(s, &blobs, &repository);
-            s.tag(&repo_digest, &id).map_err(image_error)
+            s.tag(&repo_digest, &id).map_err(Error::from)
         })
         .await?;
         let mut attrs = BTreeMap::new();
@@ -197,7 +180,7 @@ impl ImageService {
         if repo
             .blob_exists(&d.digest)
             .await
-            .map_err(registry_error)?
+            .map_err(Error::from)?
             .is_some()
         {
             if let Some(p) = p {
@@ -210,16 +193,13 @@ impl ImageService {
             .blocking(move |s| {
                 let path = s.content().blob_path(&digest);
                 if !path.is_file() {
-                    return Err(Error::Registry(
-                        format!("blob {digest} of the image is not in the content store"),
-                        ErrorKind::NotFound,
-                    ));
+                    return Err(MissingBlob::Push(digest).into());
                 }
                 Ok((path, super::sources::mount_source(s, &digest, &target2)))
             })
             .await?;
         let upload = match from {
-            Some(from) => match repo.mount(&d.digest, &from).await.map_err(registry_error)? {
+            Some(from) => match repo.mount(&d.digest, &from).await.map_err(Error::from)? {
                 Mount::Mounted => {
                     if let Some(p) = p {
                         p.layer(&id, format!("Mounted from {from}"));
@@ -228,7 +208,7 @@ impl ImageService {
                 }
                 Mount::Upload(u) => u,
             },
-            None => repo.start_upload().await.map_err(registry_error)?,
+            None => repo.start_upload().await.map_err(Error::from)?,
         };
         let total = d.size;
         let progress: Arc<dyn Fn(u64) + Send + Sync> = match p {
@@ -240,7 +220,7 @@ impl ImageService {
         };
         repo.upload_file(upload, &path, &d.digest, d.size, progress)
             .await
-            .map_err(registry_error)?;
+            .map_err(Error::from)?;
         if let Some(p) = p {
             p.layer(&id, "Pushed");
         }
@@ -252,7 +232,7 @@ impl ImageService {
     async fn manifest_for(&self, rec: &ImageRecord) -> Result<(Vec<u8>, String)> {
         let id = rec.id.clone();
         let stored = self
-            .blocking(move |s| s.image_manifest(&id).map_err(store_error))
+            .blocking(move |s| s.image_manifest(&id).map_err(Error::from))
             .await?;
         let blobs: Vec<&Digest> = rec.layers.iter().map(|l| &l.blob.digest).collect();
         if let Some((d, bytes)) = stored {

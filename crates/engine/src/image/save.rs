@@ -19,8 +19,8 @@ use store::{ImageRecord, Lease, Store};
 use tokio::sync::mpsc;
 
 use super::channel::ChannelStream;
-use super::{image_error, store_error, ImageService};
-use crate::error::{Error, Result};
+use super::ImageService;
+use crate::error::{Error, MissingBlob, Result};
 
 /// The archive as a stream of chunks; an error ends it early (the client sees a short body).
 pub type SaveStream = ChannelStream<io::Result<Bytes>>;
@@ -45,7 +45,7 @@ impl ImageService {
         let (images, lease) = self
             .blocking(move |s| {
                 let images = select(s, &names)?;
-                let lease = s.lease().map_err(store_error)?;
+                let lease = s.lease().map_err(Error::from)?;
                 let saved = images
                     .into_iter()
                     .map(|(rec, tags)| prepare(s, &lease, rec, tags))
@@ -103,7 +103,7 @@ fn select(s: &Store, names: &[String]) -> Result<Vec<(ImageRecord, Vec<Reference
         {
             let repo = r.repository();
             let mut hits = Vec::new();
-            for rec in s.images().map_err(image_error)? {
+            for rec in s.images().map_err(Error::from)? {
                 for t in rec.repo_tags.iter().filter(|t| t.repository() == repo) {
                     hits.push((rec.clone(), t.clone()));
                 }
@@ -115,7 +115,7 @@ fn select(s: &Store, names: &[String]) -> Result<Vec<(ImageRecord, Vec<Reference
                 continue;
             }
         }
-        let rec = s.resolve(name).map_err(image_error)?;
+        let rec = s.resolve(name).map_err(Error::from)?;
         let tag = named
             .filter(|r| r.tag().is_some() && r.digest().is_none())
             .map(|r| r.with_default_tag());
@@ -128,19 +128,20 @@ fn select(s: &Store, names: &[String]) -> Result<Vec<(ImageRecord, Vec<Reference
 fn prepare(s: &Store, lease: &Lease, rec: ImageRecord, tags: Vec<Reference>) -> Result<Saved> {
     let mut digests = vec![rec.id.clone()];
     digests.extend(rec.layers.iter().map(|l| l.blob.digest.clone()));
-    let stored = s.image_manifest(&rec.id).map_err(store_error)?;
+    let stored = s.image_manifest(&rec.id).map_err(Error::from)?;
     if let Some((d, _)) = &stored {
         digests.push(d.digest.clone());
     }
     for d in &digests {
-        if s.lease_blob(lease, d).map_err(store_error)?.is_none() {
-            return Err(Error::Internal(format!(
-                "image {}: blob {d} is missing from the content store",
-                rec.id
-            )));
+        if s.lease_blob(lease, d).map_err(Error::from)?.is_none() {
+            return Err(MissingBlob::Save {
+                image: rec.id.clone(),
+                digest: d.clone(),
+            }
+            .into());
         }
     }
-    let config = s.image_config(&rec.id).map_err(store_error)?;
+    let config = s.image_config(&rec.id).map_err(Error::from)?;
     let manifest = match stored {
         Some(m) => m,
         None => synthesize_manifest(&rec),

@@ -4,7 +4,6 @@
 use api_types::{AuthResponse, Filters, ImageSearchResponseItem};
 use distribution::{AuthConfig, Credentials};
 
-use super::pull::registry_error;
 use super::ImageService;
 use crate::error::{Error, Result};
 
@@ -35,7 +34,7 @@ impl ImageService {
     pub async fn search(&self, opts: SearchOptions) -> Result<Vec<ImageSearchResponseItem>> {
         let f = &opts.filters;
         f.validate(&["is-official", "is-automated", "stars"])
-            .map_err(|e| Error::invalid(e.to_string()))?;
+            .map_err(Error::from)?;
         let official = bool_filter(f, "is-official")?;
         let automated = bool_filter(f, "is-automated")?;
         let stars = match f.get("stars").next() {
@@ -57,7 +56,7 @@ impl ImageService {
             .registries
             .search(&opts.term, Some(limit), opts.auth.clone())
             .await
-            .map_err(registry_error)?;
+            .map_err(Error::from)?;
         Ok(res
             .results
             .into_iter()
@@ -77,13 +76,13 @@ impl ImageService {
 
     /// `POST /auth`: checks the credentials against their registry.
     pub async fn login(&self, auth: AuthConfig) -> Result<AuthResponse> {
-        let auth = auth.normalized().map_err(registry_error)?;
+        let auth = auth.normalized().map_err(Error::from)?;
         let server = auth.serveraddress.clone();
         let token = self
             .registries
             .login(&server, auth)
             .await
-            .map_err(registry_error)?;
+            .map_err(Error::from)?;
         Ok(AuthResponse {
             status: "Login Succeeded".into(),
             identity_token: token.unwrap_or_default(),

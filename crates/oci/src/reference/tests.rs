@@ -205,3 +205,30 @@ fn canonical_parse_keeps_empty_domain() {
     let r = Reference::parse_canonical("busybox:1").unwrap();
     assert_eq!((r.domain(), r.path(), r.tag()), ("", "busybox", Some("1")));
 }
+
+/// The cases the CLI's own copy of the grammar was tested with, before it used this one.
+#[test]
+fn normalises_and_familiarises_like_the_docker_cli() {
+    let r = Reference::parse("busybox").unwrap();
+    assert_eq!(r.repository(), "docker.io/library/busybox");
+    assert_eq!(r.clone().with_default_tag().familiar(), "busybox:latest");
+    let r = Reference::parse("docker.io/library/busybox:1.36").unwrap();
+    assert_eq!(r.familiar(), "busybox:1.36");
+    let r = Reference::parse("me/app").unwrap();
+    assert_eq!(r.repository(), "docker.io/me/app");
+    assert_eq!(r.familiar_name(), "me/app");
+    let r = Reference::parse("localhost:5000/app:v1").unwrap();
+    assert_eq!(
+        (r.domain(), r.path(), r.tag()),
+        ("localhost:5000", "app", Some("v1"))
+    );
+    assert_eq!(r.familiar(), "localhost:5000/app:v1");
+    let d = format!("busybox@sha256:{}", "a".repeat(64));
+    assert_eq!(Reference::parse(&d).unwrap().with_default_tag().tag(), None);
+    assert!(Reference::parse("Busybox").is_err());
+    assert!(Reference::parse("bad:tag:x").is_err());
+    assert!(Reference::parse("a//b").is_err());
+    assert!(is_full_hex_id(&"0".repeat(64)));
+    assert!(valid_path("library/busybox") && !valid_path("a//b") && !valid_path("A"));
+    assert!(valid_tag("_v1.0-rc") && !valid_tag(".bad") && !valid_tag(&"t".repeat(129)));
+}

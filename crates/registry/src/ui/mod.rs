@@ -119,8 +119,9 @@ pub fn html(status: StatusCode, body: String) -> Response {
     resp
 }
 
-/// A decimal size, as docker prints them (`2.1MB`).
-pub fn human_size(n: u64) -> String {
+/// A decimal size as Docker Hub's pages show it (`2.1 MB`: one decimal and a space — not
+/// go-units' `HumanSize`, which the CLI prints).
+pub fn hub_size(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -160,8 +161,8 @@ mod tests {
 
     #[test]
     fn sizes_and_times() {
-        assert_eq!(human_size(999), "999 B");
-        assert_eq!(human_size(2_100_000), "2.1 MB");
+        assert_eq!(hub_size(999), "999 B");
+        assert_eq!(hub_size(2_100_000), "2.1 MB");
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
     }
 }

@@ -8,7 +8,7 @@ use http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
 
 use super::facts::{image_details, tag_facts, ImageDetails};
-use super::{esc, html, human_size, page, url_q, when};
+use super::{esc, html, hub_size, page, url_q, when};
 use crate::api::search::run_search;
 use crate::api::{App, AppState};
 use crate::auth::{AuthError, Identity};
@@ -255,7 +255,7 @@ async fn repo_page(app: &App, headers: &HeaderMap, repo: &RepoName, s: &RepoSumm
         let facts = tag_facts(&app.store, repo, &rec.digest).await;
         let (size, platforms) = match &facts {
             Some(f) => (
-                human_size(f.size),
+                hub_size(f.size),
                 f.platforms
                     .iter()
                     .map(|p| format!("<span class=\"pill\">{}</span>", esc(p)))
@@ -426,7 +426,7 @@ fn layers_card(body: &mut String, img: &ImageDetails) {
         body,
         "<section class=\"card\"><h2>Layers ({} · {})</h2><div class=\"scroll\"><table id=\"layers\"><thead><tr><th>#</th><th>Digest</th><th>Size</th><th class=\"opt\">Media type</th></tr></thead><tbody>",
         img.layers.len(),
-        human_size(total)
+        hub_size(total)
     );
     for (i, l) in img.layers.iter().enumerate() {
         let _ = write!(
@@ -434,7 +434,7 @@ fn layers_card(body: &mut String, img: &ImageDetails) {
             "<tr><td>{}</td><td class=\"wrap\"><code>{}</code></td><td class=\"num\">{}</td><td class=\"opt wrap\">{}</td></tr>",
             i + 1,
             esc(&short(l.digest.as_str())),
-            human_size(l.size),
+            hub_size(l.size),
             esc(&l.media_type)
         );
     }
@@ -458,7 +458,7 @@ fn history_card(body: &mut String, img: &ImageDetails) {
         } else {
             layers
                 .next()
-                .map(|l| human_size(l.size))
+                .map(|l| hub_size(l.size))
                 .unwrap_or_else(|| "-".into())
         };
         let cmd = h.created_by.as_deref().unwrap_or("");

@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::time::SystemTime;
 
 use super::{LogConfig, LogEntry, LogError, Record};
-use crate::timefmt::parse_rfc3339;
+use api_types::time::parse_system_time;
 
 /// Which entries `docker logs` wants.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +30,7 @@ fn parse_line(line: &[u8]) -> Option<LogEntry> {
     let rec: Record<'_> = serde_json::from_slice(line).ok()?;
     Some(LogEntry {
         stream: rec.stream,
-        time: parse_rfc3339(&rec.time)?,
+        time: parse_system_time(&rec.time)?,
         line: rec.log.into_owned().into_bytes(),
     })
 }

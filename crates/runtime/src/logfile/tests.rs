@@ -106,7 +106,7 @@ fn since_and_until_filter_by_time() {
         text.push_str(&format!(
             "{{\"log\":{:?},\"stream\":\"stdout\",\"time\":\"{}\"}}\n",
             l,
-            crate::timefmt::format_rfc3339_nano(t)
+            api_types::time::format_rfc3339_nano(t)
         ));
     }
     std::fs::write(&c.path, text).unwrap();

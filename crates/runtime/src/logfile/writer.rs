@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::SystemTime;
 
 use super::{LogConfig, LogError, Record, Stream, MAX_LINE};
-use crate::timefmt::format_rfc3339_nano;
+use api_types::time::format_rfc3339_nano;
 
 /// Writes a container's output as json-file entries. Not synchronised per line: a crash may lose
 /// the last lines in the page cache, as with dockerd.

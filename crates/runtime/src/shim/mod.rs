@@ -339,17 +339,6 @@ pub struct SpawnReply {
     pub error: Option<WireError>,
 }
 
-/// The multiplexed-stream id of stdout in Docker's 8-byte frame header.
-pub const STREAM_STDOUT: u8 = 1;
-/// The multiplexed-stream id of stderr.
-pub const STREAM_STDERR: u8 = 2;
-
-/// Docker's frame header for `len` bytes of `stream`.
-pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
-    let l = (len as u32).to_be_bytes();
-    [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
-}
-
 /// Reads `exit.json` from a state dir: `Ok(None)` if the container has not exited (or the
 /// record was never written).
 pub fn read_exit_record(state_dir: &Path) -> std::io::Result<Option<ExitRecord>> {
@@ -415,14 +404,6 @@ mod tests {
         let back: Request = serde_json::from_str(r#"{"op":"kill","signal":9}"#).unwrap();
         assert_eq!(back, Request::Kill { signal: 9 });
         assert_eq!(serde_json::to_string(&Response::default()).unwrap(), "{}");
-    }
-
-    #[test]
-    fn frame_header_is_dockers() {
-        assert_eq!(
-            frame_header(STREAM_STDERR, 0x0102),
-            [2, 0, 0, 0, 0, 0, 1, 2]
-        );
     }
 
     #[test]

@@ -348,12 +348,12 @@ fn size_use_is_detected() {
     let c = ctx(ContainerSummary::default(), true);
     let used = c.size_used.clone();
     let v = Value::Object(Rc::new(c));
-    crate::format::template::Template::docker("{{.Names}}")
+    gotemplate::Template::docker("{{.Names}}")
         .unwrap()
         .execute(&v)
         .unwrap();
     assert!(!used.get());
-    crate::format::template::Template::docker("{{.Names}} {{.Size}}")
+    gotemplate::Template::docker("{{.Names}} {{.Size}}")
         .unwrap()
         .execute(&v)
         .unwrap();
