@@ -23,13 +23,23 @@ die() { echo "error: $*" >&2; exit 1; }
 BERTH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${BERTH_BIN_DIR:-$BERTH_ROOT/target/release}
 
-# start_berthd DIR : starts a private berthd with its roots under DIR; sets SOCK and DPID.
+# The private daemon's network: its own bridge, subnet (10.63.0.0/16, clear of the test slots
+# 10.64-127) and nftables table; the host's ip_forward is left alone.
+BENCH_BRIDGE=bb$$
+BENCH_TABLE=berth_bench_$$
+BENCH_GW=10.63.0.1
+
+# start_berthd DIR [FLAGS...] : starts a private berthd with its roots under DIR; sets SOCK and
+# DPID.
 start_berthd() {
-  local d=$1
+  local d=$1; shift
   mkdir -p "$d"
   SOCK=$d/berth.sock
+  ip -o -4 route | grep -q '^10\.63\.' && die "10.63.0.0/16 is routed on this host: the bench daemon needs it"
   "$BIN/berthd" -H "unix://$SOCK" --data-root "$d/data" --exec-root "$d/exec" \
-    --cgroup-parent "/berth-bench-$$" >"$d/berthd.log" 2>&1 &
+    --cgroup-parent "/berth-bench-$$" --bridge "$BENCH_BRIDGE" --bip "$BENCH_GW/24" \
+    --default-address-pool base=10.63.0.0/16,size=24 --nft-table "$BENCH_TABLE" \
+    --ip-forward=false "$@" >"$d/berthd.log" 2>&1 &
   DPID=$!
   for _ in $(seq 1 200); do "$BIN/berth" -H "unix://$SOCK" version >/dev/null 2>&1 && return 0; sleep 0.05; done
   die "berthd did not start: $(tail -5 "$d/berthd.log")"
@@ -43,6 +53,8 @@ stop_berthd() {
   kill "$DPID" 2>/dev/null
   for _ in $(seq 1 100); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
   for c in /sys/fs/cgroup/*/berth-bench-$$ /sys/fs/cgroup/berth-bench-$$; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
+  ip link del "$BENCH_BRIDGE" 2>/dev/null
+  nft delete table inet "$BENCH_TABLE" 2>/dev/null
   return 0
 }
 

@@ -10,6 +10,7 @@ pkgs=(
   iproute2 nftables                           # network namespaces and bridges
   runc skopeo docker-registry umoci           # comparisons and interop tests
   python3-docker                              # docker-py interop test
+  python3-venv                                # Compose v1's venv (below)
   zstd xz-utils bzip2 gzip                    # compressed tarballs and archives (image tests)
   apache2-utils openssl jq curl hyperfine     # registry auth, TLS, benchmarks
 )
@@ -22,4 +23,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
+fi
+# Compose v1 (tests/tests/compose.rs) in a venv of its own: docker-compose 1.29 builds its
+# PyYAML with Cython < 3 and needs docker-py 6 with the requests/urllib3 it was made for.
+compose_venv=/opt/berth-compose
+if ! "$compose_venv/bin/docker-compose" version >/dev/null 2>&1; then
+  /usr/bin/python3 -m venv "$compose_venv"
+  "$compose_venv/bin/pip" install -q 'cython<3' wheel setuptools
+  "$compose_venv/bin/pip" install -q --no-build-isolation docker-compose
+  "$compose_venv/bin/pip" install -q docker==6.1.3 'requests<2.32' 'urllib3<2'
 fi

@@ -1,6 +1,13 @@
 //! The `Daemon` fixture: a real `berthd` on a temp socket, data root, exec root and cgroup
 //! parent of its own, and on drop: every container force-removed, the daemon stopped, and
-//! whatever it left behind (mounts, cgroups, network namespaces) removed and reported.
+//! whatever it left behind (mounts, cgroups, network namespaces, bridges, its nftables
+//! table) removed and reported.
+//!
+//! Networking: each daemon holds a *slot* (see [`crate::netslot`]): its own default bridge
+//! `brt<slot>` on `10.<slot>.0.1/24`, an address pool `10.<slot>.0.0/16` for the networks
+//! tests create, its own nftables table `berth_t<slot>`, `--ip-forward=false` (the host's
+//! forwarding is never touched), and a resolv.conf naming `127.77.<slot>.1`, where a test
+//! may run a fake resolver: no DNS query leaves the machine.
 
 use std::io::Write;
 use std::os::unix::process::CommandExt;
@@ -10,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::netslot::NetSlot;
 use crate::rootfs;
 
 /// Where the workspace's binaries are: `BERTH_BIN_DIR`, else the `target/<profile>` directory
@@ -77,6 +85,10 @@ pub struct Daemon {
     extra_args: Vec<String>,
     /// A tmpfs this fixture mounted on the data root (removed on drop).
     data_tmpfs: bool,
+    /// This daemon's bridge, subnets and nftables table.
+    pub net: NetSlot,
+    /// The bridges of its networks when it was last stopped or killed.
+    known_bridges: Vec<String>,
 }
 
 impl Daemon {
@@ -114,7 +126,13 @@ impl Daemon {
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             data_tmpfs: false,
+            net: NetSlot::take()?,
+            known_bridges: Vec::new(),
         };
+        std::fs::write(
+            d.root.path().join("resolv.conf"),
+            format!("nameserver {}\n", d.net.resolver_ip()),
+        )?;
         if let Some(size) = data_tmpfs {
             std::fs::create_dir_all(&d.data_root)?;
             let st = Command::new("mount")
@@ -147,6 +165,17 @@ impl Daemon {
             .arg(&self.cgroup_parent)
             .arg("--log-level")
             .arg("debug")
+            .arg("--bridge")
+            .arg(&self.net.bridge)
+            .arg("--bip")
+            .arg(format!("{}/24", self.net.gateway()))
+            .arg("--default-address-pool")
+            .arg(format!("base={},size=24", self.net.block()))
+            .arg("--nft-table")
+            .arg(&self.net.nft_table)
+            .arg("--ip-forward=false")
+            .arg("--resolv-conf")
+            .arg(self.root.path().join("resolv.conf"))
             .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -197,6 +226,9 @@ impl Daemon {
 
     /// SIGKILLs the daemon (containers and shims keep running).
     pub fn kill(&mut self) -> Result<()> {
+        if self.child.is_some() {
+            self.known_bridges = self.bridges();
+        }
         if let Some(mut c) = self.child.take() {
             c.kill()?;
             c.wait()?;
@@ -206,6 +238,9 @@ impl Daemon {
 
     /// SIGTERMs the daemon and waits for it.
     pub fn stop(&mut self) -> Result<()> {
+        if self.child.is_some() {
+            self.known_bridges = self.bridges();
+        }
         if let Some(mut c) = self.child.take() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -338,6 +373,30 @@ impl Daemon {
             .collect()
     }
 
+    /// The bridges of this daemon's networks (the default one and those tests created).
+    pub fn bridges(&self) -> Vec<String> {
+        let ids = self.docker(&["network", "ls", "-q", "--no-trunc"]);
+        let ids: Vec<String> = String::from_utf8_lossy(&ids.stdout)
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let mut args = vec!["network", "inspect"];
+        args.extend(ids.iter().map(String::as_str));
+        let out = self.docker(&args);
+        let nets: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        nets.iter()
+            .filter(|n| n["Driver"] == "bridge")
+            .filter_map(|n| {
+                let name = n["Options"]["com.docker.network.bridge.name"].as_str();
+                let id = n["Id"].as_str()?;
+                Some(name.map_or_else(|| format!("br-{}", &id[..12]), str::to_string))
+            })
+            .collect()
+    }
+
     fn cleanup(&mut self) {
         if self.child.is_some() {
             for id in self.container_ids() {
@@ -345,6 +404,7 @@ impl Daemon {
             }
             let _ = self.stop();
         }
+        let bridges = std::mem::take(&mut self.known_bridges);
         if std::mem::take(&mut self.data_tmpfs) {
             // Container rootfs mounts under it first, then the tmpfs itself.
             let data = self.data_root.to_string_lossy().to_string();
@@ -368,6 +428,7 @@ impl Daemon {
         for dir in cgroup_dirs(&self.cgroup_parent) {
             remove_cgroup_tree(&dir);
         }
+        self.net.clean(&bridges);
     }
 }
 

@@ -9,6 +9,8 @@ pub mod build;
 pub mod compare;
 pub mod daemon;
 pub mod images;
+pub mod net;
+pub mod netslot;
 pub mod oci_layout;
 pub mod registry;
 pub mod rootfs;

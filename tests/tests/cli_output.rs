@@ -347,3 +347,138 @@ fn history_tag_rmi_and_import_like_docker() {
     let id = d.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "from-stdin:1"]);
     assert_eq!(id, printed);
 }
+
+/// `berth args_b` and `docker args_k` (the same command on objects of their own) print the
+/// same once `name_b` is written `name_k`.
+fn same_on_own(d: &Daemon, args_b: &[&str], args_k: &[&str], name_b: &str, name_k: &str) {
+    let b = result(&d.berth(args_b));
+    let k = result(&d.docker(args_k));
+    let b = (
+        b.0.replace(name_b, name_k),
+        b.1.replace(name_b, name_k),
+        b.2,
+    );
+    assert_eq!(b, k, "berth {args_b:?} and docker {args_k:?} differ");
+}
+
+#[test]
+fn network_and_port_commands_print_like_docker() {
+    let d = daemon();
+    let (s1, s2) = (d.net.subnet(240), d.net.subnet(241));
+    same_on_own(
+        &d,
+        &[
+            "network",
+            "create",
+            "--subnet",
+            &s1,
+            "--label",
+            "tier=db",
+            "--internal",
+            "net-b",
+        ],
+        &[
+            "network",
+            "create",
+            "--subnet",
+            &s2,
+            "--label",
+            "tier=db",
+            "--internal",
+            "net-k",
+        ],
+        "net-b",
+        "net-k",
+    );
+    same(&d, &["network", "create", "net-b"]);
+    same(&d, &["network", "create", "--subnet", &s1, "overlap"]);
+    same(
+        &d,
+        &["network", "create", "--subnet", "10.0.0.0/33", "badcidr"],
+    );
+    same(
+        &d,
+        &["network", "create", "--ip-range", "10.9.0.0/24", "norange"],
+    );
+    same(&d, &["network", "create", "-o", "colour=blue", "badopt"]);
+    same(&d, &["network", "create", "--driver", "macvlan", "mv"]);
+    for args in [
+        &["network", "ls"][..],
+        &["network", "ls", "-q"],
+        &["network", "ls", "--no-trunc"],
+        &["network", "ls", "--filter", "driver=bridge", "--filter", "type=custom"],
+        &["network", "ls", "--filter", "label=tier=db", "--format", "{{.Name}} {{.Driver}} {{.Internal}} {{.IPv6}} {{.Labels}} {{.Label \"tier\"}}"],
+        &["network", "ls", "--format", "json"],
+        &["network", "ls", "--format", "table {{.Name}}\t{{.Scope}}\t{{.Internal}}"],
+        &["network", "ls", "--filter", "bogus=1"],
+        &["network", "inspect", "net-b"],
+        &["network", "inspect", "-f", "{{.Name}} {{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}} {{.Internal}} {{len .Containers}}", "net-b", "bridge"],
+        &["network", "inspect", "nosuch"],
+    ] {
+        same(&d, args);
+    }
+    // Containers on networks, published ports.
+    d.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pc",
+        "-p",
+        "127.0.0.1::80",
+        "-p",
+        "127.0.0.1::53/udp",
+        "--expose",
+        "81",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    d.docker_ok(&["run", "-d", "--name", "pk", "busybox", "sleep", "300"]);
+    for args in [
+        &["port", "pc"][..],
+        &["port", "pc", "80"],
+        &["port", "pc", "53/udp"],
+        &["port", "pc", "81"],
+        &["port", "pc", "x"],
+        &["port", "nosuch"],
+        &["container", "port", "pc", "80/tcp"],
+        &["ps", "--format", "{{.Names}}\t{{.Ports}}\t{{.Networks}}"],
+        &["network", "connect", "nosuch", "pc"],
+        &["network", "disconnect", "net-b", "pc"],
+    ] {
+        same(&d, args);
+    }
+    same_on_own(
+        &d,
+        &["network", "connect", "--alias", "web", "net-b", "pc"],
+        &["network", "connect", "--alias", "web", "net-k", "pk"],
+        "net-b",
+        "net-k",
+    );
+    same(&d, &["network", "connect", "net-b", "pc"]);
+    same(&d, &["network", "rm", "net-b"]);
+    same(&d, &["network", "rm", "bridge"]);
+    same(&d, &["network", "rm", "nosuch"]);
+    same(&d, &["network", "rm", "-f", "nosuch"]);
+    same_on_own(
+        &d,
+        &["network", "disconnect", "net-b", "pc"],
+        &["network", "disconnect", "net-k", "pk"],
+        "net-b",
+        "net-k",
+    );
+    same_on_own(
+        &d,
+        &["network", "rm", "net-b"],
+        &["network", "rm", "net-k"],
+        "net-b",
+        "net-k",
+    );
+    d.docker_ok(&["network", "create", "idle-b"]);
+    let b = result(&d.berth(&["network", "prune", "-f"]));
+    assert_eq!(b.0, "Deleted Networks:\nidle-b\n\n");
+    d.docker_ok(&["network", "create", "idle-k"]);
+    let k = result(&d.docker(&["network", "prune", "-f"]));
+    assert_eq!((b.0.replace("idle-b", "idle-k"), b.1, b.2), k);
+    same(&d, &["network", "prune", "-f"]);
+}

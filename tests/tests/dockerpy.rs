@@ -4,14 +4,14 @@ use std::process::Command;
 
 use berth_tests::Daemon;
 
-#[test]
-fn docker_py_runs_its_everyday_calls() {
-    let d = Daemon::start().unwrap();
-    d.import_busybox().unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/dockerpy_smoke.py");
+/// Runs `tests/py/<script>` with `/usr/bin/python3` against `d` (the socket first, then
+/// `args`) and checks it succeeds and prints `done`.
+fn run_script(d: &Daemon, script: &str, args: &[&str], done: &str) {
+    let path = format!("{}/py/{script}", env!("CARGO_MANIFEST_DIR"));
     let out = Command::new("/usr/bin/python3")
-        .arg(script)
+        .arg(path)
         .arg(d.host_arg())
+        .args(args)
         .output()
         .expect("/usr/bin/python3 with Debian's python3-docker is needed");
     assert!(
@@ -21,7 +21,32 @@ fn docker_py_runs_its_everyday_calls() {
         String::from_utf8_lossy(&out.stderr),
         berth_tests::daemon::tail(&d.log_text(), 30)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("docker-py OK"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(done));
+}
+
+fn daemon() -> Daemon {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    d
+}
+
+#[test]
+fn docker_py_runs_its_everyday_calls() {
+    let d = daemon();
+    run_script(&d, "dockerpy_smoke.py", &[], "docker-py OK");
+}
+
+#[test]
+fn docker_py_network_calls() {
+    let d = daemon();
+    let subnet = d.net.subnet(230);
+    let gateway = subnet.replace(".0/24", ".1");
+    run_script(
+        &d,
+        "dockerpy_network.py",
+        &[&subnet, &gateway],
+        "docker-py networks OK",
+    );
 }
 
 #[test]

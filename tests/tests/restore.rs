@@ -32,6 +32,9 @@ fn containers_survive_a_daemon_crash() {
         "sleep 2; exit 3",
     ]);
     let pid_before = d.docker_ok(&["inspect", "-f", "{{.State.Pid}}", "long"]);
+    // Acknowledged just before the crash: its one durable commit (layers, record, name) must be
+    // on disk when `create` returns.
+    let made = d.docker_ok(&["create", "--name", "made", "busybox", "sh", "-c", "exit 4"]);
 
     d.kill().unwrap();
     // While the daemon is down, `short` exits; wait for that without the daemon (bounded).
@@ -65,6 +68,12 @@ fn containers_survive_a_daemon_crash() {
         ]),
         "exited 3"
     );
+    assert_eq!(
+        d.docker_ok(&["inspect", "-f", "{{.Id}} {{.State.Status}}", "made"]),
+        format!("{made} created")
+    );
+    let started = d.docker(&["start", "-a", "made"]);
+    assert_eq!(started.status.code(), Some(4), "{started:?}");
     let finished = d.docker_ok(&["inspect", "-f", "{{.State.FinishedAt}}", "short"]);
     assert!(!finished.starts_with("0001-"), "{finished}");
 

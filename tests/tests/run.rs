@@ -382,10 +382,10 @@ fn init_network_modes_and_system_commands() {
     ]);
     assert_eq!(out.lines().count(), 1, "{out}");
     assert!(out.contains("lo:") && out.contains("UP"), "{out}");
-    // The default network is (until bridges exist) its own namespace too, never the host's.
-    let host_links = std::fs::read_dir("/sys/class/net").unwrap().count();
+    // The default network: its own namespace with lo and eth0 on the daemon's bridge.
     let out = d.docker_ok(&["run", "--rm", "busybox", "ip", "-o", "link"]);
-    assert_eq!(out.lines().count(), 1, "{out}");
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(out.contains("eth0@"), "{out}");
     // --network host shares the host's interfaces and hostname.
     let out = d.docker_ok(&[
         "run",
@@ -397,7 +397,8 @@ fn init_network_modes_and_system_commands() {
         "-o",
         "link",
     ]);
-    assert_eq!(out.lines().count(), host_links, "{out}");
+    // (Other tests add and remove interfaces meanwhile: look for this daemon's bridge.)
+    assert!(out.contains(&format!(": {}:", d.net.bridge)), "{out}");
     let host = nix::unistd::gethostname()
         .unwrap()
         .to_string_lossy()
@@ -483,14 +484,7 @@ fn bind_mounts_and_clear_refusals() {
         &id,
     ]);
     assert_eq!(mounts, "bind /m false");
-    // What needs the network or volume services is refused, not ignored.
-    let out = d.docker(&["run", "--rm", "-p", "8080:80", "busybox", "true"]);
-    assert_eq!(out.status.code(), Some(125));
-    assert!(
-        stderr(&out).contains("publishing ports"),
-        "{}",
-        stderr(&out)
-    );
+    // What needs the volume service is refused, not ignored.
     let out = d.docker(&["run", "--rm", "-v", "myvol:/data", "busybox", "true"]);
     assert!(
         stderr(&out).contains("named volumes are not supported yet"),

@@ -2,7 +2,8 @@
 //! container routes see a [`ContainerBackend`], the exec routes an [`ExecBackend`], the system
 //! routes a [`SystemBackend`], the image routes (import, list, inspect, history, tag, delete,
 //! save, load, pull, push, search, login) an [`ImageBackend`], the build routes (build,
-//! context sync, build cache prune) a [`BuildBackend`]. `berthd` hands them the real
+//! context sync, build cache prune) a [`BuildBackend`], the network routes a
+//! [`NetworkBackend`]. `berthd` hands them the real
 //! [`Engine`], which implements them all; a router's unit tests hand it a fake. Commit, diff
 //! and export are container operations; `system df` and the prune endpoints span services and
 //! take the engine.
@@ -11,6 +12,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use api_types::build::{ContextManifest, ContextSyncResponse};
+use api_types::network::{
+    EndpointSettings, Network, NetworkCreateRequest, NetworkCreateResponse, NetworkPruneResponse,
+};
 use api_types::BuildCachePruneResponse;
 use api_types::{
     AuthResponse, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
@@ -388,5 +392,77 @@ impl BuildBackend for Engine {
 
     async fn prune(&self, opts: PruneOptions) -> Result<BuildCachePruneResponse> {
         self.builds().prune(opts).await
+    }
+}
+
+/// The network routes' view of the daemon.
+pub trait NetworkBackend: Send + Sync + 'static {
+    /// `POST /networks/create`.
+    fn network_create(
+        &self,
+        req: NetworkCreateRequest,
+    ) -> impl Future<Output = Result<NetworkCreateResponse>> + Send;
+    /// `GET /networks`.
+    fn network_list(&self, filters: &Filters) -> Result<Vec<Network>>;
+    /// `GET /networks/{id}`.
+    fn network_inspect(&self, id: &str) -> Result<Network>;
+    /// `DELETE /networks/{id}`.
+    fn network_remove(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /networks/{id}/connect`.
+    fn network_connect(
+        &self,
+        network: &str,
+        container: &str,
+        settings: Option<EndpointSettings>,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /networks/{id}/disconnect`.
+    fn network_disconnect(
+        &self,
+        network: &str,
+        container: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /networks/prune`.
+    fn network_prune(
+        &self,
+        filters: &Filters,
+    ) -> impl Future<Output = Result<NetworkPruneResponse>> + Send;
+}
+
+impl NetworkBackend for Engine {
+    async fn network_create(&self, req: NetworkCreateRequest) -> Result<NetworkCreateResponse> {
+        Ok(self.networks().create(req).await?)
+    }
+
+    fn network_list(&self, filters: &Filters) -> Result<Vec<Network>> {
+        Ok(self.networks().list(filters)?)
+    }
+
+    fn network_inspect(&self, id: &str) -> Result<Network> {
+        Ok(self.networks().inspect(id)?)
+    }
+
+    async fn network_remove(&self, id: &str) -> Result<()> {
+        Ok(self.networks().remove(id).await?)
+    }
+
+    async fn network_connect(
+        &self,
+        network: &str,
+        container: &str,
+        settings: Option<EndpointSettings>,
+    ) -> Result<()> {
+        self.containers()
+            .connect_network(container, network, settings)
+            .await
+    }
+
+    async fn network_disconnect(&self, network: &str, container: &str) -> Result<()> {
+        self.containers()
+            .disconnect_network(container, network)
+            .await
+    }
+
+    async fn network_prune(&self, filters: &Filters) -> Result<NetworkPruneResponse> {
+        Ok(self.networks().prune(filters).await?)
     }
 }

@@ -57,6 +57,12 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<engine::network::NetError> for ApiError {
+    fn from(e: engine::network::NetError) -> ApiError {
+        EngineError::from(e).into()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status == StatusCode::NOT_MODIFIED {

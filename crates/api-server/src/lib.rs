@@ -2,8 +2,8 @@
 //! `/_ping` headers, error kind → HTTP status (the only place), streamed JSON and hijacked
 //! attach (`101 UPGRADED`).
 //!
-//! Routers depend on narrow backend traits (`backend`: containers, exec, system, images), not
-//! on the engine: `berthd` passes the engine, unit tests pass fakes.
+//! Routers depend on narrow backend traits (`backend`: containers, exec, system, images,
+//! networks), not on the engine: `berthd` passes the engine, unit tests pass fakes.
 //!
 //! Modules: `routes` (one file per API tag), `backend` (what each router needs), `version`
 //! (prefix and headers), `error` (status mapping, JSON error bodies), `hijack` (connection
@@ -40,14 +40,14 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/commit", post(cm::commit))
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
-        .route("/networks/prune", post(u::networks_prune))
         .with_state(engine.clone());
     Router::new()
         .merge(routes::system::routes(engine.clone()))
         .merge(routes::containers::routes(engine.clone()))
         .merge(routes::exec::routes(engine.clone()))
         .merge(routes::images::routes(engine.clone()))
-        .merge(routes::build::routes(engine))
+        .merge(routes::build::routes(engine.clone()))
+        .merge(routes::networks::routes(engine))
         .merge(spanning)
         .fallback(not_found)
 }

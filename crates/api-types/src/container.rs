@@ -280,14 +280,6 @@ pub struct Ulimit {
     pub hard: i64,
 }
 
-/// `NetworkingConfig` of a create request.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase")]
-pub struct NetworkingConfig {
-    #[serde(default)]
-    pub endpoints_config: Option<BTreeMap<String, Value>>,
-}
-
 /// Body of `POST /containers/create`: the container `Config` inline, plus `HostConfig` and
 /// `NetworkingConfig`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -301,7 +293,7 @@ pub struct ContainerCreateRequest {
         default,
         deserialize_with = "null_default"
     )]
-    pub networking_config: NetworkingConfig,
+    pub networking_config: crate::network::NetworkingConfig,
 }
 
 /// Response of `POST /containers/create`.
@@ -340,22 +332,82 @@ pub struct GraphDriver {
     pub data: Option<BTreeMap<String, String>>,
 }
 
-/// `NetworkSettings` in inspect and (partly) in list.
+/// `NetworkSettings` in inspect (API 1.47: moby's `NetworkSettingsBase` then the deprecated
+/// `DefaultNetworkSettings`, which mirror the default bridge's endpoint, then `Networks`).
+/// Every field is always written, as dockerd writes them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct NetworkSettings {
+    /// The default bridge's interface when set with `--bridge`, else `""`.
     #[serde(default, deserialize_with = "null_default")]
     pub bridge: String,
+    /// The network stack's id (64 hex) while running, else `""`.
     #[serde(rename = "SandboxID", default, deserialize_with = "null_default")]
     pub sandbox_id: String,
+    /// The network namespace's path while running, else `""`.
     #[serde(default, deserialize_with = "null_default")]
     pub sandbox_key: String,
-    #[serde(default)]
-    pub ports: Option<BTreeMap<String, Option<Vec<PortBinding>>>>,
+    /// Published and exposed ports while running (`{}` otherwise).
     #[serde(default, deserialize_with = "null_default")]
-    pub networks: BTreeMap<String, Value>,
-    #[serde(flatten)]
-    pub extra: Extra,
+    pub ports: crate::network::PortMap,
+    /// Deprecated, never set.
+    #[serde(default, deserialize_with = "null_default")]
+    pub hairpin_mode: bool,
+    /// Deprecated, never set.
+    #[serde(
+        rename = "LinkLocalIPv6Address",
+        default,
+        deserialize_with = "null_default"
+    )]
+    pub link_local_ipv6_address: String,
+    /// Deprecated, never set.
+    #[serde(
+        rename = "LinkLocalIPv6PrefixLen",
+        default,
+        deserialize_with = "null_default"
+    )]
+    pub link_local_ipv6_prefix_len: i64,
+    /// Deprecated, always `null`.
+    #[serde(rename = "SecondaryIPAddresses", default)]
+    pub secondary_ip_addresses: Option<Vec<Value>>,
+    /// Deprecated, always `null`.
+    #[serde(rename = "SecondaryIPv6Addresses", default)]
+    pub secondary_ipv6_addresses: Option<Vec<Value>>,
+    /// The default bridge endpoint's id.
+    #[serde(rename = "EndpointID", default, deserialize_with = "null_default")]
+    pub endpoint_id: String,
+    /// The default bridge endpoint's gateway.
+    #[serde(default, deserialize_with = "null_default")]
+    pub gateway: String,
+    /// The default bridge endpoint's IPv6 address.
+    #[serde(
+        rename = "GlobalIPv6Address",
+        default,
+        deserialize_with = "null_default"
+    )]
+    pub global_ipv6_address: String,
+    /// Its prefix length.
+    #[serde(
+        rename = "GlobalIPv6PrefixLen",
+        default,
+        deserialize_with = "null_default"
+    )]
+    pub global_ipv6_prefix_len: i64,
+    /// The default bridge endpoint's IPv4 address.
+    #[serde(rename = "IPAddress", default, deserialize_with = "null_default")]
+    pub ip_address: String,
+    /// Its prefix length.
+    #[serde(rename = "IPPrefixLen", default, deserialize_with = "null_default")]
+    pub ip_prefix_len: i64,
+    /// The default bridge endpoint's IPv6 gateway.
+    #[serde(rename = "IPv6Gateway", default, deserialize_with = "null_default")]
+    pub ipv6_gateway: String,
+    /// The default bridge endpoint's MAC.
+    #[serde(default, deserialize_with = "null_default")]
+    pub mac_address: String,
+    /// Network name → the container's endpoint on it.
+    #[serde(default, deserialize_with = "null_default")]
+    pub networks: BTreeMap<String, crate::network::EndpointSettings>,
 }
 
 /// A mount point as reported by inspect and list.
@@ -437,7 +489,8 @@ pub struct SummaryHostConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct SummaryNetworkSettings {
-    pub networks: BTreeMap<String, Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub networks: BTreeMap<String, crate::network::EndpointSettings>,
 }
 
 /// One row of `GET /containers/json`.

@@ -31,6 +31,7 @@ pub use container::*;
 pub use exec::*;
 pub use filters::Filters;
 pub use image::*;
+pub use network::{EndpointSettings, NetworkingConfig, PortMap};
 pub use progress::*;
 pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;

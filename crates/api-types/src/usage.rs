@@ -27,13 +27,6 @@ pub struct DiskUsage {
     pub build_cache: Vec<Value>,
 }
 
-/// Response of `POST /networks/prune`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "PascalCase")]
-pub struct NetworksPruneResponse {
-    pub networks_deleted: Option<Vec<String>>,
-}
-
 /// Response of `POST /build/prune`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]

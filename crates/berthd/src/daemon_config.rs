@@ -1,5 +1,5 @@
 //! The daemon configuration file (`--config-file`, like dockerd's `daemon.json`): a JSON
-//! object whose registry keys berthd applies, whose other dockerd keys are accepted with a
+//! object whose registry and networking keys berthd applies, whose other dockerd keys are accepted with a
 //! warning, and whose unknown keys are refused, as dockerd refuses them.
 
 use std::path::{Path, PathBuf};
@@ -24,26 +24,23 @@ pub struct DaemonFile {
     pub certs_dir: Option<PathBuf>,
     /// berth's own: blobs larger than this (bytes) are pushed in `PATCH` chunks of this size.
     pub upload_chunk_size: Option<u64>,
+    /// The networking keys (`bridge`, `bip`, `iptables` …).
+    #[serde(flatten)]
+    pub network: crate::net_flags::NetKeys,
 }
 
 /// dockerd keys berth does not act on (yet); accepted so an existing daemon.json loads.
 const IGNORED: &[&str] = &[
     "authorization-plugins",
-    "bip",
     "debug",
     "log-level",
-    "bridge",
     "builder",
     "cgroup-parent",
     "containerd",
     "data-root",
-    "default-address-pools",
     "default-runtime",
     "default-shm-size",
     "default-ulimits",
-    "dns",
-    "dns-opts",
-    "dns-search",
     "exec-opts",
     "exec-root",
     "experimental",
@@ -54,9 +51,7 @@ const IGNORED: &[&str] = &[
     "init",
     "init-path",
     "ip",
-    "ip-forward",
     "ip-masq",
-    "iptables",
     "ip6tables",
     "ipv6",
     "labels",
@@ -64,7 +59,6 @@ const IGNORED: &[&str] = &[
     "log-driver",
     "log-format",
     "log-opts",
-    "mtu",
     "no-new-privileges",
     "oom-score-adjust",
     "pidfile",
@@ -79,7 +73,6 @@ const IGNORED: &[&str] = &[
     "tlscert",
     "tlskey",
     "tlsverify",
-    "userland-proxy",
     "userns-remap",
 ];
 
@@ -110,7 +103,9 @@ impl DaemonFile {
         let unknown: Vec<&str> = obj
             .keys()
             .map(String::as_str)
-            .filter(|k| !KNOWN.contains(k) && !IGNORED.contains(k))
+            .filter(|k| {
+                !KNOWN.contains(k) && !IGNORED.contains(k) && !crate::net_flags::KEYS.contains(k)
+            })
             .collect();
         if !unknown.is_empty() {
             bail!(

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 mod daemon_config;
+mod net_flags;
 
 /// The berth container engine daemon.
 #[derive(Parser, Debug)]
@@ -74,14 +75,15 @@ struct Args {
     /// Largest build context accepted (e.g. 16g); larger ones are refused with a 400
     #[arg(long, default_value = "16g")]
     build_context_limit: String,
+    #[command(flatten)]
+    net: net_flags::NetFlags,
 }
 
 /// Registry settings from the config file and the flags (flags win).
-fn registry_options(args: &Args) -> Result<distribution::RegistryOptions> {
-    let file = match &args.config_file {
-        Some(p) => daemon_config::DaemonFile::load(p)?,
-        None => daemon_config::DaemonFile::default(),
-    };
+fn registry_options(
+    args: &Args,
+    file: &daemon_config::DaemonFile,
+) -> Result<distribution::RegistryOptions> {
     let mut opts = distribution::RegistryOptions::default();
     file.apply(&mut opts, &args.insecure_registries, &args.registry_mirrors)?;
     if let Some(d) = &args.certs_dir {
@@ -180,7 +182,13 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let sock = socket_path(&args.host)?;
-    let registry = registry_options(&args).context("registry configuration")?;
+    let file = match &args.config_file {
+        Some(p) => daemon_config::DaemonFile::load(p)?,
+        None => daemon_config::DaemonFile::default(),
+    };
+    let registry = registry_options(&args, &file).context("registry configuration")?;
+    let network =
+        net_flags::network_config(&args.net, &file.network).context("network configuration")?;
     std::fs::create_dir_all(&args.data_root)
         .with_context(|| format!("creating {}", args.data_root.display()))?;
     let log_max_size = engine::container::config::parse_size(&args.log_max_size)
@@ -203,6 +211,7 @@ async fn main() -> Result<()> {
             .with_context(|| {
                 format!("invalid --build-context-limit {}", args.build_context_limit)
             })?,
+        network,
     };
     let listener = bind_socket(&sock, args.group.as_deref())?;
     let engine = match engine::Engine::open(cfg).await {
@@ -218,6 +227,7 @@ async fn main() -> Result<()> {
         .context("installing the SIGTERM handler")?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let containers = engine.containers().clone();
+    let networks = engine.networks().clone();
     let mut server = tokio::spawn(api_server::serve(listener, engine, async {
         let _ = stop_rx.await;
     }));
@@ -248,5 +258,6 @@ async fn main() -> Result<()> {
     {
         tracing::warn!("cleanups of removed containers still running at exit");
     }
+    networks.shutdown().await;
     Ok(())
 }

@@ -12,6 +12,8 @@ mod image_ops;
 pub use image_ops::*;
 mod registry;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
+mod network;
+pub use network::*;
 
 /// Parses Go's `strconv.ParseBool` spellings.
 pub fn go_bool(s: &str) -> Result<bool, String> {
@@ -164,12 +166,18 @@ pub enum Command {
     /// Log out from a registry
     #[command(override_usage = "berth logout [SERVER]")]
     Logout(LogoutArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "berth port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
     /// Manage Docker
     #[command(subcommand)]
     System(SystemCommand),
@@ -223,6 +231,9 @@ pub enum ContainerCommand {
     Diff(DiffArgs),
     #[command(override_usage = "berth container export [OPTIONS] CONTAINER")]
     Export(ExportArgs),
+    /// List port mappings or a specific mapping for the container
+    #[command(override_usage = "berth container port CONTAINER [PRIVATE_PORT[/PROTO]]")]
+    Port(PortArgs),
 }
 
 /// `berth image …`.

@@ -13,6 +13,8 @@ pub struct ConfigFile {
     pub ps_format: Option<String>,
     #[serde(rename = "imagesFormat", default)]
     pub images_format: Option<String>,
+    #[serde(rename = "networksFormat", default)]
+    pub networks_format: Option<String>,
     /// The directory given with `--config`, if any (where credentials are read and written).
     #[serde(skip)]
     pub dir: Option<std::path::PathBuf>,

@@ -5,7 +5,7 @@
 use api_types::filters::Filters;
 use api_types::{
     BuildCachePruneResponse, ContainerChange, ContainerConfig, DiskUsage, IdResponse,
-    ImagePruneResponse, JsonMessage, NetworksPruneResponse,
+    ImagePruneResponse, JsonMessage,
 };
 use hyper::Method;
 use tokio::io::AsyncRead;
@@ -111,12 +111,6 @@ impl Client {
         body::json(resp.into_body(), "image prune report").await
     }
 
-    /// `POST /networks/prune?filters=`.
-    pub async fn networks_prune(&self, filters: &Filters) -> Result<NetworksPruneResponse> {
-        let resp = self.post("/networks/prune", filter_query(filters)).await?;
-        body::json(resp.into_body(), "network prune report").await
-    }
-
     /// `POST /build/prune?filters=&all=`.
     pub async fn build_cache_prune(
         &self,
@@ -139,7 +133,7 @@ impl Client {
     }
 }
 
-fn filter_query(f: &Filters) -> Query {
+pub(crate) fn filter_query(f: &Filters) -> Query {
     if f.is_empty() {
         Query::new()
     } else {

@@ -12,7 +12,7 @@
 //! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `exec`
 //! (create, start, resize, inspect), `build` (`POST /build`), `image`
 //! (import, list, inspect, tag, delete, history, pull), `image_ops` (commit, changes,
-//! export, save, load, prunes, disk usage), `system` (ping, version, info,
+//! export, save, load, prunes, disk usage), `network` (networks), `system` (ping, version, info,
 //! events), `stdcopy` (demultiplexing 8-byte framed streams), `body` (request and response
 //! bodies), `request` (URIs, error mapping), `transport` (connections), `host` (addresses).
 
@@ -25,6 +25,7 @@ pub mod exec;
 pub mod host;
 pub mod image;
 pub mod image_ops;
+pub mod network;
 pub mod registry;
 pub mod request;
 pub mod stdcopy;

@@ -192,6 +192,17 @@ pub enum Error {
     /// A helper thread panicked.
     #[error("{0} panicked")]
     Panicked(&'static str),
+
+    // --- The network service. ---
+    /// Networks, endpoints, published ports (messages in dockerd's words; boxed: it is big).
+    #[error(transparent)]
+    Network(Box<crate::network::NetError>),
+}
+
+impl From<crate::network::NetError> for Error {
+    fn from(e: crate::network::NetError) -> Error {
+        Error::Network(Box::new(e))
+    }
 }
 
 /// A blob an image needs is not in the content store.
@@ -318,6 +329,7 @@ impl Error {
                 _ => ErrorKind::InvalidArgument,
             },
             Error::ExecUser(_) => ErrorKind::InvalidArgument,
+            Error::Network(e) => e.kind(),
             Error::ReadBack { .. }
             | Error::ExecResize(_)
             | Error::ExecNotReady

@@ -12,11 +12,16 @@
 //! Errors: [`Error`] wraps the lower crates' errors as typed variants and answers `kind()`
 //! (the one `errdefs::ErrorKind`); only `api-server` turns a kind into an HTTP status.
 //!
+//! The network service owns networks and the network stacks of running containers; the
+//! container service calls it at create, start, stop and connect (it never calls back: what it
+//! must know of other containers, such as links, is handed in). A network in use is one with
+//! active endpoints, which the network service itself holds.
+//!
 //! Modules: `container` (the container service, one file per operation), `image` (pull, push,
 //! import, load, save, list, inspect, tag, delete, commit), `builder` (`docker build`, the
-//! build cache), `system` (`/version`, `/info`,
-//! `/events`), `usage` (the who-uses-what seam), `events` (the bus), `clock` (time formats),
-//! `error`.
+//! build cache), `network` (networks, endpoints, published ports, DNS), `system` (`/version`,
+//! `/info`, `/events`), `usage` (the who-uses-what seam), `events` (the bus), `clock` (time
+//! formats), `error`.
 
 pub mod builder;
 pub mod clock;
@@ -24,6 +29,7 @@ pub mod container;
 pub mod error;
 pub mod events;
 pub mod image;
+pub mod network;
 pub mod system;
 pub mod usage;
 
@@ -36,6 +42,7 @@ use builder::BuildService;
 use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
+use network::NetworkService;
 use system::SystemService;
 
 /// How the engine is set up; filled by `berthd` from its flags.
@@ -62,6 +69,8 @@ pub struct EngineConfig {
     pub registry: distribution::RegistryOptions,
     /// The largest build context accepted, bytes.
     pub build_context_limit: u64,
+    /// Networking settings (`--bridge`, `--bip`, `--iptables` …).
+    pub network: network::NetworkConfig,
 }
 
 /// The daemon's services, wired together.
@@ -69,6 +78,7 @@ pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
     builds: Arc<BuildService>,
+    networks: Arc<NetworkService>,
     system: SystemService,
 }
 
@@ -102,10 +112,19 @@ impl Engine {
             registries,
             table.clone(),
         ));
+        let networks = NetworkService::open(
+            cfg.network.clone(),
+            store.clone(),
+            events.clone(),
+            &cfg.exec_root,
+            &cfg.daemon_id,
+        )
+        .await?;
         let containers = ContainerService::open(
             cfg.clone(),
             store.clone(),
             images.clone(),
+            networks.clone(),
             events.clone(),
             table,
         )
@@ -121,6 +140,7 @@ impl Engine {
             containers,
             images,
             builds,
+            networks,
             system,
         })
     }
@@ -138,6 +158,11 @@ impl Engine {
     /// Builds.
     pub fn builds(&self) -> &Arc<BuildService> {
         &self.builds
+    }
+
+    /// The network service.
+    pub fn networks(&self) -> &Arc<NetworkService> {
+        &self.networks
     }
 
     /// Version, info and events.

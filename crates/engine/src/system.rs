@@ -272,14 +272,18 @@ fn matches(f: &Filters, ev: &Event) -> bool {
     if !any("type", ev.kind) || !any("event", &ev.action) {
         return false;
     }
-    if f.contains("container")
-        && (ev.kind != "container"
-            || !f.get("container").any(|x| {
-                ev.actor.id.starts_with(x)
-                    || ev.actor.attributes.get("name").is_some_and(|n| n == x)
-            }))
-    {
-        return false;
+    // `container=` and `network=` keep that type's events whose actor has the id prefix or
+    // name given.
+    for kind in ["container", "network"] {
+        if f.contains(kind)
+            && (ev.kind != kind
+                || !f.get(kind).any(|x| {
+                    ev.actor.id.starts_with(x)
+                        || ev.actor.attributes.get("name").is_some_and(|n| n == x)
+                }))
+        {
+            return false;
+        }
     }
     if f.contains("image")
         && !f

@@ -9,7 +9,7 @@
 //! Build layers are not flushed one by one: the builder calls [`Store::flush_build`] once
 //! when the build is done (one `syncfs` for every step), as the classic builder and BuildKit
 //! never flush theirs; and the records of a build's steps are committed without an `fsync`
-//! each ([`crate::MetaDb::write_relaxed`]), made durable by the build's last durable commit
+//! each ([`crate::MetaDb::write_deferred`]), made durable by the build's last durable commit
 //! (its tags, the release of its lease) — a daemon that dies mid-build loses the build, as it
 //! would anyway.
 //!
@@ -85,7 +85,7 @@ impl Store {
         parent: Option<&Digest>,
     ) -> Result<BuildSnapshot, StoreError> {
         let key = format!("build/{}", lease::new_id());
-        self.prepare_relaxed(lease, &key, parent, Kind::Active)?;
+        self.prepare_leased_deferred(lease, &key, parent, Kind::Active)?;
         self.build_snapshot(key)
     }
 
@@ -96,14 +96,14 @@ impl Store {
         top: Option<&Digest>,
     ) -> Result<BuildSnapshot, StoreError> {
         let key = format!("build-view/{}", lease::new_id());
-        self.prepare_relaxed(lease, &key, top, Kind::View)?;
+        self.prepare_leased_deferred(lease, &key, top, Kind::View)?;
         self.build_snapshot(key)
     }
 
     /// A snapshot record and its lease entry in one non-durable transaction, then its
-    /// directories (see [`crate::MetaDb::write_relaxed`]: a crash loses the record, and the
+    /// directories (see [`crate::MetaDb::write_deferred`]: a crash loses the record, and the
     /// next start's sweep the directories).
-    fn prepare_relaxed(
+    fn prepare_leased_deferred(
         &self,
         lease: &Lease,
         key: &str,
@@ -112,7 +112,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let _g = self.gc_read();
         let sn = &self.inner.snapshots;
-        let rec = self.inner.db.write_relaxed(|tx| {
+        let rec = self.inner.db.write_deferred(|tx| {
             let rec = sn.create_record(tx, key, parent.map(Digest::as_str), Labels::new(), kind)?;
             lease::add(tx, lease.id(), Resource::Snapshot(key.to_string()))?;
             Ok::<_, StoreError>(rec)
@@ -172,7 +172,7 @@ impl Store {
             let blob = Resource::Blob(info.digest.clone());
             self.inner
                 .db
-                .write_relaxed(|tx| lease::add(tx, lease.id(), blob))?;
+                .write_deferred(|tx| lease::add(tx, lease.id(), blob))?;
             info
         };
         let mt = if oci_media_types {
@@ -219,7 +219,7 @@ impl Store {
         let chain_id = chain_of(parent, &blob.digest);
         let committed = {
             let _g = self.gc_read();
-            self.inner.db.write_relaxed(|tx| {
+            self.inner.db.write_deferred(|tx| {
                 match commit_record(tx, chain_id.as_str(), key, Labels::new()) {
                     Ok(()) => {}
                     Err(SnapshotError::AlreadyExists { .. }) => return Ok(false),
@@ -272,7 +272,7 @@ impl Store {
         let chain_id = chain_of(parent.as_ref(), &blob.digest);
         let removed_init = {
             let _g = self.gc_read();
-            self.inner.db.write_relaxed(|tx| {
+            self.inner.db.write_deferred(|tx| {
                 if tx
                     .raw_get::<SnapRecord>(TABLE, chain_id.as_str())?
                     .is_some()
@@ -348,7 +348,7 @@ impl Store {
             manifest: None,
             annotations: img.annotations,
         };
-        self.inner.db.write_relaxed(|tx| {
+        self.inner.db.write_deferred(|tx| {
             images::put(tx, &rec)?;
             also(tx, &rec.id)?;
             Ok::<_, StoreError>(())

@@ -12,6 +12,7 @@ use crate::pipe::pipe;
 use crate::snapshot::overlay::commit_record;
 use crate::snapshot::{Kind, Labels, Mount, SnapshotError, Snapshotter, Usage};
 use crate::store::{container_key, Store, StoreError, OWNER_LABEL};
+use crate::{MetaError, WriteTx};
 
 /// Prefix of the committed init layers' names.
 const INIT_PREFIX: &str = "container-init/";
@@ -81,26 +82,50 @@ impl Store {
         id: &str,
         image_top: Option<&Digest>,
     ) -> Result<Vec<Mount>, StoreError> {
+        self.prepare_container_layer_with(id, image_top, |_| Ok(()))
+    }
+
+    /// `prepare_container_layer`, with `record` — the caller's own records of the container —
+    /// written in the same transaction as the layer's: one durable commit (one fsync) makes a
+    /// container, and a crash leaves either all of it or nothing a recovery does not remove.
+    /// An error of `record` undoes the layer.
+    pub fn prepare_container_layer_with<E>(
+        &self,
+        id: &str,
+        image_top: Option<&Digest>,
+        record: impl FnOnce(&mut WriteTx) -> Result<(), E>,
+    ) -> Result<Vec<Mount>, E>
+    where
+        E: From<StoreError> + From<MetaError>,
+    {
         let mut labels = Labels::new();
         labels.insert(OWNER_LABEL.to_string(), "container".to_string());
         let key = container_key(id);
         let init = init_key(id);
         let tmp = format!("extract/{}", lease::new_id());
-        let trec = self.prepare_leased(None, &tmp, image_top.map(Digest::as_str), Labels::new())?;
+        // Work in progress: its record need not reach the disk before the init layer is
+        // written. The commit below makes it durable; a crash before leaves a directory
+        // without a record, which recovery removes.
+        let trec = self.prepare_deferred(&tmp, image_top.map(Digest::as_str))?;
         let fs_dir = self
             .inner
             .snapshots
             .root()
             .join(trec.id.to_string())
             .join("fs");
-        let lowers = self.inner.snapshots.parent_dirs(&tmp)?;
+        let lowers = self
+            .inner
+            .snapshots
+            .parent_dirs(&tmp)
+            .map_err(StoreError::from)?;
         if let Err(source) = write_init_layer(&fs_dir, &lowers) {
             self.discard_snapshot(&tmp);
             return Err(StoreError::Io {
                 op: "writing the init layer",
                 path: fs_dir,
                 source,
-            });
+            }
+            .into());
         }
         let sn = &self.inner.snapshots;
         // The init layer is committed and the rw layer recorded on it in one transaction:
@@ -108,23 +133,31 @@ impl Store {
         let rec = {
             let _g = self.gc_read();
             self.inner.db.write(|tx| {
-                commit_record(tx, &init, &tmp, Labels::new())?;
-                sn.create_record(tx, &key, Some(&init), labels, Kind::Active)
+                commit_record(tx, &init, &tmp, Labels::new()).map_err(StoreError::from)?;
+                let rec = sn
+                    .create_record(tx, &key, Some(&init), labels, Kind::Active)
+                    .map_err(StoreError::from)?;
+                record(tx)?;
+                Ok::<_, E>(rec)
             })
         };
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
                 self.discard_snapshot(&tmp);
-                return Err(e.into());
+                return Err(e);
             }
         };
         if let Err(e) = sn.make_dirs(&rec) {
             self.discard_snapshot(&key);
             self.discard_snapshot(&init);
-            return Err(e.into());
+            return Err(StoreError::from(e).into());
         }
-        Ok(self.inner.snapshots.mounts(&key)?)
+        Ok(self
+            .inner
+            .snapshots
+            .mounts(&key)
+            .map_err(StoreError::from)?)
     }
 
     /// The mounts of container `id`'s root filesystem.

@@ -40,12 +40,18 @@ use crate::tee;
 pub struct ImportOptions {
     /// Use OCI media types for the blob (default); Docker's otherwise.
     pub oci_media_types: bool,
+    /// Keep a plain or gzip tarball as it was received, as the layer's blob, instead of
+    /// compressing it again (`docker import`: compressing is the slow half of the pipeline and
+    /// dockerd does not do it either). Other compressions (zstd, xz, bzip2) are still stored
+    /// gzip-compressed. Off by default: a layer the engine wrote itself (commit) is compressed.
+    pub keep_as_received: bool,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
         ImportOptions {
             oci_media_types: true,
+            keep_as_received: false,
         }
     }
 }
@@ -419,14 +425,15 @@ impl Store {
             Content::Tarball { opts, expect } => {
                 let key = ingest_key.expect("a tarball has an ingest");
                 let w = self.ingest(lease, key, None)?;
-                let c = tee::compressed(self, lease, reader, w, self.inner.opts.gzip_level, dir)?;
+                let level = self.inner.opts.gzip_level;
+                let c = tee::tarball(self, lease, reader, w, level, opts.keep_as_received, dir)?;
                 if let Some(expected) = expect.filter(|e| **e != c.diff_id) {
                     return Err(StoreError::DiffIdMismatch {
                         expected: expected.clone(),
                         actual: c.diff_id,
                     });
                 }
-                let mt = media_type::layer_media_type(Compression::Gzip, opts.oci_media_types);
+                let mt = media_type::layer_media_type(c.stored, opts.oci_media_types);
                 Ok(Unpacked {
                     diff_id: c.diff_id,
                     stats: c.stats,

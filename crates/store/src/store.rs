@@ -381,6 +381,26 @@ impl Store {
         Ok(rec)
     }
 
+    /// An active snapshot for work in progress, recorded without waiting for the disk (see
+    /// `MetaDb::write_deferred`): the caller's next durable commit writes it.
+    pub(crate) fn prepare_deferred(
+        &self,
+        key: &str,
+        parent: Option<&str>,
+    ) -> Result<SnapRecord, StoreError> {
+        let _g = self.gc_read();
+        let sn = &self.inner.snapshots;
+        let rec = self
+            .inner
+            .db
+            .write_deferred(|tx| sn.create_record(tx, key, parent, Labels::new(), Kind::Active))?;
+        if let Err(e) = sn.make_dirs(&rec) {
+            self.discard_snapshot(key);
+            return Err(e.into());
+        }
+        Ok(rec)
+    }
+
     /// Removes a snapshot, logging (not returning) failures: used on error paths.
     ///
     /// The files of an active snapshot (work in progress nothing else sees) go first: the

@@ -1,9 +1,10 @@
 //! The byte-level halves of the layer pipeline that keep a blob while unpacking: one read of
 //! the input, two outputs. [`stored`] writes the raw bytes to a content-store ingest on a
 //! second thread while this one decompresses, hashes and applies them (a layer blob whose
-//! digest is known: load); [`compressed`] hashes the tar (its diff ID is not known) and
-//! gzip-compresses it into a new blob on a second thread while this one applies it (import,
-//! commit). The third half, [`crate::split::unpack_verified`], keeps nothing.
+//! digest is known: load); [`tarball`] hashes the tar (its diff ID is not known) and either
+//! keeps the input as received (a plain or gzip tarball given to import) or gzip-compresses it
+//! into a new blob on a second thread while this one applies it (commit, other compressions).
+//! The third half, [`crate::split::unpack_verified`], keeps nothing.
 
 use std::io::{self, BufWriter, Read, Write};
 use std::path::Path;
@@ -54,10 +55,12 @@ fn joined<T>(what: &'static str, r: std::thread::Result<io::Result<T>>) -> Resul
     }
 }
 
-/// What [`compressed`] made.
+/// What [`tarball`] made.
 pub(crate) struct Compressed {
-    /// The gzip blob.
+    /// The blob.
     pub blob: BlobInfo,
+    /// The blob's compression: gzip, or the input's when it was kept as received.
+    pub stored: Compression,
     /// The tar's digest.
     pub diff_id: Digest,
     /// Bytes of uncompressed tar.
@@ -104,9 +107,95 @@ pub(crate) fn stored<R: Read>(
     })
 }
 
+/// Applies `reader` (a tar, plain or compressed) to `dir` while hashing the tar, and stores it
+/// through `w`: as received when `keep` and the input is plain or gzip, else gzip-compressed
+/// at `level`. Commits the ingest.
+pub(crate) fn tarball<R: Read + Send>(
+    store: &Store,
+    lease: &crate::Lease,
+    mut reader: R,
+    w: IngestWriter,
+    level: u32,
+    keep: bool,
+    dir: &Path,
+) -> Result<Compressed, StoreError> {
+    let mut head = [0u8; 8];
+    let mut n = 0;
+    while n < head.len() {
+        match reader.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(source) => {
+                return Err(StoreError::Io {
+                    op: "reading",
+                    path: "layer stream".into(),
+                    source,
+                })
+            }
+        }
+    }
+    let format = compression::detect(&head[..n]);
+    let whole = io::Cursor::new(head[..n].to_vec()).chain(reader);
+    match format {
+        Compression::None | Compression::Gzip if keep => kept(store, lease, whole, w, format, dir),
+        _ => compressed(store, lease, whole, w, level, dir),
+    }
+}
+
+/// Stores `reader` (a plain or gzip tar, `format`) through `w` byte for byte on a second
+/// thread while this one decompresses, hashes and applies it; commits the ingest.
+fn kept<R: Read + Send>(
+    store: &Store,
+    lease: &crate::Lease,
+    reader: R,
+    mut w: IngestWriter,
+    format: Compression,
+    dir: &Path,
+) -> Result<Compressed, StoreError> {
+    let (tx, mut rx) = pipe(8);
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || -> io::Result<_> {
+            while let Some(chunk) = rx.next_chunk() {
+                w.write_all(&chunk)?;
+            }
+            Ok(w)
+        });
+        let mut tee = Tee {
+            inner: reader,
+            out: Some(tx),
+        };
+        let unpacked = (|| {
+            let dec = compression::decoder(format, &mut tee)?;
+            let mut tar = HashingReader::new(dec, Algorithm::Sha256);
+            let stats = apply(&mut tar, dir, &ApplyOptions::default())?;
+            // The diff ID is the digest of the whole decompressed stream (what a puller of the
+            // blob computes), end-of-archive padding included.
+            drain(&mut tar)?;
+            let (_, diff_id, tar_size) = tar.finish();
+            Ok::<_, StoreError>((stats, diff_id, tar_size))
+        })();
+        // Whatever follows the compressed stream is part of the blob too.
+        let drained = drain(&mut tee);
+        tee.finish();
+        let w = joined("storing layer blob", writer.join())?;
+        let (stats, diff_id, tar_size) = unpacked?;
+        drained?;
+        let blob = store.commit_ingest(lease, w, None, None)?;
+        Ok(Compressed {
+            blob,
+            stored: format,
+            diff_id,
+            tar_size,
+            input: format,
+            stats,
+        })
+    })
+}
+
 /// Applies `reader` (a tar, plain or compressed) to `dir` while hashing the tar and
 /// gzip-compressing it (at `level`) into `w` on a second thread; commits the ingest.
-pub(crate) fn compressed<R: Read + Send>(
+fn compressed<R: Read + Send>(
     store: &Store,
     lease: &crate::Lease,
     reader: R,
@@ -141,6 +230,7 @@ pub(crate) fn compressed<R: Read + Send>(
         let blob = store.commit_ingest(lease, w, None, None)?;
         Ok(Compressed {
             blob,
+            stored: Compression::Gzip,
             diff_id,
             tar_size,
             input,

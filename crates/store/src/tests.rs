@@ -181,6 +181,50 @@ fn import_hashes_compresses_and_unpacks_in_one_pass() {
 }
 
 #[test]
+fn import_keeps_a_plain_or_gzip_tarball_as_received() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let lease = s.lease().unwrap();
+    let keep = ImportOptions {
+        keep_as_received: true,
+        ..Default::default()
+    };
+    let tar = tar_of(&[("etc/", b""), ("etc/os", b"berth")]);
+    let plain = import_layer(&s, &lease, &tar[..], None, &keep).unwrap();
+    assert_eq!(plain.layer.blob.media_type, oci::media_type::OCI_LAYER_TAR);
+    assert_eq!(
+        plain.layer.blob.digest,
+        Digest::sha256_of(&tar),
+        "the bytes received"
+    );
+    assert_eq!(plain.layer.diff_id, Digest::sha256_of(&tar));
+    assert_eq!(s.content().read(&plain.layer.blob.digest).unwrap(), tar);
+
+    let tar2 = tar_of(&[("srv/", b""), ("srv/data", b"zipped")]);
+    let gz = gzip(&tar2);
+    let zipped = import_layer(&s, &lease, &gz[..], None, &keep).unwrap();
+    assert_eq!(
+        zipped.layer.blob.media_type,
+        oci::media_type::OCI_LAYER_GZIP
+    );
+    assert_eq!(zipped.layer.blob.digest, Digest::sha256_of(&gz));
+    assert_eq!(zipped.layer.diff_id, Digest::sha256_of(&tar2));
+    let dir = s
+        .snapshotter()
+        .fs_dir(zipped.layer.chain_id.as_str())
+        .unwrap();
+    assert_eq!(std::fs::read(dir.join("srv/data")).unwrap(), b"zipped");
+
+    // zstd is not kept: stored gzip-compressed, same diff ID.
+    let tar3 = tar_of(&[("opt/", b""), ("opt/z", b"zstd")]);
+    let zst = zstd::encode_all(&tar3[..], 3).unwrap();
+    let other = import_layer(&s, &lease, &zst[..], None, &keep).unwrap();
+    assert_eq!(other.layer.blob.media_type, oci::media_type::OCI_LAYER_GZIP);
+    assert_eq!(other.layer.diff_id, Digest::sha256_of(&tar3));
+    assert!(s.content().ingests().unwrap().is_empty());
+}
+
+#[test]
 fn images_containers_commit_and_diff_end_to_end() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path());

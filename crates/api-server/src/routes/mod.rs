@@ -6,6 +6,7 @@ pub mod commit;
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod networks;
 pub mod registry;
 pub mod system;
 pub mod usage;

@@ -1,6 +1,5 @@
-//! Disk usage and pruning: `GET /system/df`, `POST /images/prune`, and the prune endpoints
-//! `docker system prune` calls for object types berth has none of yet to prune
-//! (`/networks/prune`: only the predefined networks exist). `/build/prune` is in `build`.
+//! Disk usage and pruning across services: `GET /system/df`, `POST /images/prune`
+//! (`/build/prune` is in `build`, `/networks/prune` in `networks`).
 
 use std::sync::Arc;
 
@@ -8,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Deserialize;
 
-use api_types::{DiskUsage, Filters, ImagePruneResponse, NetworksPruneResponse};
+use api_types::{DiskUsage, Filters, ImagePruneResponse};
 use engine::container::ListOptions;
 use engine::Engine;
 
@@ -54,13 +53,4 @@ pub async fn df(State(engine): State<Arc<Engine>>) -> ApiResult<Json<DiskUsage>>
         volumes: Vec::new(),
         build_cache: engine.builds().disk_usage().await?,
     }))
-}
-
-/// `POST /networks/prune`: the predefined networks are never pruned, and there are no
-/// others.
-pub async fn networks_prune(RawQuery(q): RawQuery) -> ApiResult<Json<NetworksPruneResponse>> {
-    let f = prune_filters(q.as_deref())?;
-    f.validate(&["until", "label", "label!"])
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    Ok(Json(NetworksPruneResponse::default()))
 }

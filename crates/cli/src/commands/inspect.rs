@@ -99,7 +99,11 @@ async fn fetch(ctx: &Ctx, kind: Kind, name: &str, size: bool) -> Result<Bytes, c
 
 /// Fetches every name and prints them as docker does; errors are collected and reported
 /// after the output, with exit status 1.
-async fn run_inspect<F, Fut>(names: &[String], format: Option<&str>, get: F) -> Result<(), CliError>
+pub(crate) async fn run_inspect<F, Fut>(
+    names: &[String],
+    format: Option<&str>,
+    get: F,
+) -> Result<(), CliError>
 where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = Result<Bytes, CliError>>,

@@ -14,6 +14,7 @@ pub mod inspect;
 pub mod lifecycle;
 pub mod login;
 pub mod logs;
+pub mod network;
 pub mod outfile;
 pub mod ps;
 pub mod pull;
@@ -77,6 +78,8 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::Search(a) => search::search(ctx, a).await,
         C::Login(a) => login::login(ctx, a).await,
         C::Logout(a) => login::logout(ctx, a).await,
+        C::Port(a) => network::port(ctx, a).await,
+        C::Network(c) => network::network(ctx, c).await,
         C::Container(c) => container(ctx, c).await,
         C::Image(c) => image(ctx, c).await,
         C::System(c) => match c {
@@ -114,6 +117,7 @@ async fn container(ctx: &Ctx, cmd: ContainerCommand) -> Result<(), CliError> {
         C::Commit(a) => commit::commit(ctx, a).await,
         C::Diff(a) => commit::diff(ctx, a).await,
         C::Export(a) => commit::export(ctx, a).await,
+        C::Port(a) => network::port(ctx, a).await,
     }
 }
 

@@ -10,7 +10,7 @@ use super::container::Header;
 use super::ids::truncate_id;
 use super::units::{human_duration, human_size, human_size_with_precision};
 use api_types::time::{go_time_string, Zone};
-use gotemplate::{ObjKind, Object, Value};
+use gotemplate::{Object, Value};
 use oci::Reference;
 
 const DEFAULT_TABLE: &str =
@@ -132,24 +132,11 @@ impl Object for ImageContext {
     }
 
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        let v = self.get(name)?;
-        if !args.is_empty() {
-            return Some(Err(format!(
-                "wrong number of args for {name}: want 0 got {}",
-                args.len()
-            )));
-        }
-        Some(Ok(Value::Str(v)))
+        super::string_method(name, args, self.get(name))
     }
 
     fn to_json(&self) -> Value {
-        Value::Obj(
-            ObjKind::Map,
-            FIELDS
-                .iter()
-                .filter_map(|f| Some((f.to_string(), Value::Str(self.get(f)?))))
-                .collect(),
-        )
+        super::string_fields_json(FIELDS, |f| self.get(f))
     }
 }
 

@@ -6,10 +6,12 @@ pub mod ids;
 pub mod image;
 pub mod json_indent;
 pub mod jsonmessage;
+pub mod network;
 pub mod table;
 pub mod units;
 
 use api_types::time::Zone;
+use gotemplate::{ObjKind, Value};
 
 /// The local time zone as Go's `time.Local` finds it: the zone named by `TZ` (empty: UTC;
 /// a leading `:` ignored; a relative name under `/usr/share/zoneinfo`), else
@@ -34,4 +36,32 @@ pub fn local_zone() -> &'static Zone {
             .and_then(|b| Zone::from_tzif(&b))
             .unwrap_or_else(Zone::utc)
     })
+}
+
+/// A formatter context's method that returns a string and takes no argument (docker's
+/// `(c *xContext) Name() string`): `value` is `None` when the context has no such method.
+pub fn string_method(
+    name: &str,
+    args: &[Value],
+    value: Option<String>,
+) -> Option<Result<Value, String>> {
+    let v = value?;
+    if !args.is_empty() {
+        return Some(Err(format!(
+            "wrong number of args for {name}: want 0 got {}",
+            args.len()
+        )));
+    }
+    Some(Ok(Value::Str(v)))
+}
+
+/// `{{json .}}` of a context made of string methods: the methods' values by name.
+pub fn string_fields_json(fields: &[&str], get: impl Fn(&str) -> Option<String>) -> Value {
+    Value::Obj(
+        ObjKind::Map,
+        fields
+            .iter()
+            .filter_map(|f| Some((f.to_string(), Value::Str(get(f)?))))
+            .collect(),
+    )
 }

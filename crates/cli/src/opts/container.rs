@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
+use api_types::network::{EndpointIpamConfig, EndpointSettings};
 use api_types::{
     ContainerConfig, ContainerCreateRequest, HealthConfig, HostConfig, LogConfig, NetworkingConfig,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::kvfile;
 use super::ports::Ports;
@@ -486,25 +487,29 @@ fn network(flags: &ContainerFlags, host: &mut HostConfig) -> Result<NetworkingCo
     }
     host.network_mode = mode.clone();
     host.links = (!user_defined).then(|| non_empty(&flags.link)).flatten();
-    let mut ep = serde_json::Map::new();
+    let mut ep = EndpointSettings::default();
     if !flags.network_alias.is_empty() {
-        ep.insert("Aliases".into(), json!(flags.network_alias));
+        ep.aliases = Some(flags.network_alias.clone());
     }
     if user_defined && !flags.link.is_empty() {
-        ep.insert("Links".into(), json!(flags.link));
+        ep.links = Some(flags.link.clone());
     }
     if flags.ip.is_some() || flags.ip6.is_some() {
-        ep.insert("IPAMConfig".into(), json!({"IPv4Address": flags.ip.clone().unwrap_or_default(), "IPv6Address": flags.ip6.clone().unwrap_or_default()}));
+        ep.ipam_config = Some(EndpointIpamConfig {
+            ipv4_address: flags.ip.clone().unwrap_or_default(),
+            ipv6_address: flags.ip6.clone().unwrap_or_default(),
+            link_local_ips: Vec::new(),
+        });
     }
     if let Some(mac) = &flags.mac_address {
-        ep.insert("MacAddress".into(), json!(mac));
+        ep.mac_address = mac.clone();
     }
-    let mut endpoints: BTreeMap<String, Value> = BTreeMap::new();
-    if !ep.is_empty() {
-        endpoints.insert(mode, Value::Object(ep));
+    let mut endpoints = BTreeMap::new();
+    if ep != EndpointSettings::default() {
+        endpoints.insert(mode, Some(ep));
     }
     for extra in flags.network.iter().skip(1) {
-        endpoints.insert(extra.clone(), json!({}));
+        endpoints.insert(extra.clone(), Some(EndpointSettings::default()));
     }
     Ok(NetworkingConfig {
         endpoints_config: Some(endpoints),

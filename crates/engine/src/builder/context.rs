@@ -170,7 +170,7 @@ impl BuildService {
                 Ok(received) => {
                     store
                         .db()
-                        .write_relaxed(|tx| tx.put(TABLE, &key, &received.index))
+                        .write_deferred(|tx| tx.put(TABLE, &key, &received.index))
                         .map_err(Error::from)?;
                     Ok(Context::new(dir, received.index))
                 }

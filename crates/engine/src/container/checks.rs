@@ -420,11 +420,6 @@ pub fn check_config(config: &ContainerConfig) -> Result<()> {
             "anonymous volumes are not supported yet by berth (volume at {dst})"
         )));
     }
-    if config.mac_address.as_deref().is_some_and(|m| !m.is_empty()) {
-        return Err(Error::invalid(
-            "Config.MacAddress: a MAC address needs the bridge network, which berth does not provide yet",
-        ));
-    }
     Ok(())
 }
 

@@ -133,10 +133,6 @@ pub fn validate_host_config(hc: &HostConfig) -> Result<()> {
             )))
         }
     }
-    match hc.network_mode.as_str() {
-        "" | "default" | "bridge" | "none" | "host" => {}
-        other => return Err(Error::invalid(format!("network {other} not found"))),
-    }
     match hc.restart_policy.name.as_str() {
         "" | "no" => {}
         "always" | "unless-stopped" | "on-failure" if !hc.auto_remove => {}

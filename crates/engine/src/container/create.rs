@@ -3,13 +3,14 @@
 
 use std::fs;
 
-use api_types::{ContainerCreateRequest, ContainerCreateResponse};
+use api_types::{ContainerConfig, ContainerCreateRequest, ContainerCreateResponse};
 
 use super::record::ContainerRecord;
 use super::state::RunState;
-use super::{checks, config, files, names, rootfs, Container, ContainerService};
+use super::{checks, config, names, rootfs, Container, ContainerService};
 use crate::clock;
 use crate::error::{Error, Result};
+use crate::network::{write_initial_files, ContainerNet, InitialFiles};
 
 impl ContainerService {
     /// Creates a container from `req`, named `name` or a generated name.
@@ -23,7 +24,7 @@ impl ContainerService {
         let ContainerCreateRequest {
             config: user_config,
             mut host_config,
-            ..
+            networking_config,
         } = req;
         // dockerd records the daemon's defaults, so inspect shows the modes in effect.
         if host_config.cgroupns_mode.is_empty() {
@@ -37,6 +38,12 @@ impl ContainerService {
             None => None,
         };
         let image = self.images.resolve_for_create(&user_config.image).await?;
+        let user_net = ContainerConfig {
+            mac_address: user_config.mac_address.clone(),
+            exposed_ports: user_config.exposed_ports.clone(),
+            hostname: user_config.hostname.clone(),
+            ..Default::default()
+        };
         let mut merged = config::merge(user_config, &image.defaults);
         let (path, args) = config::command_line(&merged)?;
         let id = names::new_id();
@@ -52,6 +59,27 @@ impl ContainerService {
         }
 
         let name = self.reserve_name(&id, name)?;
+        let view = ContainerNet {
+            id: &id,
+            name: &name,
+            hostname: &merged.hostname,
+            domainname: &merged.domainname,
+            host_config: &host_config,
+            exposed: merged.exposed_ports.as_ref(),
+            attachments: &[],
+        };
+        let mut hc = host_config.clone();
+        let (networks, warnings) =
+            match self.plan_network(view, &user_net, &mut hc, &networking_config) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.release_name(&name, &id);
+                    return Err(e);
+                }
+            };
+        let host_config = hc;
+        // API ≥ 1.44 keeps the MAC per endpoint only (dockerd clears the container-wide one).
+        merged.mac_address = None;
         let record = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
@@ -65,6 +93,8 @@ impl ContainerService {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            networks,
+            networks_recorded: true,
         };
         match self.materialise(&record, image.top_layer.clone()).await {
             Ok(()) => {}
@@ -76,10 +106,7 @@ impl ContainerService {
         let c = Container::new(record.clone());
         self.table.write().by_id.insert(id.clone(), c);
         self.publish(&record, "create");
-        Ok(ContainerCreateResponse {
-            id,
-            warnings: Vec::new(),
-        })
+        Ok(ContainerCreateResponse { id, warnings })
     }
 
     /// Holds `name` for `id` in the in-memory index (generating one if `None`); the database
@@ -116,36 +143,21 @@ impl ContainerService {
     /// whatever was made.
     async fn materialise(&self, record: &ContainerRecord, top_layer: Option<String>) -> Result<()> {
         let paths = self.paths(&record.id);
-        let own_netns = record.host_config.network_mode != "host";
-        let host_resolv = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        let hosts = if own_netns {
-            files::hosts_content(
-                None,
-                record.host_config.extra_hosts.as_deref().unwrap_or(&[]),
-            )?
-        } else {
-            fs::read_to_string("/etc/hosts").map_err(|e| Error::file("/etc/hosts", e))?
-        };
-        let resolv = files::resolv_content(
-            &host_resolv,
-            own_netns,
-            record.host_config.dns.as_deref().unwrap_or(&[]),
-            record.host_config.dns_search.as_deref().unwrap_or(&[]),
-            record.host_config.dns_options.as_deref().unwrap_or(&[]),
-        );
         fs::create_dir_all(paths.rootfs()).map_err(|e| Error::file(paths.rootfs(), e))?;
+        let files = InitialFiles {
+            hostname: &record.config.hostname,
+            domainname: &record.config.domainname,
+            host_config: &record.host_config,
+        };
+        let gateway = self.networks.host_gateway();
+        if let Err(e) = write_initial_files(self.networks.config(), &gateway, &paths.dir, &files) {
+            let _ = fs::remove_dir_all(&paths.dir);
+            return Err(e.into());
+        }
         let store = self.store.clone();
         let rec = record.clone();
-        let hostname = record.config.hostname.clone();
-        let dir = paths.dir.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<()> {
-            files::write_all(&dir, &hostname, &hosts, &resolv)?;
-            rootfs::prepare(&store, &rec.id, top_layer.as_deref())?;
-            if let Err(e) = rootfs::save_new_record(&store, &rec) {
-                let _ = rootfs::remove(&store, &rec.id);
-                return Err(e);
-            }
-            Ok(())
+            rootfs::prepare(&store, &rec, top_layer.as_deref())
         })
         .await
         .map_err(Error::task("create"))?;

@@ -296,10 +296,13 @@ impl ContainerService {
             k => super::attach::parse_detach_keys(k)
                 .map_err(|_| Error::invalid(format!("Invalid escape keys ({k}) provided")))?,
         };
+        // Legacy links' variables come first, as at start (dockerd's `setupLinkedContainers`).
+        let mut base = self.networks.link_env(&self.link_targets(&view)?)?;
+        base.extend(view.config.env.iter().flatten().cloned());
         let env = runtime::spec::exec::exec_env(
             &view.config.hostname,
             cfg.tty,
-            view.config.env.as_deref().unwrap_or_default(),
+            &base,
             cfg.env.as_deref().unwrap_or_default(),
         );
         let pick = |mine: &str, theirs: &str| match mine {

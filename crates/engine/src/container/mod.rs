@@ -10,7 +10,9 @@
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
 //! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
 //! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
-//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar).
+//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
+//! `networking` (the hooks into the network service: plan at create, attach at start, detach
+//! at stop, connect/disconnect, links).
 
 mod attach;
 pub mod checks;
@@ -21,11 +23,11 @@ mod create;
 pub mod exec;
 mod exec_start;
 mod export;
-pub mod files;
 mod logs;
 pub mod mounts;
 pub mod names;
 mod namespaces;
+mod networking;
 mod query;
 pub mod record;
 mod remove;
@@ -58,6 +60,7 @@ use tokio::sync::watch;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageService;
+use crate::network::NetworkService;
 use crate::EngineConfig;
 use record::{ContainerRecord, Paths};
 use state::Status;
@@ -149,6 +152,7 @@ pub struct ContainerService {
     cfg: Arc<EngineConfig>,
     store: Arc<store::Store>,
     images: Arc<ImageService>,
+    networks: Arc<NetworkService>,
     events: EventBus,
     table: Arc<ContainerTable>,
     /// Every exec, by id.
@@ -163,6 +167,7 @@ impl ContainerService {
         cfg: Arc<EngineConfig>,
         store: Arc<store::Store>,
         images: Arc<ImageService>,
+        networks: Arc<NetworkService>,
         events: EventBus,
         table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
@@ -170,6 +175,7 @@ impl ContainerService {
             cfg,
             store,
             images,
+            networks,
             events,
             table,
             execs: exec::ExecStore::default(),

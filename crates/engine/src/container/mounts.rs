@@ -1,8 +1,7 @@
 //! User mounts: host bind mounts from `-v /host:/ctr[:ro]` (`HostConfig.Binds`) and
 //! `--mount type=bind,…` (`HostConfig.Mounts`), checked at create the way dockerd checks them.
-//! Named volumes, tmpfs mounts, published ports and links need the volume and network
-//! services, which berth does not have yet: they are refused with a clear message rather than
-//! silently ignored.
+//! Named volumes and tmpfs mounts need the volume service, which berth does not have yet:
+//! they are refused with a clear message rather than silently ignored.
 
 use std::path::{Path, PathBuf};
 
@@ -154,20 +153,6 @@ fn parse_mount(v: &Value) -> Result<UserMount> {
 
 /// The user mounts of a host config, checked; refuses what berth cannot do yet.
 pub fn from_host_config(hc: &HostConfig) -> Result<Vec<UserMount>> {
-    if hc.port_bindings.as_ref().is_some_and(|p| {
-        p.values()
-            .any(|b| b.as_ref().is_some_and(|b| !b.is_empty()))
-    }) || hc.publish_all_ports
-    {
-        return Err(Error::invalid(
-            "publishing ports (-p/-P) needs the bridge network, which berth does not provide yet",
-        ));
-    }
-    if hc.links.as_ref().is_some_and(|l| !l.is_empty()) {
-        return Err(Error::invalid(
-            "--link needs the bridge network, which berth does not provide yet",
-        ));
-    }
     if hc.volumes_from.as_ref().is_some_and(|v| !v.is_empty()) {
         return Err(Error::invalid(
             "--volumes-from is not supported yet by berth",
@@ -245,10 +230,5 @@ mod tests {
         ]);
         let m = from_host_config(&hc).unwrap();
         assert!(m[0].readonly && !m[0].create_source);
-        hc.mounts = None;
-        hc.port_bindings = Some([("80/tcp".to_string(), Some(vec![Default::default()]))].into());
-        assert!(from_host_config(&hc).is_err());
-        hc.port_bindings = Some([("80/tcp".to_string(), None)].into());
-        from_host_config(&hc).unwrap();
     }
 }

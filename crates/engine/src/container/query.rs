@@ -2,6 +2,7 @@
 
 use api_types::{ContainerInspect, ContainerSummary, ContainerTopResponse, Filters};
 
+use super::networking::net_view;
 use super::state::Status;
 use super::{names, rootfs, ContainerService};
 use crate::error::{Error, Result};
@@ -50,6 +51,18 @@ impl ContainerService {
         let all = opts.all || opts.limit.is_some() || f.contains("status") || f.contains("exited");
         let mut rows: Vec<_> = self.all().into_iter().map(|c| c.view()).collect();
         rows.sort_by_key(|r| std::cmp::Reverse(r.created));
+        // A linked container is also listed under its links' names (`/web/db`).
+        let mut link_names: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for r in &rows {
+            for l in r.host_config.links.iter().flatten() {
+                if let Some((child, name)) = l.split_once(':') {
+                    link_names
+                        .entry(child.trim_start_matches('/').to_string())
+                        .or_default()
+                        .push(name.to_string());
+                }
+            }
+        }
         let mut out = Vec::new();
         for r in rows {
             if !all && !r.state.status().is_running() {
@@ -91,7 +104,14 @@ impl ContainerService {
             } else {
                 None
             };
-            out.push(r.summary(sizes));
+            let mut row = r.summary(sizes);
+            row.names
+                .extend(link_names.get(&r.name).into_iter().flatten().cloned());
+            // dockerd's name index is ordered: `/app/data` before `/db`.
+            row.names.sort();
+            row.ports = self.networks.ports_of(&r.id);
+            row.network_settings.networks = self.networks.endpoints_of(&net_view(&r));
+            out.push(row);
             if opts.limit.is_some_and(|l| out.len() >= l) {
                 break;
             }
@@ -127,6 +147,7 @@ impl ContainerService {
         };
         let mut inspect = r.inspect(&self.paths(&r.id), sizes);
         inspect.exec_ids = self.execs.live_ids(&r.id);
+        inspect.network_settings = self.networks.settings(&net_view(&r));
         Ok(inspect)
     }
 
@@ -152,18 +173,31 @@ impl ContainerService {
             idx.names.insert(new_name.clone(), c.id.clone());
         }
         inner.record.name = new_name.clone();
+        let networks_before = inner.record.networks.clone();
+        for i in 0..inner.record.networks.len() {
+            if !inner.record.networks[i].dns_names.is_empty() {
+                let aliases = inner.record.networks[i].aliases.clone();
+                let names = crate::network::dns_names(&net_view(&inner.record), &aliases);
+                inner.record.networks[i].dns_names = names;
+            }
+        }
         let store = self.store.clone();
         let rec = inner.record.clone();
         let old2 = old.clone();
         let res = tokio::task::spawn_blocking(move || rootfs::rename_record(&store, &rec, &old2))
             .await
             .map_err(Error::task("rename"))?;
-        let mut idx = self.table.write();
+        {
+            let mut idx = self.table.write();
+            match &res {
+                Ok(()) => idx.names.remove(&old),
+                Err(_) => idx.names.remove(&new_name),
+            };
+        }
         match res {
             Ok(()) => {
-                idx.names.remove(&old);
-                drop(idx);
                 c.set_view(&inner.record);
+                self.networks.renamed(&net_view(&inner.record)).await;
                 let mut attrs = std::collections::BTreeMap::new();
                 attrs.insert("oldName".to_string(), format!("/{old}"));
                 attrs.insert("name".to_string(), new_name);
@@ -171,8 +205,8 @@ impl ContainerService {
                 Ok(())
             }
             Err(e) => {
-                idx.names.remove(&new_name);
                 inner.record.name = old;
+                inner.record.networks = networks_before;
                 Err(e)
             }
         }

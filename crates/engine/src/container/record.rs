@@ -36,6 +36,14 @@ pub struct ContainerRecord {
     /// Set by an explicit stop, so `unless-stopped` does not bring it back.
     #[serde(default)]
     pub stopped_by_user: bool,
+    /// The networks it is on, the network mode's first (what `NetworkingConfig` and
+    /// `network connect` asked for).
+    #[serde(default)]
+    pub networks: Vec<crate::network::Attachment>,
+    /// `networks` was recorded at create (false: a record from before berth had networks,
+    /// whose attachments are derived from its network mode at start-up).
+    #[serde(default)]
+    pub networks_recorded: bool,
 }
 
 /// Where a container's files are, derived from the data root and its id.
@@ -139,15 +147,8 @@ impl ContainerRecord {
             size_root_fs: sizes.map(|s| s.1),
             mounts: self.mount_points(),
             config: self.config.clone(),
-            network_settings: NetworkSettings {
-                sandbox_id: String::new(),
-                sandbox_key: String::new(),
-                networks: BTreeMap::from([(
-                    self.network_mode().to_string(),
-                    serde_json::json!({}),
-                )]),
-                ..Default::default()
-            },
+            // Filled by the container service from the network service.
+            network_settings: NetworkSettings::default(),
         }
     }
 
@@ -176,12 +177,7 @@ impl ContainerRecord {
             host_config: SummaryHostConfig {
                 network_mode: self.network_mode().to_string(),
             },
-            network_settings: SummaryNetworkSettings {
-                networks: BTreeMap::from([(
-                    self.network_mode().to_string(),
-                    serde_json::json!({}),
-                )]),
-            },
+            network_settings: SummaryNetworkSettings::default(),
             mounts: self.mount_points(),
         }
     }

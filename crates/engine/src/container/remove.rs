@@ -116,6 +116,8 @@ impl ContainerService {
         for p in inner.pending_attach.drain(..) {
             p.close();
         }
+        // Ports, addresses and DNS records go now; the namespace with the cleanup.
+        self.networks.detach(&c.id).await;
         self.spawn_cleanup(cleanup::Leftovers {
             id: c.id.clone(),
             image_id: inner.record.image_id.clone(),

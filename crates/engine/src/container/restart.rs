@@ -142,6 +142,8 @@ mod tests {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            networks: Vec::new(),
+            networks_recorded: true,
         }
     }
 

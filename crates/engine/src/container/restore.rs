@@ -15,7 +15,9 @@ impl ContainerService {
             .await
             .map_err(Error::task("load"))??;
         let mut to_remove = Vec::new();
-        for rec in records {
+        let mut live = std::collections::HashSet::new();
+        for mut rec in records {
+            self.migrate_networks(&mut rec);
             let c = Container::new(rec.clone());
             {
                 let mut idx = self.table.write();
@@ -41,6 +43,11 @@ impl ContainerService {
                 s if s.is_running() => match shim::reconnect(&self.cfg, &rec.id).await {
                     Ok(handle) => {
                         let handle = Arc::new(handle);
+                        live.insert(rec.id.clone());
+                        let view = super::networking::net_view(&inner.record);
+                        if let Err(e) = self.networks.reattach(&view).await {
+                            tracing::error!(container_id = %rec.id, error = %e, "restoring the container's network");
+                        }
                         inner.shim = Some(handle.clone());
                         self.spawn_monitor(c.clone(), handle);
                         tracing::info!(container_id = %rec.id, "reattached to running container");
@@ -78,6 +85,7 @@ impl ContainerService {
                 }
             }
         }
+        self.networks.forget_others(&live).await;
         for id in to_remove {
             if let Err(e) = self
                 .remove(

@@ -11,8 +11,10 @@ use super::record::ContainerRecord;
 use super::{NAMES, TABLE};
 use crate::error::{Error, Result};
 
-/// Creates the container's rw layer on the image's top layer.
-pub(crate) fn prepare(store: &Store, id: &str, top: Option<&str>) -> Result<()> {
+/// Creates the container's rw layer on the image's top layer, and writes its record and claims
+/// its name in the same transaction (one durable commit); a taken name fails with dockerd's
+/// conflict message and leaves no layer.
+pub(crate) fn prepare(store: &Store, rec: &ContainerRecord, top: Option<&str>) -> Result<()> {
     let top = match top {
         Some(t) => Some(Digest::parse(t).map_err(|source| Error::BadDigest {
             what: format!("image layer {t}"),
@@ -21,9 +23,22 @@ pub(crate) fn prepare(store: &Store, id: &str, top: Option<&str>) -> Result<()> 
         None => None,
     };
     store
-        .prepare_container_layer(id, top.as_ref())
+        .prepare_container_layer_with(&rec.id, top.as_ref(), |tx| {
+            tx.insert_unique(NAMES, &rec.name, &rec.id)
+                .map_err(|e| name_err(rec, e))?;
+            tx.put(TABLE, &rec.id, rec).map_err(Error::from)
+        })
         .map(drop)
-        .map_err(Error::from)
+}
+
+fn name_err(rec: &ContainerRecord, e: MetaError) -> Error {
+    match e {
+        MetaError::Conflict { holder, .. } => Error::NameInUse {
+            name: rec.name.clone(),
+            holder,
+        },
+        e => e.into(),
+    }
 }
 
 /// Mounts the container's root filesystem at `target`.
@@ -77,24 +92,6 @@ pub(crate) fn save_record(store: &Store, rec: &ContainerRecord) -> Result<()> {
         .map_err(Error::from)
 }
 
-/// Writes a new container's record and claims its name, atomically; a taken name fails with
-/// dockerd's conflict message.
-pub(crate) fn save_new_record(store: &Store, rec: &ContainerRecord) -> Result<()> {
-    store
-        .db()
-        .write(|tx| {
-            tx.insert_unique(NAMES, &rec.name, &rec.id)?;
-            tx.put(TABLE, &rec.id, rec)
-        })
-        .map_err(|e| match e {
-            MetaError::Conflict { holder, .. } => Error::NameInUse {
-                name: rec.name.clone(),
-                holder,
-            },
-            e => e.into(),
-        })
-}
-
 /// Moves a container's name from `old` to its record's current name, atomically.
 pub(crate) fn rename_record(store: &Store, rec: &ContainerRecord, old: &str) -> Result<()> {
     store
@@ -104,13 +101,7 @@ pub(crate) fn rename_record(store: &Store, rec: &ContainerRecord, old: &str) -> 
             tx.delete(NAMES, old)?;
             tx.put(TABLE, &rec.id, rec)
         })
-        .map_err(|e| match e {
-            MetaError::Conflict { holder, .. } => Error::NameInUse {
-                name: rec.name.clone(),
-                holder,
-            },
-            e => e.into(),
-        })
+        .map_err(|e| name_err(rec, e))
 }
 
 /// Removes a container's record and name.

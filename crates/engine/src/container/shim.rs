@@ -176,6 +176,7 @@ fn container_spec(
     r: &ContainerRecord,
     netns: Option<&Path>,
     joins: Joins,
+    link_env: &[String],
 ) -> ContainerSpec {
     let hc = &r.host_config;
     let mut args = vec![r.path.clone()];
@@ -209,7 +210,12 @@ fn container_spec(
         id: r.id.clone(),
         rootfs: paths.rootfs(),
         args,
-        env: r.config.env.clone().unwrap_or_default(),
+        // Legacy links' variables first: the container's own override them (dockerd).
+        env: link_env
+            .iter()
+            .chain(r.config.env.iter().flatten())
+            .cloned()
+            .collect(),
         working_dir: r.config.working_dir.clone(),
         user: r.config.user.clone(),
         group_add: hc.group_add.clone().unwrap_or_default(),
@@ -284,6 +290,7 @@ pub(crate) async fn write_bundle(
     r: &ContainerRecord,
     netns: Option<&Path>,
     joins: Joins,
+    link_env: &[String],
 ) -> Result<()> {
     if r.host_config.init.unwrap_or(false) && cfg.init_binary.is_none() {
         return Err(Error::invalid(
@@ -291,7 +298,7 @@ pub(crate) async fn write_bundle(
         ));
     }
     super::mounts::create_sources(&super::mounts::from_host_config(&r.host_config)?)?;
-    let cspec = container_spec(cfg, paths, r, netns, joins);
+    let cspec = container_spec(cfg, paths, r, netns, joins, link_env);
     let bundle = paths.dir.clone();
     let t0 = std::time::Instant::now();
     tokio::task::spawn_blocking(move || -> Result<()> {

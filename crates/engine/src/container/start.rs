@@ -77,17 +77,7 @@ impl ContainerService {
                 .await
                 .map_err(Error::task("mount"))?
         };
-        let ns = (inner.record.host_config.network_mode != "host")
-            .then(|| self.cfg.exec_root.join("netns").join(&c.id));
-        let ns2 = ns.clone();
-        let netns = async move {
-            match ns2 {
-                Some(ns) => tokio::task::spawn_blocking(move || shim::create_netns(&ns))
-                    .await
-                    .map_err(Error::task("netns"))?,
-                None => Ok(()),
-            }
-        };
+        let net = self.prepare_network(inner)?;
         let joins = self.resolve_joins(&inner.record)?;
         let shareable_shm = (inner.record.host_config.ipc_mode == "shareable").then(|| {
             let size = inner.record.host_config.shm_size;
@@ -109,17 +99,19 @@ impl ContainerService {
                 .await
                 .map_err(Error::task("shm"))??;
             }
-            shim::write_bundle(&self.cfg, &paths, &inner.record, ns.as_deref(), joins).await
+            let ns = net.spec_netns.as_deref();
+            shim::write_bundle(&self.cfg, &paths, &inner.record, ns, joins, &net.link_env).await
         };
-        let (root, netns_made) = tokio::join!(root, netns);
+        let network = self.setup_network(&inner.record, net.own_netns.as_deref());
+        let (root, (netns_made, network)) = tokio::join!(root, network);
         // Record what exists before looking at errors, so that teardown undoes it.
         inner.mounted = mounted;
-        if netns_made.is_ok() {
-            inner.netns = ns;
+        if netns_made {
+            inner.netns = net.own_netns.clone();
         }
         root?;
-        netns_made?;
-        lap("mounted, netns and bundle");
+        network?;
+        lap("mounted, network and bundle");
         let log = self.log_config(&c.id);
         let handle = shim::launch(&self.cfg, &paths, &inner.record, log).await?;
         let handle = Arc::new(handle);
@@ -169,6 +161,8 @@ impl ContainerService {
                 Err(e) => tracing::warn!(container_id = %id, error = %e, "unmount task"),
             }
         }
+        // Before the namespace goes: the DNS server's sockets hold it.
+        self.networks.detach(&id).await;
         if let Some(ns) = inner.netns.take() {
             let ns2 = ns.clone();
             match tokio::task::spawn_blocking(move || shim::remove_netns(&ns2)).await {

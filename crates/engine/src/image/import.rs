@@ -1,5 +1,7 @@
 //! `POST /images/create?fromSrc=-`: a root filesystem tarball (plain, gzip, zstd or xz) becomes
 //! a one-layer image, in one pass through the store, with `--change` and `--message` applied.
+//! A plain or gzip tarball is the layer's blob as received (as dockerd, which compresses only
+//! when pushing); other compressions are stored gzip-compressed.
 
 use std::collections::BTreeMap;
 
@@ -72,7 +74,11 @@ impl ImageService {
         let id = self
             .blocking(move |s| {
                 let lease = s.lease().map_err(Error::from)?;
-                let opts = StoreImport::default();
+                // Kept as received when plain or gzip: recompressing was most of import's time.
+                let opts = StoreImport {
+                    keep_as_received: true,
+                    ..Default::default()
+                };
                 let content = Content::Tarball {
                     opts: &opts,
                     expect: None,

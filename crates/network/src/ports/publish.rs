@@ -139,7 +139,12 @@ impl PortPublisher {
         target: &PublishTarget,
         requests: &[PublishRequest],
     ) -> Result<Vec<PublishedPort>, PortError> {
-        self.unpublish(&target.endpoint_id).await?;
+        // Only what this publisher holds is undone first: rules restored at start-up for
+        // the same endpoint stay in place, so a live-restored port never lapses.
+        let held = self.active.lock().await.contains_key(&target.endpoint_id);
+        if held {
+            self.unpublish(&target.endpoint_id).await?;
+        }
         let mut leases = Vec::new();
         let mut published = Vec::new();
         let mut rules = Vec::new();
@@ -156,20 +161,10 @@ impl PortPublisher {
                     host_ip: *ip,
                     host_port: port,
                 });
-                if let Some(container_ip) = container_addr(target, ip.is_ipv4()) {
-                    rules.push(DnatRule {
-                        proto: req.proto,
-                        host_ip: (!ip.is_unspecified()).then_some(*ip),
-                        host_port: port,
-                        container_ip,
-                        container_port: req.container_port,
-                        bridge: target.bridge.clone(),
-                        skip_from_bridge: self.userland_proxy,
-                    });
-                }
             }
             leases.push((lease, req.container_port));
         }
+        rules.extend(self.dnat_rules(target, &published));
         // Dropping `leases` on any error below frees every host port taken above.
         self.firewall.set_ports(&target.endpoint_id, rules).await?;
         let proxies = match self.start_proxies(target, &mut leases) {
@@ -187,6 +182,25 @@ impl PortPublisher {
             },
         );
         Ok(published)
+    }
+
+    /// The kernel path of `ports` published for `target`: what [`Self::publish`] programs,
+    /// and what the engine rebuilds its table from at start-up.
+    pub fn dnat_rules(&self, target: &PublishTarget, ports: &[PublishedPort]) -> Vec<DnatRule> {
+        ports
+            .iter()
+            .filter_map(|p| {
+                container_addr(target, p.host_ip.is_ipv4()).map(|container_ip| DnatRule {
+                    proto: p.proto,
+                    host_ip: (!p.host_ip.is_unspecified()).then_some(p.host_ip),
+                    host_port: p.host_port,
+                    container_ip,
+                    container_port: p.container_port,
+                    bridge: target.bridge.clone(),
+                    skip_from_bridge: self.userland_proxy,
+                })
+            })
+            .collect()
     }
 
     fn host_addrs(

@@ -2,9 +2,11 @@
 //! (snapshots, images, references, leases) and generic JSON tables the engine keeps its
 //! records in (containers, container names, volumes, networks …).
 //!
-//! All access goes through a transaction. A write transaction is committed durably (fsync)
-//! when its closure returns `Ok`, and rolled back when it returns `Err` — so several records
-//! change together or not at all.
+//! All access goes through a transaction. A write transaction is committed when its closure
+//! returns `Ok`, and rolled back when it returns `Err` — so several records change together or
+//! not at all. `write` returns once the commit is durable; concurrent writers share the fsync
+//! that makes them so (group commit, `group`). `write_deferred` commits without waiting for
+//! the disk, for steps whose loss in a crash start-up recovery cleans up.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::ErrorKind;
+
+mod group;
 
 /// Errors of the metadata database.
 #[derive(Debug, thiserror::Error)]
@@ -111,8 +115,21 @@ fn def(name: &str) -> TableDefinition<'_, &'static str, &'static [u8]> {
 /// was not committed — instead of the daemon failing every write until it restarts.
 pub struct MetaDb {
     /// `None` between an I/O failure and the next successful open.
-    db: Mutex<Option<Arc<redb::Database>>>,
+    db: Mutex<Option<Arc<Open>>>,
     path: PathBuf,
+}
+
+/// One opening of the file, with the record of which of its commits are on disk.
+struct Open {
+    db: redb::Database,
+    group: group::GroupCommit,
+}
+
+impl std::ops::Deref for Open {
+    type Target = redb::Database;
+    fn deref(&self) -> &redb::Database {
+        &self.db
+    }
 }
 
 /// Whether a redb error leaves the database poisoned until it is opened again.
@@ -130,10 +147,14 @@ impl MetaDb {
         })
     }
 
-    fn open_file(path: &Path) -> Result<redb::Database, MetaError> {
-        redb::Database::create(path).map_err(|e| MetaError::Open {
+    fn open_file(path: &Path) -> Result<Open, MetaError> {
+        let db = redb::Database::create(path).map_err(|e| MetaError::Open {
             path: path.into(),
             source: e.into(),
+        })?;
+        Ok(Open {
+            db,
+            group: group::GroupCommit::default(),
         })
     }
 
@@ -145,7 +166,7 @@ impl MetaDb {
     /// The open database, opening the file again after an I/O failure. Opening fails while
     /// transactions of the dropped database are still running (they hold the file's lock):
     /// the caller gets the error and the next transaction tries again.
-    fn handle(&self) -> Result<Arc<redb::Database>, MetaError> {
+    fn handle(&self) -> Result<Arc<Open>, MetaError> {
         let mut slot = self.db.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(db) = slot.as_ref() {
             return Ok(db.clone());
@@ -157,7 +178,10 @@ impl MetaDb {
     }
 
     /// Drops `db` (if it is still the current one) because it met an I/O error.
-    fn discard(&self, db: &Arc<redb::Database>, error: &redb::Error) {
+    fn discard(&self, db: &Arc<Open>, error: &redb::Error) {
+        // Opening again rolls back to the last durable commit: the commits waiting for a sync
+        // are lost, and their writers are told so.
+        db.group.lose();
         let mut slot = self.db.lock().unwrap_or_else(|e| e.into_inner());
         if slot.as_ref().is_some_and(|cur| Arc::ptr_eq(cur, db)) {
             tracing::warn!(path = %self.path.display(), %error, "metadata database I/O error: it will be opened again");
@@ -171,7 +195,7 @@ impl MetaDb {
         &self,
         op: &'static str,
         begin: impl Fn(&redb::Database) -> Result<T, E>,
-    ) -> Result<(Arc<redb::Database>, T), MetaError>
+    ) -> Result<(Arc<Open>, T), MetaError>
     where
         E: Into<redb::Error>,
     {
@@ -196,42 +220,41 @@ impl MetaDb {
         }
     }
 
-    /// Runs `f` in a write transaction, committed durably if `f` returns `Ok`, rolled back
-    /// otherwise. Only one write transaction runs at a time.
+    /// Runs `f` in a write transaction, committed if `f` returns `Ok` (and rolled back
+    /// otherwise); returns once the commit is on disk. Only one write transaction runs at a
+    /// time, but the fsync is shared: commits that finish while another writer syncs are made
+    /// durable by one sync after it.
     pub fn write<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
     where
         E: From<MetaError>,
     {
-        let (db, tx) = self.begin("beginning write transaction", |db| db.begin_write())?;
-        let mut wtx = WriteTx { tx };
-        let out = f(&mut wtx)?;
-        if let Err(e) = wtx.tx.commit() {
-            let e: redb::Error = e.into();
-            if poisons(&e) {
-                self.discard(&db, &e);
-            }
-            return Err(MetaError::Db {
-                op: "committing",
-                source: e,
-            }
-            .into());
-        }
+        let (db, out, seq) = self.commit(f)?;
+        db.group.make_durable(seq, || self.sync(&db))?;
         Ok(out)
     }
 
-    /// [`MetaDb::write`], committed without waiting for the disk: the transaction is atomic
-    /// and ordered as any other, and becomes durable with the next durable commit of this
-    /// process (a crash before that loses it, never half of it). For records a crash may
-    /// lose — a build's intermediate steps — where one `fsync` per record costs more than the
-    /// work it records.
-    pub fn write_relaxed<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
+    /// Like `write`, but returns as soon as the commit is visible to later transactions,
+    /// before it is on disk: the next `write` (of any caller) makes it durable. For records a
+    /// crash may lose because start-up recovery removes what they described (work in
+    /// progress), never for anything acknowledged to a client.
+    pub fn write_deferred<T, E>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<MetaError>,
+    {
+        self.commit(f).map(|(_, out, _)| out)
+    }
+
+    /// Commits `f`'s transaction without waiting for the disk.
+    fn commit<T, E>(
+        &self,
+        f: impl FnOnce(&mut WriteTx) -> Result<T, E>,
+    ) -> Result<(Arc<Open>, T, u64), E>
     where
         E: From<MetaError>,
     {
         let (db, mut tx) = self.begin("beginning write transaction", |db| db.begin_write())?;
-        if let Err(e) = tx.set_durability(redb::Durability::None) {
-            tracing::debug!(error = %e, "non-durable commit refused: committing durably");
-        }
+        tx.set_durability(redb::Durability::None)
+            .map_err(db_err("choosing the commit's durability"))?;
         let mut wtx = WriteTx { tx };
         let out = f(&mut wtx)?;
         if let Err(e) = wtx.tx.commit() {
@@ -245,7 +268,26 @@ impl MetaDb {
             }
             .into());
         }
-        Ok(out)
+        let seq = db.group.committed();
+        Ok((db, out, seq))
+    }
+
+    /// Makes every commit so far durable: an empty transaction committed with fsync (redb
+    /// writes the non-durable commits before it with it). A failure drops the database, so
+    /// that what was not written is rolled back everywhere, not only for this caller.
+    fn sync(&self, db: &Arc<Open>) -> Result<(), MetaError> {
+        let result = db
+            .begin_write()
+            .map_err(redb::Error::from)
+            .and_then(|tx| tx.commit().map_err(redb::Error::from));
+        if let Err(e) = result {
+            self.discard(db, &e);
+            return Err(MetaError::Db {
+                op: "committing durably",
+                source: e,
+            });
+        }
+        Ok(())
     }
 
     /// Runs `f` in a read transaction (a consistent snapshot; does not block writers).
@@ -526,6 +568,41 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let db = MetaDb::open(&d.path().join("meta.redb")).unwrap();
         (d, db)
+    }
+
+    #[test]
+    fn concurrent_writes_all_reach_the_disk() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("meta.redb");
+        let db = Arc::new(MetaDb::open(&path).unwrap());
+        db.write_deferred(|tx| tx.put("t", "deferred", &Rec { n: 0 }))
+            .unwrap();
+        let seen: Option<Rec> = db.read(|tx| tx.get("t", "deferred")).unwrap();
+        assert_eq!(
+            seen,
+            Some(Rec { n: 0 }),
+            "a deferred commit is visible at once"
+        );
+        let writers: Vec<_> = (1..=16)
+            .map(|n| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    db.write(|tx| tx.put("t", &format!("k{n}"), &Rec { n }))
+                        .unwrap()
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        drop(db);
+        let db = MetaDb::open(&path).unwrap();
+        let all: Vec<(String, Rec)> = db.read(|tx| tx.list("t")).unwrap();
+        assert_eq!(
+            all.len(),
+            17,
+            "every write and the deferred one before them: {all:?}"
+        );
     }
 
     /// A tmpfs of `size` mounted on a fresh temp dir, unmounted on drop (needs root).
