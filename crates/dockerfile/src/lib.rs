@@ -45,7 +45,7 @@
 //! ```
 
 mod error;
-mod go;
+pub mod go;
 pub mod ignore;
 pub mod instructions;
 mod json;

@@ -351,20 +351,29 @@ fn set_mtime(f: &File, secs: u64) -> io::Result<()> {
 pub fn receive<R: Read>(reader: R, root: &Path, limits: Limits) -> Result<Received, ContextError> {
     let (_, reader) = oci::compression::decompress_local(reader)?;
     let mut archive = tar::Archive::new(reader);
-    let mut w = Writer {
-        root,
-        limits,
-        out: Received::default(),
-        buf: Vec::new(),
-        dir_times: Vec::new(),
-        expected: None,
-    };
+    let mut w = Writer::new(root, limits, None);
     w.read_tar(&mut archive)?;
     w.finish_dirs();
     Ok(w.out)
 }
 
-impl Writer<'_> {
+impl<'a> Writer<'a> {
+    /// A writer into `root`; `expected`: see [`Writer::expected`].
+    pub(crate) fn new(
+        root: &'a Path,
+        limits: Limits,
+        expected: Option<BTreeMap<String, String>>,
+    ) -> Writer<'a> {
+        Writer {
+            root,
+            limits,
+            out: Received::default(),
+            buf: Vec::new(),
+            dir_times: Vec::new(),
+            expected,
+        }
+    }
+
     /// Writes every entry of `archive`.
     pub(crate) fn read_tar<R: Read>(
         &mut self,

@@ -154,20 +154,12 @@ pub fn apply<R: Read>(
     for k in stale {
         remove(root, k)?;
     }
-    let mut w = Writer {
-        root,
-        limits,
-        out: Received::default(),
-        buf: Vec::new(),
-        dir_times: Vec::new(),
-        expected: Some(
-            manifest
-                .iter()
-                .filter(|e| want.contains(&e.path))
-                .map(|e| (e.path.clone(), e.stat.clone()))
-                .collect(),
-        ),
-    };
+    let expected = manifest
+        .iter()
+        .filter(|e| want.contains(&e.path))
+        .map(|e| (e.path.clone(), e.stat.clone()))
+        .collect();
+    let mut w = Writer::new(root, limits, Some(expected));
     for e in manifest {
         let kept = (!want.contains(&e.path))
             .then(|| cached.entries.get(&e.path))
