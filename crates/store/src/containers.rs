@@ -221,14 +221,29 @@ impl Store {
     /// Removes the container's rw layer and its init layer (the container must be stopped and
     /// unmounted).
     pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
-        self.inner
-            .snapshots
-            .remove(&container_key(id))
+        let sn = &self.inner.snapshots;
+        let (key, init) = (container_key(id), init_key(id));
+        // Both records in one commit, not waiting for the disk: this is cleanup after the
+        // container's own record is gone, and layers a crash brings back are owned by no
+        // container, which start-up recovery removes (directories already gone are fine).
+        let ids = self
+            .inner
+            .db
+            .write_deferred(|tx| {
+                let rw = sn.remove_record(tx, &key)?;
+                let init = match sn.remove_record(tx, &init) {
+                    Ok(i) => Some(i),
+                    Err(SnapshotError::NotFound { .. }) => None,
+                    Err(e) => return Err(e),
+                };
+                Ok((rw, init))
+            })
             .map_err(|e| self.container_err(id, e))?;
-        match self.inner.snapshots.remove(&init_key(id)) {
-            Ok(()) | Err(SnapshotError::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
+        sn.remove_dir(ids.0)?;
+        if let Some(i) = ids.1 {
+            sn.remove_dir(i)?;
         }
+        Ok(())
     }
 
     /// IDs of every container that has an rw layer (for reconciliation at start-up).

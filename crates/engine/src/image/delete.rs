@@ -11,7 +11,7 @@ use api_types::ImageDeleteResponseItem;
 use oci::{AnyReference, Digest, Reference};
 
 use super::ImageService;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 fn short(id: &str) -> String {
     id.trim_start_matches("sha256:").chars().take(12).collect()
@@ -131,7 +131,12 @@ impl ImageService {
         for r in refs {
             out.push(self.untag(&id, &r).await?);
         }
-        self.remove_record(&rec.id, force).await?;
+        match self.remove_record(&rec.id, force).await {
+            // Untagged, the image was dangling for a moment, and a concurrent `image prune`
+            // deleted it first: gone all the same, as asked.
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            r => r?,
+        }
         out.push(ImageDeleteResponseItem {
             untagged: None,
             deleted: Some(id),
