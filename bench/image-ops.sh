@@ -13,11 +13,7 @@ N=${1:-3}
 W=$(mktemp -d /tmp/berth-image-ops.XXXXXX)
 cleanup() {
   [ -n "${DPID:-}" ] && stop_berthd
-  if [ -f "$W/docker/dockerd.pid" ]; then
-    local p; p=$(cat "$W/docker/dockerd.pid")
-    kill "$p" 2>/dev/null; for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-  fi
-  [ -d "$W/podman" ] && podman_cli rm -af >/dev/null 2>&1
+  stop_other_engines "$W"
   grep " $W" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$W"
 }
@@ -40,30 +36,7 @@ skopeo copy -q "oci:$MULTI_OCI:latest" "oci-archive:$W/multi-oci.tar:bench/multi
 ENGINES=(berth)
 start_berthd "$W/berth"
 CLI_berth="$BIN/berth -H unix://$SOCK"
-if command -v dockerd >/dev/null; then
-  mkdir -p "$W/docker"
-  dockerd --data-root "$W/docker/data" --exec-root "$W/docker/exec" --pidfile "$W/docker/dockerd.pid" \
-    -H "unix://$W/docker/docker.sock" --bridge=none --iptables=false --ip-masq=false \
-    --storage-driver overlay2 >"$W/docker/dockerd.log" 2>&1 &
-  CLI_docker="docker -H unix://$W/docker/docker.sock"
-  for _ in $(seq 1 100); do $CLI_docker version >/dev/null 2>&1 && break; sleep 0.2; done
-  $CLI_docker version >/dev/null 2>&1 && ENGINES+=(docker) || echo "dockerd did not start: skipped" >&2
-fi
-# podman's crun refuses hybrid cgroup hosts: it runs in a mount namespace without the
-# (empty) cgroup2 mount, and with rlimits this host allows.
-podman_cli() {
-  CONTAINERS_CONF=$W/podman/containers.conf unshare -m sh -c \
-    'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
-    podman --root "$W/podman/root" --runroot "$W/podman/run" --tmpdir "$W/podman/tmp" "$@"
-}
-if command -v podman >/dev/null; then
-  mkdir -p "$W/podman"/{root,run,tmp}
-  H=$(ulimit -Hn); U=$(ulimit -Hu); { [ "$U" = unlimited ] || [ "$U" -gt 32768 ]; } && U=32768
-  printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' \
-    "$H" "$H" "$U" "$U" > "$W/podman/containers.conf"
-  CLI_podman=podman_cli
-  ENGINES+=(podman)
-fi
+start_other_engines "$W"
 
 # ops ENGINE IMAGE: N rounds of commit, export, import, save, cold load, warm load.
 ops() {

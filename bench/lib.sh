@@ -66,3 +66,46 @@ import_busybox() {
   "$BIN/berth" -H "unix://$SOCK" import --change 'CMD ["sh"]' "$tar" busybox:latest >/dev/null
   rm -f "$tar"
 }
+
+# start_other_engines DIR : next to berth (ENGINES=(berth), CLI_berth set by the caller), a
+# private dockerd under DIR/docker when `dockerd` is installed (CLI_docker) and podman with its
+# own store under DIR/podman when installed (CLI_podman, through podman_cli); appends each one
+# that runs to ENGINES. stop_other_engines DIR undoes it.
+podman_cli() {
+  CONTAINERS_CONF=$PODMAN_DIR/containers.conf unshare -m sh -c \
+    'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' sh \
+    podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --tmpdir "$PODMAN_DIR/tmp" "$@"
+}
+start_other_engines() {
+  local w=$1
+  if command -v dockerd >/dev/null; then
+    mkdir -p "$w/docker"
+    dockerd --data-root "$w/docker/data" --exec-root "$w/docker/exec" --pidfile "$w/docker/dockerd.pid" \
+      -H "unix://$w/docker/docker.sock" --bridge=none --iptables=false --ip-masq=false \
+      --storage-driver overlay2 >"$w/docker/dockerd.log" 2>&1 &
+    CLI_docker="docker -H unix://$w/docker/docker.sock"
+    for _ in $(seq 1 100); do $CLI_docker version >/dev/null 2>&1 && break; sleep 0.2; done
+    $CLI_docker version >/dev/null 2>&1 && ENGINES+=(docker) || echo "dockerd did not start: skipped" >&2
+  fi
+  # podman's crun refuses hybrid cgroup hosts: it runs in a mount namespace without the
+  # (empty) cgroup2 mount, and with rlimits this host allows.
+  if command -v podman >/dev/null; then
+    PODMAN_DIR=$w/podman
+    mkdir -p "$PODMAN_DIR"/{root,run,tmp}
+    local h u
+    h=$(ulimit -Hn); u=$(ulimit -Hu); { [ "$u" = unlimited ] || [ "$u" -gt 32768 ]; } && u=32768
+    printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' \
+      "$h" "$h" "$u" "$u" > "$PODMAN_DIR/containers.conf"
+    CLI_podman=podman_cli
+    ENGINES+=(podman)
+  fi
+}
+stop_other_engines() {
+  local w=$1 p
+  if [ -f "$w/docker/dockerd.pid" ]; then
+    p=$(cat "$w/docker/dockerd.pid")
+    kill "$p" 2>/dev/null; for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+  fi
+  [ -d "$w/podman" ] && podman_cli rm -af >/dev/null 2>&1
+  return 0
+}

@@ -30,6 +30,6 @@ compose_venv=/opt/berth-compose
 if ! "$compose_venv/bin/docker-compose" version >/dev/null 2>&1; then
   /usr/bin/python3 -m venv "$compose_venv"
   "$compose_venv/bin/pip" install -q 'cython<3' wheel setuptools
-  "$compose_venv/bin/pip" install -q --no-build-isolation docker-compose
+  "$compose_venv/bin/pip" install -q --no-build-isolation docker-compose==1.29.2
   "$compose_venv/bin/pip" install -q docker==6.1.3 'requests<2.32' 'urllib3<2'
 fi

@@ -23,10 +23,23 @@ impl Sandbox {
         Sandbox { _tmp: tmp, target, outside }
     }
 
-    /// Applies `tar` in both whiteout modes and checks the outside is untouched.
+    /// Applies `tar` in every whiteout mode — a layer (overlay, flat) and a `docker cp`
+    /// upload (`PUT /containers/{id}/archive`: plain, with and without
+    /// `noOverwriteDirNonDir`, with a forced owner) — and checks the outside is untouched.
     pub fn apply_and_check(&self, tar: &[u8]) {
-        for whiteouts in [WhiteoutMode::Overlay, WhiteoutMode::Remove] {
-            let opts = ApplyOptions { whiteouts, ..ApplyOptions::default() };
+        let cp = |no_overwrite_dir_non_dir, chown| ApplyOptions {
+            whiteouts: WhiteoutMode::Keep,
+            no_overwrite_dir_non_dir,
+            chown,
+            ..ApplyOptions::default()
+        };
+        let modes = [
+            ApplyOptions { whiteouts: WhiteoutMode::Overlay, ..ApplyOptions::default() },
+            ApplyOptions { whiteouts: WhiteoutMode::Remove, ..ApplyOptions::default() },
+            cp(true, None),
+            cp(false, Some((1000, 1000))),
+        ];
+        for opts in modes {
             let _ = apply(tar, &self.target, &opts);
             self.check();
         }

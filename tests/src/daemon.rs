@@ -276,6 +276,44 @@ impl Daemon {
         c
     }
 
+    /// Follows `docker events <args>` and runs `act` again until the lines printed end with
+    /// `want` (the subscription starts asynchronously, maybe in the middle of an action);
+    /// panics with what was seen after `limit`.
+    pub fn events_until(
+        &self,
+        args: &[&str],
+        want: &[&str],
+        limit: Duration,
+        mut act: impl FnMut(),
+    ) {
+        use std::io::BufRead;
+        let mut cmd = self.docker_cmd(&[&["events"], args].concat());
+        let mut events = cmd.stdout(Stdio::piped()).spawn().expect("docker events");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = events.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+        let mut seen: Vec<String> = Vec::new();
+        let deadline = Instant::now() + limit;
+        while !seen.ends_with(&want) {
+            if Instant::now() > deadline {
+                let _ = events.kill();
+                let _ = events.wait();
+                panic!("events never ended with {want:?}: {seen:?}");
+            }
+            act();
+            while let Ok(l) = rx.recv_timeout(Duration::from_millis(300)) {
+                seen.push(l);
+            }
+        }
+        let _ = events.kill();
+        let _ = events.wait();
+    }
+
     /// A `berth -H … args` command, ready to run.
     pub fn berth_cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin("berth"));

@@ -348,6 +348,184 @@ fn history_tag_rmi_and_import_like_docker() {
     assert_eq!(id, printed);
 }
 
+#[test]
+fn volume_commands_print_like_docker() {
+    let d = daemon();
+    same_on_own(
+        &d,
+        &["volume", "create", "berth-v"],
+        &["volume", "create", "docker-v"],
+        "berth-",
+        "docker-",
+    );
+    same_on_own(
+        &d,
+        &[
+            "volume",
+            "create",
+            "--label",
+            "a=1",
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            "berth-o",
+        ],
+        &[
+            "volume",
+            "create",
+            "--label",
+            "a=1",
+            "-o",
+            "type=tmpfs",
+            "-o",
+            "device=tmpfs",
+            "docker-o",
+        ],
+        "berth-",
+        "docker-",
+    );
+    same_on_own(
+        &d,
+        &["volume", "create", "x"],
+        &["volume", "create", "x"],
+        "berth-",
+        "docker-",
+    );
+    same_on_own(
+        &d,
+        &["volume", "create", "--name", "p", "q"],
+        &["volume", "create", "--name", "p", "q"],
+        "berth-",
+        "docker-",
+    );
+    d.docker_ok(&[
+        "create", "--name", "user", "-v", "v10:/a", "-v", "v2:/b", "-v", "/anon", "busybox", "true",
+    ]);
+    same(&d, &["volume", "ls"]);
+    same(&d, &["volume", "ls", "-q"]);
+    same(&d, &["volume", "ls", "--format", "{{.Name}}\t{{.Driver}}\t{{.Scope}}\t{{.Labels}}\t{{.Label \"a\"}}\t{{.Links}}\t{{.Size}}"]);
+    same(
+        &d,
+        &[
+            "volume",
+            "ls",
+            "--format",
+            "table {{.Name}}\t{{.Mountpoint}}",
+        ],
+    );
+    same(&d, &["volume", "ls", "--format", "json"]);
+    same(&d, &["volume", "ls", "-f", "dangling=true", "-q"]);
+    same(
+        &d,
+        &["volume", "ls", "-f", "label=a", "--format", "{{.Name}}"],
+    );
+    same(&d, &["volume", "ls", "-f", "bogus=1"]);
+    same(&d, &["volume", "inspect", "berth-v", "v10"]);
+    same(
+        &d,
+        &[
+            "volume",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}} {{json .Labels}} {{.Options}}",
+            "berth-o",
+        ],
+    );
+    same(&d, &["volume", "inspect", "nope", "v2"]);
+    same(&d, &["volume", "rm", "v2", "nope"]);
+    same(&d, &["volume", "rm", "-f", "nope"]);
+    same(
+        &d,
+        &[
+            "inspect",
+            "--type",
+            "volume",
+            "-f",
+            "{{.Mountpoint}}",
+            "v10",
+        ],
+    );
+    same(&d, &["inspect", "-f", "{{range .Mounts}}{{.Type}} {{.Destination}} {{.Mode}} {{.RW}} {{.Propagation}}|{{end}}", "user"]);
+    same_on_own(
+        &d,
+        &["volume", "rm", "berth-v"],
+        &["volume", "rm", "docker-v"],
+        "berth-",
+        "docker-",
+    );
+    same(
+        &d,
+        &["volume", "prune", "-f", "--filter", "label=nothing-has-it"],
+    );
+    same(&d, &["volume", "prune", "-a", "-f", "--filter", "all=1"]);
+    // One prune each: the same report shape (the idle anonymous volume goes to the first).
+    let gone = d.docker_ok(&["create", "-v", "/gone", "busybox", "true"]);
+    d.docker_ok(&["rm", &gone]);
+    let b = result(&d.berth(&["volume", "prune", "-f"]));
+    assert!(
+        b.0.starts_with("Deleted Volumes:\n<id>\n\nTotal reclaimed space: "),
+        "{}",
+        b.0
+    );
+    same(&d, &["volume", "prune", "-f"]);
+    same(
+        &d,
+        &[
+            "system",
+            "df",
+            "--format",
+            "{{.Type}} {{.TotalCount}} {{.Active}} {{.Size}} {{.Reclaimable}}",
+        ],
+    );
+    same(&d, &["volume", "create", "a/b"]);
+    same(&d, &["volume", "create", "-d", "nope", "vv"]);
+}
+
+#[test]
+fn cp_prints_like_docker() {
+    let d = daemon();
+    d.docker_ok(&[
+        "run",
+        "--name",
+        "box",
+        "busybox",
+        "sh",
+        "-c",
+        "mkdir /d && echo x > /d/f && ln -s nowhere /l",
+    ]);
+    // The link is relative and leads nowhere: the docker CLI follows a destination that is a
+    // symlink (berth's copy of `/l`, made first) on the host, so an absolute target would
+    // send it outside the test's directory (`/d` at the host's root), and one to `d` would
+    // change what the later copies of `d` send.
+    let dir = d.root.path().join("cp-out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |s: &str| dir.join(s).display().to_string();
+    // Not on a terminal: nothing is printed for a successful copy.
+    same(&d, &["cp", "box:/d/f", &p("f")]);
+    same(&d, &["cp", "box:/d", &p("d")]);
+    same(&d, &["cp", &p("f"), "box:/tmp/"]);
+    same(&d, &["cp", "-q", "box:/l", &p("l")]);
+    same(&d, &["cp", "box:/nope", &p("x")]);
+    same(&d, &["cp", &p("f"), "box:/nope/x"]);
+    same(&d, &["cp", &p("f"), "nobox:/tmp"]);
+    same(&d, &["cp", "box:/a", "box:/b"]);
+    same(&d, &["cp", "a", "b"]);
+    same(&d, &["cp", "box:/d", &p("missing-parent/x")]);
+    // The docker CLI starts to tar the source before it refuses to copy a directory onto a
+    // file, and logs the broken pipe if its tar is still being written: the CLI's timing.
+    let args = ["cp", &p("d"), "box:/d/f"];
+    let b = result(&d.berth(&args));
+    let k = result(&d.docker(&args));
+    let k_err: String =
+        k.1.lines()
+            .filter(|l| !l.contains("read/write on closed pipe"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    assert_eq!(b, (k.0, k_err, k.2), "berth and docker differ for {args:?}");
+    same(&d, &["cp", "-", "box:/d/f"]);
+}
+
 /// `berth args_b` and `docker args_k` (the same command on objects of their own) print the
 /// same once `name_b` is written `name_k`.
 fn same_on_own(d: &Daemon, args_b: &[&str], args_k: &[&str], name_b: &str, name_k: &str) {

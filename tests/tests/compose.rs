@@ -1,6 +1,8 @@
 //! Compose v1 (`docker-compose` 1.29 from PyPI, installed by `scripts/deps.sh` in its own
 //! venv) against berthd: a project with two services, its default network and a published
-//! port comes up, the services talk by name, and `down` removes everything it made.
+//! port comes up, the services talk by name, and `down` removes everything it made; a project
+//! with a named volume (its services without network: the volume is what is tested) keeps
+//! its data across containers, and `down -v` removes the volume.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -101,4 +103,57 @@ fn compose_v1_project_comes_up_talks_by_name_and_goes_down() {
     let nets = d.docker_ok(&["network", "ls", "--format", "{{.Name}}"]);
     assert!(!nets.contains("berthproj"), "{nets}");
     assert_eq!(d.bridges(), bridges_before);
+}
+
+const VOLUME_PROJECT: &str = r#"version: "2.4"
+services:
+  writer:
+    image: busybox
+    network_mode: none
+    command: sh -c "echo from-compose > /data/f"
+    volumes:
+      - appdata:/data
+  reader:
+    image: busybox
+    network_mode: none
+    command: cat /data/f
+    volumes:
+      - appdata:/data:ro
+volumes:
+  appdata:
+    labels:
+      tier: data
+"#;
+
+#[test]
+fn compose_project_with_a_named_volume() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    let dir = d.root.path().join("project");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("docker-compose.yml"), VOLUME_PROJECT).unwrap();
+    ok(compose(&d, &dir, &["up", "writer"]), "up writer");
+    // `up` prints the service's output from its logs (`run -T` attaches, which compose can
+    // do after a command this short has exited).
+    let out = ok(compose(&d, &dir, &["up", "reader"]), "up reader");
+    assert!(out.contains("from-compose"), "{out}");
+    let labels = d.docker_ok(&[
+        "volume",
+        "inspect",
+        "-f",
+        "{{json .Labels}}",
+        "berthproj_appdata",
+    ]);
+    let labels: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(labels["com.docker.compose.project"], "berthproj");
+    assert_eq!(labels["com.docker.compose.volume"], "appdata");
+    assert_eq!(labels["tier"], "data");
+    // The data outlives the project's containers, and `down -v` removes the volume.
+    ok(compose(&d, &dir, &["rm", "-f"]), "rm");
+    assert!(d.container_ids().is_empty(), "{:?}", d.container_ids());
+    let out = ok(compose(&d, &dir, &["up", "reader"]), "up reader again");
+    assert!(out.contains("from-compose"), "{out}");
+    ok(compose(&d, &dir, &["down", "-v"]), "down -v");
+    assert_eq!(d.docker_ok(&["volume", "ls", "-q"]), "");
+    assert!(d.container_ids().is_empty(), "{:?}", d.container_ids());
 }

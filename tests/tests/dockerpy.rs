@@ -51,8 +51,7 @@ fn docker_py_network_calls() {
 
 #[test]
 fn docker_py_builds_images() {
-    let d = Daemon::start().unwrap();
-    d.import_busybox().unwrap();
+    let d = daemon();
     let ctx = berth_tests::build::context(
         &d,
         "py-ctx",
@@ -63,19 +62,17 @@ fn docker_py_builds_images() {
             ("app/skipped.log", "s"),
         ],
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/py/dockerpy_build.py");
-    let out = Command::new("/usr/bin/python3")
-        .arg(script)
-        .arg(d.host_arg())
-        .arg(&ctx)
-        .output()
-        .expect("/usr/bin/python3 with Debian's python3-docker is needed");
-    assert!(
-        out.status.success(),
-        "docker-py build failed:\n{}\n{}\ndaemon:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        berth_tests::daemon::tail(&d.log_text(), 30)
+    run_script(
+        &d,
+        "dockerpy_build.py",
+        &[ctx.to_str().unwrap()],
+        "docker-py build OK",
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("docker-py build OK"));
+}
+
+#[test]
+fn docker_py_volume_and_archive_calls() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    run_script(&d, "dockerpy_volumes.py", &[], "docker-py volumes OK");
 }

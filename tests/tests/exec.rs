@@ -2,7 +2,7 @@
 //! output and exit codes; `-it` under a real terminal; the Engine API's exec endpoints as
 //! dockerd answers them; and what an exec must not leave behind.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -460,47 +460,19 @@ fn exec_api_answers_like_dockerd() {
 #[test]
 fn exec_events_follow_dockerds() {
     let d = daemon_with_web();
-    let mut events = d
-        .docker_cmd(&[
-            "events",
-            "--filter",
-            "container=web",
-            "--format",
-            "{{.Action}}",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out = events.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
     // The subscription may start in the middle of an exec: repeat until one is seen whole.
-    let want = [
-        "exec_create: sh -c exit 2",
-        "exec_start: sh -c exit 2",
-        "exec_die",
-    ];
-    let mut seen: Vec<String> = Vec::new();
-    let deadline = Instant::now() + T;
-    loop {
-        let _ = d.docker(&["exec", "web", "sh", "-c", "exit 2"]);
-        while let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-            seen.push(l);
-        }
-        if seen.ends_with(&want.map(String::from)) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no whole exec in the events: {seen:?}"
-        );
-    }
-    let _ = events.kill();
-    let _ = events.wait();
+    d.events_until(
+        &["--filter", "container=web", "--format", "{{.Action}}"],
+        &[
+            "exec_create: sh -c exit 2",
+            "exec_start: sh -c exit 2",
+            "exec_die",
+        ],
+        T,
+        || {
+            let _ = d.docker(&["exec", "web", "sh", "-c", "exit 2"]);
+        },
+    );
 }
 
 #[test]

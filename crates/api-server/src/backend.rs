@@ -2,8 +2,8 @@
 //! container routes see a [`ContainerBackend`], the exec routes an [`ExecBackend`], the system
 //! routes a [`SystemBackend`], the image routes (import, list, inspect, history, tag, delete,
 //! save, load, pull, push, search, login) an [`ImageBackend`], the build routes (build,
-//! context sync, build cache prune) a [`BuildBackend`], the network routes a
-//! [`NetworkBackend`]. `berthd` hands them the real
+//! context sync, build cache prune) a [`BuildBackend`], the volume routes a
+//! [`VolumeBackend`], the network routes a [`NetworkBackend`]. `berthd` hands them the real
 //! [`Engine`], which implements them all; a router's unit tests hand it a fake. Commit, diff
 //! and export are container operations; `system df` and the prune endpoints span services and
 //! take the engine.
@@ -21,15 +21,16 @@ use api_types::{
     ImageSearchResponseItem, ImageSummary, JsonMessage,
 };
 use api_types::{
-    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
-    ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect, Filters, SystemInfo,
-    SystemVersion,
+    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPathStat,
+    ContainerPruneResponse, ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect,
+    Filters, SystemInfo, SystemVersion,
 };
+use api_types::{Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse};
 use distribution::AuthConfig;
 use engine::builder::{BuildRequest, PruneOptions};
 use engine::container::{
-    AttachOptions, AttachSession, ExecStart, ExecStartOptions, ListOptions, LogStream, LogsOptions,
-    RemoveOptions, StopOptions, WaitCondition, WaitFuture,
+    AttachOptions, AttachSession, ExecStart, ExecStartOptions, ExportStream, ExtractOptions,
+    ListOptions, LogStream, LogsOptions, RemoveOptions, StopOptions, WaitCondition, WaitFuture,
 };
 use engine::events::Event;
 use engine::image::progress::Receiver;
@@ -100,6 +101,74 @@ pub trait ContainerBackend: Send + Sync + 'static {
         &self,
         filters: Filters,
     ) -> impl Future<Output = Result<ContainerPruneResponse>> + Send;
+    /// `HEAD /containers/{id}/archive?path=`: the stat of a path in the container.
+    fn stat_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<ContainerPathStat>> + Send;
+    /// `GET /containers/{id}/archive?path=`: the stat and a tar of the path.
+    fn archive_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> impl Future<Output = Result<(ContainerPathStat, ExportStream)>> + Send;
+    /// `PUT /containers/{id}/archive?path=`: extracts the tar `body` into the directory `path`.
+    fn extract_to_dir<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        id: &str,
+        path: &str,
+        opts: ExtractOptions,
+        body: R,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The volume routes' view of the daemon.
+pub trait VolumeBackend: Send + Sync + 'static {
+    /// `GET /volumes`.
+    fn volume_list(&self, filters: &Filters) -> Result<VolumeListResponse>;
+    /// `POST /volumes/create`.
+    fn volume_create(
+        &self,
+        opts: VolumeCreateOptions,
+    ) -> impl Future<Output = Result<Volume>> + Send;
+    /// `GET /volumes/{name}`.
+    fn volume_inspect(&self, name: &str) -> Result<Volume>;
+    /// `DELETE /volumes/{name}`.
+    fn volume_remove(&self, name: &str, force: bool) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /volumes/prune`; `all_by_default`: named volumes too unless the filters say
+    /// otherwise (API < 1.42).
+    fn volume_prune(
+        &self,
+        filters: Filters,
+        all_by_default: bool,
+    ) -> impl Future<Output = Result<VolumePruneResponse>> + Send;
+}
+
+impl VolumeBackend for Engine {
+    fn volume_list(&self, filters: &Filters) -> Result<VolumeListResponse> {
+        Ok(self.volumes().list(filters)?)
+    }
+
+    async fn volume_create(&self, opts: VolumeCreateOptions) -> Result<Volume> {
+        Ok(self.volumes().create(opts).await?)
+    }
+
+    fn volume_inspect(&self, name: &str) -> Result<Volume> {
+        Ok(self.volumes().inspect(name)?)
+    }
+
+    async fn volume_remove(&self, name: &str, force: bool) -> Result<()> {
+        Ok(self.volumes().remove(name, force).await?)
+    }
+
+    async fn volume_prune(
+        &self,
+        filters: Filters,
+        all_by_default: bool,
+    ) -> Result<VolumePruneResponse> {
+        Ok(self.volumes().prune(filters, all_by_default).await?)
+    }
 }
 
 /// The exec routes' view of the daemon.
@@ -312,6 +381,28 @@ impl ContainerBackend for Engine {
 
     async fn prune(&self, filters: Filters) -> Result<ContainerPruneResponse> {
         self.containers().prune(filters).await
+    }
+
+    async fn stat_path(&self, id: &str, path: &str) -> Result<ContainerPathStat> {
+        self.containers().stat_path(id, path).await
+    }
+
+    async fn archive_path(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<(ContainerPathStat, ExportStream)> {
+        self.containers().archive_path(id, path).await
+    }
+
+    async fn extract_to_dir<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        id: &str,
+        path: &str,
+        opts: ExtractOptions,
+        body: R,
+    ) -> Result<()> {
+        self.containers().extract_to_dir(id, path, opts, body).await
     }
 }
 

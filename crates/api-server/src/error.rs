@@ -57,6 +57,12 @@ impl From<EngineError> for ApiError {
     }
 }
 
+impl From<engine::volume::VolumeError> for ApiError {
+    fn from(e: engine::volume::VolumeError) -> ApiError {
+        EngineError::from(e).into()
+    }
+}
+
 impl From<engine::network::NetError> for ApiError {
     fn from(e: engine::network::NetError) -> ApiError {
         EngineError::from(e).into()

@@ -2,8 +2,9 @@
 //! `/_ping` headers, error kind → HTTP status (the only place), streamed JSON and hijacked
 //! attach (`101 UPGRADED`).
 //!
-//! Routers depend on narrow backend traits (`backend`: containers, exec, system, images,
-//! networks), not on the engine: `berthd` passes the engine, unit tests pass fakes.
+//! Routers depend on narrow backend traits (`backend`: containers with their archives, exec,
+//! system, images, volumes, networks), not on the engine: `berthd` passes the engine, unit
+//! tests pass fakes.
 //!
 //! Modules: `routes` (one file per API tag), `backend` (what each router needs), `version`
 //! (prefix and headers), `error` (status mapping, JSON error bodies), `hijack` (connection
@@ -47,6 +48,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(routes::exec::routes(engine.clone()))
         .merge(routes::images::routes(engine.clone()))
         .merge(routes::build::routes(engine.clone()))
+        .merge(routes::volumes::routes(engine.clone()))
         .merge(routes::networks::routes(engine))
         .merge(spanning)
         .fallback(not_found)

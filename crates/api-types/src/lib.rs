@@ -26,6 +26,7 @@ pub mod time;
 pub mod units;
 pub mod usage;
 pub mod version;
+pub mod volume;
 
 pub use container::*;
 pub use exec::*;
@@ -36,6 +37,10 @@ pub use progress::*;
 pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
 pub use usage::*;
+pub use volume::{
+    BindOptions, ContainerPathStat, Mount, TmpfsOptions, UsageData, Volume, VolumeCreateOptions,
+    VolumeDriver, VolumeListResponse, VolumeOptions, VolumePruneResponse,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -21,7 +21,7 @@ pub struct DiskUsage {
     pub containers: Vec<ContainerSummary>,
     /// Volumes (moby's `volume.Volume` with `UsageData`).
     #[serde(default, deserialize_with = "crate::serde_util::null_default")]
-    pub volumes: Vec<Value>,
+    pub volumes: Vec<crate::volume::Volume>,
     /// Build cache records.
     #[serde(default, deserialize_with = "crate::serde_util::null_default")]
     pub build_cache: Vec<Value>,

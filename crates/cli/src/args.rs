@@ -10,6 +10,8 @@ mod build;
 pub use build::{BuildArgs, BuilderCommand, BuilderPruneArgs};
 mod image_ops;
 pub use image_ops::*;
+pub mod volume;
+pub use volume::{CpArgs, VolumeCommand};
 mod registry;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
 mod network;
@@ -184,6 +186,14 @@ pub enum Command {
     /// Manage builds
     #[command(subcommand)]
     Builder(BuilderCommand),
+    /// Copy files/folders between a container and the local filesystem
+    #[command(
+        override_usage = "berth cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
+    )]
+    Cp(CpArgs),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
 }
 
 /// `berth container …`.
@@ -231,6 +241,10 @@ pub enum ContainerCommand {
     Diff(DiffArgs),
     #[command(override_usage = "berth container export [OPTIONS] CONTAINER")]
     Export(ExportArgs),
+    #[command(
+        override_usage = "berth container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth container cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
+    )]
+    Cp(CpArgs),
     /// List port mappings or a specific mapping for the container
     #[command(override_usage = "berth container port CONTAINER [PRIVATE_PORT[/PROTO]]")]
     Port(PortArgs),
@@ -414,6 +428,12 @@ pub struct ContainerFlags {
     /// Mount volumes from the specified container(s)
     #[arg(long = "volumes-from", value_name = "list")]
     pub volumes_from: Vec<String>,
+    /// Attach a filesystem mount to the container
+    #[arg(long = "mount", value_name = "mount")]
+    pub mount: Vec<String>,
+    /// Optional volume driver for the container
+    #[arg(long = "volume-driver", value_name = "string")]
+    pub volume_driver: Option<String>,
     /// Command to run to check health
     #[arg(long = "health-cmd", value_name = "string")]
     pub health_cmd: Option<String>,

@@ -1,6 +1,6 @@
 //! The parts of the docker CLI's `config.json` berth honours: `detachKeys`, `psFormat`,
-//! `imagesFormat`. Read from `--config`, `$DOCKER_CONFIG`, or `~/.docker`; a missing or
-//! unreadable file means defaults, as for docker.
+//! `imagesFormat`, `volumesFormat`. Read from `--config`, `$DOCKER_CONFIG`, or `~/.docker`; a
+//! missing or unreadable file means defaults, as for docker.
 
 use serde::Deserialize;
 
@@ -13,6 +13,8 @@ pub struct ConfigFile {
     pub ps_format: Option<String>,
     #[serde(rename = "imagesFormat", default)]
     pub images_format: Option<String>,
+    #[serde(rename = "volumesFormat", default)]
+    pub volumes_format: Option<String>,
     #[serde(rename = "networksFormat", default)]
     pub networks_format: Option<String>,
     /// The directory given with `--config`, if any (where credentials are read and written).

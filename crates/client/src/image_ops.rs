@@ -140,19 +140,3 @@ pub(crate) fn filter_query(f: &Filters) -> Query {
         Query::new().set("filters", f.to_json())
     }
 }
-
-impl Client {
-    /// `POST /volumes/prune?filters=`: the names deleted and the bytes reclaimed.
-    pub async fn volumes_prune(&self, filters: &Filters) -> Result<(u64, Vec<String>)> {
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "PascalCase")]
-        struct Report {
-            volumes_deleted: Option<Vec<String>>,
-            #[serde(default)]
-            space_reclaimed: u64,
-        }
-        let resp = self.post("/volumes/prune", filter_query(filters)).await?;
-        let r: Report = body::json(resp.into_body(), "volume prune report").await?;
-        Ok((r.space_reclaimed, r.volumes_deleted.unwrap_or_default()))
-    }
-}

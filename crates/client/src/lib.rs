@@ -12,8 +12,9 @@
 //! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `exec`
 //! (create, start, resize, inspect), `build` (`POST /build`), `image`
 //! (import, list, inspect, tag, delete, history, pull), `image_ops` (commit, changes,
-//! export, save, load, prunes, disk usage), `network` (networks), `system` (ping, version, info,
-//! events), `stdcopy` (demultiplexing 8-byte framed streams), `body` (request and response
+//! export, save, load, prunes, disk usage), `volume` (volumes, and the archive endpoints of
+//! `docker cp`), `network` (networks), `system` (ping, version, info, events), `stdcopy`
+//! (demultiplexing 8-byte framed streams), `body` (request and response
 //! bodies), `request` (URIs, error mapping), `transport` (connections), `host` (addresses).
 
 pub mod attach;
@@ -31,6 +32,7 @@ pub mod request;
 pub mod stdcopy;
 pub mod system;
 pub mod transport;
+pub mod volume;
 
 use std::sync::Arc;
 

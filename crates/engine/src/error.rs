@@ -197,11 +197,31 @@ pub enum Error {
     /// Networks, endpoints, published ports (messages in dockerd's words; boxed: it is big).
     #[error(transparent)]
     Network(Box<crate::network::NetError>),
+
+    // --- The volume service and `docker cp`. ---
+    /// A volume operation failed.
+    #[error(transparent)]
+    Volume(Box<crate::volume::VolumeError>),
+    /// A `docker cp` operation (`/containers/{id}/archive`) failed.
+    #[error(transparent)]
+    ContainerArchive(Box<crate::container::ArchiveError>),
 }
 
 impl From<crate::network::NetError> for Error {
     fn from(e: crate::network::NetError) -> Error {
         Error::Network(Box::new(e))
+    }
+}
+
+impl From<crate::volume::VolumeError> for Error {
+    fn from(e: crate::volume::VolumeError) -> Error {
+        Error::Volume(Box::new(e))
+    }
+}
+
+impl From<crate::container::ArchiveError> for Error {
+    fn from(e: crate::container::ArchiveError) -> Error {
+        Error::ContainerArchive(Box::new(e))
     }
 }
 
@@ -314,6 +334,8 @@ impl Error {
             Error::MissingBlob(e) => e.kind(),
             Error::Pull(e) => e.kind(),
             Error::Archive(e) => e.kind(),
+            Error::Volume(e) => e.kind(),
+            Error::ContainerArchive(e) => e.kind(),
             Error::Load(e) => e.kind(),
             Error::Filter(e) => e.kind(),
             Error::Store(e) => e.kind(),

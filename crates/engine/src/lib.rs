@@ -3,11 +3,12 @@
 //! calls these services, and `berthd` wires them together.
 //!
 //! Services never point back at each other. The one question another service asks of the
-//! containers — "which containers use this image?" (and soon this volume, this network) — goes
+//! containers — "which containers use this image, this volume?" (and soon this network) — goes
 //! through the [`usage::UsageIndex`] trait, which the container table implements and which the
-//! image service receives at construction. Operations that need both (commit: the container's
-//! rw layer, then an image of it) are driven by the container service, which depends on the
-//! image service, never the reverse: no module of `image/` imports from `container/`.
+//! image and volume services receive at construction. Operations that need both (commit: the
+//! container's rw layer, then an image of it) are driven by the container service, which
+//! depends on the image and volume services, never the reverse: no module of `image/` or
+//! `volume/` imports from `container/`.
 //!
 //! Errors: [`Error`] wraps the lower crates' errors as typed variants and answers `kind()`
 //! (the one `errdefs::ErrorKind`); only `api-server` turns a kind into an HTTP status.
@@ -19,9 +20,9 @@
 //!
 //! Modules: `container` (the container service, one file per operation), `image` (pull, push,
 //! import, load, save, list, inspect, tag, delete, commit), `builder` (`docker build`, the
-//! build cache), `network` (networks, endpoints, published ports, DNS), `system` (`/version`,
-//! `/info`, `/events`), `usage` (the who-uses-what seam), `events` (the bus), `clock` (time
-//! formats), `error`.
+//! build cache), `volume` (the volume service and its `local` driver), `network` (networks,
+//! endpoints, published ports, DNS), `system` (`/version`, `/info`, `/events`), `usage` (the
+//! who-uses-what seam), `events` (the bus), `clock` (time formats), `error`.
 
 pub mod builder;
 pub mod clock;
@@ -32,6 +33,7 @@ pub mod image;
 pub mod network;
 pub mod system;
 pub mod usage;
+pub mod volume;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,6 +46,7 @@ use events::EventBus;
 use image::ImageService;
 use network::NetworkService;
 use system::SystemService;
+use volume::VolumeService;
 
 /// How the engine is set up; filled by `berthd` from its flags.
 #[derive(Debug, Clone)]
@@ -78,6 +81,7 @@ pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
     builds: Arc<BuildService>,
+    volumes: Arc<VolumeService>,
     networks: Arc<NetworkService>,
     system: SystemService,
 }
@@ -103,8 +107,8 @@ impl Engine {
         let store = Arc::new(store);
         let events = EventBus::default();
         let registries = Arc::new(distribution::Registries::new(cfg.registry.clone()));
-        // The container table is built first: the image service asks it which containers
-        // use an image, and the container service fills it.
+        // The container table is built first: the image and volume services ask it which
+        // containers use an image or a volume, and the container service fills it.
         let table = ContainerTable::new();
         let images = Arc::new(ImageService::new(
             store.clone(),
@@ -112,6 +116,18 @@ impl Engine {
             registries,
             table.clone(),
         ));
+        let volumes = {
+            let (store, root, events, usage) = (
+                store.clone(),
+                cfg.data_root.clone(),
+                events.clone(),
+                table.clone(),
+            );
+            tokio::task::spawn_blocking(move || VolumeService::open(store, &root, events, usage))
+                .await
+                .map_err(Error::task("volume open"))??
+        };
+        let volumes = Arc::new(volumes);
         let networks = NetworkService::open(
             cfg.network.clone(),
             store.clone(),
@@ -125,6 +141,7 @@ impl Engine {
             store.clone(),
             images.clone(),
             networks.clone(),
+            volumes.clone(),
             events.clone(),
             table,
         )
@@ -135,11 +152,21 @@ impl Engine {
             images.clone(),
             containers.clone(),
         );
+        let running = containers.running_volume_users();
+        containers.sweep_subpaths();
+        let v = volumes.clone();
+        tokio::task::spawn_blocking(move || {
+            v.restore_refs(&running);
+            v.sweep_orphans();
+        })
+        .await
+        .map_err(Error::task("volume restore"))?;
         let system = SystemService::new(cfg, containers.clone(), images.clone(), events);
         Ok(Engine {
             containers,
             images,
             builds,
+            volumes,
             networks,
             system,
         })
@@ -158,6 +185,11 @@ impl Engine {
     /// Builds.
     pub fn builds(&self) -> &Arc<BuildService> {
         &self.builds
+    }
+
+    /// The volume service.
+    pub fn volumes(&self) -> &Arc<VolumeService> {
+        &self.volumes
     }
 
     /// The network service.

@@ -285,6 +285,9 @@ fn matches(f: &Filters, ev: &Event) -> bool {
             return false;
         }
     }
+    if f.contains("volume") && (ev.kind != "volume" || !f.get("volume").any(|x| x == ev.actor.id)) {
+        return false;
+    }
     if f.contains("image")
         && !f
             .get("image")

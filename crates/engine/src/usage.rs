@@ -1,8 +1,9 @@
-//! The seam between services that own shared objects (images; volumes and networks next) and
+//! The seam between services that own shared objects (images, volumes; networks next) and
 //! the containers that use them. `rmi`, `images`, `image prune` and `system df` ask "which
-//! containers use this image?"; `volume rm` and `network rm` will ask the same of their
-//! objects. The service that owns an object receives a [`UsageIndex`] at construction and
-//! asks it; it never points back at the container service.
+//! containers use this image?"; `volume rm`, `volume prune` and `volume ls -f dangling` ask
+//! the same of volumes, and `network rm` will of networks. The service that owns an object
+//! receives a [`UsageIndex`] at construction and asks it; it never points back at the
+//! container service.
 //!
 //! Vocabulary: a [`Resource`] is the shared object asked about; a [`User`] is a container
 //! that refers to it, with whether it runs (running users block removal even when forced).
@@ -12,6 +13,8 @@
 pub enum Resource<'a> {
     /// An image, by its full id (`sha256:…`).
     Image(&'a str),
+    /// A volume, by name.
+    Volume(&'a str),
 }
 
 /// A container using a [`Resource`].

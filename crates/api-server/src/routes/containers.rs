@@ -41,7 +41,8 @@ pub fn routes<B: ContainerBackend>(svc: Arc<B>) -> Router {
         .route("/containers/{id}/resize", post(resize::<B>))
         .route("/containers/{id}/rename", post(rename::<B>))
         .route("/containers/{id}/top", get(top::<B>))
-        .with_state(svc)
+        .with_state(svc.clone())
+        .merge(super::copy::routes(svc))
 }
 
 #[derive(Deserialize, Default)]

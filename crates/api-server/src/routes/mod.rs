@@ -4,12 +4,14 @@ pub mod archive;
 pub mod build;
 pub mod commit;
 pub mod containers;
+pub mod copy;
 pub mod exec;
 pub mod images;
 pub mod networks;
 pub mod registry;
 pub mod system;
 pub mod usage;
+pub mod volumes;
 
 use axum::body::Bytes;
 use serde::de::DeserializeOwned;

@@ -10,17 +10,20 @@ use axum::Router;
 use tower::ServiceExt;
 
 use api_types::{
-    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPruneResponse,
-    ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect, Filters, SystemInfo,
-    SystemVersion,
+    ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPathStat,
+    ContainerPruneResponse, ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect,
+    Filters, SystemInfo, SystemVersion,
 };
 use engine::container::{
-    AttachOptions, AttachSession, ExecStart, ExecStartOptions, ListOptions, LogStream, LogsOptions,
-    RemoveOptions, StopOptions, WaitCondition, WaitFuture,
+    AttachOptions, AttachSession, ExecStart, ExecStartOptions, ExportStream, ExtractOptions,
+    ListOptions, LogStream, LogsOptions, RemoveOptions, StopOptions, WaitCondition, WaitFuture,
 };
 use engine::{Error, Result};
+use tokio::io::AsyncRead;
 
 use crate::backend::{ContainerBackend, EventStream, ExecBackend, SystemBackend};
+
+mod volumes;
 
 /// Records what reached it; `missing` does not exist.
 #[derive(Default)]
@@ -99,6 +102,40 @@ impl ContainerBackend for Fake {
     }
     async fn prune(&self, _: Filters) -> Result<ContainerPruneResponse> {
         not_faked()
+    }
+    async fn stat_path(&self, id: &str, path: &str) -> Result<ContainerPathStat> {
+        self.record(format!("stat {id} {path}"), id)?;
+        Ok(ContainerPathStat {
+            name: "f".into(),
+            size: 3,
+            mode: 0o644,
+            mtime: "2024-01-01T00:00:00Z".into(),
+            link_target: String::new(),
+        })
+    }
+    async fn archive_path(&self, _: &str, _: &str) -> Result<(ContainerPathStat, ExportStream)> {
+        not_faked()
+    }
+    async fn extract_to_dir<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        id: &str,
+        path: &str,
+        opts: ExtractOptions,
+        mut body: R,
+    ) -> Result<()> {
+        let mut tar = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut body, &mut tar)
+            .await
+            .map_err(|e| Error::io("reading the body", e))?;
+        self.record(
+            format!(
+                "extract {id} {path} {} bytes noOverwriteDirNonDir={} copyUIDGID={}",
+                tar.len(),
+                opts.no_overwrite_dir_non_dir,
+                opts.copy_uid_gid
+            ),
+            id,
+        )
     }
 }
 
@@ -274,7 +311,6 @@ mod images {
         ChannelStream, ImportOptions, ListImagesOptions, PullOptions, PushOptions, SaveStream,
         SearchOptions,
     };
-    use tokio::io::AsyncRead;
 
     impl ImageBackend for Fake {
         async fn import<R: AsyncRead + Send + Unpin + 'static>(

@@ -50,7 +50,7 @@ pub async fn df(State(engine): State<Arc<Engine>>) -> ApiResult<Json<DiskUsage>>
         layers_size,
         images,
         containers,
-        volumes: Vec::new(),
+        volumes: engine.volumes().disk_usage().await?,
         build_cache: engine.builds().disk_usage().await?,
     }))
 }

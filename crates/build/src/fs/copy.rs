@@ -309,6 +309,7 @@ pub fn place(root: &Path, dest: &str, trees: &[Tree], how: &Place) -> Result<(),
         whiteouts: WhiteoutMode::Remove,
         same_owner: true,
         xattrs: false,
+        ..Default::default()
     };
     apply(TarStream::new(items), root, &opts)?;
     Ok(())
@@ -349,6 +350,7 @@ pub fn unpack(root: &Path, dest: &str, archive: &Path) -> Result<(), CopyError> 
         whiteouts: WhiteoutMode::Remove,
         same_owner: true,
         xattrs: true,
+        ..Default::default()
     };
     apply(reader, &target, &opts)?;
     Ok(())

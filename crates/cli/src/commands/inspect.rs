@@ -81,6 +81,20 @@ pub async fn inspect_typed(ctx: &Ctx, args: TypedInspectArgs, kind: Kind) -> Res
     .await
 }
 
+/// `berth volume inspect`.
+pub async fn inspect_volumes(
+    ctx: &Ctx,
+    names: &[String],
+    format: Option<&str>,
+) -> Result<(), CliError> {
+    run_inspect(names, format, |name| async move {
+        fetch(ctx, Kind::Volume, &name, false)
+            .await
+            .map_err(CliError::from)
+    })
+    .await
+}
+
 fn skippable(e: &client::Error) -> bool {
     let m = e.to_string();
     e.is_not_found() || m.contains("not supported") || m.contains("invalid reference format")

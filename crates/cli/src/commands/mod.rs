@@ -5,6 +5,7 @@ pub mod attach;
 pub mod build;
 pub mod build_context;
 pub mod commit;
+pub mod cp;
 pub mod create;
 pub mod exec;
 pub mod images;
@@ -25,6 +26,7 @@ pub mod search;
 pub mod simple;
 pub mod system;
 pub mod usage;
+pub mod volume;
 
 use std::io::Write;
 
@@ -92,6 +94,8 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
             BuilderCommand::Build(a) => build::build(ctx, *a).await,
             BuilderCommand::Prune(a) => usage::builder_prune(ctx, a).await,
         },
+        C::Cp(a) => cp::cp(ctx, a).await,
+        C::Volume(c) => volume::volume(ctx, c).await,
     }
 }
 
@@ -117,6 +121,7 @@ async fn container(ctx: &Ctx, cmd: ContainerCommand) -> Result<(), CliError> {
         C::Commit(a) => commit::commit(ctx, a).await,
         C::Diff(a) => commit::diff(ctx, a).await,
         C::Export(a) => commit::export(ctx, a).await,
+        C::Cp(a) => cp::cp(ctx, a).await,
         C::Port(a) => network::port(ctx, a).await,
     }
 }
@@ -137,6 +142,17 @@ async fn image(ctx: &Ctx, cmd: ImageCommand) -> Result<(), CliError> {
         C::Push(a) => push::push(ctx, a).await,
         C::Build(a) => build::build(ctx, *a).await,
     }
+}
+
+/// `key=value` list flags as a map (docker's `MapOpts`; a bare key maps to `""`).
+pub fn kv_map(values: &[String]) -> std::collections::BTreeMap<String, String> {
+    values
+        .iter()
+        .map(|v| match v.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (v.clone(), String::new()),
+        })
+        .collect()
 }
 
 /// Writes to stdout. A closed pipe (`berth ps | head -1`) ends the process quietly with

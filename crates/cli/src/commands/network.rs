@@ -42,17 +42,6 @@ pub async fn network(ctx: &Ctx, cmd: NetworkCommand) -> Result<(), CliError> {
     }
 }
 
-/// `key=value` list flags as a map (docker's `MapOpts`; a bare key maps to `""`).
-fn kv_map(values: &[String]) -> BTreeMap<String, String> {
-    values
-        .iter()
-        .map(|v| match v.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (v.clone(), String::new()),
-        })
-        .collect()
-}
-
 /// Whether `data` (an address or a CIDR) is in `subnet`, as docker's `subnetMatches`.
 fn subnet_matches(subnet: &str, data: &str) -> Result<bool, CliError> {
     let net: ipnet::IpNet = subnet
@@ -121,7 +110,7 @@ fn ipam_config(a: &NetworkCreateArgs) -> Result<Ipam, CliError> {
     for g in &a.gateway {
         attach(&mut configs, g, "gateway")?;
     }
-    for (k, v) in kv_map(&a.aux_address) {
+    for (k, v) in super::kv_map(&a.aux_address) {
         let mut matched = false;
         for c in configs.iter_mut() {
             if subnet_matches(&c.subnet.clone(), &v)? {
@@ -137,7 +126,7 @@ fn ipam_config(a: &NetworkCreateArgs) -> Result<Ipam, CliError> {
     }
     Ok(Ipam {
         driver: a.ipam_driver.clone(),
-        options: Some(kv_map(&a.ipam_opt)),
+        options: Some(super::kv_map(&a.ipam_opt)),
         config: Some(configs),
     })
 }
@@ -166,8 +155,8 @@ async fn create(ctx: &Ctx, a: NetworkCreateArgs) -> Result<(), CliError> {
             .config_from
             .clone()
             .map(|n| api_types::network::ConfigReference { network: n }),
-        options: Some(kv_map(&a.opt)),
-        labels: Some(kv_map(&a.label)),
+        options: Some(super::kv_map(&a.opt)),
+        labels: Some(super::kv_map(&a.label)),
         ..Default::default()
     };
     let resp = ctx.client.network_create(&req).await?;

@@ -53,21 +53,27 @@ pub async fn prune(ctx: &Ctx, args: PruneArgs) -> Result<(), CliError> {
     }
     let report = ctx.client.containers_prune(&f).await?;
     let deleted = report.containers_deleted.unwrap_or_default();
+    print_prune_report("Containers", &deleted, report.space_reclaimed);
+    Ok(())
+}
+
+/// What `container prune` and `volume prune` print: the deleted list (if any) and the space
+/// reclaimed (counted only when something was deleted).
+pub(crate) fn print_prune_report(what: &str, deleted: &[String], space: u64) {
     let mut reclaimed = 0;
     if !deleted.is_empty() {
-        let mut out = String::from("Deleted Containers:\n");
-        for id in &deleted {
+        let mut out = format!("Deleted {what}:\n");
+        for id in deleted {
             out.push_str(id);
             out.push('\n');
         }
         println(&out);
-        reclaimed = report.space_reclaimed;
+        reclaimed = space;
     }
     println(&format!(
         "Total reclaimed space: {}",
         human_size(reclaimed as f64)
     ));
-    Ok(())
 }
 
 /// docker's `prompt.Confirm`: `[y/N]`, only `y`/`Y` accepts.

@@ -164,9 +164,10 @@ pub async fn system_prune(ctx: &Ctx, args: SystemPruneArgs) -> Result<(), CliErr
         outputs.push(format!("Deleted Networks:\n{}\n", nets.join("\n")));
     }
     if args.volumes {
-        let (space, out) = ctx.client.volumes_prune(&f).await?;
-        total += space;
+        let r = ctx.client.volume_prune(&f).await?;
+        let out = r.volumes_deleted.unwrap_or_default();
         if !out.is_empty() {
+            total += r.space_reclaimed;
             outputs.push(format!("Deleted Volumes:\n{}\n", out.join("\n")));
         }
     }
@@ -250,6 +251,22 @@ fn with_percent(part: i64, total: i64) -> String {
     }
 }
 
+/// docker's `diskUsageVolumesContext`: a volume is active when a container refers to it;
+/// sizes of `-1` (unknown) are left out.
+fn volumes_row(du: &DiskUsage) -> DfRow {
+    let usage = || du.volumes.iter().filter_map(|v| v.usage_data.as_ref());
+    let known = || usage().filter(|u| u.size != -1);
+    let size: i64 = known().map(|u| u.size).sum();
+    let idle: i64 = known().filter(|u| u.ref_count == 0).map(|u| u.size).sum();
+    DfRow {
+        kind: "Local Volumes",
+        total: du.volumes.len(),
+        active: usage().filter(|u| u.ref_count > 0).count(),
+        size: human_size(size as f64),
+        reclaimable: with_percent(idle, size),
+    }
+}
+
 fn summary_rows(du: &DiskUsage) -> Vec<Value> {
     let used: i64 = du
         .images
@@ -282,13 +299,7 @@ fn summary_rows(du: &DiskUsage) -> Vec<Value> {
             size: human_size(c_total as f64),
             reclaimable: with_percent(c_idle, c_total),
         },
-        DfRow {
-            kind: "Local Volumes",
-            total: du.volumes.len(),
-            active: 0,
-            size: human_size(0.0),
-            reclaimable: human_size(0.0),
-        },
+        volumes_row(du),
         DfRow {
             kind: "Build Cache",
             total: du.build_cache.len(),
@@ -392,7 +403,15 @@ fn df_verbose(du: &DiskUsage) -> Result<(), CliError> {
         &container_header(),
         &containers,
     ).map_err(err)?);
-    out.push_str("\nLocal Volumes space usage:\n\nVOLUME NAME   LINKS     SIZE\n");
+    out.push_str("\nLocal Volumes space usage:\n\n");
+    out.push_str(
+        &render(
+            "table {{.Name}}\t{{.Links}}\t{{.Size}}",
+            &super::volume::volume_header(),
+            &super::volume::volume_rows(du.volumes.clone()),
+        )
+        .map_err(err)?,
+    );
     let cache = cache_records(du);
     let total: i64 = cache.iter().filter(|c| !c.shared).map(|c| c.size).sum();
     out.push_str(&format!(

@@ -7,6 +7,7 @@ pub mod image;
 pub mod json_indent;
 pub mod jsonmessage;
 pub mod network;
+pub mod row;
 pub mod table;
 pub mod units;
 

@@ -90,6 +90,7 @@ pub fn parse(flags: &ContainerFlags) -> Result<ContainerCreateRequest, OptsError
     }
     ports(flags, &mut config, &mut host)?;
     volumes(flags, &mut config, &mut host);
+    super::mount::apply(flags, &mut host)?;
     resources(flags, &mut host)?;
     security(flags, &mut host)?;
     namespaces(flags, &mut host)?;

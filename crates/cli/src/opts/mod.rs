@@ -3,6 +3,7 @@
 
 pub mod container;
 pub mod kvfile;
+pub mod mount;
 pub mod ports;
 pub mod values;
 

@@ -415,9 +415,15 @@ pub fn check_config(config: &ContainerConfig) -> Result<()> {
     if config.working_dir.contains('\0') {
         return Err(Error::invalid("invalid WorkingDir: it contains a NUL byte"));
     }
-    if let Some(dst) = config.volumes.iter().flatten().map(|(k, _)| k).next() {
+    if let Some(dst) = config
+        .volumes
+        .iter()
+        .flatten()
+        .map(|(k, _)| k)
+        .find(|k| !k.starts_with('/'))
+    {
         return Err(Error::invalid(format!(
-            "anonymous volumes are not supported yet by berth (volume at {dst})"
+            "invalid volume specification: '{dst}': invalid mount config for type \"volume\": invalid mount path: '{dst}' mount path must be absolute"
         )));
     }
     Ok(())

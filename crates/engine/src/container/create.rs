@@ -59,6 +59,13 @@ impl ContainerService {
         }
 
         let name = self.reserve_name(&id, name)?;
+        let (mounts, claims) = match self.resolve_mounts(&id, &host_config, &merged).await {
+            Ok(m) => m,
+            Err(e) => {
+                self.release_name(&name, &id);
+                return Err(e);
+            }
+        };
         let view = ContainerNet {
             id: &id,
             name: &name,
@@ -93,6 +100,7 @@ impl ContainerService {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            mounts,
             networks,
             networks_recorded: true,
         };
@@ -105,6 +113,7 @@ impl ContainerService {
         }
         let c = Container::new(record.clone());
         self.table.write().by_id.insert(id.clone(), c);
+        claims.keep();
         self.publish(&record, "create");
         Ok(ContainerCreateResponse { id, warnings })
     }
@@ -155,9 +164,19 @@ impl ContainerService {
             return Err(e.into());
         }
         let store = self.store.clone();
+        let volumes = self.volumes.clone();
         let rec = record.clone();
+        let paths2 = paths.clone();
         let result = tokio::task::spawn_blocking(move || -> Result<()> {
-            rootfs::prepare(&store, &rec, top_layer.as_deref())
+            rootfs::prepare(&store, &rec, top_layer.as_deref())?;
+            // Fresh volumes get the image's content at their path once the rootfs exists. The
+            // record is already durable: a copy-up cut short by a crash is redone at start.
+            if let Err(e) = super::volumes::copy_up(store.clone(), volumes, &rec, &paths2) {
+                let _ = rootfs::delete_record(&store, &rec.id, &rec.name);
+                let _ = rootfs::remove(&store, &rec.id);
+                return Err(e);
+            }
+            Ok(())
         })
         .await
         .map_err(Error::task("create"))?;

@@ -31,7 +31,7 @@ impl Drop for MountGuard {
 }
 
 /// Sends chunks to the response; fails once the client is gone.
-struct ChanWriter(mpsc::Sender<io::Result<Bytes>>);
+pub(crate) struct ChanWriter(pub(crate) mpsc::Sender<io::Result<Bytes>>);
 
 impl Write for ChanWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {

@@ -11,9 +11,12 @@
 //! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
 //! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
 //! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
-//! `networking` (the hooks into the network service: plan at create, attach at start, detach
-//! at stop, connect/disconnect, links).
+//! `mounts` (the mounts a create asks for) and `volumes` (their life with the container),
+//! `archive` (`docker cp`), `networking` (the hooks into the network service: plan at create,
+//! attach at start, detach at stop, connect/disconnect, links).
 
+pub mod archive;
+mod archive_error;
 mod attach;
 pub mod checks;
 mod cleanup;
@@ -39,8 +42,10 @@ mod start;
 pub mod state;
 mod stop;
 mod table;
+mod volumes;
 mod wait;
 
+pub use archive::{ArchiveError, ExtractOptions, ViewError};
 pub use attach::{AttachOptions, AttachSession};
 pub use exec::{ExecSettings, ExecState};
 pub use exec_start::{ExecSession, ExecStart, ExecStartOptions};
@@ -61,6 +66,7 @@ use crate::error::{Error, Result};
 use crate::events::EventBus;
 use crate::image::ImageService;
 use crate::network::NetworkService;
+use crate::volume::VolumeService;
 use crate::EngineConfig;
 use record::{ContainerRecord, Paths};
 use state::Status;
@@ -153,6 +159,7 @@ pub struct ContainerService {
     store: Arc<store::Store>,
     images: Arc<ImageService>,
     networks: Arc<NetworkService>,
+    volumes: Arc<VolumeService>,
     events: EventBus,
     table: Arc<ContainerTable>,
     /// Every exec, by id.
@@ -168,6 +175,7 @@ impl ContainerService {
         store: Arc<store::Store>,
         images: Arc<ImageService>,
         networks: Arc<NetworkService>,
+        volumes: Arc<VolumeService>,
         events: EventBus,
         table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
@@ -176,6 +184,7 @@ impl ContainerService {
             store,
             images,
             networks,
+            volumes,
             events,
             table,
             execs: exec::ExecStore::default(),

@@ -36,6 +36,10 @@ pub struct ContainerRecord {
     /// Set by an explicit stop, so `unless-stopped` does not bring it back.
     #[serde(default)]
     pub stopped_by_user: bool,
+    /// Binds, volumes and tmpfs mounts, resolved at create (empty in records written before
+    /// volumes existed: see [`ContainerRecord::mount_records`]).
+    #[serde(default)]
+    pub mounts: Vec<super::mounts::MountRecord>,
     /// The networks it is on, the network mode's first (what `NetworkingConfig` and
     /// `network connect` asked for).
     #[serde(default)]
@@ -182,12 +186,21 @@ impl ContainerRecord {
         }
     }
 
+    /// The container's mounts; a record from before volumes existed had binds only, kept
+    /// in its host config.
+    pub fn mount_records(&self) -> Vec<super::mounts::MountRecord> {
+        if self.mounts.is_empty() {
+            super::mounts::legacy_records(&self.host_config)
+        } else {
+            self.mounts.clone()
+        }
+    }
+
     /// The user mounts as inspect and list show them.
     pub fn mount_points(&self) -> Vec<api_types::MountPoint> {
-        super::mounts::from_host_config(&self.host_config)
-            .unwrap_or_default()
+        self.mount_records()
             .iter()
-            .map(super::mounts::UserMount::point)
+            .map(super::mounts::MountRecord::point)
             .collect()
     }
 }

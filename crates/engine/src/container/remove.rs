@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 pub struct RemoveOptions {
     /// Kill a running container first.
     pub force: bool,
-    /// Also remove anonymous volumes (no volumes yet).
+    /// Also remove the container's anonymous volumes (`rm -v`) that no other container
+    /// uses.
     pub volumes: bool,
 }
 
@@ -116,6 +117,8 @@ impl ContainerService {
         for p in inner.pending_attach.drain(..) {
             p.close();
         }
+        // An auto-removed container goes from its exit straight here, without a teardown.
+        self.detach_volumes(&inner.record).await;
         // Ports, addresses and DNS records go now; the namespace with the cleanup.
         self.networks.detach(&c.id).await;
         self.spawn_cleanup(cleanup::Leftovers {
@@ -127,6 +130,9 @@ impl ContainerService {
         });
         c.observed.send_modify(|o| o.removed = true);
         self.publish(&inner.record, "destroy");
+        if opts.volumes {
+            self.remove_anonymous_volumes(&inner.record).await;
+        }
         Ok(())
     }
 

@@ -142,6 +142,7 @@ mod tests {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            mounts: Vec::new(),
             networks: Vec::new(),
             networks_recorded: true,
         }

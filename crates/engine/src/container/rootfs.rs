@@ -130,8 +130,5 @@ pub(crate) fn load_records(store: &Store) -> Result<Vec<ContainerRecord>> {
 
 /// Whether `path` is a mount point (for reconciliation after a crash).
 pub(crate) fn is_mounted(path: &Path) -> bool {
-    let p = path.to_string_lossy();
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|mi| mi.lines().any(|l| l.split(' ').nth(4) == Some(&*p)))
-        .unwrap_or(false)
+    runtime::sys::is_mount_point(path)
 }

@@ -186,26 +186,24 @@ fn container_spec(
             source: paths.resolv(),
             destination: "/etc/resolv.conf".into(),
             readonly: false,
+            ..Default::default()
         },
         BindMount {
             source: paths.hostname(),
             destination: "/etc/hostname".into(),
             readonly: false,
+            ..Default::default()
         },
         BindMount {
             source: paths.hosts(),
             destination: "/etc/hosts".into(),
             readonly: false,
+            ..Default::default()
         },
     ];
     let mut mounts = mounts;
-    for m in super::mounts::from_host_config(hc).unwrap_or_default() {
-        mounts.push(BindMount {
-            source: m.source,
-            destination: m.destination,
-            readonly: m.readonly,
-        });
-    }
+    let (user_mounts, user_tmpfs) = super::volumes::spec_mounts(&cfg.exec_root, r);
+    mounts.extend(user_mounts);
     ContainerSpec {
         id: r.id.clone(),
         rootfs: paths.rootfs(),
@@ -245,6 +243,7 @@ fn container_spec(
             .iter()
             .flatten()
             .map(|(d, o)| (d.clone(), o.clone()))
+            .chain(user_tmpfs)
             .collect(),
         sysctls: hc.sysctls.clone().unwrap_or_default(),
         masked_paths: hc.masked_paths.clone(),
@@ -297,7 +296,6 @@ pub(crate) async fn write_bundle(
             "--init needs an init binary: install Debian's tini or start berthd with --init-path",
         ));
     }
-    super::mounts::create_sources(&super::mounts::from_host_config(&r.host_config)?)?;
     let cspec = container_spec(cfg, paths, r, netns, joins, link_env);
     let bundle = paths.dir.clone();
     let t0 = std::time::Instant::now();

@@ -92,6 +92,7 @@ impl ContainerService {
         let root = async {
             mount.await?;
             mounted = true;
+            self.attach_volumes(&inner.record).await?;
             if let Some((paths, size)) = shareable_shm {
                 tokio::task::spawn_blocking(move || {
                     super::namespaces::mount_shareable_shm(&paths, size)
@@ -144,6 +145,7 @@ impl ContainerService {
     /// they must not hide the error that made us tear down.
     pub(crate) async fn teardown(&self, inner: &mut Inner) {
         let id = inner.record.id.clone();
+        self.detach_volumes(&inner.record).await;
         if inner.record.host_config.ipc_mode == "shareable" {
             let paths = self.paths(&id);
             match tokio::task::spawn_blocking(move || super::namespaces::unmount_shm(&paths)).await

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use super::mounts::MountKind;
 use super::Container;
 use crate::usage::{Resource, UsageIndex, User};
 
@@ -48,6 +49,10 @@ impl UsageIndex for ContainerTable {
             .map(|c| c.view())
             .filter(|r| match resource {
                 Resource::Image(id) => r.image_id == id,
+                Resource::Volume(name) => r
+                    .mount_records()
+                    .iter()
+                    .any(|m| m.kind == MountKind::Volume && m.name == name),
             })
             .map(|r| User {
                 container_id: r.id.clone(),
@@ -77,6 +82,7 @@ mod tests {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            mounts: Vec::new(),
             networks: Vec::new(),
             networks_recorded: true,
         }
@@ -99,5 +105,40 @@ mod tests {
             "created containers do not run"
         );
         assert!(t.users(Resource::Image("sha256:c")).is_empty());
+    }
+
+    #[test]
+    fn users_of_a_volume_are_the_containers_that_mount_it() {
+        use crate::container::mounts::{base, MountKind, MountRecord};
+        let t = ContainerTable::new();
+        let vol = |name: &str| MountRecord {
+            name: name.into(),
+            ..base(MountKind::Volume, "/data".into(), true)
+        };
+        let mut c1 = record("c1", "sha256:a");
+        c1.mounts = vec![vol("data")];
+        let mut c2 = record("c2", "sha256:a");
+        c2.mounts = vec![MountRecord {
+            source: "/srv/data".into(),
+            name: "data".into(),
+            ..base(MountKind::Bind, "/data".into(), true)
+        }];
+        let mut c3 = record("c3", "sha256:a");
+        c3.mounts = vec![vol("other"), vol("data")];
+        for c in [c1, c2, c3] {
+            t.write().by_id.insert(c.id.clone(), Container::new(c));
+        }
+        let mut ids: Vec<String> = t
+            .users(Resource::Volume("data"))
+            .into_iter()
+            .map(|u| u.container_id)
+            .collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            ["c1", "c3"],
+            "a bind named like the volume is not a user"
+        );
+        assert!(t.users(Resource::Volume("none")).is_empty());
     }
 }

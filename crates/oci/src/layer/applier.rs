@@ -65,7 +65,10 @@ impl Applier {
         let raw = e.path_bytes().into_owned();
         let path = clean(&raw, "path")?;
         let meta = read_meta(e, &raw)?;
-        if let Some(name) = path.name() {
+        if let Some(name) = path
+            .name()
+            .filter(|_| self.opts.whiteouts != WhiteoutMode::Keep)
+        {
             if name.starts_with(WHITEOUT_PREFIX.as_bytes()) {
                 return self.whiteout(&raw, &path, &meta);
             }
@@ -110,6 +113,12 @@ impl Applier {
     fn clear(&mut self, parent: BorrowedFd<'_>, name: &[u8], raw: &[u8]) -> Result<(), ApplyError> {
         if let Some(st) = lstat_at(parent, name).map_err(io_err(raw, "inspecting existing file"))? {
             let ty = file_type(&st);
+            if ty == FileType::Directory && self.opts.no_overwrite_dir_non_dir {
+                return Err(ApplyError::Overwrite {
+                    entry: entry_name(raw),
+                    existing_dir: true,
+                });
+            }
             remove_at(parent, name, &st).map_err(io_err(raw, "removing existing file"))?;
             if ty == FileType::Directory || ty == FileType::Symlink {
                 self.root.invalidate();
@@ -144,6 +153,12 @@ impl Applier {
                         let st = lstat_at(parent.as_fd(), name)
                             .map_err(io_err(raw, "inspecting existing file"))?;
                         if st.map(|s| file_type(&s)) != Some(FileType::Directory) {
+                            if self.opts.no_overwrite_dir_non_dir {
+                                return Err(ApplyError::Overwrite {
+                                    entry: entry_name(raw),
+                                    existing_dir: false,
+                                });
+                            }
                             self.clear(parent.as_fd(), name, raw)?;
                             mkdirat(&*parent, name, mode)
                                 .map_err(errno(raw, "creating directory"))?;
@@ -417,7 +432,7 @@ impl Applier {
                     .map_err(errno(raw, "setting whiteout owner"))?;
                 }
             }
-            WhiteoutMode::Remove => {
+            WhiteoutMode::Remove | WhiteoutMode::Keep => {
                 let parent = self
                     .root
                     .existing_dir(path.parent())
@@ -443,7 +458,7 @@ impl Applier {
         match self.opts.whiteouts {
             WhiteoutMode::Overlay => fsetxattr(&fd, OPAQUE_XATTR, b"y", XattrFlags::empty())
                 .map_err(errno(raw, "setting the opaque xattr")),
-            WhiteoutMode::Remove => {
+            WhiteoutMode::Remove | WhiteoutMode::Keep => {
                 let prefix = join(dir);
                 let written = &self.written;
                 let mut keep = |child: &[u8]| {
@@ -477,11 +492,12 @@ impl Applier {
         chmod: bool,
     ) -> Result<(), ApplyError> {
         if self.opts.same_owner {
+            let (uid, gid) = self.owner(meta);
             chownat(
                 parent,
                 name,
-                Some(Uid::from_raw(meta.uid)),
-                Some(Gid::from_raw(meta.gid)),
+                Some(uid),
+                Some(gid),
                 AtFlags::SYMLINK_NOFOLLOW,
             )
             .map_err(errno(raw, "setting owner"))?;
@@ -518,6 +534,12 @@ impl Applier {
             .map_err(errno(raw, "setting times"))
     }
 
+    /// The owner a file gets: the tar's, or the one the options force.
+    fn owner(&self, meta: &Meta) -> (Uid, Gid) {
+        let (uid, gid) = self.opts.chown.unwrap_or((meta.uid, meta.gid));
+        (Uid::from_raw(uid), Gid::from_raw(gid))
+    }
+
     fn set_owner_mode_fd(
         &mut self,
         fd: BorrowedFd<'_>,
@@ -526,12 +548,8 @@ impl Applier {
     ) -> Result<(), ApplyError> {
         // chown first: it clears the setuid/setgid bits that chmod then sets.
         if self.opts.same_owner {
-            fchown(
-                fd,
-                Some(Uid::from_raw(meta.uid)),
-                Some(Gid::from_raw(meta.gid)),
-            )
-            .map_err(errno(raw, "setting owner"))?;
+            let (uid, gid) = self.owner(meta);
+            fchown(fd, Some(uid), Some(gid)).map_err(errno(raw, "setting owner"))?;
         }
         fchmod(fd, Mode::from_raw_mode(meta.mode)).map_err(errno(raw, "setting mode"))
     }

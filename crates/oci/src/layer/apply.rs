@@ -21,6 +21,9 @@ pub enum WhiteoutMode {
     /// Flat form: `.wh.x` deletes `x`; `.wh..wh..opq` deletes what the directory held before
     /// this layer. The target holds the merged content of all layers so far.
     Remove,
+    /// No whiteouts at all: the tar is a plain archive (`docker cp`), and `.wh.` names are
+    /// ordinary files.
+    Keep,
 }
 
 /// Options of [`apply`].
@@ -33,6 +36,12 @@ pub struct ApplyOptions {
     /// Restore extended attributes from PAX `SCHILY.xattr.*` records (default true). Overlay's
     /// own `trusted.overlay.*` / `user.overlay.*` are never taken from a tar.
     pub xattrs: bool,
+    /// Give every file this uid/gid instead of the tar's (`docker cp -a` into a container
+    /// with a USER: dockerd's `ChownOpts`). Only with `same_owner`.
+    pub chown: Option<(u32, u32)>,
+    /// Refuse to replace an existing directory with a non-directory or the reverse
+    /// (the archive API's `noOverwriteDirNonDir`).
+    pub no_overwrite_dir_non_dir: bool,
 }
 
 impl Default for ApplyOptions {
@@ -41,6 +50,8 @@ impl Default for ApplyOptions {
             whiteouts: WhiteoutMode::Overlay,
             same_owner: true,
             xattrs: true,
+            chown: None,
+            no_overwrite_dir_non_dir: false,
         }
     }
 }
@@ -122,6 +133,19 @@ pub enum ApplyError {
         entry: String,
         /// What is wrong.
         problem: &'static str,
+    },
+    /// With `no_overwrite_dir_non_dir`: the entry would replace a directory with a
+    /// non-directory (`existing_dir`) or a non-directory with a directory.
+    #[error("{}", if *existing_dir {
+        format!("cannot overwrite directory {entry:?} with non-directory")
+    } else {
+        format!("cannot overwrite non-directory {entry:?} with directory")
+    })]
+    Overwrite {
+        /// The entry name.
+        entry: String,
+        /// What is there now is a directory.
+        existing_dir: bool,
     },
     /// A filesystem operation failed.
     #[error("layer entry {entry:?}: {op}: {source}")]

@@ -1,11 +1,12 @@
 //! Turning an overlay upper directory into a layer tar (`docker commit`): 0/0 character
-//! devices become `.wh.<name>` entries, opaque directories get a `.wh..wh..opq` entry.
+//! devices become `.wh.<name>` entries, opaque directories get a `.wh..wh..opq` entry. The
+//! same writer makes the plain tars of `docker cp` ([`archive_entry`]), without that
+//! conversion.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{
@@ -86,17 +87,26 @@ pub fn diff<W: Write>(upper: &Path, out: W) -> Result<(W, DiffStats), DiffError>
         path: upper.into(),
         source: e.into(),
     })?;
-    let mut w = Writer {
-        tar: tar::Builder::new(out),
-        stats: DiffStats::default(),
-        links: HashMap::new(),
-    };
+    let mut w = Writer::new(out, false);
     w.walk_dir(dir.as_fd(), Vec::new())?;
-    let out = w
-        .tar
-        .into_inner()
-        .map_err(|source| DiffError::Write { source })?;
-    Ok((out, w.stats))
+    w.finish()
+}
+
+/// Writes a plain tar (no whiteout conversion: what `docker cp` and `GET /archive` send) of
+/// the entry `name` of directory `dir`, named `rebase` in the tar; a directory is followed by
+/// everything below it, as `rebase/child…`. `name` may be `.` (the directory itself). The
+/// entry itself is never followed if it is a symlink; nothing below it is either. A `rebase`
+/// of `/` names the entries `/`, `/child` … as dockerd does for the root.
+pub fn archive_entry<W: Write>(
+    dir: BorrowedFd<'_>,
+    name: &[u8],
+    rebase: &[u8],
+    out: W,
+) -> Result<(W, DiffStats), DiffError> {
+    let st = statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).map_err(errno(name, "inspecting"))?;
+    let mut w = Writer::new(out, true);
+    w.entry(dir, name, rebase.to_vec(), &st)?;
+    w.finish()
 }
 
 struct Writer<W: Write> {
@@ -104,6 +114,10 @@ struct Writer<W: Write> {
     stats: DiffStats,
     /// (dev, ino) of multiply-linked files already written → their tar name.
     links: HashMap<(u64, u64), Vec<u8>>,
+    /// A plain archive: 0/0 character devices and opaque markers are what they are.
+    plain: bool,
+    /// File data goes through this buffer (allocated on first use), in big reads.
+    buf: Vec<u8>,
 }
 
 fn io_err<'a>(rel: &'a [u8], op: &'static str) -> impl FnOnce(io::Error) -> DiffError + 'a {
@@ -133,10 +147,6 @@ fn header_from(st: &Stat, ty: tar::EntryType) -> tar::Header {
     h
 }
 
-fn as_path(b: &[u8]) -> &Path {
-    Path::new(std::ffi::OsStr::from_bytes(b))
-}
-
 /// Xattrs worth carrying in a layer: not overlay's own, not the host's SELinux label.
 fn keep_xattr(name: &[u8]) -> bool {
     !(name.starts_with(b"trusted.overlay.")
@@ -144,7 +154,7 @@ fn keep_xattr(name: &[u8]) -> bool {
         || name == b"security.selinux")
 }
 
-fn read_xattrs(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+pub(super) fn read_xattrs(fd: BorrowedFd<'_>) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
     let mut names = vec![0u8; 1024];
     let n = loop {
         match flistxattr(fd, &mut names[..]) {
@@ -193,14 +203,38 @@ fn pax_record(key: &[u8], value: &[u8]) -> Vec<u8> {
 }
 
 impl<W: Write> Writer<W> {
+    fn new(out: W, plain: bool) -> Writer<W> {
+        Writer {
+            tar: tar::Builder::new(out),
+            stats: DiffStats::default(),
+            links: HashMap::new(),
+            plain,
+            buf: Vec::new(),
+        }
+    }
+
+    fn finish(self) -> Result<(W, DiffStats), DiffError> {
+        let out = self
+            .tar
+            .into_inner()
+            .map_err(|source| DiffError::Write { source })?;
+        Ok((out, self.stats))
+    }
+
+    /// The name of a child of the directory written as `prefix` (`/` alone stays a prefix).
+    fn child_name(prefix: &[u8], name: &[u8]) -> Vec<u8> {
+        let mut rel = prefix.to_vec();
+        if !rel.is_empty() && !rel.ends_with(b"/") {
+            rel.push(b'/');
+        }
+        rel.extend_from_slice(name);
+        rel
+    }
+
     fn walk_dir(&mut self, dir: BorrowedFd<'_>, prefix: Vec<u8>) -> Result<(), DiffError> {
         let entries = list_dir(dir).map_err(io_err(&prefix, "listing"))?;
         for (name, _) in entries {
-            let mut rel = prefix.clone();
-            if !rel.is_empty() {
-                rel.push(b'/');
-            }
-            rel.extend_from_slice(&name);
+            let rel = Self::child_name(&prefix, &name);
             let st = match statat(dir, &name[..], AtFlags::SYMLINK_NOFOLLOW) {
                 Ok(st) => st,
                 Err(Errno::NOENT) => continue, // removed while we walk
@@ -219,7 +253,7 @@ impl<W: Write> Writer<W> {
         st: &Stat,
     ) -> Result<(), DiffError> {
         match file_type(st) {
-            FileType::CharacterDevice if st.st_rdev == 0 => {
+            FileType::CharacterDevice if st.st_rdev == 0 && !self.plain => {
                 let wh = whiteout_name(&rel, name, WHITEOUT_PREFIX.as_bytes());
                 let mut h = header_from(st, tar::EntryType::Regular);
                 h.set_mode(0o600);
@@ -240,10 +274,14 @@ impl<W: Write> Writer<W> {
                 let xattrs = read_xattrs(fd.as_fd()).map_err(io_err(&rel, "reading xattrs"))?;
                 let mut h = header_from(st, tar::EntryType::Directory);
                 let mut dname = rel.clone();
-                dname.push(b'/');
+                if !dname.ends_with(b"/") {
+                    dname.push(b'/');
+                }
                 self.append(&mut h, &dname, io::empty(), &xattrs)?;
                 let mut opq = [0u8; 1];
-                if matches!(fgetxattr(&fd, OPAQUE_XATTR, &mut opq[..]), Ok(1) if opq[0] == b'y') {
+                if !self.plain
+                    && matches!(fgetxattr(&fd, OPAQUE_XATTR, &mut opq[..]), Ok(1) if opq[0] == b'y')
+                {
                     let mut dname = rel.clone();
                     dname.push(b'/');
                     dname.extend_from_slice(WHITEOUT_OPAQUE.as_bytes());
@@ -259,10 +297,7 @@ impl<W: Write> Writer<W> {
                 let target =
                     readlinkat(dir, name, Vec::new()).map_err(errno(&rel, "reading symlink"))?;
                 let mut h = header_from(st, tar::EntryType::Symlink);
-                self.tar
-                    .append_link(&mut h, as_path(&rel), as_path(target.as_bytes()))
-                    .map_err(|source| DiffError::Write { source })?;
-                self.stats.entries += 1;
+                self.append_named(&mut h, &rel, Some(target.as_bytes()), io::empty(), &[])?;
             }
             ty @ (FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo) => {
                 let kind = match ty {
@@ -296,10 +331,7 @@ impl<W: Write> Writer<W> {
             if let Some(first) = self.links.get(&key) {
                 let mut h = header_from(st, tar::EntryType::Link);
                 let first = first.clone();
-                self.tar
-                    .append_link(&mut h, as_path(&rel), as_path(&first))
-                    .map_err(|source| DiffError::Write { source })?;
-                self.stats.entries += 1;
+                self.append_named(&mut h, &rel, Some(&first), io::empty(), &[])?;
                 return Ok(());
             }
         }
@@ -336,11 +368,30 @@ impl<W: Write> Writer<W> {
         data: R,
         xattrs: &[(Vec<u8>, Vec<u8>)],
     ) -> Result<(), DiffError> {
-        if !xattrs.is_empty() {
-            let mut body = Vec::new();
-            for (k, v) in xattrs {
-                body.extend(pax_record(&[b"SCHILY.xattr.", &k[..]].concat(), v));
-            }
+        self.append_named(h, name, None, data, xattrs)
+    }
+
+    /// Appends an entry whose name (and link target) are written as they are: names over the
+    /// header's 100 bytes go in a PAX `path` (`linkpath`) record, next to the xattrs.
+    fn append_named<R: Read>(
+        &mut self,
+        h: &mut tar::Header,
+        name: &[u8],
+        link: Option<&[u8]>,
+        data: R,
+        xattrs: &[(Vec<u8>, Vec<u8>)],
+    ) -> Result<(), DiffError> {
+        let mut body = Vec::new();
+        for (k, v) in xattrs {
+            body.extend(pax_record(&[b"SCHILY.xattr.", &k[..]].concat(), v));
+        }
+        if name.len() > NAME_FIELD {
+            body.extend(pax_record(b"path", name));
+        }
+        if let Some(l) = link.filter(|l| l.len() > NAME_FIELD) {
+            body.extend(pax_record(b"linkpath", l));
+        }
+        if !body.is_empty() {
             let mut ph = tar::Header::new_ustar();
             ph.set_entry_type(tar::EntryType::XHeader);
             ph.set_path("PaxHeader")
@@ -352,13 +403,50 @@ impl<W: Write> Writer<W> {
                 .append(&ph, &body[..])
                 .map_err(|source| DiffError::Write { source })?;
         }
-        self.tar
-            .append_data(h, as_path(name), data)
+        let old = h.as_old_mut();
+        old.name = [0; NAME_FIELD];
+        let n = name.len().min(NAME_FIELD);
+        old.name[..n].copy_from_slice(&name[..n]);
+        if let Some(l) = link {
+            old.linkname = [0; NAME_FIELD];
+            let n = l.len().min(NAME_FIELD);
+            old.linkname[..n].copy_from_slice(&l[..n]);
+        }
+        h.set_cksum();
+        self.write_entry(h, data)
             .map_err(|source| DiffError::Write { source })?;
         self.stats.entries += 1;
         Ok(())
     }
+
+    /// The header, then the data (exactly the header's size, read in big chunks), then the
+    /// padding to a 512-byte block: what `tar::Builder::append` does with an 8 KiB copy.
+    fn write_entry<R: Read>(&mut self, h: &tar::Header, mut data: R) -> io::Result<()> {
+        let size = h.entry_size()?;
+        let out = self.tar.get_mut();
+        out.write_all(h.as_bytes())?;
+        if size > 0 && self.buf.is_empty() {
+            self.buf = vec![0; 1 << 20];
+        }
+        let mut left = size;
+        while left > 0 {
+            let want = left.min(self.buf.len() as u64) as usize;
+            let n = match data.read(&mut self.buf[..want]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            out.write_all(&self.buf[..n])?;
+            left -= n as u64;
+        }
+        let pad = (512 - (size % 512) as usize) % 512;
+        out.write_all(&[0u8; 512][..pad])
+    }
 }
+
+/// Bytes of the name and link-name fields of a tar header.
+const NAME_FIELD: usize = 100;
 
 fn whiteout_name(rel: &[u8], name: &[u8], prefix: &[u8]) -> Vec<u8> {
     let parent_len = rel.len() - name.len();

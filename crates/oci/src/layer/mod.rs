@@ -1,5 +1,7 @@
 //! Layer tars: [`apply`] one to a directory, [`diff`] an overlay upper directory back into one,
-//! and list its [`changes`] as `docker diff` does.
+//! and list its [`changes`] as `docker diff` does. The same machinery serves `docker cp`
+//! (plain tars: [`archive_entry`], [`WhiteoutMode::Keep`]) and volume copy-up
+//! ([`copy_tree`]); [`scope`] resolves paths inside a root as the applier does.
 //!
 //! Two whiteout encodings meet here. In a **layer tar**, `dir/.wh.name` deletes `dir/name` from
 //! the layers below, and `dir/.wh..wh..opq` makes `dir` opaque (hides everything below it). In
@@ -16,17 +18,20 @@
 mod applier;
 mod apply;
 mod changes;
+mod copy;
 mod diff;
 mod fsutil;
 mod meta;
 mod path;
+pub mod scope;
 
 #[cfg(test)]
 mod tests;
 
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use changes::{changes, Change, ChangeKind};
-pub use diff::{diff, DiffError, DiffStats};
+pub use copy::{copy_tree, CopyError, CopyStats};
+pub use diff::{archive_entry, diff, DiffError, DiffStats};
 
 /// Prefix of a whiteout entry in a layer tar.
 pub const WHITEOUT_PREFIX: &str = ".wh.";

@@ -195,14 +195,40 @@ impl BlkioLimits {
 }
 
 /// A bind mount from the host into the container.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct BindMount {
     /// Host path.
     pub source: PathBuf,
     /// Path inside the container.
     pub destination: String,
-    /// Mount read-only.
+    /// Mount read-only (recursively, as dockerd does, unless `readonly_non_recursive`).
     pub readonly: bool,
+    /// Propagation (`rprivate`, `private`, `rshared`, `shared`, `rslave`, `slave`); empty is
+    /// `rprivate`.
+    pub propagation: String,
+    /// `bind-nonrecursive`: the mounts below the source are not carried along.
+    pub non_recursive: bool,
+    /// `bind-recursive=writable`: only the top mount is made read-only.
+    pub readonly_non_recursive: bool,
+}
+
+impl BindMount {
+    /// The OCI mount options: `rbind`/`bind`, the propagation, and `ro` (+ `rro`).
+    fn options(&self) -> Vec<&str> {
+        let mut opts = vec![if self.non_recursive { "bind" } else { "rbind" }];
+        opts.push(if self.propagation.is_empty() {
+            "rprivate"
+        } else {
+            &self.propagation
+        });
+        if self.readonly {
+            opts.push("ro");
+            if !self.readonly_non_recursive && !self.non_recursive {
+                opts.push("rro");
+            }
+        }
+        opts
+    }
 }
 
 /// One `--ulimit name=soft:hard`.
@@ -409,6 +435,9 @@ pub fn build(c: &ContainerSpec) -> Result<Spec, SpecError> {
     }
     if !c.sysctls.is_empty() {
         linux["sysctl"] = json!(c.sysctls);
+    }
+    if let Some(p) = rootfs_propagation(c) {
+        linux["rootfsPropagation"] = json!(p);
     }
     if let Some(s) = seccomp {
         linux["seccomp"] =
@@ -637,6 +666,26 @@ fn push_rule(resources: &mut Value, rule: Value) {
     }
 }
 
+/// The propagation modes a bind mount may ask for (empty: the default, `rprivate`).
+const PROPAGATIONS: &[&str] = &[
+    "", "private", "rprivate", "shared", "rshared", "slave", "rslave",
+];
+
+/// The root's propagation a container needs so that its mounts' own propagation works
+/// (dockerd's `setMounts`): shared mounts need a shared root, slave mounts at least a slave
+/// one; `None` leaves the runtime's default.
+fn rootfs_propagation(c: &ContainerSpec) -> Option<&'static str> {
+    let props = || c.mounts.iter().map(|m| m.propagation.as_str());
+    if props().any(|p| p == "shared" || p == "rshared") {
+        Some("shared")
+    } else if props().any(|p| p == "slave" || p == "rslave") {
+        // libcontainer spells dockerd's `rslave` `slave` (it always applies it recursively).
+        Some("slave")
+    } else {
+        None
+    }
+}
+
 fn mounts(c: &ContainerSpec) -> Result<Vec<Value>, SpecError> {
     let mut m = defaults::mounts(c.privileged, c.shm_size.unwrap_or(DEFAULT_SHM_SIZE));
     match &c.shm {
@@ -677,11 +726,13 @@ fn mounts(c: &ContainerSpec) -> Result<Vec<Value>, SpecError> {
                 reason: "destination must be an absolute path".into(),
             });
         }
-        let mut opts = vec!["rbind", "rprivate"];
-        if b.readonly {
-            opts.push("ro");
+        if !PROPAGATIONS.contains(&b.propagation.as_str()) {
+            return Err(SpecError::Mount {
+                destination: b.destination.clone(),
+                reason: format!("invalid propagation mode: {}", b.propagation),
+            });
         }
-        user.push(json!({"destination": b.destination, "type": "bind", "source": b.source, "options": opts}));
+        user.push(json!({"destination": b.destination, "type": "bind", "source": b.source, "options": b.options()}));
     }
     for (dest, opts) in &c.tmpfs {
         user.push(host::tmpfs_mount(dest, opts)?);

@@ -269,6 +269,7 @@ fn env_tty_user_workdir_init_and_limits() {
             source: "/tmp/hosts".into(),
             destination: "/etc/hosts".into(),
             readonly: false,
+            ..Default::default()
         }],
         ..base(d.path())
     };
@@ -379,4 +380,53 @@ fn bundle_is_written_atomically() {
     write_bundle(&d.path().join("bundle"), &spec).unwrap();
     let back = Spec::load(d.path().join("bundle/config.json")).unwrap();
     assert_eq!(back.hostname().as_deref(), Some("c1host"));
+}
+
+#[test]
+fn bind_mount_options_follow_dockerd() {
+    let d = tempfile::tempdir().unwrap();
+    let bind = |dest: &str, f: &dyn Fn(&mut BindMount)| {
+        let mut b = BindMount {
+            source: "/srv".into(),
+            destination: dest.into(),
+            ..Default::default()
+        };
+        f(&mut b);
+        b
+    };
+    let c = ContainerSpec {
+        mounts: vec![
+            bind("/a", &|_| {}),
+            bind("/b", &|b| b.readonly = true),
+            bind("/c", &|b| {
+                b.readonly = true;
+                b.readonly_non_recursive = true;
+            }),
+            bind("/d", &|b| {
+                b.non_recursive = true;
+                b.propagation = "rslave".into();
+            }),
+        ],
+        ..base(d.path())
+    };
+    let v = serde_json::to_value(build(&c).unwrap()).unwrap();
+    let opts = |dest: &str| -> Vec<String> {
+        let m = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == dest)
+            .unwrap();
+        serde_json::from_value(m["options"].clone()).unwrap()
+    };
+    assert_eq!(opts("/a"), ["rbind", "rprivate"]);
+    assert_eq!(opts("/b"), ["rbind", "rprivate", "ro", "rro"]);
+    assert_eq!(opts("/c"), ["rbind", "rprivate", "ro"]);
+    assert_eq!(opts("/d"), ["bind", "rslave"]);
+    assert_eq!(v["linux"]["rootfsPropagation"], "slave");
+    let bad = ContainerSpec {
+        mounts: vec![bind("/e", &|b| b.propagation = "sideways".into())],
+        ..base(d.path())
+    };
+    assert!(build(&bad).unwrap_err().to_string().contains("sideways"));
 }

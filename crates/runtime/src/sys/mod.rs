@@ -18,10 +18,12 @@ use crate::ErrorKind;
 
 mod children;
 mod mem;
+mod mountns;
 mod seccomp;
 
 pub use children::{own_children, reap_strays};
 pub use mem::{rss_kib, trim_file_mappings, trim_heap};
+pub use mountns::{bind_onto_fd, in_private_mount_ns, is_mount_point, mount_propagation};
 pub use seccomp::{load_seccomp_filter, BPF_INSN_SIZE};
 
 /// The kernel copies mount data into one page: options longer than this are refused (EINVAL),

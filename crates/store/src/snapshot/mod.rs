@@ -9,6 +9,7 @@
 
 pub(crate) mod overlay;
 mod spread;
+pub use spread::mark_topdir;
 
 use std::collections::BTreeMap;
 use std::io;

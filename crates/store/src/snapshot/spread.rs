@@ -18,8 +18,9 @@ use std::path::Path;
 
 use rustix::fs::{ioctl_getflags, ioctl_setflags, IFlags};
 
-/// Marks `dir` as the top of directory hierarchies, if its filesystem knows the flag.
-pub(crate) fn mark_topdir(dir: &Path) {
+/// Marks `dir` as the top of directory hierarchies, if its filesystem knows the flag (the
+/// snapshots directory, and the engine's volumes directory for the same reason).
+pub fn mark_topdir(dir: &Path) {
     let set = File::open(dir).and_then(|f| {
         let flags = ioctl_getflags(&f)?;
         if !flags.contains(IFlags::TOPDIR) {
@@ -28,7 +29,7 @@ pub(crate) fn mark_topdir(dir: &Path) {
         Ok(())
     });
     if let Err(e) = set {
-        tracing::debug!(dir = %dir.display(), error = %e, "not marking the snapshots directory +T");
+        tracing::debug!(dir = %dir.display(), error = %e, "not marking the directory +T");
     }
 }
 

@@ -10,6 +10,7 @@ use tar::{EntryType, Header};
 
 use super::*;
 
+mod cp;
 mod hostile;
 use crate::digest::{Algorithm, HashingReader};
 
