@@ -173,6 +173,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A build failed (the Dockerfile, the context, or a step).
+    #[error(transparent)]
+    Build(#[from] build::Error),
     /// `ps` (for `top`) failed; its stderr.
     #[error("ps: {0}")]
     Ps(String),
@@ -327,6 +330,7 @@ impl Error {
                     ErrorKind::Internal
                 }
             }
+            Error::Build(e) => e.kind(),
             Error::MissingBlob(e) => e.kind(),
             Error::Pull(e) => e.kind(),
             Error::Archive(e) => e.kind(),

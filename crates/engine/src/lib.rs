@@ -1,4 +1,4 @@
-//! The daemon's services — containers, images, system facts and events — each owning its own
+//! The daemon's services — containers, images, builds, system facts and events — each owning its own
 //! state, and the start-up reconciliation with running shims. No HTTP in here: `api-server`
 //! calls these services, and `berthd` wires them together.
 //!
@@ -19,11 +19,12 @@
 //! active endpoints, which the network service itself holds.
 //!
 //! Modules: `container` (the container service, one file per operation), `image` (pull, push,
-//! import, load, save, list, inspect, tag, delete, commit), `volume` (the volume service and
-//! its `local` driver), `network` (networks, endpoints, published ports, DNS), `system`
-//! (`/version`, `/info`, `/events`), `usage` (the who-uses-what seam), `events` (the bus),
-//! `clock` (time formats), `error`.
+//! import, load, save, list, inspect, tag, delete, commit), `builder` (`docker build`, the
+//! build cache), `volume` (the volume service and its `local` driver), `network` (networks,
+//! endpoints, published ports, DNS), `system` (`/version`, `/info`, `/events`), `usage` (the
+//! who-uses-what seam), `events` (the bus), `clock` (time formats), `error`.
 
+pub mod builder;
 pub mod clock;
 pub mod container;
 pub mod error;
@@ -39,6 +40,7 @@ use std::sync::Arc;
 
 pub use error::{Error, ErrorKind, Result};
 
+use builder::BuildService;
 use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
@@ -68,6 +70,8 @@ pub struct EngineConfig {
     pub daemon_id: String,
     /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
     pub registry: distribution::RegistryOptions,
+    /// The largest build context accepted, bytes.
+    pub build_context_limit: u64,
     /// Networking settings (`--bridge`, `--bip`, `--iptables` …).
     pub network: network::NetworkConfig,
 }
@@ -76,6 +80,7 @@ pub struct EngineConfig {
 pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
+    builds: Arc<BuildService>,
     volumes: Arc<VolumeService>,
     networks: Arc<NetworkService>,
     system: SystemService,
@@ -141,6 +146,12 @@ impl Engine {
             table,
         )
         .await?;
+        let builds = BuildService::new(
+            cfg.clone(),
+            store.clone(),
+            images.clone(),
+            containers.clone(),
+        );
         let running = containers.running_volume_users();
         containers.sweep_subpaths();
         let v = volumes.clone();
@@ -154,6 +165,7 @@ impl Engine {
         Ok(Engine {
             containers,
             images,
+            builds,
             volumes,
             networks,
             system,
@@ -168,6 +180,11 @@ impl Engine {
     /// The image service.
     pub fn images(&self) -> &Arc<ImageService> {
         &self.images
+    }
+
+    /// Builds.
+    pub fn builds(&self) -> &Arc<BuildService> {
+        &self.builds
     }
 
     /// The volume service.

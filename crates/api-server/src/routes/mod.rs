@@ -1,6 +1,7 @@
 //! Routes, one module per Engine API tag; each talks to one engine service.
 
 pub mod archive;
+pub mod build;
 pub mod commit;
 pub mod containers;
 pub mod copy;
