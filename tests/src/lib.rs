@@ -5,6 +5,7 @@
 //! `rootfs` builds the offline busybox root filesystem every test image starts from;
 //! `images` has the image tests' helpers (layered images, archives, the store's garbage).
 
+pub mod build;
 pub mod compare;
 pub mod daemon;
 pub mod images;

@@ -63,6 +63,27 @@ fn docker_py_operates_containers() {
 }
 
 #[test]
+fn docker_py_builds_images() {
+    let d = daemon();
+    let ctx = berth_tests::build::context(
+        &d,
+        "py-ctx",
+        &[
+            ("Dockerfile", "FROM busybox\nCOPY app /app\n"),
+            (".dockerignore", "**/*.log\n"),
+            ("app/kept.txt", "k"),
+            ("app/skipped.log", "s"),
+        ],
+    );
+    run_script(
+        &d,
+        "dockerpy_build.py",
+        &[ctx.to_str().unwrap()],
+        "docker-py build OK",
+    );
+}
+
+#[test]
 fn docker_py_volume_and_archive_calls() {
     let d = Daemon::start().unwrap();
     d.import_busybox().unwrap();

@@ -1,7 +1,8 @@
 //! What each router needs of the daemon, as narrow traits (moby's router backends): the
 //! container routes see a [`ContainerBackend`], the exec routes an [`ExecBackend`], the system
 //! routes a [`SystemBackend`], the image routes (import, list, inspect, history, tag, delete,
-//! save, load, pull, push, search, login) an [`ImageBackend`], the volume routes a
+//! save, load, pull, push, search, login) an [`ImageBackend`], the build routes (build,
+//! context sync, build cache prune) a [`BuildBackend`], the volume routes a
 //! [`VolumeBackend`], the network routes a [`NetworkBackend`]. `berthd` hands them the real
 //! [`Engine`], which implements them all; a router's unit tests hand it a fake. Commit, diff
 //! and export are container operations; `system df` and the prune endpoints span services and
@@ -9,9 +10,11 @@
 
 use std::future::Future;
 
+use api_types::build::{ContextManifest, ContextSyncResponse};
 use api_types::network::{
     EndpointSettings, Network, NetworkCreateRequest, NetworkCreateResponse, NetworkPruneResponse,
 };
+use api_types::BuildCachePruneResponse;
 use api_types::{
     AuthResponse, HistoryResponseItem, ImageDeleteResponseItem, ImageInspect,
     ImageSearchResponseItem, ImageSummary, JsonMessage,
@@ -23,6 +26,7 @@ use api_types::{
 };
 use api_types::{Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse};
 use distribution::AuthConfig;
+use engine::builder::{BuildRequest, PruneOptions};
 use engine::container::{
     AttachOptions, AttachSession, ExecStart, ExecStartOptions, ExportStream, ExtractOptions,
     ListOptions, LogStream, LogsOptions, RemoveOptions, StatsOptions, StatsStream, StopOptions,
@@ -475,6 +479,49 @@ impl SystemBackend for Engine {
         filters: Filters,
     ) -> Result<EventStream> {
         self.system().events(since, until, filters)
+    }
+}
+
+/// The build routes' view of the daemon.
+pub trait BuildBackend: Send + Sync + 'static {
+    /// `POST /build`: the build's messages, once the context and the Dockerfile are read.
+    fn build<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        req: BuildRequest,
+        body: R,
+    ) -> impl Future<Output = Result<engine::builder::Receiver>> + Send;
+    /// `POST /build/context` (berth's context sync): the files the build must send.
+    fn sync_context(
+        &self,
+        key: &str,
+        manifest: ContextManifest,
+    ) -> impl Future<Output = Result<ContextSyncResponse>> + Send;
+    /// `POST /build/prune`.
+    fn prune(
+        &self,
+        opts: PruneOptions,
+    ) -> impl Future<Output = Result<BuildCachePruneResponse>> + Send;
+}
+
+impl BuildBackend for Engine {
+    async fn build<R: AsyncRead + Send + Unpin + 'static>(
+        &self,
+        req: BuildRequest,
+        body: R,
+    ) -> Result<engine::builder::Receiver> {
+        self.builds().build(req, body).await
+    }
+
+    async fn sync_context(
+        &self,
+        key: &str,
+        manifest: ContextManifest,
+    ) -> Result<ContextSyncResponse> {
+        self.builds().sync_context(key, manifest).await
+    }
+
+    async fn prune(&self, opts: PruneOptions) -> Result<BuildCachePruneResponse> {
+        self.builds().prune(opts).await
     }
 }
 

@@ -41,7 +41,6 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/commit", post(cm::commit))
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
-        .route("/build/prune", post(u::build_prune))
         .with_state(engine.clone());
     let served = routes::system::Served::default();
     let router = Router::new()
@@ -49,6 +48,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(routes::containers::routes(engine.clone()))
         .merge(routes::exec::routes(engine.clone()))
         .merge(routes::images::routes(engine.clone()))
+        .merge(routes::build::routes(engine.clone()))
         .merge(routes::volumes::routes(engine.clone()))
         .merge(routes::networks::routes(engine))
         .merge(spanning)

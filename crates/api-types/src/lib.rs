@@ -10,6 +10,7 @@
 //! names follow the wire (`PascalCase`), and fields this crate does not model are kept in an
 //! `extra` map so that a body round-trips without loss.
 
+pub mod build;
 pub mod container;
 pub mod exec;
 pub mod filters;

@@ -84,6 +84,9 @@ struct Args {
     /// Default log driver option KEY=VALUE (repeatable)
     #[arg(long = "log-opt", value_name = "KEY=VALUE")]
     log_opts: Vec<String>,
+    /// Largest build context accepted (e.g. 16g); larger ones are refused with a 400
+    #[arg(long, default_value = "16g")]
+    build_context_limit: String,
     #[command(flatten)]
     net: net_flags::NetFlags,
 }
@@ -266,6 +269,10 @@ async fn main() -> Result<()> {
         log_max_files: args.log_max_file.max(1),
         default_stop_timeout: 10,
         registry,
+        build_context_limit: engine::container::config::parse_size(&args.build_context_limit)
+            .with_context(|| {
+                format!("invalid --build-context-limit {}", args.build_context_limit)
+            })?,
         network,
         runtimes,
         log,

@@ -230,9 +230,13 @@ fn clap_error(e: clap::Error, argv: &[String]) -> Result<(), CliError> {
         | ErrorKind::TooFewValues
         | ErrorKind::TooManyValues
         | ErrorKind::WrongNumberOfValues => Err(args_error(&path, &usage)),
-        ErrorKind::InvalidSubcommand => Err(CliError::new(format!(
-            "{BIN}: unknown command: {path} {arg}\n\nRun '{path} --help' for more information"
-        ))),
+        ErrorKind::InvalidSubcommand => {
+            // clap names the word in its own context slot, not as the invalid argument.
+            let word = ctx(ContextKind::InvalidSubcommand);
+            Err(CliError::new(format!(
+                "{BIN}: unknown command: {path} {word}\n\nRun '{path} --help' for more information"
+            )))
+        }
         _ => Err(CliError::usage(
             e.kind().as_str().unwrap_or("invalid arguments"),
             &usage,
@@ -277,6 +281,21 @@ mod tests {
                 .starts_with("invalid argument \"maybe\" for \"--rm\" flag: strconv.ParseBool"),
             "{}",
             e.message
+        );
+    }
+
+    #[test]
+    fn unknown_commands_are_named() {
+        let e = err("berth frobnicate");
+        assert_eq!(e.code, 1);
+        assert_eq!(
+            e.message,
+            "berth: unknown command: berth frobnicate\n\nRun 'berth --help' for more information"
+        );
+        let e = err("berth image frob");
+        assert_eq!(
+            e.message,
+            "berth: unknown command: berth image frob\n\nRun 'berth image --help' for more information"
         );
     }
 

@@ -6,6 +6,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
+mod build;
+pub use build::{BuildArgs, BuilderCommand, BuilderPruneArgs};
 mod image_ops;
 pub use image_ops::*;
 pub mod volume;
@@ -138,6 +140,9 @@ pub enum Command {
     /// Show the history of an image
     #[command(override_usage = "berth history [OPTIONS] IMAGE")]
     History(HistoryArgs),
+    /// Build an image from a Dockerfile
+    #[command(override_usage = "berth build [OPTIONS] PATH | URL | -")]
+    Build(Box<BuildArgs>),
     /// Create a new image from a container's changes
     #[command(override_usage = "berth commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
     Commit(CommitArgs),
@@ -192,6 +197,9 @@ pub enum Command {
     /// Manage Docker
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCommand),
     /// Copy files/folders between a container and the local filesystem
     #[command(
         override_usage = "berth cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
@@ -296,6 +304,9 @@ pub enum ImageCommand {
     Pull(PullArgs),
     #[command(override_usage = "berth image push [OPTIONS] NAME[:TAG]")]
     Push(PushArgs),
+    /// Build an image from a Dockerfile
+    #[command(override_usage = "berth image build [OPTIONS] PATH | URL | -")]
+    Build(Box<BuildArgs>),
 }
 
 /// `berth system …`.

@@ -182,6 +182,24 @@ pub fn get(dir: &Path, registry: &str) -> Result<Option<AuthConfig>, CliError> {
     Ok((!a.username.is_empty() || !a.identitytoken.is_empty()).then_some(a))
 }
 
+/// Every stored credential, by the server key it is stored under (docker's
+/// `GetAllCredentials`, for a build's `X-Registry-Config`).
+pub fn all(dir: &Path) -> Result<std::collections::BTreeMap<String, AuthConfig>, CliError> {
+    let cfg = read_config(dir)?;
+    let keys: Vec<String> = cfg
+        .get("auths")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut out = std::collections::BTreeMap::new();
+    for k in keys {
+        if let Some(a) = get(dir, &k)? {
+            out.insert(k, a);
+        }
+    }
+    Ok(out)
+}
+
 /// Stores credentials for `auth.serveraddress` (through the helper when one is set).
 /// Returns the file when they were written into `config.json` in the clear.
 pub fn store(dir: &Path, auth: &AuthConfig) -> Result<Option<PathBuf>, CliError> {

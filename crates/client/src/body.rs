@@ -33,7 +33,7 @@ pub fn full(bytes: impl Into<Bytes>) -> ReqBody {
 
 /// A request body streamed from `reader` (a tar for import, a context for build).
 pub fn from_reader<R: AsyncRead + Send + Sync + 'static>(reader: R) -> ReqBody {
-    let stream = ReaderStream::with_capacity(reader, 64 * 1024).map_ok(Frame::data);
+    let stream = ReaderStream::with_capacity(reader, 512 * 1024).map_ok(Frame::data);
     StreamBody::new(stream).boxed()
 }
 

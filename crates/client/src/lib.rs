@@ -10,7 +10,7 @@
 //! wording.
 //!
 //! Modules: `container` (create … prune), `attach` (hijacked streams, resize), `exec`
-//! (create, start, resize, inspect), `image`
+//! (create, start, resize, inspect), `build` (`POST /build`), `image`
 //! (import, list, inspect, tag, delete, history, pull), `image_ops` (commit, changes,
 //! export, save, load, prunes, disk usage), `volume` (volumes, and the archive endpoints of
 //! `docker cp`), `network` (networks), `system` (ping, version, info, events), `stdcopy`
@@ -19,6 +19,7 @@
 
 pub mod attach;
 pub mod body;
+pub mod build;
 pub mod container;
 pub mod error;
 pub mod exec;
@@ -44,6 +45,7 @@ use tokio::sync::OnceCell;
 
 pub use attach::{AttachConn, AttachOptions, AttachReader, AttachWriter};
 pub use body::{BodyReader, JsonStream};
+pub use build::ImageBuildOptions;
 pub use container::{
     ListContainersOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition, WaitHandle,
 };

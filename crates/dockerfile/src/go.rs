@@ -53,7 +53,7 @@ pub(crate) fn split_ws(s: &str, n: isize) -> Vec<&str> {
 }
 
 /// Go's `strconv.Quote` (and `%q`): double quotes, Go escapes for non-printable characters.
-pub(crate) fn quote(s: &str) -> String {
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -17,6 +17,9 @@
 //! - **expansion** replaces `$VAR`s in the parts of an instruction the builder expands (see
 //!   [`shell`] for the syntax and [`instructions::Instruction::expand`] for which parts).
 //!
+//! [`ignore`] reads `.dockerignore` files and matches paths against their patterns (moby's
+//! `patternmatcher`), for the builder and for clients that make a context.
+//!
 //! Layers: [`syntax`] reads lines into [`syntax::Node`]s (BuildKit's `parser`),
 //! [`instructions`] types them (BuildKit's `instructions`), [`shell`] expands variables
 //! (BuildKit's `shell`). [`parse`] runs the first two and groups the result into
@@ -42,7 +45,8 @@
 //! ```
 
 mod error;
-mod go;
+pub mod go;
+pub mod ignore;
 pub mod instructions;
 mod json;
 pub mod shell;

@@ -179,6 +179,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A build failed (the Dockerfile, the context, or a step).
+    #[error(transparent)]
+    Build(#[from] build::Error),
     /// `ps` (for `top`) failed; its stderr.
     #[error("ps: {0}")]
     Ps(String),
@@ -333,6 +336,7 @@ impl Error {
                     ErrorKind::Internal
                 }
             }
+            Error::Build(e) => e.kind(),
             Error::MissingBlob(e) => e.kind(),
             Error::ImportUrl(e) => e.kind(),
             Error::Pull(e) => e.kind(),

@@ -1,4 +1,4 @@
-//! The daemon's services — containers, images, system facts and events — each owning its own
+//! The daemon's services — containers, images, builds, system facts and events — each owning its own
 //! state, and the start-up reconciliation with running shims. No HTTP in here: `api-server`
 //! calls these services, and `berthd` wires them together.
 //!
@@ -19,12 +19,13 @@
 //! active endpoints, which the network service itself holds.
 //!
 //! Modules: `container` (the container service, one file per operation), `image` (pull, push,
-//! import, load, save, list, inspect, tag, delete, commit), `volume` (the volume service and
-//! its `local` driver), `network` (networks, endpoints, published ports, DNS), `system`
-//! (`/version`, `/info`, `/events`), `usage` (the who-uses-what seam), `events` (the bus and
-//! its history), `runtimes` (the OCI runtimes containers may use), `clock` (time formats),
-//! `error`.
+//! import, load, save, list, inspect, tag, delete, commit), `builder` (`docker build`, the
+//! build cache), `volume` (the volume service and its `local` driver), `network` (networks,
+//! endpoints, published ports, DNS), `system` (`/version`, `/info`, `/events`), `usage` (the
+//! who-uses-what seam), `events` (the bus and its history), `runtimes` (the OCI runtimes
+//! containers may use), `clock` (time formats), `error`.
 
+pub mod builder;
 pub mod clock;
 pub mod container;
 pub mod error;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 
 pub use error::{Error, ErrorKind, Result};
 
+use builder::BuildService;
 use container::{ContainerService, ContainerTable};
 use events::EventBus;
 use image::ImageService;
@@ -70,6 +72,8 @@ pub struct EngineConfig {
     pub daemon_id: String,
     /// Registry settings (`insecure-registries`, `registry-mirrors`, certs.d, limits).
     pub registry: distribution::RegistryOptions,
+    /// The largest build context accepted, bytes.
+    pub build_context_limit: u64,
     /// Networking settings (`--bridge`, `--bip`, `--iptables` …).
     pub network: network::NetworkConfig,
     /// The OCI runtimes containers may use, and the default (`--default-runtime`).
@@ -96,6 +100,7 @@ pub struct BuildInfo {
 pub struct Engine {
     containers: Arc<ContainerService>,
     images: Arc<ImageService>,
+    builds: Arc<BuildService>,
     volumes: Arc<VolumeService>,
     networks: Arc<NetworkService>,
     system: SystemService,
@@ -161,6 +166,12 @@ impl Engine {
             table,
         )
         .await?;
+        let builds = BuildService::new(
+            cfg.clone(),
+            store.clone(),
+            images.clone(),
+            containers.clone(),
+        );
         let running = containers.running_volume_users();
         containers.sweep_subpaths();
         let v = volumes.clone();
@@ -174,6 +185,7 @@ impl Engine {
         Ok(Engine {
             containers,
             images,
+            builds,
             volumes,
             networks,
             system,
@@ -188,6 +200,11 @@ impl Engine {
     /// The image service.
     pub fn images(&self) -> &Arc<ImageService> {
         &self.images
+    }
+
+    /// Builds.
+    pub fn builds(&self) -> &Arc<BuildService> {
+        &self.builds
     }
 
     /// The volume service.

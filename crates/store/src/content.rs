@@ -230,6 +230,19 @@ impl ContentStore {
         w.commit(Some(data.len() as u64), Some(&digest))
     }
 
+    /// [`ContentStore::put`] without `fsync`s (see [`IngestWriter::commit_unsynced`]).
+    pub fn put_unsynced(&self, data: &[u8]) -> Result<BlobInfo, ContentError> {
+        let digest = Digest::sha256_of(data);
+        if let Ok(info) = self.info(&digest) {
+            return Ok(info);
+        }
+        let mut w = self.writer(&format!("put-{}", digest.hex()), Some(data.len() as u64))?;
+        w.truncate()?;
+        w.write_all(data)
+            .map_err(io_err("writing", &w.data_path()))?;
+        w.commit_unsynced()
+    }
+
     fn ingest_dir(&self, key: &str) -> PathBuf {
         // Keys may hold `/` and `:`; the directory is named by their hash.
         self.root
@@ -410,9 +423,24 @@ impl IngestWriter {
     /// (digest) are checked when given; the blob's digest is always the sha256 of the data.
     /// When the blob already exists the ingest is simply discarded.
     pub fn commit(
+        self,
+        expected_size: Option<u64>,
+        expected: Option<&Digest>,
+    ) -> Result<BlobInfo, ContentError> {
+        self.commit_inner(expected_size, expected, true)
+    }
+
+    /// [`IngestWriter::commit`] without its `fsync`s, for a writer that flushes the whole
+    /// filesystem itself once it is done (the builder, after the last step of a build).
+    pub fn commit_unsynced(self) -> Result<BlobInfo, ContentError> {
+        self.commit_inner(None, None, false)
+    }
+
+    fn commit_inner(
         mut self,
         expected_size: Option<u64>,
         expected: Option<&Digest>,
+        sync: bool,
     ) -> Result<BlobInfo, ContentError> {
         let data = self.data_path();
         self.file.flush().map_err(io_err("flushing", &data))?;
@@ -455,9 +483,13 @@ impl IngestWriter {
         let target_dir = self.blobs.join(digest.algorithm().as_str());
         let target = target_dir.join(digest.hex());
         if !target.exists() {
-            self.file.sync_all().map_err(io_err("syncing", &data))?;
+            if sync {
+                self.file.sync_all().map_err(io_err("syncing", &data))?;
+            }
             fs::rename(&data, &target).map_err(io_err("committing", &target))?;
-            sync_dir(&target_dir).map_err(io_err("syncing", &target_dir))?;
+            if sync {
+                sync_dir(&target_dir).map_err(io_err("syncing", &target_dir))?;
+            }
         }
         self.committed = true;
         remove_dir(&self.dir)?;

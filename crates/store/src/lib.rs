@@ -25,8 +25,10 @@
 //!
 //! Modules: [`store`] (the facade), [`db`], [`content`], [`snapshot`], [`images`], [`lease`],
 //! [`layers`] (the pipeline), [`follow`] (readers of growing blobs), [`containers`] (rw
-//! layers, diff, commit, export view), [`gc`].
+//! layers, diff, commit, export view), [`build`] (the builder's snapshots and in-place
+//! layers), [`gc`].
 
+pub mod build;
 pub mod containers;
 pub mod content;
 pub mod db;
@@ -49,6 +51,7 @@ mod stream_tests;
 #[cfg(test)]
 mod tests;
 
+pub use build::{BuildSnapshot, CacheDirKind, BUILD_CACHE_OWNER};
 pub use content::{BlobInfo, ContentError, ContentStore, IngestWriter};
 pub use db::{MetaDb, MetaError, ReadTx, WriteTx};
 pub use errdefs::ErrorKind;

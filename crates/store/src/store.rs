@@ -566,7 +566,7 @@ pub struct NewImage {
     pub annotations: BTreeMap<String, String>,
 }
 
-fn check_layers(cfg: &ImageConfig, layers: &[LayerRecord]) -> Result<(), StoreError> {
+pub(crate) fn check_layers(cfg: &ImageConfig, layers: &[LayerRecord]) -> Result<(), StoreError> {
     let diff_ids = &cfg.rootfs.diff_ids;
     if diff_ids.len() != layers.len() {
         return Err(StoreError::LayerCount {

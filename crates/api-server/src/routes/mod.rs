@@ -2,6 +2,8 @@
 
 pub mod archive;
 pub mod attach_ws;
+pub mod build;
+
 pub mod commit;
 pub mod containers;
 pub mod copy;

@@ -498,3 +498,110 @@ mod images {
         assert_eq!(fake.calls(), ["import 127.0.0.1:8/r.tar Some(\"r\")"]);
     }
 }
+
+mod build {
+    use super::*;
+    use api_types::build::{ContextManifest, ContextSyncResponse};
+    use api_types::BuildCachePruneResponse;
+    use engine::builder::{BuildRequest, PruneOptions, Receiver};
+    use tokio::io::{AsyncRead, AsyncReadExt};
+
+    use crate::backend::BuildBackend;
+
+    impl BuildBackend for Fake {
+        async fn build<R: AsyncRead + Send + Unpin + 'static>(
+            &self,
+            req: BuildRequest,
+            mut body: R,
+        ) -> Result<Receiver> {
+            let mut ctx = Vec::new();
+            let _ = body.read_to_end(&mut ctx).await;
+            let o = &req.options;
+            self.record(
+                format!(
+                    "build {} tags={:?} args={:?} target={:?} q={} token={:?} body={}",
+                    o.dockerfile,
+                    o.tags,
+                    o.build_args,
+                    o.target,
+                    req.quiet,
+                    req.context_token,
+                    ctx.len()
+                ),
+                "",
+            )?;
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let _ = tx.send(api_types::JsonMessage {
+                stream: Some("Step 1/1 : FROM scratch\n".into()),
+                ..Default::default()
+            });
+            let _ = tx.send(api_types::JsonMessage {
+                aux: Some(serde_json::json!({"ID": "sha256:feed"})),
+                ..Default::default()
+            });
+            Ok(rx)
+        }
+        async fn sync_context(
+            &self,
+            key: &str,
+            manifest: ContextManifest,
+        ) -> Result<ContextSyncResponse> {
+            self.record(format!("sync {key} {}", manifest.entries.len()), "")?;
+            Ok(ContextSyncResponse {
+                token: "t1".into(),
+                want: manifest.entries.iter().map(|e| e.path.clone()).collect(),
+            })
+        }
+        async fn prune(&self, opts: PruneOptions) -> Result<BuildCachePruneResponse> {
+            self.record(format!("prune all={}", opts.all), "")?;
+            Ok(BuildCachePruneResponse::default())
+        }
+    }
+
+    #[tokio::test]
+    async fn build_routes_parse_the_classic_query_and_refuse_what_berth_cannot_do() {
+        let fake = Arc::new(Fake::default());
+        let app = || super::super::build::routes(fake.clone());
+        let q = "/build?t=a:1&t=b&dockerfile=df&target=final&q=1&buildargs=%7B%22X%22%3A%221%22%7D";
+        let (s, body) = send(app(), "POST", q, "ctx").await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert!(
+            body.contains(r#""stream":"Step 1/1 : FROM scratch\n""#),
+            "{body}"
+        );
+        assert!(body.contains(r#""aux":{"ID":"sha256:feed"}"#), "{body}");
+        for (uri, says) in [
+            ("/build?squash=1", "--squash is not supported"),
+            ("/build?version=2", "BuildKit sessions"),
+            ("/build?remote=https://example.com/x.git", "remote build contexts"),
+            ("/build?buildargs=nope", "error reading buildargs"),
+            ("/build?t=a@sha256:0000000000000000000000000000000000000000000000000000000000000000", "digest"),
+            ("/build/prune?keep-storage=1000", "keep-storage is not supported"),
+            ("/build/context?key=k", "JSON"),
+        ] {
+            let (s, body) = send(app(), "POST", uri, "not json").await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{uri}: {body}");
+            assert!(body.contains(says), "{uri}: {body}");
+        }
+        let (s, body) = send(
+            app(),
+            "POST",
+            "/build/context?key=k",
+            r#"{"entries":[{"path":"a","kind":"file","mode":420,"size":1}]}"#,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(body, r#"{"token":"t1","want":["a"]}"#);
+        let (s, _) = send(app(), "POST", "/build/prune?all=1", "").await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(
+            fake.calls(),
+            [
+                r#"build df tags=["a:1", "b"] args={"X": Some("1")} target=Some("final") q=true token=None body=3"#,
+                "sync k 1",
+                "prune all=true",
+            ],
+            "refused requests never reach the backend"
+        );
+    }
+}

@@ -1,6 +1,5 @@
-//! Disk usage and pruning: `GET /system/df`, `POST /images/prune`, and the prune endpoint
-//! `docker system prune` calls for an object type berth has none of yet (`/build/prune`: no
-//! build cache).
+//! Disk usage and pruning across services: `GET /system/df`, `POST /images/prune`
+//! (`/build/prune` is in `build`, `/networks/prune` in `networks`).
 
 use std::sync::Arc;
 
@@ -8,7 +7,7 @@ use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Deserialize;
 
-use api_types::{BuildCachePruneResponse, DiskUsage, Filters, ImagePruneResponse};
+use api_types::{DiskUsage, Filters, ImagePruneResponse};
 use engine::container::ListOptions;
 use engine::Engine;
 
@@ -52,11 +51,6 @@ pub async fn df(State(engine): State<Arc<Engine>>) -> ApiResult<Json<DiskUsage>>
         images,
         containers,
         volumes: engine.volumes().disk_usage().await?,
-        build_cache: Vec::new(),
+        build_cache: engine.builds().disk_usage().await?,
     }))
-}
-
-/// `POST /build/prune`: there is no build cache to prune.
-pub async fn build_prune() -> Json<BuildCachePruneResponse> {
-    Json(BuildCachePruneResponse::default())
 }

@@ -2,6 +2,8 @@
 
 pub mod archive;
 pub mod attach;
+pub mod build;
+pub mod build_context;
 pub mod commit;
 pub mod cp;
 pub mod create;
@@ -31,7 +33,7 @@ use std::io::Write;
 
 use client::Client;
 
-use crate::args::{Command, ContainerCommand, ImageCommand, SystemCommand};
+use crate::args::{BuilderCommand, Command, ContainerCommand, ImageCommand, SystemCommand};
 use crate::config::ConfigFile;
 use crate::error::CliError;
 
@@ -69,6 +71,7 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::Tag(a) => images::tag(ctx, a).await,
         C::Rmi(a) => images::rmi(ctx, a).await,
         C::History(a) => images::history(ctx, a).await,
+        C::Build(a) => build::build(ctx, *a).await,
         C::Commit(a) => commit::commit(ctx, a).await,
         C::Diff(a) => commit::diff(ctx, a).await,
         C::Export(a) => commit::export(ctx, a).await,
@@ -91,6 +94,10 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
             SystemCommand::Events(a) => system::events(ctx, a).await,
             SystemCommand::Df(a) => usage::df(ctx, a).await,
             SystemCommand::Prune(a) => usage::system_prune(ctx, a).await,
+        },
+        C::Builder(c) => match c {
+            BuilderCommand::Build(a) => build::build(ctx, *a).await,
+            BuilderCommand::Prune(a) => usage::builder_prune(ctx, a).await,
         },
         C::Cp(a) => cp::cp(ctx, a).await,
         C::Volume(c) => volume::volume(ctx, c).await,
@@ -142,6 +149,7 @@ async fn image(ctx: &Ctx, cmd: ImageCommand) -> Result<(), CliError> {
         C::Prune(a) => usage::image_prune(ctx, a).await,
         C::Pull(a) => pull::pull(ctx, a).await,
         C::Push(a) => push::push(ctx, a).await,
+        C::Build(a) => build::build(ctx, *a).await,
     }
 }
 

@@ -8,7 +8,7 @@ use api_types::{DiskUsage, Filters};
 
 use super::rm::confirm;
 use super::{now, print, println, Ctx};
-use crate::args::{DfArgs, ImagePruneArgs, SystemPruneArgs};
+use crate::args::{BuilderPruneArgs, DfArgs, ImagePruneArgs, SystemPruneArgs};
 use crate::error::CliError;
 use crate::format::container::{container_header, ContainerContext, Header};
 use crate::format::image::{image_header, ImageContext};
@@ -60,6 +60,41 @@ async fn prune_images(ctx: &Ctx, all: bool, f: &Filters) -> Result<(u64, String)
         }
     }
     Ok((report.space_reclaimed, out))
+}
+
+/// `berth builder prune`.
+pub async fn builder_prune(ctx: &Ctx, args: BuilderPruneArgs) -> Result<(), CliError> {
+    if args
+        .keep_storage
+        .as_deref()
+        .is_some_and(|k| !k.is_empty() && k != "0")
+    {
+        return Err(CliError::new(
+            "--keep-storage is not supported by berth: builder prune removes the cache it selects, whatever its size",
+        ));
+    }
+    let f = filters(&args.filter).map_err(CliError::new)?;
+    let warning = if args.all {
+        "WARNING! This will remove all build cache.\nAre you sure you want to continue?"
+    } else {
+        "WARNING! This will remove all dangling build cache.\nAre you sure you want to continue?"
+    };
+    if !args.force && !confirm(warning) {
+        return Err(CliError::exit(1));
+    }
+    let b = ctx.client.build_cache_prune(&f, args.all).await?;
+    let caches = b.caches_deleted.unwrap_or_default();
+    if !caches.is_empty() {
+        println(&format!(
+            "Deleted build cache objects:\n{}\n",
+            caches.join("\n")
+        ));
+    }
+    println(&format!(
+        "Total reclaimed space: {}",
+        human_size(b.space_reclaimed as f64)
+    ));
+    Ok(())
 }
 
 /// The confirmation text of `system prune` (docker's template, rendered).
@@ -247,6 +282,8 @@ fn summary_rows(du: &DiskUsage) -> Vec<Value> {
         .filter(|c| !active(&c.state))
         .map(|c| c.size_rw.unwrap_or(0))
         .sum();
+    let cache = cache_records(du);
+    let cache_size: i64 = cache.iter().filter(|c| !c.shared).map(|c| c.size).sum();
     let rows = vec![
         DfRow {
             kind: "Images",
@@ -266,9 +303,16 @@ fn summary_rows(du: &DiskUsage) -> Vec<Value> {
         DfRow {
             kind: "Build Cache",
             total: du.build_cache.len(),
-            active: 0,
-            size: human_size(0.0),
-            reclaimable: human_size(0.0),
+            active: cache.iter().filter(|c| c.in_use).count(),
+            size: human_size(cache_size as f64),
+            reclaimable: human_size(
+                (cache_size
+                    - cache
+                        .iter()
+                        .filter(|c| c.in_use && !c.shared)
+                        .map(|c| c.size)
+                        .sum::<i64>()) as f64,
+            ),
         },
     ];
     rows.into_iter()
@@ -368,10 +412,112 @@ fn df_verbose(du: &DiskUsage) -> Result<(), CliError> {
         )
         .map_err(err)?,
     );
+    let cache = cache_records(du);
+    let total: i64 = cache.iter().filter(|c| !c.shared).map(|c| c.size).sum();
     out.push_str(&format!(
-        "\nBuild cache usage: {}\n\nCACHE ID   CACHE TYPE   SIZE      CREATED   LAST USED   USAGE     SHARED\n",
-        human_size(0.0)
+        "\nBuild cache usage: {}\n\n",
+        human_size(total as f64)
     ));
+    let rows: Vec<Value> = cache
+        .into_iter()
+        .map(|c| Value::Object(Rc::new(CacheRow { c, now })))
+        .collect();
+    out.push_str(
+        &render(
+            "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}",
+            &cache_header(),
+            &rows,
+        )
+        .map_err(err)?,
+    );
     print(&out);
     Ok(())
+}
+
+/// One build cache record of `system df` (moby's `build.CacheRecord`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CacheRecord {
+    #[serde(rename = "ID", default)]
+    id: String,
+    #[serde(default)]
+    r#type: String,
+    #[serde(default)]
+    in_use: bool,
+    #[serde(default)]
+    shared: bool,
+    #[serde(default)]
+    size: i64,
+    #[serde(default)]
+    created_at: Option<String>,
+    #[serde(default)]
+    last_used_at: Option<String>,
+    #[serde(default)]
+    usage_count: i64,
+}
+
+fn cache_records(du: &DiskUsage) -> Vec<CacheRecord> {
+    du.build_cache
+        .iter()
+        .filter_map(|v| serde_json::from_value(v.clone()).ok())
+        .collect()
+}
+
+/// Seconds since the epoch of an RFC 3339 time (`2024-01-02T03:04:05…Z`).
+fn unix_secs(s: &str) -> Option<i64> {
+    api_types::time::parse_rfc3339(s).map(|n| (n / 1_000_000_000) as i64)
+}
+
+struct CacheRow {
+    c: CacheRecord,
+    now: f64,
+}
+
+impl Object for CacheRow {
+    fn type_name(&self) -> &'static str {
+        "*formatter.buildCacheContext"
+    }
+
+    fn call(&self, name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
+        let since = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(unix_secs)
+                .map(|u| {
+                    format!(
+                        "{} ago",
+                        crate::format::units::human_duration(self.now - u as f64)
+                    )
+                })
+                .unwrap_or_default()
+        };
+        let v = match name {
+            "ID" => self.c.id.chars().take(12).collect(),
+            "CacheType" => self.c.r#type.clone(),
+            "Size" => human_size(self.c.size as f64),
+            "CreatedSince" => since(&self.c.created_at),
+            "LastUsedSince" => since(&self.c.last_used_at),
+            "UsageCount" => self.c.usage_count.to_string(),
+            "Shared" => self.c.shared.to_string(),
+            _ => return None,
+        };
+        Some(Ok(Value::Str(v)))
+    }
+
+    fn to_json(&self) -> Value {
+        Value::Str(self.c.id.clone())
+    }
+}
+
+fn cache_header() -> Value {
+    Value::Object(Rc::new(Header {
+        names: vec![
+            ("ID", "CACHE ID"),
+            ("CacheType", "CACHE TYPE"),
+            ("Size", "SIZE"),
+            ("CreatedSince", "CREATED"),
+            ("LastUsedSince", "LAST USED"),
+            ("UsageCount", "USAGE"),
+            ("Shared", "SHARED"),
+        ],
+    }))
 }

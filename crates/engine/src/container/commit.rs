@@ -7,9 +7,10 @@
 //! the duration unless the caller asks not to pause, and always thawed again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use api_types::ContainerChange;
-use store::ImportOptions;
+use store::{ImportOptions, LayerRecord, Lease};
 
 use super::state::Status;
 use super::{shim, ContainerService};
@@ -88,6 +89,41 @@ impl ContainerService {
                 }
             }
             committed
+        })
+        .await
+        .map_err(Error::task("commit"))?;
+        drop(inner);
+        res
+    }
+
+    /// A build step's commit of stopped container `key`: its rw layer becomes a layer in
+    /// place (no unpacking again, no compression; see `store::build`), after `prepare` ran on
+    /// the rw layer's directory (the builder removes the mount points its mounts left). The
+    /// container is left without a rw layer: remove it next. `None` when it changed nothing.
+    pub async fn commit_stopped_in_place(
+        &self,
+        key: &str,
+        lease: Arc<Lease>,
+        prepare: impl FnOnce(&std::path::Path) + Send + 'static,
+    ) -> Result<Option<LayerRecord>> {
+        let c = self.get(key)?;
+        let inner = c.inner.lock().await;
+        let status = inner.record.state.status();
+        if status.is_running() || matches!(status, Status::Removing | Status::Dead) {
+            return Err(Error::Conflict(format!(
+                "container {} is {}: a build step commits stopped containers only",
+                c.id,
+                status.as_str()
+            )));
+        }
+        let store = self.store.clone();
+        let id = c.id.clone();
+        let res = tokio::task::spawn_blocking(move || -> Result<Option<LayerRecord>> {
+            let dir = store.container_layer_dir(&id).map_err(Error::from)?;
+            prepare(&dir);
+            store
+                .commit_container_layer_in_place(&lease, &id, false)
+                .map_err(Error::from)
         })
         .await
         .map_err(Error::task("commit"))?;
