@@ -11,6 +11,7 @@ pkgs=(
   runc skopeo docker-registry umoci           # comparisons and interop tests
   python3-docker                              # docker-py interop test
   python3-venv                                # Compose v1's venv (below)
+  crun                                        # --runtime crun (refused on hybrid cgroup hosts)
   zstd xz-utils bzip2 gzip                    # compressed tarballs and archives (image tests)
   apache2-utils openssl jq curl hyperfine     # registry auth, TLS, benchmarks
 )

@@ -1,7 +1,8 @@
-//! The Engine API's JSON bodies as a client sends them: `POST /containers/create` and
-//! `POST /containers/{id}/exec`. Parsing and every check the engine runs before it touches the
-//! image or a container must never panic, and a body that passes the checks must survive a
-//! round trip through its own JSON (inspect shows what was stored).
+//! The Engine API's JSON bodies as a client sends them: `POST /containers/create`,
+//! `POST /containers/{id}/exec` and `POST /containers/{id}/update`. Parsing and every check
+//! the engine runs before it touches the image or a container must never panic, and a body
+//! that passes the checks must survive a round trip through its own JSON (inspect shows what
+//! was stored).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,5 +19,12 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(cfg) = serde_json::from_slice::<api_types::ExecConfig>(data) {
         let _ = engine::container::exec::check_exec_config(&cfg);
+    }
+    if let Ok(u) = serde_json::from_slice::<api_types::UpdateConfig>(data) {
+        if engine::container::update::check_update(&u).is_ok() {
+            let again: api_types::UpdateConfig =
+                serde_json::from_value(serde_json::to_value(&u).unwrap()).unwrap();
+            assert_eq!(again, u);
+        }
     }
 });

@@ -12,6 +12,7 @@ pub mod images;
 pub mod net;
 pub mod netslot;
 pub mod oci_layout;
+pub mod poll;
 pub mod registry;
 pub mod rootfs;
 

@@ -1,8 +1,10 @@
 //! Compose v1 (`docker-compose` 1.29 from PyPI, installed by `scripts/deps.sh` in its own
 //! venv) against berthd: a project with two services, its default network and a published
 //! port comes up, the services talk by name, and `down` removes everything it made; a project
-//! with a named volume (its services without network: the volume is what is tested) keeps
-//! its data across containers, and `down -v` removes the volume.
+//! whose `web` service `depends_on` its `db` with `condition: service_healthy` only starts web
+//! once the db's healthcheck passed; a project with a named volume (its services without
+//! network: the volume is what is tested) keeps its data across containers, and `down -v`
+//! removes the volume.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -103,6 +105,69 @@ fn compose_v1_project_comes_up_talks_by_name_and_goes_down() {
     let nets = d.docker_ok(&["network", "ls", "--format", "{{.Name}}"]);
     assert!(!nets.contains("berthproj"), "{nets}");
     assert_eq!(d.bridges(), bridges_before);
+}
+
+const HEALTHY_PROJECT: &str = r#"version: "2.4"
+services:
+  db:
+    image: busybox
+    command: sh -c "sleep 1; touch /tmp/ready; sleep 1000"
+    network_mode: none
+    healthcheck:
+      test: ["CMD-SHELL", "test -f /tmp/ready"]
+      interval: 300ms
+      timeout: 2s
+      retries: 20
+  web:
+    image: busybox
+    command: sleep 1000
+    network_mode: none
+    depends_on:
+      db:
+        condition: service_healthy
+"#;
+
+#[test]
+fn compose_waits_for_a_healthy_dependency() {
+    let d = Daemon::start().unwrap();
+    d.import_busybox().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("docker-compose.yml"), HEALTHY_PROJECT).unwrap();
+    ok(compose(&d, dir.path(), &["up", "-d"]), "up");
+    // The order of events: db healthy, then web started.
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
+    let time_of = |container: &str, event: &str| -> u128 {
+        let out = d.docker_ok(&[
+            "events",
+            "--since",
+            "0",
+            "--until",
+            &until,
+            "--filter",
+            &format!("container={container}"),
+            "--filter",
+            &format!("event={event}"),
+            "--format",
+            "{{.TimeNano}}",
+        ]);
+        out.lines()
+            .next()
+            .unwrap_or_else(|| panic!("no {event} of {container}"))
+            .parse()
+            .unwrap()
+    };
+    let healthy = time_of("berthproj_db_1", "health_status: healthy");
+    let web_start = time_of("berthproj_web_1", "start");
+    assert!(healthy <= web_start, "web started before db was healthy");
+    let ps = ok(compose(&d, dir.path(), &["ps"]), "ps");
+    assert!(ps.contains("Up (healthy)"), "{ps}");
+    ok(compose(&d, dir.path(), &["down"]), "down");
+    assert!(d.container_ids().is_empty());
 }
 
 const VOLUME_PROJECT: &str = r#"version: "2.4"

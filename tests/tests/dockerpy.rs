@@ -50,6 +50,19 @@ fn docker_py_network_calls() {
 }
 
 #[test]
+fn docker_py_operates_containers() {
+    let d = daemon();
+    let config = d.root.path().join("py-config");
+    // The script's last line (after "docker-py operate OK"): the detach keys part passed too.
+    run_script(
+        &d,
+        "dockerpy_operate.py",
+        &[config.to_str().unwrap()],
+        "docker-py detach keys OK",
+    );
+}
+
+#[test]
 fn docker_py_builds_images() {
     let d = daemon();
     let ctx = berth_tests::build::context(

@@ -34,6 +34,29 @@ fn memory_limit_oom_kills_and_inspect_says_so() {
         "hog",
     ]);
     assert_eq!(v, "true 137", "{}", d.log_text());
+    // dockerd's `oom` event, before the `die`.
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
+    let ev = d.docker_ok(&[
+        "events",
+        "--since",
+        "0",
+        "--until",
+        &until,
+        "--filter",
+        "container=hog",
+        "--filter",
+        "event=oom",
+        "--filter",
+        "event=die",
+        "--format",
+        "{{.Action}}",
+    ]);
+    assert_eq!(ev.lines().collect::<Vec<_>>(), ["oom", "die"], "{ev}");
     // Under the limit it runs.
     let out = d.docker_ok(&[
         "run",

@@ -9,7 +9,6 @@
 //! take the engine.
 
 use std::future::Future;
-use std::pin::Pin;
 
 use api_types::build::{ContextManifest, ContextSyncResponse};
 use api_types::network::{
@@ -23,27 +22,25 @@ use api_types::{
 use api_types::{
     ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPathStat,
     ContainerPruneResponse, ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect,
-    Filters, SystemInfo, SystemVersion,
+    Filters, SystemInfo, SystemVersion, UpdateConfig, UpdateResponse,
 };
 use api_types::{Volume, VolumeCreateOptions, VolumeListResponse, VolumePruneResponse};
 use distribution::AuthConfig;
 use engine::builder::{BuildRequest, PruneOptions};
 use engine::container::{
     AttachOptions, AttachSession, ExecStart, ExecStartOptions, ExportStream, ExtractOptions,
-    ListOptions, LogStream, LogsOptions, RemoveOptions, StopOptions, WaitCondition, WaitFuture,
+    ListOptions, LogStream, LogsOptions, RemoveOptions, StatsOptions, StatsStream, StopOptions,
+    WaitCondition, WaitFuture,
 };
-use engine::events::Event;
 use engine::image::progress::Receiver;
 use engine::image::{
     ChannelStream, ImportOptions, ListImagesOptions, PullOptions, PushOptions, SaveStream,
     SearchOptions,
 };
 use engine::{Engine, Result};
-use futures_util::Stream;
 use tokio::io::AsyncRead;
 
-/// A stream of daemon events.
-pub type EventStream = Pin<Box<dyn Stream<Item = Event> + Send>>;
+pub use engine::system::EventStream;
 
 /// The container routes' view of the daemon.
 pub trait ContainerBackend: Send + Sync + 'static {
@@ -101,6 +98,22 @@ pub trait ContainerBackend: Send + Sync + 'static {
         &self,
         filters: Filters,
     ) -> impl Future<Output = Result<ContainerPruneResponse>> + Send;
+    /// `GET /containers/{id}/stats`.
+    fn stats(
+        &self,
+        id: &str,
+        opts: StatsOptions,
+    ) -> impl Future<Output = Result<StatsStream>> + Send;
+    /// `POST /containers/{id}/pause`.
+    fn pause(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /containers/{id}/unpause`.
+    fn unpause(&self, id: &str) -> impl Future<Output = Result<()>> + Send;
+    /// `POST /containers/{id}/update`.
+    fn update(
+        &self,
+        id: &str,
+        cfg: UpdateConfig,
+    ) -> impl Future<Output = Result<UpdateResponse>> + Send;
     /// `HEAD /containers/{id}/archive?path=`: the stat of a path in the container.
     fn stat_path(
         &self,
@@ -211,6 +224,12 @@ pub trait ImageBackend: Send + Sync + 'static {
         body: R,
         opts: ImportOptions,
     ) -> impl Future<Output = Result<String>> + Send;
+    /// `POST /images/create?fromSrc=<URL>`: the tarball at that URL.
+    fn import_url(
+        &self,
+        url: &str,
+        opts: ImportOptions,
+    ) -> impl Future<Output = Result<String>> + Send;
     /// `GET /images/json`.
     fn list(
         &self,
@@ -262,6 +281,10 @@ impl ImageBackend for Engine {
         opts: ImportOptions,
     ) -> Result<String> {
         self.images().import(body, opts).await
+    }
+
+    async fn import_url(&self, url: &str, opts: ImportOptions) -> Result<String> {
+        self.images().import_url(url, opts).await
     }
 
     async fn list(&self, opts: ListImagesOptions) -> Result<Vec<ImageSummary>> {
@@ -381,6 +404,22 @@ impl ContainerBackend for Engine {
 
     async fn prune(&self, filters: Filters) -> Result<ContainerPruneResponse> {
         self.containers().prune(filters).await
+    }
+
+    async fn stats(&self, id: &str, opts: StatsOptions) -> Result<StatsStream> {
+        self.containers().stats(id, opts).await
+    }
+
+    async fn pause(&self, id: &str) -> Result<()> {
+        self.containers().pause(id).await
+    }
+
+    async fn unpause(&self, id: &str) -> Result<()> {
+        self.containers().unpause(id).await
+    }
+
+    async fn update(&self, id: &str, cfg: UpdateConfig) -> Result<UpdateResponse> {
+        self.containers().update(id, cfg).await
     }
 
     async fn stat_path(&self, id: &str, path: &str) -> Result<ContainerPathStat> {

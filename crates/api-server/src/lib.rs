@@ -42,8 +42,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/images/prune", post(u::images_prune))
         .route("/system/df", get(u::df))
         .with_state(engine.clone());
-    Router::new()
-        .merge(routes::system::routes(engine.clone()))
+    let served = routes::system::Served::default();
+    let router = Router::new()
+        .merge(routes::system::routes_with(engine.clone(), served.clone()))
         .merge(routes::containers::routes(engine.clone()))
         .merge(routes::exec::routes(engine.clone()))
         .merge(routes::images::routes(engine.clone()))
@@ -51,7 +52,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .merge(routes::volumes::routes(engine.clone()))
         .merge(routes::networks::routes(engine))
         .merge(spanning)
-        .fallback(not_found)
+        .fallback(not_found);
+    served.set(router.clone());
+    router
 }
 
 async fn not_found(method: Method, req: Request) -> error::ApiError {

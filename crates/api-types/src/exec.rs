@@ -30,8 +30,9 @@ pub struct ExecConfig {
     /// Sent by the docker CLI (v28); the daemon decides detaching at start.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub detach: bool,
-    /// The detach sequence (`ctrl-p,ctrl-q`).
-    #[serde(default, deserialize_with = "null_default")]
+    /// The detach sequence (`ctrl-p,ctrl-q`). docker-py sends it as `detachKeys` (Go's JSON
+    /// matches names without regard to case).
+    #[serde(default, alias = "detachKeys", deserialize_with = "null_default")]
     pub detach_keys: String,
     /// `KEY=value` entries; `KEY` alone unsets it.
     #[serde(default)]

@@ -20,10 +20,12 @@ pub mod progress;
 pub mod query;
 pub mod registry;
 pub mod serde_util;
+pub mod stats;
 pub mod stdcopy;
 pub mod system;
 pub mod time;
 pub mod units;
+pub mod update;
 pub mod usage;
 pub mod version;
 pub mod volume;
@@ -36,6 +38,7 @@ pub use network::{EndpointSettings, NetworkingConfig, PortMap};
 pub use progress::*;
 pub use registry::{AuthConfig, AuthResponse, ImageSearchResponseItem};
 pub use system::*;
+pub use update::{UpdateConfig, UpdateResponse};
 pub use usage::*;
 pub use volume::{
     BindOptions, ContainerPathStat, Mount, TmpfsOptions, UsageData, Volume, VolumeCreateOptions,

@@ -33,9 +33,49 @@ pub fn frame(stream: u8, payload: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Splits a multiplexed stream into its frames, whatever the boundaries of the reads.
+#[derive(Debug, Default)]
+pub struct Demuxer {
+    buf: Vec<u8>,
+}
+
+impl Demuxer {
+    /// Feeds bytes read from the stream; calls `f(stream, payload)` for each frame completed.
+    pub fn feed(&mut self, data: &[u8], mut f: impl FnMut(u8, &[u8])) {
+        self.buf.extend_from_slice(data);
+        let mut pos = 0;
+        while self.buf.len() - pos >= HEADER_LEN {
+            let mut h = [0u8; HEADER_LEN];
+            h.copy_from_slice(&self.buf[pos..pos + HEADER_LEN]);
+            let (stream, len) = parse_header(&h);
+            if self.buf.len() - pos - HEADER_LEN < len {
+                break;
+            }
+            f(stream, &self.buf[pos + HEADER_LEN..pos + HEADER_LEN + len]);
+            pos += HEADER_LEN + len;
+        }
+        self.buf.drain(..pos);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn demuxer_reassembles_frames_across_reads() {
+        let mut data = frame(STDOUT, b"hello");
+        data.extend(frame(STDERR, b"oops"));
+        let mut d = Demuxer::default();
+        let mut got = Vec::new();
+        for chunk in data.chunks(3) {
+            d.feed(chunk, |s, p| got.push((s, p.to_vec())));
+        }
+        assert_eq!(
+            got,
+            vec![(STDOUT, b"hello".to_vec()), (STDERR, b"oops".to_vec())]
+        );
+    }
 
     #[test]
     fn frames_are_dockers() {

@@ -98,4 +98,42 @@ pub struct SystemInfo {
     pub warnings: Vec<String>,
     pub plugins: Value,
     pub registry_config: Value,
+    /// The versions of what runs containers: dockerd names containerd, runc and
+    /// docker-init; berth reports its shim, the default runtime and the init binary.
+    pub containerd_commit: Commit,
+    pub runc_commit: Commit,
+    pub init_commit: Commit,
+    #[serde(rename = "IPv4Forwarding")]
+    pub ipv4_forwarding: bool,
+    pub bridge_nf_iptables: bool,
+    #[serde(rename = "BridgeNfIp6tables")]
+    pub bridge_nf_ip6tables: bool,
+    #[serde(default)]
+    pub http_proxy: String,
+    #[serde(default)]
+    pub https_proxy: String,
+    #[serde(default)]
+    pub no_proxy: String,
+    #[serde(default)]
+    pub default_address_pools: Vec<AddressPool>,
+    #[serde(rename = "CDISpecDirs", default)]
+    pub cdi_spec_dirs: Vec<String>,
+    pub kernel_memory_tcp: bool,
+    pub generic_resources: Option<Value>,
+}
+
+/// The commit of a component in `/info` (`ContainerdCommit`, `RuncCommit`, `InitCommit`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct Commit {
+    #[serde(rename = "ID")]
+    pub id: String,
+}
+
+/// One of the daemon's default address pools for new networks.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct AddressPool {
+    pub base: String,
+    pub size: u8,
 }

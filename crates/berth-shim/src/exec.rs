@@ -47,6 +47,8 @@ pub struct Context<'a> {
     pub root: &'a Path,
     pub bundle: &'a Path,
     pub state_dir: &'a Path,
+    /// The external runtime the container runs under (`None`: libcontainer).
+    pub runtime: Option<&'a runtime::shim::OciRuntime>,
 }
 
 struct Client {
@@ -187,16 +189,21 @@ impl Execs {
         let process_file = ctx.state_dir.join(format!("exec-{exec_id}.json"));
         // The exec's process must start with SIGPIPE's default disposition (see create).
         let _ = sys::set_sigpipe_ignored(false);
-        let res = launcher::exec(launcher::ExecLaunch {
-            id: ctx.id,
-            root: ctx.root,
-            bundle: ctx.bundle,
-            init_pid: ctx.init_pid,
-            process,
-            process_file: &process_file,
-            stdio: plan.launch,
-            seccomp: &mut self.seccomp,
-        });
+        let res = match ctx.runtime {
+            Some(rt) => {
+                launcher::oci::exec(rt, ctx.id, ctx.root, &process, &process_file, plan.launch)
+            }
+            None => launcher::exec(launcher::ExecLaunch {
+                id: ctx.id,
+                root: ctx.root,
+                bundle: ctx.bundle,
+                init_pid: ctx.init_pid,
+                process,
+                process_file: &process_file,
+                stdio: plan.launch,
+                seccomp: &mut self.seccomp,
+            }),
+        };
         let _ = sys::set_sigpipe_ignored(true);
         let console_path = plan.console.as_ref().map(|c| c.1.clone());
         let result = res
@@ -282,6 +289,21 @@ impl Execs {
             Some(_) => Response::error("the exec has no TTY", ErrorKind::Conflict),
             // Exited already: nothing to resize.
             None if self.finished.iter().any(|f| f.0 == exec_id) => Response::default(),
+            None => Response::error(format!("no such exec: {exec_id}"), ErrorKind::NotFound),
+        }
+    }
+
+    /// `exec-kill`: signals a running exec through its pidfd (never a recycled pid).
+    pub fn kill(&self, exec_id: &str, signal: i32) -> Response {
+        match self.sessions.iter().find(|s| s.id == exec_id) {
+            Some(s) if s.exit.is_none() => match sys::pidfd_send_signal(s.pidfd.as_fd(), signal) {
+                Ok(()) => Response::default(),
+                Err(e) => Response::error(e.to_string(), ErrorKind::Internal),
+            },
+            Some(_) => Response::error(format!("exec {exec_id} has exited"), ErrorKind::Conflict),
+            None if self.finished.iter().any(|f| f.0 == exec_id) => {
+                Response::error(format!("exec {exec_id} has exited"), ErrorKind::Conflict)
+            }
             None => Response::error(format!("no such exec: {exec_id}"), ErrorKind::NotFound),
         }
     }

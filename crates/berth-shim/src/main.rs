@@ -148,16 +148,40 @@ fn clear_previous_run(state_dir: &Path, cfg: &ShimConfig) {
     let _ = std::fs::remove_file(state_dir.join(shim::EXIT_FILE));
     let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
     if root.join(&cfg.id).exists() {
-        if let Err(e) = launcher::delete(&cfg.id, &root) {
+        if let Err(e) = delete_container(cfg, &root) {
             eprintln!("berth-shim: clearing the previous run: {e}");
         }
         let _ = std::fs::remove_dir_all(root.join(&cfg.id));
     }
 }
 
+/// Removes the runtime's state of the container (and its cgroup), with the runtime that
+/// created it.
+pub(crate) fn delete_container(cfg: &ShimConfig, root: &Path) -> Result<(), launcher::LaunchError> {
+    match &cfg.runtime {
+        Some(rt) => launcher::oci::delete(rt, &cfg.id, root),
+        None => launcher::delete(&cfg.id, root),
+    }
+}
+
+/// Lets the created container run its command, with the runtime that created it.
+pub(crate) fn start_container(cfg: &ShimConfig, root: &Path) -> Result<(), launcher::LaunchError> {
+    match &cfg.runtime {
+        Some(rt) => launcher::oci::start(rt, &cfg.id, root),
+        None => launcher::start(&cfg.id, root),
+    }
+}
+
 /// The long-lived shim: detach, create the container, report, serve.
 fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: OwnedFd) -> ! {
     let _ = sys::new_session();
+    if cfg.runtime.is_some() {
+        // An external runtime exits once the container exists: its init (and each exec)
+        // must then become this process's child, for the shim to reap it.
+        if let Err(e) = sys::set_child_subreaper() {
+            eprintln!("berth-shim: {e}");
+        }
+    }
     redirect_stdio(state_dir);
     let _ = std::fs::write(
         state_dir.join(shim::PID_FILE),
@@ -270,15 +294,18 @@ pub(crate) fn create_container(
     launch: Stdio,
 ) -> Result<launcher::Launched, WireError> {
     let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
-    // libcontainer clones the init now: it must inherit the default SIGPIPE disposition.
+    // The runtime starts the init now: it must inherit the default SIGPIPE disposition.
     let _ = sys::set_sigpipe_ignored(false);
-    let res = launcher::create(
-        &cfg.id,
-        &cfg.bundle,
-        &root,
-        launch,
-        cfg.seccomp_cache.as_deref(),
-    );
+    let res = match &cfg.runtime {
+        Some(rt) => launcher::oci::create(rt, &cfg.id, &cfg.bundle, &root, launch),
+        None => launcher::create(
+            &cfg.id,
+            &cfg.bundle,
+            &root,
+            launch,
+            cfg.seccomp_cache.as_deref(),
+        ),
+    };
     let _ = sys::set_sigpipe_ignored(true);
     res.map_err(|e| {
         // A failed create may leave libcontainer's state dir and the cgroup behind.

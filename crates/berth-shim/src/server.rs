@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use api_types::stdcopy;
-use runtime::launcher;
-use runtime::logfile::{JsonLogWriter, Stream};
+use runtime::logfile::{LogWriter, Stream};
 use runtime::shim::{
     self, ExitRecord, Request, Response, ShimConfig, ShimState, Status, WireError,
 };
@@ -58,7 +57,7 @@ pub struct Shim {
     status: Status,
     io: ProcessIo,
     stdin_once_used: bool,
-    log: Option<JsonLogWriter>,
+    log: Option<LogWriter>,
     attachers: Vec<Attacher>,
     waiters: Vec<UnixStream>,
     exit: Option<(i32, SystemTime, Instant)>,
@@ -85,8 +84,7 @@ impl Shim {
         let plan = crate::plan_stdio(state_dir, &cfg).map_err(|m| werr(m, ErrorKind::Internal))?;
         let log = match &cfg.log {
             Some(l) => Some(
-                JsonLogWriter::open(l.clone())
-                    .map_err(|e| werr(e.to_string(), ErrorKind::Internal))?,
+                LogWriter::open(l.clone()).map_err(|e| werr(e.to_string(), ErrorKind::Internal))?,
             ),
             None => None,
         };
@@ -429,6 +427,7 @@ impl Shim {
                         root: &self.root,
                         bundle: &self.cfg.bundle,
                         state_dir: &self.state_dir,
+                        runtime: self.cfg.runtime.as_ref(),
                     };
                     let streams = [stdin, stdout, stderr];
                     return self
@@ -442,6 +441,7 @@ impl Shim {
                 height,
             } => self.execs.resize(&exec_id, width, height),
             Request::ExecWait { exec_id } => return self.execs.wait(exec_id, conn),
+            Request::ExecKill { exec_id, signal } => self.execs.kill(&exec_id, signal),
             Request::Wait => {
                 // Answered in `finish` (the exit record exists only once cleanup is done).
                 self.waiters.push(conn);
@@ -481,7 +481,7 @@ impl Shim {
 
     fn start(&mut self) -> Response {
         match self.status {
-            Status::Created => match launcher::start(&self.cfg.id, &self.root) {
+            Status::Created => match crate::start_container(&self.cfg, &self.root) {
                 Ok(()) => {
                     self.status = Status::Running;
                     self.trim_at = Some(Instant::now() + TRIM_DELAY);
@@ -537,7 +537,7 @@ impl Shim {
             let _ = send_line(&mut w, &resp);
         }
         // The exit is known; what is left is cleanup, off the waiters' critical path.
-        if let Err(e) = launcher::delete(&self.cfg.id, &self.root) {
+        if let Err(e) = crate::delete_container(&self.cfg, &self.root) {
             eprintln!("berth-shim: {e}");
         }
         let _ = cgroup::remove(&self.cfg.cgroups_path);

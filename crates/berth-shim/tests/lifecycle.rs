@@ -112,6 +112,7 @@ async fn log_rotates_and_reads_back_in_order() {
         path: f.log_path.clone(),
         max_size: 4000,
         max_files: 3,
+        ..LogConfig::with_defaults(Default::default())
     };
     let cfg = ShimConfig {
         log: Some(log.clone()),

@@ -1,6 +1,7 @@
 //! The daemon configuration file (`--config-file`, like dockerd's `daemon.json`): a JSON
-//! object whose registry and networking keys berthd applies, whose other dockerd keys are accepted with a
-//! warning, and whose unknown keys are refused, as dockerd refuses them.
+//! object whose registry, networking, runtime and logging keys berthd applies, whose other
+//! dockerd keys are accepted with a warning, and whose unknown keys are refused, as dockerd
+//! refuses them.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,16 @@ pub struct DaemonFile {
     pub certs_dir: Option<PathBuf>,
     /// berth's own: blobs larger than this (bytes) are pushed in `PATCH` chunks of this size.
     pub upload_chunk_size: Option<u64>,
+    /// OCI runtimes by name (`{"path": …, "runtimeArgs": […]}`).
+    #[serde(default)]
+    pub runtimes: std::collections::BTreeMap<String, engine::runtimes::DeclaredRuntime>,
+    /// The runtime of containers that name none.
+    pub default_runtime: Option<String>,
+    /// The log driver of containers that name none.
+    pub log_driver: Option<String>,
+    /// That driver's default options.
+    #[serde(default)]
+    pub log_opts: std::collections::BTreeMap<String, String>,
     /// The networking keys (`bridge`, `bip`, `iptables` …).
     #[serde(flatten)]
     pub network: crate::net_flags::NetKeys,
@@ -38,7 +49,6 @@ const IGNORED: &[&str] = &[
     "cgroup-parent",
     "containerd",
     "data-root",
-    "default-runtime",
     "default-shm-size",
     "default-ulimits",
     "exec-opts",
@@ -56,13 +66,10 @@ const IGNORED: &[&str] = &[
     "ipv6",
     "labels",
     "live-restore",
-    "log-driver",
     "log-format",
-    "log-opts",
     "no-new-privileges",
     "oom-score-adjust",
     "pidfile",
-    "runtimes",
     "seccomp-profile",
     "selinux-enabled",
     "shutdown-timeout",
@@ -84,6 +91,10 @@ const KNOWN: &[&str] = &[
     "max-download-attempts",
     "certs-dir",
     "upload-chunk-size",
+    "runtimes",
+    "default-runtime",
+    "log-driver",
+    "log-opts",
 ];
 
 impl DaemonFile {
@@ -169,6 +180,14 @@ mod tests {
         assert_eq!(o.mirrors, vec!["http://127.0.0.1:5001".to_string()]);
         assert_eq!(o.max_concurrent_downloads, 2);
         assert!(o.is_insecure("10.2.3.4:5000") && o.is_insecure("reg:5000"));
+        let f = DaemonFile::parse(
+            r#"{"runtimes":{"dbg":{"path":"runc","runtimeArgs":["--debug"]}},"default-runtime":"dbg","log-driver":"local","log-opts":{"max-size":"1m"}}"#,
+        )
+        .unwrap();
+        assert_eq!(f.runtimes["dbg"].runtime_args, ["--debug"]);
+        assert_eq!(f.default_runtime.as_deref(), Some("dbg"));
+        assert_eq!(f.log_driver.as_deref(), Some("local"));
+        assert_eq!(f.log_opts["max-size"], "1m");
         let e = DaemonFile::parse(r#"{"bogus":1}"#).unwrap_err();
         assert!(e.to_string().contains("bogus"), "{e}");
         let e = DaemonFile::parse(r#"{"registry-mirrors":["ftp://x"]}"#)

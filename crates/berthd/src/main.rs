@@ -72,11 +72,74 @@ struct Args {
     /// Maximum concurrent layer uploads per push
     #[arg(long)]
     max_concurrent_uploads: Option<usize>,
+    /// Default OCI runtime for containers (berth, runc, crun, or one added) [default: berth]
+    #[arg(long, value_name = "NAME")]
+    default_runtime: Option<String>,
+    /// Register an OCI runtime binary: NAME=PATH (repeatable)
+    #[arg(long = "add-runtime", value_name = "NAME=PATH")]
+    add_runtimes: Vec<String>,
+    /// Default log driver for containers: json-file, local or none [default: json-file]
+    #[arg(long, value_name = "DRIVER")]
+    log_driver: Option<String>,
+    /// Default log driver option KEY=VALUE (repeatable)
+    #[arg(long = "log-opt", value_name = "KEY=VALUE")]
+    log_opts: Vec<String>,
     /// Largest build context accepted (e.g. 16g); larger ones are refused with a 400
     #[arg(long, default_value = "16g")]
     build_context_limit: String,
     #[command(flatten)]
     net: net_flags::NetFlags,
+}
+
+/// The config file's keys, or nothing.
+fn daemon_file(args: &Args) -> Result<daemon_config::DaemonFile> {
+    match &args.config_file {
+        Some(p) => daemon_config::DaemonFile::load(p),
+        None => Ok(daemon_config::DaemonFile::default()),
+    }
+}
+
+/// The runtimes of the config file and of `--add-runtime`, with the default (flags win).
+fn runtimes(args: &Args, file: &daemon_config::DaemonFile) -> Result<engine::runtimes::Runtimes> {
+    let mut declared = file.runtimes.clone();
+    for r in &args.add_runtimes {
+        let (name, path) = r
+            .split_once('=')
+            .with_context(|| format!("--add-runtime {r}: expected NAME=PATH"))?;
+        declared.insert(
+            name.to_string(),
+            engine::runtimes::DeclaredRuntime {
+                path: path.to_string(),
+                ..Default::default()
+            },
+        );
+    }
+    let default = args
+        .default_runtime
+        .as_deref()
+        .or(file.default_runtime.as_deref());
+    engine::runtimes::Runtimes::new(&declared, default).map_err(anyhow::Error::new)
+}
+
+/// The default log driver and options (flags win over the config file), checked.
+fn log_defaults(
+    args: &Args,
+    file: &daemon_config::DaemonFile,
+) -> Result<engine::container::logdriver::LogDefaults> {
+    let driver = args
+        .log_driver
+        .clone()
+        .or_else(|| file.log_driver.clone())
+        .unwrap_or_else(|| "json-file".into());
+    let mut opts = file.log_opts.clone();
+    for o in &args.log_opts {
+        let (k, v) = o
+            .split_once('=')
+            .with_context(|| format!("--log-opt {o}: expected KEY=VALUE"))?;
+        opts.insert(k.to_string(), v.to_string());
+    }
+    engine::container::logdriver::validate(&driver, &opts).map_err(anyhow::Error::new)?;
+    Ok(engine::container::logdriver::LogDefaults { driver, opts })
 }
 
 /// Registry settings from the config file and the flags (flags win).
@@ -182,13 +245,12 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let sock = socket_path(&args.host)?;
-    let file = match &args.config_file {
-        Some(p) => daemon_config::DaemonFile::load(p)?,
-        None => daemon_config::DaemonFile::default(),
-    };
+    let file = daemon_file(&args)?;
     let registry = registry_options(&args, &file).context("registry configuration")?;
     let network =
         net_flags::network_config(&args.net, &file.network).context("network configuration")?;
+    let runtimes = runtimes(&args, &file).context("runtimes")?;
+    let log = log_defaults(&args, &file).context("log driver")?;
     std::fs::create_dir_all(&args.data_root)
         .with_context(|| format!("creating {}", args.data_root.display()))?;
     let log_max_size = engine::container::config::parse_size(&args.log_max_size)
@@ -212,6 +274,13 @@ async fn main() -> Result<()> {
                 format!("invalid --build-context-limit {}", args.build_context_limit)
             })?,
         network,
+        runtimes,
+        log,
+        build: engine::BuildInfo {
+            git_commit: env!("BERTH_GIT_COMMIT").into(),
+            build_time: env!("BERTH_BUILD_TIME").into(),
+            rustc_version: env!("BERTH_RUSTC_VERSION").into(),
+        },
     };
     let listener = bind_socket(&sock, args.group.as_deref())?;
     let engine = match engine::Engine::open(cfg).await {

@@ -14,6 +14,8 @@ pub mod volume;
 pub use volume::{CpArgs, VolumeCommand};
 mod registry;
 pub use registry::{LoginArgs, LogoutArgs, PullArgs, PushArgs, SearchArgs};
+mod operate;
+pub use operate::{PauseArgs, StatsArgs, UpdateArgs};
 mod network;
 pub use network::*;
 
@@ -111,6 +113,18 @@ pub enum Command {
     /// Rename a container
     #[command(override_usage = "berth rename CONTAINER NEW_NAME")]
     Rename(RenameArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    #[command(override_usage = "berth stats [OPTIONS] [CONTAINER...]")]
+    Stats(StatsArgs),
+    /// Pause all processes within one or more containers
+    #[command(override_usage = "berth pause CONTAINER [CONTAINER...]")]
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers
+    #[command(override_usage = "berth unpause CONTAINER [CONTAINER...]")]
+    Unpause(PauseArgs),
+    /// Update configuration of one or more containers
+    #[command(override_usage = "berth update [OPTIONS] CONTAINER [CONTAINER...]")]
+    Update(UpdateArgs),
     /// Import the contents from a tarball to create a filesystem image
     #[command(override_usage = "berth import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]")]
     Import(ImportArgs),
@@ -232,6 +246,18 @@ pub enum ContainerCommand {
     Top(TopArgs),
     #[command(override_usage = "berth container rename CONTAINER NEW_NAME")]
     Rename(RenameArgs),
+    /// Display a live stream of container(s) resource usage statistics
+    #[command(override_usage = "berth container stats [OPTIONS] [CONTAINER...]")]
+    Stats(StatsArgs),
+    /// Pause all processes within one or more containers
+    #[command(override_usage = "berth container pause CONTAINER [CONTAINER...]")]
+    Pause(PauseArgs),
+    /// Unpause all processes within one or more containers
+    #[command(override_usage = "berth container unpause CONTAINER [CONTAINER...]")]
+    Unpause(PauseArgs),
+    /// Update configuration of one or more containers
+    #[command(override_usage = "berth container update [OPTIONS] CONTAINER [CONTAINER...]")]
+    Update(UpdateArgs),
     /// Remove all stopped containers
     #[command(override_usage = "berth container prune [OPTIONS]")]
     Prune(PruneArgs),
@@ -449,6 +475,9 @@ pub struct ContainerFlags {
     /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)
     #[arg(long = "health-start-period", value_name = "duration")]
     pub health_start_period: Option<String>,
+    /// Time between running the check during the start period (ms|s|m|h) (default 0s)
+    #[arg(long = "health-start-interval", value_name = "duration")]
+    pub health_start_interval: Option<String>,
     /// Disable any container-specified HEALTHCHECK
     #[arg(long = "no-healthcheck", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = go_bool)]
     pub no_healthcheck: Option<bool>,

@@ -27,6 +27,7 @@ pub mod host;
 pub mod image;
 pub mod image_ops;
 pub mod network;
+pub mod operate;
 pub mod registry;
 pub mod request;
 pub mod stdcopy;

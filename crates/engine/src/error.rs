@@ -81,6 +81,9 @@ pub enum Error {
         #[source]
         source: store::ContentError,
     },
+    /// The tarball of `docker import <URL>` could not be downloaded.
+    #[error(transparent)]
+    ImportUrl(#[from] crate::image::ImportUrlError),
     /// A tarball to import is not a usable layer.
     #[error("importing the tarball: {0}")]
     Import(#[source] store::StoreError),
@@ -121,6 +124,9 @@ pub enum Error {
     /// An exec's `--user` does not resolve in the container.
     #[error(transparent)]
     ExecUser(#[from] runtime::spec::user::UserError),
+    /// The container logs to a driver that keeps nothing to read (`none`).
+    #[error("configured logging driver does not support reading")]
+    LogsNotSupported,
     /// The container's log could not be read (a 500 even when the file is missing: the
     /// container exists, so its log should).
     #[error("reading logs: {0}")]
@@ -332,6 +338,7 @@ impl Error {
             }
             Error::Build(e) => e.kind(),
             Error::MissingBlob(e) => e.kind(),
+            Error::ImportUrl(e) => e.kind(),
             Error::Pull(e) => e.kind(),
             Error::Archive(e) => e.kind(),
             Error::Volume(e) => e.kind(),
@@ -351,6 +358,7 @@ impl Error {
                 _ => ErrorKind::InvalidArgument,
             },
             Error::ExecUser(_) => ErrorKind::InvalidArgument,
+            Error::LogsNotSupported => ErrorKind::NotImplemented,
             Error::Network(e) => e.kind(),
             Error::ReadBack { .. }
             | Error::ExecResize(_)

@@ -22,7 +22,8 @@
 //! import, load, save, list, inspect, tag, delete, commit), `builder` (`docker build`, the
 //! build cache), `volume` (the volume service and its `local` driver), `network` (networks,
 //! endpoints, published ports, DNS), `system` (`/version`, `/info`, `/events`), `usage` (the
-//! who-uses-what seam), `events` (the bus), `clock` (time formats), `error`.
+//! who-uses-what seam), `events` (the bus and its history), `runtimes` (the OCI runtimes
+//! containers may use), `clock` (time formats), `error`.
 
 pub mod builder;
 pub mod clock;
@@ -31,6 +32,7 @@ pub mod error;
 pub mod events;
 pub mod image;
 pub mod network;
+pub mod runtimes;
 pub mod system;
 pub mod usage;
 pub mod volume;
@@ -74,6 +76,24 @@ pub struct EngineConfig {
     pub build_context_limit: u64,
     /// Networking settings (`--bridge`, `--bip`, `--iptables` …).
     pub network: network::NetworkConfig,
+    /// The OCI runtimes containers may use, and the default (`--default-runtime`).
+    pub runtimes: runtimes::Runtimes,
+    /// The daemon's log driver and options (`--log-driver`, `--log-opt`), for containers that
+    /// name none.
+    pub log: container::logdriver::LogDefaults,
+    /// What `/version` reports of this build.
+    pub build: BuildInfo,
+}
+
+/// The build `berthd` was made from (its `build.rs` records it).
+#[derive(Debug, Clone, Default)]
+pub struct BuildInfo {
+    /// Short commit hash (`GitCommit`).
+    pub git_commit: String,
+    /// The commit's time, RFC 3339 (`BuildTime`).
+    pub build_time: String,
+    /// The compiler's version (`GoVersion` shows `rust<version>`).
+    pub rustc_version: String,
 }
 
 /// The daemon's services, wired together.

@@ -2,7 +2,7 @@
 //! parsing of them back for `docker logs`.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use runtime::logfile::{self, JsonLogWriter, LogConfig, ReadOptions, Stream};
+use runtime::logfile::{self, LogConfig, LogWriter, ReadOptions, Stream};
 
 fn output_chunk() -> Vec<u8> {
     let mut chunk = Vec::with_capacity(32 * 1024);
@@ -26,8 +26,9 @@ fn write(c: &mut Criterion) {
             path: dir.path().join("w.log"),
             max_size: 64 << 20,
             max_files: 2,
+            ..LogConfig::with_defaults(Default::default())
         };
-        let mut w = JsonLogWriter::open(cfg).unwrap();
+        let mut w = LogWriter::open(cfg).unwrap();
         b.iter(|| w.write(Stream::Stdout, &chunk).unwrap());
     });
     g.finish();
@@ -39,8 +40,9 @@ fn read(c: &mut Criterion) {
         path: dir.path().join("r.log"),
         max_size: 0,
         max_files: 1,
+        ..LogConfig::with_defaults(Default::default())
     };
-    let mut w = JsonLogWriter::open(cfg.clone()).unwrap();
+    let mut w = LogWriter::open(cfg.clone()).unwrap();
     let chunk = output_chunk();
     for _ in 0..32 {
         w.write(Stream::Stdout, &chunk).unwrap();

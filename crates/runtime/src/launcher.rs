@@ -1,5 +1,8 @@
 //! Creates, starts and deletes a container with youki's `libcontainer` (feature `launcher`).
 //!
+//! An external OCI runtime binary (`runc`, `crun`) is driven by [`oci`] instead, with the same
+//! stdio types and errors.
+//!
 //! Only `berth-shim` calls this, from its single thread: libcontainer forks with raw `clone3`
 //! and runs Rust code in the child, which is safe only in a single-threaded process, and the
 //! container's init becomes the caller's child (CLONE_PARENT), which the shim reaps by pid.
@@ -11,6 +14,7 @@
 mod bpf;
 mod exec;
 mod init_filter;
+pub mod oci;
 
 pub use exec::{exec, ExecError, ExecLaunch, SeccompCache};
 

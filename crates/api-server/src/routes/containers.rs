@@ -1,5 +1,6 @@
 //! `/containers/...`: create, start, stop, restart, kill, wait, delete, list, inspect, logs,
-//! attach (hijacked), resize, rename, top, prune.
+//! attach (hijacked, or over a websocket), resize, rename, top, prune; and (in `operate`)
+//! stats, pause, unpause, update.
 
 use std::sync::Arc;
 
@@ -38,9 +39,20 @@ pub fn routes<B: ContainerBackend>(svc: Arc<B>) -> Router {
         .route("/containers/{id}/wait", post(wait::<B>))
         .route("/containers/{id}/logs", get(logs::<B>))
         .route("/containers/{id}/attach", post(attach::<B>))
+        .route(
+            "/containers/{id}/attach/ws",
+            get(super::attach_ws::attach_ws::<B>),
+        )
         .route("/containers/{id}/resize", post(resize::<B>))
         .route("/containers/{id}/rename", post(rename::<B>))
         .route("/containers/{id}/top", get(top::<B>))
+        .route("/containers/{id}/stats", get(super::operate::stats::<B>))
+        .route("/containers/{id}/pause", post(super::operate::pause::<B>))
+        .route(
+            "/containers/{id}/unpause",
+            post(super::operate::unpause::<B>),
+        )
+        .route("/containers/{id}/update", post(super::operate::update::<B>))
         .with_state(svc.clone())
         .merge(super::copy::routes(svc))
 }
@@ -262,6 +274,8 @@ struct LogsQuery {
     #[serde(default, deserialize_with = "de_bool")]
     timestamps: bool,
     tail: Option<String>,
+    #[serde(default, deserialize_with = "de_bool")]
+    details: bool,
 }
 
 /// `GET /containers/{id}/logs`: raw with a TTY, multiplexed frames without.
@@ -292,6 +306,7 @@ pub async fn logs<B: ContainerBackend>(
         until: parse_time(q.until.as_deref(), "until")?,
         timestamps: q.timestamps,
         tail,
+        details: q.details,
     };
     let logs = svc.logs(&id, opts).await?;
     let tty = logs.tty;
@@ -335,6 +350,19 @@ struct AttachQuery {
     stderr: bool,
 }
 
+/// The query of attach (and of its websocket form).
+pub(super) fn attach_options(q: Option<&str>) -> ApiResult<AttachOptions> {
+    let q: AttachQuery = query(q)?;
+    Ok(AttachOptions {
+        detach_keys: q.detach_keys.filter(|k| !k.is_empty()),
+        logs: q.logs,
+        stream: q.stream,
+        stdin: q.stdin,
+        stdout: q.stdout,
+        stderr: q.stderr,
+    })
+}
+
 /// `POST /containers/{id}/attach`: answers `101 UPGRADED` and splices the connection onto the
 /// container's streams.
 pub async fn attach<B: ContainerBackend>(
@@ -343,20 +371,7 @@ pub async fn attach<B: ContainerBackend>(
     RawQuery(q): RawQuery,
     req: Request,
 ) -> ApiResult<Response> {
-    let q: AttachQuery = query(q.as_deref())?;
-    let session = svc
-        .attach(
-            &id,
-            AttachOptions {
-                detach_keys: q.detach_keys.filter(|k| !k.is_empty()),
-                logs: q.logs,
-                stream: q.stream,
-                stdin: q.stdin,
-                stdout: q.stdout,
-                stderr: q.stderr,
-            },
-        )
-        .await?;
+    let session = svc.attach(&id, attach_options(q.as_deref())?).await?;
     let ctype = if session.tty() {
         stream::RAW_STREAM
     } else {

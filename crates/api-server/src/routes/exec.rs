@@ -51,8 +51,9 @@ pub async fn create<B: ExecBackend>(
     Ok((StatusCode::CREATED, Json(IdResponse { id })).into_response())
 }
 
-/// `POST /exec/{id}/start`: `200` at once when detached, else the upgraded stream (raw with a
-/// TTY; multiplexed without one from API 1.42, labelled raw before, as dockerd does).
+/// `POST /exec/{id}/start`: `200` at once when detached, else the upgraded stream: raw when
+/// the start request's `Tty` is set, multiplexed when not (labelled raw before API 1.42), as
+/// dockerd decides it — whatever the exec was created with.
 pub async fn start<B: ExecBackend>(
     State(svc): State<Arc<B>>,
     Path(id): Path<String>,
@@ -72,6 +73,7 @@ pub async fn start<B: ExecBackend>(
     let new_api = console_sizes_supported(version.as_deref());
     let opts = ExecStartOptions {
         detach: cfg.detach,
+        tty: cfg.tty,
         console_size: cfg.console_size.filter(|_| new_api && cfg.tty),
     };
     match svc.exec_start(&id, opts).await? {

@@ -33,7 +33,8 @@ fn first<'a>(p: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-/// `POST /images/create`: `fromSrc=-` imports the request body as a root filesystem.
+/// `POST /images/create`: `fromSrc=-` imports the request body as a root filesystem,
+/// `fromSrc=<URL>` the tarball at that URL (with dockerd's `Downloading from` line).
 pub async fn create<B: ImageBackend>(
     State(engine): State<Arc<B>>,
     RawQuery(q): RawQuery,
@@ -41,11 +42,6 @@ pub async fn create<B: ImageBackend>(
 ) -> ApiResult<Response> {
     let p = params(q.as_deref())?;
     if let Some(src) = first(&p, "fromSrc") {
-        if src != "-" {
-            return Err(ApiError::bad_request(format!(
-                "importing from a URL ({src}) is not supported: send the tarball as the request body (fromSrc=-)"
-            )));
-        }
         let opts = ImportOptions {
             repo: first(&p, "repo").map(str::to_string),
             tag: first(&p, "tag").map(str::to_string),
@@ -57,6 +53,18 @@ pub async fn create<B: ImageBackend>(
                 .collect(),
             platform: first(&p, "platform").map(str::to_string),
         };
+        if src != "-" {
+            // Nothing is streamed before the import ends: a failed download gets its status.
+            let id = engine.import_url(src, opts).await?;
+            let url = if src.contains("://") {
+                src.to_string()
+            } else {
+                format!("http://{src}")
+            };
+            let mut body = JsonMessage::status(format!("Downloading from {url}")).to_line();
+            body.push_str(&JsonMessage::status(id).to_line());
+            return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+        }
         let (reader, drain) = crate::body::reader(req);
         // Nothing is streamed before the import ends, so a failure gets its own status (as
         // dockerd answers an error that comes before its first flush).

@@ -1,13 +1,16 @@
 //! Routes, one module per Engine API tag; each talks to one engine service.
 
 pub mod archive;
+pub mod attach_ws;
 pub mod build;
+
 pub mod commit;
 pub mod containers;
 pub mod copy;
 pub mod exec;
 pub mod images;
 pub mod networks;
+pub mod operate;
 pub mod registry;
 pub mod system;
 pub mod usage;

@@ -12,11 +12,12 @@ use tower::ServiceExt;
 use api_types::{
     ContainerCreateRequest, ContainerCreateResponse, ContainerInspect, ContainerPathStat,
     ContainerPruneResponse, ContainerSummary, ContainerTopResponse, ExecConfig, ExecInspect,
-    Filters, SystemInfo, SystemVersion,
+    Filters, SystemInfo, SystemVersion, UpdateConfig, UpdateResponse,
 };
 use engine::container::{
     AttachOptions, AttachSession, ExecStart, ExecStartOptions, ExportStream, ExtractOptions,
-    ListOptions, LogStream, LogsOptions, RemoveOptions, StopOptions, WaitCondition, WaitFuture,
+    ListOptions, LogStream, LogsOptions, RemoveOptions, StatsOptions, StatsStream, StopOptions,
+    WaitCondition, WaitFuture,
 };
 use engine::{Error, Result};
 use tokio::io::AsyncRead;
@@ -102,6 +103,27 @@ impl ContainerBackend for Fake {
     }
     async fn prune(&self, _: Filters) -> Result<ContainerPruneResponse> {
         not_faked()
+    }
+    async fn stats(&self, id: &str, o: StatsOptions) -> Result<StatsStream> {
+        self.record(
+            format!("stats {id} stream={} one_shot={}", o.stream, o.one_shot),
+            id,
+        )?;
+        let s = api_types::stats::StatsResponse {
+            id: id.into(),
+            ..Default::default()
+        };
+        Ok(Box::pin(futures_util::stream::iter([s.clone(), s])))
+    }
+    async fn pause(&self, id: &str) -> Result<()> {
+        self.record(format!("pause {id}"), id)
+    }
+    async fn unpause(&self, id: &str) -> Result<()> {
+        self.record(format!("unpause {id}"), id)
+    }
+    async fn update(&self, id: &str, cfg: UpdateConfig) -> Result<UpdateResponse> {
+        self.record(format!("update {id} memory={}", cfg.memory), id)?;
+        Ok(UpdateResponse::default())
     }
     async fn stat_path(&self, id: &str, path: &str) -> Result<ContainerPathStat> {
         self.record(format!("stat {id} {path}"), id)?;
@@ -298,6 +320,48 @@ async fn exec_and_system_routes_use_their_backends() {
     assert_eq!((s, body.as_str()), (StatusCode::OK, "OK"));
 }
 
+#[tokio::test]
+async fn operate_routes_parse_their_queries_and_bodies() {
+    let fake = Arc::new(Fake::default());
+    let app = || super::containers::routes(fake.clone());
+    let (s, body) = send(app(), "GET", "/containers/c1/stats", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(body.lines().count(), 2, "one JSON sample per line: {body}");
+    let (s, _) = send(app(), "GET", "/containers/c1/stats?stream=0&one-shot=1", "").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = send(app(), "POST", "/containers/c1/pause", "").await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, body) = send(app(), "POST", "/containers/missing/unpause", "").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    let (s, body) = send(
+        app(),
+        "POST",
+        "/containers/c1/update",
+        r#"{"Memory":"lots"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Memory"), "{body}");
+    let (s, body) = send(
+        app(),
+        "POST",
+        "/containers/c1/update",
+        r#"{"Memory":67108864}"#,
+    )
+    .await;
+    assert_eq!((s, body.as_str()), (StatusCode::OK, r#"{"Warnings":[]}"#));
+    assert_eq!(
+        fake.calls(),
+        [
+            "stats c1 stream=true one_shot=false",
+            "stats c1 stream=false one_shot=true",
+            "pause c1",
+            "unpause missing",
+            "update c1 memory=67108864"
+        ]
+    );
+}
+
 mod images {
     use super::*;
     use crate::backend::ImageBackend;
@@ -320,6 +384,10 @@ mod images {
         ) -> Result<String> {
             self.record(format!("import {:?} {:?}", opts.repo, opts.changes), "")?;
             Ok("sha256:feed".into())
+        }
+        async fn import_url(&self, url: &str, opts: ImportOptions) -> Result<String> {
+            self.record(format!("import {url} {:?}", opts.repo), "")?;
+            Ok("sha256:beef".into())
         }
         async fn list(&self, opts: ListImagesOptions) -> Result<Vec<ImageSummary>> {
             self.record(format!("list all={}", opts.all), "")?;
@@ -409,6 +477,25 @@ mod images {
                 "import Some(\"r\") [\"CMD sh\"]"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn import_from_a_url_says_where_it_downloads_from() {
+        let fake = Arc::new(Fake::default());
+        let app = || super::super::images::routes(fake.clone());
+        let (s, body) = send(
+            app(),
+            "POST",
+            "/images/create?fromSrc=127.0.0.1:8/r.tar&repo=r",
+            "",
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        assert_eq!(
+            body,
+            "{\"status\":\"Downloading from http://127.0.0.1:8/r.tar\"}\r\n{\"status\":\"sha256:beef\"}\r\n"
+        );
+        assert_eq!(fake.calls(), ["import 127.0.0.1:8/r.tar Some(\"r\")"]);
     }
 }
 

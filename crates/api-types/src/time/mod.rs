@@ -89,6 +89,41 @@ pub fn rfc3339_nano(unix: i64, nanos: u32, zone: &Zone) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{z}")
 }
 
+/// Go's `time.Duration.String()`: `0s`, `500ms`, `1.5µs`, `30s`, `1m30s`, `2h0m0s`.
+pub fn format_go_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns == 0 {
+        return "0s".into();
+    }
+    // A fraction with trailing zeros dropped: 1500 over 1000 is "1.5".
+    let frac = |v: u128, unit: u128| -> String {
+        let (whole, rest) = (v / unit, v % unit);
+        if rest == 0 {
+            return whole.to_string();
+        }
+        let width = unit.to_string().len() - 1;
+        let digits = format!("{rest:0width$}");
+        format!("{whole}.{}", digits.trim_end_matches('0'))
+    };
+    if ns < 1_000 {
+        return format!("{ns}ns");
+    }
+    if ns < 1_000_000 {
+        return format!("{}µs", frac(ns, 1_000));
+    }
+    if ns < 1_000_000_000 {
+        return format!("{}ms", frac(ns, 1_000_000));
+    }
+    let secs = ns / 1_000_000_000;
+    let (h, m) = (secs / 3600, secs % 3600 / 60);
+    let s = frac(ns % 60_000_000_000, 1_000_000_000);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, m) => format!("{m}m{s}s"),
+        (h, m) => format!("{h}h{m}m{s}s"),
+    }
+}
+
 /// Go's `time.ParseDuration`, in seconds: `300ms`, `-1.5h`, `2h45m`.
 pub fn parse_go_duration(s: &str) -> Option<f64> {
     let (neg, mut rest) = match s.as_bytes().first()? {
@@ -321,6 +356,19 @@ pub fn parse_timestamp(s: &str, now: i128) -> Option<i128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_duration_strings() {
+        let f = |ns: u64| format_go_duration(Duration::from_nanos(ns));
+        assert_eq!(f(0), "0s");
+        assert_eq!(f(100), "100ns");
+        assert_eq!(f(1_500), "1.5µs");
+        assert_eq!(f(500_000_000), "500ms");
+        assert_eq!(f(1_000_000_000), "1s");
+        assert_eq!(f(30_000_000_000), "30s");
+        assert_eq!(f(90_500_000_000), "1m30.5s");
+        assert_eq!(f(7_200_000_000_000), "2h0m0s");
+    }
 
     fn paris() -> Option<Zone> {
         std::fs::read("/usr/share/zoneinfo/Europe/Paris")

@@ -95,6 +95,7 @@ impl Fixture {
             console_size: None,
             log: Some(LogConfig::with_defaults(self.log_path.clone())),
             seccomp_cache: Some(self.dir.path().join("seccomp")),
+            runtime: None,
         }
     }
 

@@ -220,6 +220,19 @@ pub fn server_info(i: &Json) -> (String, Vec<String>) {
         " Live Restore Enabled: {}",
         b(i, "LiveRestoreEnabled")
     ));
+    if let Some(pools) = i["DefaultAddressPools"]
+        .as_array()
+        .filter(|p| !p.is_empty())
+    {
+        line(" Default Address Pools:".into());
+        for p in pools {
+            line(format!(
+                "   Base: {}, Size: {}",
+                p["Base"].as_str().unwrap_or(""),
+                p["Size"]
+            ));
+        }
+    }
     line(String::new());
     (o, strs(&i["Warnings"]))
 }

@@ -26,7 +26,7 @@ where
 }
 
 /// Prints each name whose operation succeeded and joins the errors.
-fn report(names: &[String], results: Vec<Result<(), CliError>>) -> Result<(), CliError> {
+pub(super) fn report(names: &[String], results: Vec<Result<(), CliError>>) -> Result<(), CliError> {
     let mut errs = Vec::new();
     for (name, r) in names.iter().zip(results) {
         match r {

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod login;
 pub mod logs;
 pub mod network;
+pub mod operate;
 pub mod outfile;
 pub mod ps;
 pub mod pull;
@@ -61,6 +62,10 @@ pub async fn dispatch(ctx: &Ctx, cmd: Command) -> Result<(), CliError> {
         C::Exec(a) => exec::exec(ctx, a).await,
         C::Top(a) => simple::top(ctx, a).await,
         C::Rename(a) => simple::rename(ctx, a).await,
+        C::Stats(a) => operate::stats(ctx, a).await,
+        C::Pause(a) => operate::pause(ctx, a, false).await,
+        C::Unpause(a) => operate::pause(ctx, a, true).await,
+        C::Update(a) => operate::update(ctx, a).await,
         C::Import(a) => import::import(ctx, a).await,
         C::Images(a) => images::images(ctx, a, true).await,
         C::Tag(a) => images::tag(ctx, a).await,
@@ -117,6 +122,10 @@ async fn container(ctx: &Ctx, cmd: ContainerCommand) -> Result<(), CliError> {
         C::Exec(a) => exec::exec(ctx, a).await,
         C::Top(a) => simple::top(ctx, a).await,
         C::Rename(a) => simple::rename(ctx, a).await,
+        C::Stats(a) => operate::stats(ctx, a).await,
+        C::Pause(a) => operate::pause(ctx, a, false).await,
+        C::Unpause(a) => operate::pause(ctx, a, true).await,
+        C::Update(a) => operate::update(ctx, a).await,
         C::Prune(a) => rm::prune(ctx, a).await,
         C::Commit(a) => commit::commit(ctx, a).await,
         C::Diff(a) => commit::diff(ctx, a).await,

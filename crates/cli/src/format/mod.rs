@@ -8,6 +8,8 @@ pub mod json_indent;
 pub mod jsonmessage;
 pub mod network;
 pub mod row;
+pub mod stats;
+
 pub mod table;
 pub mod units;
 

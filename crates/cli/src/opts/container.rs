@@ -194,11 +194,17 @@ fn health(flags: &ContainerFlags) -> Result<Option<HealthConfig>, OptsError> {
         "--health-start-period",
         duration_nanos,
     )?;
+    let start_interval = opt(
+        &flags.health_start_interval,
+        "--health-start-interval",
+        duration_nanos,
+    )?;
     let retries = opt(&flags.health_retries, "--health-retries", int)?;
     let any = flags.health_cmd.is_some()
         || interval.is_some()
         || timeout.is_some()
         || start.is_some()
+        || start_interval.is_some()
         || retries.is_some();
     if flags.no_healthcheck.unwrap_or(false) {
         if any {
@@ -218,6 +224,7 @@ fn health(flags: &ContainerFlags) -> Result<Option<HealthConfig>, OptsError> {
         (interval, "interval"),
         (timeout, "timeout"),
         (start, "start-period"),
+        (start_interval, "start-interval"),
         (retries, "retries"),
     ] {
         if v.is_some_and(|v| v < 0) {
@@ -233,7 +240,7 @@ fn health(flags: &ContainerFlags) -> Result<Option<HealthConfig>, OptsError> {
         timeout,
         retries,
         start_period: start,
-        start_interval: None,
+        start_interval,
     }))
 }
 

@@ -71,7 +71,8 @@ const UNSUPPORTED_HOST_FIELDS: &[(&str, &str)] = &[
     ),
 ];
 
-fn unset(v: &Value) -> bool {
+/// Whether an unknown or refused field carries nothing (null, false, 0, "", [] or {}).
+pub(crate) fn unset(v: &Value) -> bool {
     match v {
         Value::Null => true,
         Value::Bool(b) => !b,
@@ -117,12 +118,7 @@ pub fn check_host_config(hc: &HostConfig) -> Result<()> {
     check_mode("PID", &hc.pid_mode, &["host"], true)?;
     check_mode("UTS", &hc.uts_mode, &["host"], false)?;
     check_mode("userns", &hc.userns_mode, &["host"], false)?;
-    if !hc.runtime.is_empty() {
-        return Err(Error::invalid(format!(
-            "unknown or invalid runtime name: {}",
-            hc.runtime
-        )));
-    }
+    // The runtime's name is checked at create, against the daemon's runtimes.
     match hc.extra.get("Isolation").and_then(Value::as_str) {
         None | Some("") | Some("default") => {}
         Some(other) => {
@@ -415,6 +411,9 @@ pub fn check_config(config: &ContainerConfig) -> Result<()> {
     if config.working_dir.contains('\0') {
         return Err(Error::invalid("invalid WorkingDir: it contains a NUL byte"));
     }
+    if let Some(hc) = &config.healthcheck {
+        check_healthcheck(hc)?;
+    }
     if let Some(dst) = config
         .volumes
         .iter()
@@ -429,9 +428,52 @@ pub fn check_config(config: &ContainerConfig) -> Result<()> {
     Ok(())
 }
 
+/// dockerd's checks of a healthcheck: durations of at least 1 ms (or 0, the default), no
+/// negative retries, a known test kind.
+pub fn check_healthcheck(hc: &api_types::HealthConfig) -> Result<()> {
+    const MIN: i64 = 1_000_000;
+    for (field, v) in [
+        ("Interval", hc.interval),
+        ("Timeout", hc.timeout),
+        ("StartPeriod", hc.start_period),
+        ("StartInterval", hc.start_interval),
+    ] {
+        if let Some(v) = v.filter(|v| *v != 0) {
+            if v < MIN {
+                return Err(Error::invalid(format!(
+                    "{field} in Healthcheck cannot be less than 1ms"
+                )));
+            }
+        }
+    }
+    if hc.retries.is_some_and(|r| r < 0) {
+        return Err(Error::invalid("Retries in Healthcheck cannot be negative"));
+    }
+    if let Some(kind) = hc.test.as_ref().and_then(|t| t.first()) {
+        if !matches!(kind.as_str(), "NONE" | "CMD" | "CMD-SHELL") {
+            return Err(Error::invalid(format!(
+                "unknown healthcheck type {kind:?} (expected NONE, CMD or CMD-SHELL)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn healthchecks_are_checked_like_dockerd() {
+        let hc = |j: &str| -> api_types::HealthConfig { serde_json::from_str(j).unwrap() };
+        check_healthcheck(&hc(r#"{"Test":["CMD-SHELL","true"],"Interval":1000000}"#)).unwrap();
+        let e = check_healthcheck(&hc(r#"{"Interval":5}"#))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "Interval in Healthcheck cannot be less than 1ms");
+        assert!(check_healthcheck(&hc(r#"{"Retries":-1}"#)).is_err());
+        assert!(check_healthcheck(&hc(r#"{"Test":["SHELL","x"]}"#)).is_err());
+    }
 
     #[test]
     fn unsupported_fields_are_refused_by_name_unless_unset() {
@@ -462,7 +504,7 @@ mod tests {
         assert_eq!(e, "invalid IPC mode: sideways");
         hc.ipc_mode = String::new();
         hc.runtime = "crun".into();
-        assert!(check_host_config(&hc).is_err());
+        check_host_config(&hc).unwrap();
     }
 
     #[test]

@@ -58,9 +58,7 @@ pub fn merge(mut user: ContainerConfig, image: &ImageDefaults) -> ContainerConfi
     if user.stop_signal.is_none() {
         user.stop_signal = image.stop_signal.clone();
     }
-    if user.healthcheck.is_none() {
-        user.healthcheck = image.healthcheck.clone();
-    }
+    user.healthcheck = merge_healthcheck(user.healthcheck.take(), image.healthcheck.as_ref());
     if user.shell.is_none() {
         user.shell = image.shell.clone();
     }
@@ -68,6 +66,33 @@ pub fn merge(mut user: ContainerConfig, image: &ImageDefaults) -> ContainerConfi
         user.on_build = image.on_build.clone();
     }
     user
+}
+
+/// The user's healthcheck over the image's, field by field (dockerd's `merge`): a test, an
+/// interval … the user leaves unset comes from the image's `HEALTHCHECK`.
+fn merge_healthcheck(
+    user: Option<api_types::HealthConfig>,
+    image: Option<&api_types::HealthConfig>,
+) -> Option<api_types::HealthConfig> {
+    let Some(image) = image else {
+        return user;
+    };
+    let Some(mut u) = user else {
+        return Some(image.clone());
+    };
+    if u.test.as_ref().is_none_or(|t| t.is_empty()) {
+        u.test = image.test.clone();
+    }
+    let pick = |mine: Option<i64>, theirs: Option<i64>| match mine {
+        Some(v) if v != 0 => Some(v),
+        _ => theirs,
+    };
+    u.interval = pick(u.interval, image.interval);
+    u.timeout = pick(u.timeout, image.timeout);
+    u.start_period = pick(u.start_period, image.start_period);
+    u.start_interval = pick(u.start_interval, image.start_interval);
+    u.retries = pick(u.retries, image.retries);
+    Some(u)
 }
 
 /// The process to run: entrypoint followed by cmd. `Err` when both are empty, with dockerd's
@@ -157,23 +182,8 @@ pub fn validate_host_config(hc: &HostConfig) -> Result<()> {
             return Err(Error::invalid(format!("invalid PIDs limit: {pids}")));
         }
     }
-    for opt in hc.log_config.config.keys() {
-        if !matches!(
-            opt.as_str(),
-            "max-size" | "max-file" | "compress" | "labels" | "env" | "tag"
-        ) {
-            return Err(Error::invalid(format!(
-                "unknown log opt '{opt}' for json-file log driver"
-            )));
-        }
-    }
-    match hc.log_config.r#type.as_str() {
-        "" | "json-file" => {}
-        other => {
-            return Err(Error::invalid(format!(
-                "logging driver \"{other}\" is not supported by berth (json-file only)"
-            )))
-        }
+    if !hc.log_config.r#type.is_empty() {
+        super::logdriver::validate(&hc.log_config.r#type, &hc.log_config.config)?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use api_types::{ContainerConfig, ContainerCreateRequest, ContainerCreateResponse
 
 use super::record::ContainerRecord;
 use super::state::RunState;
-use super::{checks, config, names, rootfs, Container, ContainerService};
+use super::{checks, config, logdriver, names, rootfs, Container, ContainerService};
 use crate::clock;
 use crate::error::{Error, Result};
 use crate::network::{write_initial_files, ContainerNet, InitialFiles};
@@ -33,6 +33,14 @@ impl ContainerService {
         if host_config.ipc_mode.is_empty() {
             host_config.ipc_mode = "private".to_string();
         }
+        // The runtime and log config in effect are recorded, as dockerd records them.
+        let (runtime, _) = self.cfg.runtimes.resolve(&host_config.runtime)?;
+        host_config.runtime = runtime.to_string();
+        host_config.log_config = logdriver::merge(&host_config.log_config, &self.cfg.log);
+        logdriver::validate(
+            &host_config.log_config.r#type,
+            &host_config.log_config.config,
+        )?;
         let name = match name {
             Some(n) => Some(names::validate(n)?),
             None => None,
@@ -100,7 +108,9 @@ impl ContainerService {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            health: None,
             mounts,
+
             networks,
             networks_recorded: true,
         };

@@ -8,7 +8,7 @@
 //! one stays inspectable (the docker CLI reads its exit code after the stream ends) until its
 //! container is removed or, lazily, [`EXITED_TTL`] after it exited.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -167,6 +167,11 @@ impl ExecStore {
         m.insert(e.id.clone(), e);
     }
 
+    /// Forgets an exec (a healthcheck probe, once its result is recorded).
+    pub fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
     /// The ids of a container's execs that have not exited (inspect's `ExecIDs`).
     pub fn live_ids(&self, container_id: &str) -> Option<Vec<String>> {
         let mut ids: Vec<String> = self
@@ -254,22 +259,19 @@ pub fn no_such_exec(id: &str) -> Error {
 }
 
 impl ContainerService {
-    /// Container event attributes (image, name, labels) plus `extra`.
+    /// An exec's event: the container's attributes (image, name, labels) plus `extra`.
     pub(crate) fn exec_event(&self, e: &Exec, action: String, extra: &[(&str, String)]) {
-        let mut attrs = BTreeMap::new();
-        if let Ok(c) = self.get(&e.container_id) {
-            let r = c.view();
-            attrs.insert("image".to_string(), r.image.clone());
-            attrs.insert("name".to_string(), r.name.clone());
-            for (k, v) in r.config.labels.iter().flatten() {
-                attrs.insert(k.clone(), v.clone());
+        match self.get(&e.container_id) {
+            Ok(c) => self.publish_with(&c.view(), &action, extra),
+            Err(_) => {
+                let attrs = extra
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect();
+                self.events
+                    .publish("container", action, &e.container_id, attrs);
             }
         }
-        for (k, v) in extra {
-            attrs.insert(k.to_string(), v.clone());
-        }
-        self.events
-            .publish("container", action, &e.container_id, attrs);
     }
 
     /// `POST /containers/{id}/exec`: records an exec in a running container.

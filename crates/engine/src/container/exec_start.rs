@@ -2,8 +2,11 @@
 //!
 //! Detached, the process is started and the call returns. Attached, the API server upgrades
 //! the connection first and [`ExecSession::run`] starts the process with the shim's stream
-//! spliced onto the client (already in Docker's wire format: raw with a TTY, 8-byte frames
-//! without); stdin passes through the detach-key matcher with a TTY, as dockerd's does. The
+//! spliced onto the client. The shim's stream is raw with a TTY and 8-byte frames without;
+//! what the client gets is decided by the start request's `Tty`, as dockerd decides it: raw
+//! when it is set, frames when it is not — so the stream is re-framed (or de-framed) when the
+//! start request and the exec disagree. Stdin passes through the detach-key matcher with a
+//! TTY, as dockerd's does. The
 //! client's stream ends only once the exit code is recorded, because the docker CLI reads it
 //! (`GET /exec/{id}/json`) right after. A start that fails after the upgrade is reported in
 //! the stream, as dockerd writes it, and the exec records dockerd's exit code (126 cannot be
@@ -30,6 +33,9 @@ const EXIT_WAIT: Duration = Duration::from_secs(10);
 pub struct ExecStartOptions {
     /// Start and return, without streams.
     pub detach: bool,
+    /// The start request's `Tty`: a raw stream when set, a multiplexed one when not,
+    /// whatever the exec's own TTY.
+    pub tty: bool,
     /// `[height, width]` for a TTY; falls back to the size given at create.
     pub console_size: Option<[u32; 2]>,
 }
@@ -47,6 +53,19 @@ pub struct ExecSession {
     svc: Arc<ContainerService>,
     exec: Arc<Exec>,
     console_size: Option<[u32; 2]>,
+    /// The start request's `Tty` (the client's framing).
+    raw: bool,
+}
+
+/// How the shim's exec stream becomes the client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// Already what the client expects.
+    Same,
+    /// Raw (TTY) output, framed as stdout for a client that expects frames.
+    Frame,
+    /// Frames, unwrapped for a client that expects raw output.
+    Unframe,
 }
 
 /// dockerd's error for an exec that could not start, with the exit code it records.
@@ -59,9 +78,17 @@ fn exec_failure(cause: &str) -> Error {
 }
 
 impl ExecSession {
-    /// Whether the stream is raw (TTY) or multiplexed.
+    /// Whether the client's stream is raw (the start request's `Tty`) or multiplexed.
     pub fn tty(&self) -> bool {
-        self.exec.settings.tty
+        self.raw
+    }
+
+    fn framing(&self) -> Framing {
+        match (self.exec.settings.tty, self.raw) {
+            (true, false) => Framing::Frame,
+            (false, true) => Framing::Unframe,
+            _ => Framing::Same,
+        }
     }
 
     /// Starts the exec and streams it on `io` until it ends or the client detaches.
@@ -69,7 +96,8 @@ impl ExecSession {
     where
         T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     {
-        let tty = self.tty();
+        let raw = self.raw;
+        let framing = self.framing();
         let stream = match self
             .svc
             .launch_exec(&self.exec, self.console_size, true)
@@ -84,7 +112,7 @@ impl ExecSession {
                 // dockerd writes the error on the stream's stdout.
                 let text = format!("{e}\r\n");
                 let mut out = Vec::with_capacity(text.len() + 8);
-                if !tty {
+                if !raw {
                     out.extend_from_slice(&api_types::stdcopy::header(
                         api_types::stdcopy::STDOUT,
                         text.len(),
@@ -97,12 +125,12 @@ impl ExecSession {
             }
         };
         let s = &self.exec.settings;
-        let detach = match (tty, s.detach_keys.is_empty()) {
+        let detach = match (s.tty, s.detach_keys.is_empty()) {
             (false, _) => None,
             (true, true) => Some(DEFAULT_DETACH.to_vec()),
             (true, false) => Some(s.detach_keys.clone()),
         };
-        match splice(io, stream, detach, s.open_stdin, &self.exec).await {
+        match splice(io, stream, detach, s.open_stdin, &self.exec, framing).await {
             Ended::Detached => {
                 let id = self.exec.id.clone();
                 self.svc
@@ -130,6 +158,7 @@ async fn splice<T>(
     detach: Option<Vec<u8>>,
     stdin: bool,
     exec: &Exec,
+    framing: Framing,
 ) -> Ended
 where
     T: AsyncRead + AsyncWrite + Send + Unpin + 'static,
@@ -138,8 +167,12 @@ where
     let (mut shim_r, mut shim_w) = shim_stream.into_split();
     let ended = {
         let output = async {
-            match tokio::io::copy(&mut shim_r, &mut client_w).await {
-                Ok(_) => Ended::Output,
+            let copied = match framing {
+                Framing::Same => tokio::io::copy(&mut shim_r, &mut client_w).await.map(drop),
+                _ => reframe(&mut shim_r, &mut client_w, framing).await,
+            };
+            match copied {
+                Ok(()) => Ended::Output,
                 Err(_) => Ended::ClientGone,
             }
         };
@@ -180,6 +213,33 @@ where
         let _ = client_w.shutdown().await;
     }
     ended
+}
+
+/// Copies the shim's stream to the client, framing raw output as stdout or unwrapping frames.
+async fn reframe<R, W>(from: &mut R, to: &mut W, framing: Framing) -> std::io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut demux = api_types::stdcopy::Demuxer::default();
+    let mut buf = vec![0u8; 32 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return to.flush().await;
+        }
+        let out = match framing {
+            Framing::Frame => api_types::stdcopy::frame(api_types::stdcopy::STDOUT, &buf[..n]),
+            _ => {
+                let mut out = Vec::with_capacity(n);
+                demux.feed(&buf[..n], |_, payload| out.extend_from_slice(payload));
+                out
+            }
+        };
+        if !out.is_empty() {
+            to.write_all(&out).await?;
+        }
+    }
 }
 
 /// Feeds `data` through the detach matcher: the bytes to forward, or `None` once the whole
@@ -224,11 +284,12 @@ impl ContainerService {
             svc: self.clone(),
             exec,
             console_size: opts.console_size,
+            raw: opts.tty,
         }))
     }
 
     /// Starts the exec's process; with `attach`, returns the shim's stream for it.
-    async fn launch_exec(
+    pub(crate) async fn launch_exec(
         self: &Arc<Self>,
         exec: &Arc<Exec>,
         console_size: Option<[u32; 2]>,

@@ -1,5 +1,6 @@
-//! `GET /containers/{id}/logs`: the json-file history (since/until/tail), then, with `follow`,
-//! what the container writes next — until it stops, `until` passes, or the client leaves.
+//! `GET /containers/{id}/logs`: the log's history (json-file or local; since/until/tail),
+//! then, with `follow`, what the container writes next — until it stops, `until` passes, or
+//! the client leaves. A container logging to `none` has no history: dockerd's 501.
 
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -42,6 +43,8 @@ pub struct LogsOptions {
     pub until: Option<i128>,
     pub timestamps: bool,
     pub tail: Option<usize>,
+    /// Prefix each line with its attributes (`--details`: `k=v,k2=v2 `).
+    pub details: bool,
 }
 
 /// The output of `logs`: whether it is a TTY's (raw) and the frames.
@@ -60,42 +63,55 @@ fn frame(e: LogEntry, opts: &LogsOptions) -> Option<LogFrame> {
         logfile::Stream::Stderr if opts.stderr => StreamKind::Stderr,
         _ => return None,
     };
-    let bytes = if opts.timestamps {
+    let mut b = Vec::with_capacity(e.line.len() + 40);
+    if opts.timestamps {
         let nanos = e
             .time
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as i128)
             .unwrap_or(0);
-        let mut b = clock::rfc3339(nanos).into_bytes();
+        b.extend_from_slice(clock::rfc3339(nanos).as_bytes());
         b.push(b' ');
-        b.extend_from_slice(&e.line);
-        Bytes::from(b)
-    } else {
-        Bytes::from(e.line)
-    };
+    }
+    if opts.details {
+        // dockerd's `--details`: the attributes, query-escaped, then a space.
+        let attrs: Vec<String> = e
+            .attrs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", query_escape(v)))
+            .collect();
+        b.extend_from_slice(attrs.join(",").as_bytes());
+        b.push(b' ');
+    }
+    b.extend_from_slice(&e.line);
+    let bytes = Bytes::from(b);
     Some(LogFrame { stream, bytes })
 }
 
-impl ContainerService {
-    /// The json-file log config of a container.
-    pub(crate) fn log_config(&self, id: &str) -> LogConfig {
-        let view = self.get(id).map(|c| c.view()).ok();
-        let opts = view
-            .as_ref()
-            .map(|v| v.host_config.log_config.config.clone())
-            .unwrap_or_default();
-        LogConfig {
-            path: self.paths(id).log(id),
-            max_size: opts
-                .get("max-size")
-                .and_then(|s| super::config::parse_size(s))
-                .unwrap_or(self.cfg.log_max_size),
-            max_files: opts
-                .get("max-file")
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(self.cfg.log_max_files)
-                .max(1),
+/// Go's `url.QueryEscape` of an attribute value (spaces as `+`).
+fn query_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
         }
+    }
+    out
+}
+
+impl ContainerService {
+    /// The log config of a container as its shim writes it; `None` for the `none` driver.
+    fn log_config(&self, r: &super::record::ContainerRecord) -> Result<Option<LogConfig>> {
+        super::logdriver::shim_config(
+            r,
+            &self.paths(&r.id),
+            self.cfg.log_max_size,
+            self.cfg.log_max_files,
+        )
     }
 
     /// Reads a container's logs.
@@ -103,7 +119,7 @@ impl ContainerService {
         let c = self.get(key)?;
         let view = c.view();
         let tty = view.config.tty;
-        let cfg = self.log_config(&c.id);
+        let cfg = self.log_config(&view)?.ok_or(Error::LogsNotSupported)?;
         let read_opts = ReadOptions {
             since: opts.since.map(to_system_time),
             until: opts.until.map(to_system_time),

@@ -8,12 +8,14 @@
 //! the *monitor* is the task that waits for the shim to report the exit.
 //!
 //! One file per operation: `create`, `start` (with the monitor), `stop` (stop, restart, kill),
-//! `remove` (and prune), `wait`, `logs`, `attach`, `query` (list, inspect, top, rename,
-//! resize), `restore` (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the
-//! rw layer as an image layer, and `docker diff`), `export` (the flattened filesystem as a tar),
-//! `mounts` (the mounts a create asks for) and `volumes` (their life with the container),
-//! `archive` (`docker cp`), `networking` (the hooks into the network service: plan at create,
-//! attach at start, detach at stop, connect/disconnect, links).
+//! `pause` (pause, unpause), `update` (new limits), `remove` (and prune), `wait`, `logs` (with
+//! `logdriver`), `attach`, `query` (list, inspect, top, rename, resize), `stats` (with its
+//! `sampler`), `health` (the healthcheck monitor, `health_state` its verdict), `restore`
+//! (reconciliation at daemon start), `exec` and `exec_start`, `commit` (the rw layer as an
+//! image layer, and `docker diff`), `export` (the flattened filesystem as a tar), `mounts`
+//! (the mounts a create asks for) and `volumes` (their life with the container), `archive`
+//! (`docker cp`), `networking` (the hooks into the network service: plan at create, attach at
+//! start, detach at stop, connect/disconnect, links).
 
 pub mod archive;
 mod archive_error;
@@ -26,23 +28,31 @@ mod create;
 pub mod exec;
 mod exec_start;
 mod export;
+mod health;
+pub mod health_state;
+pub mod logdriver;
 mod logs;
 pub mod mounts;
 pub mod names;
 mod namespaces;
 mod networking;
+mod pause;
 mod query;
 pub mod record;
 mod remove;
 mod restart;
 mod restore;
 mod rootfs;
+mod sampler;
 mod shim;
 mod start;
 pub mod state;
+mod stats;
 mod stop;
 mod table;
+pub mod update;
 mod volumes;
+
 mod wait;
 
 pub use archive::{ArchiveError, ExtractOptions, ViewError};
@@ -54,6 +64,7 @@ pub use export::ExportStream;
 pub use logs::{LogFrame, LogStream, LogsOptions, StreamKind};
 pub use query::ListOptions;
 pub use remove::RemoveOptions;
+pub use stats::{StatsOptions, StatsStream};
 pub use stop::StopOptions;
 pub use table::ContainerTable;
 pub use wait::{WaitCondition, WaitFuture};
@@ -106,6 +117,8 @@ pub(crate) struct Inner {
     pub netns: Option<std::path::PathBuf>,
     /// The last restart back-off (zero: none yet).
     pub restart_delay: std::time::Duration,
+    /// The running healthcheck monitor (dropping it stops it).
+    pub health_monitor: Option<health::MonitorHandle>,
 }
 
 impl Container {
@@ -128,6 +141,7 @@ impl Container {
                 mounted: false,
                 netns: None,
                 restart_delay: std::time::Duration::ZERO,
+                health_monitor: None,
             }),
             observed: tx,
         })
@@ -166,6 +180,8 @@ pub struct ContainerService {
     execs: exec::ExecStore,
     /// Background cleanups of removed containers.
     cleanups: cleanup::Cleanups,
+    /// Samples the cgroups of the containers someone streams stats of.
+    sampler: sampler::Sampler,
 }
 
 impl ContainerService {
@@ -179,6 +195,7 @@ impl ContainerService {
         events: EventBus,
         table: Arc<ContainerTable>,
     ) -> Result<Arc<ContainerService>> {
+        let sampler = sampler::Sampler::new(&cfg.cgroup_parent);
         let svc = Arc::new(ContainerService {
             cfg,
             store,
@@ -189,6 +206,7 @@ impl ContainerService {
             table,
             execs: exec::ExecStore::default(),
             cleanups: cleanup::Cleanups::default(),
+            sampler,
         });
         svc.clone().restore().await?;
         Ok(svc)
@@ -245,6 +263,11 @@ impl ContainerService {
     }
 
     fn publish(&self, c: &ContainerRecord, action: &str) {
+        self.publish_with(c, action, &[]);
+    }
+
+    /// A container event with dockerd's attributes (image, name, labels) and `extra` ones.
+    fn publish_with(&self, c: &ContainerRecord, action: &str, extra: &[(&str, String)]) {
         let mut attrs = std::collections::BTreeMap::new();
         attrs.insert("image".to_string(), c.image.clone());
         attrs.insert("name".to_string(), c.name.clone());
@@ -252,6 +275,9 @@ impl ContainerService {
             for (k, v) in labels {
                 attrs.insert(k.clone(), v.clone());
             }
+        }
+        for (k, v) in extra {
+            attrs.insert(k.to_string(), v.clone());
         }
         self.events.publish("container", action, &c.id, attrs);
     }

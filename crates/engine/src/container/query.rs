@@ -32,6 +32,13 @@ impl ContainerService {
                 return Err(Error::invalid(format!("invalid filter 'status={s}'")));
             }
         }
+        for h in f.get("health") {
+            if !matches!(h, "starting" | "healthy" | "unhealthy" | "none") {
+                return Err(Error::invalid(format!(
+                    "Unrecognised filter value for health: {h}"
+                )));
+            }
+        }
         let exited: Vec<i64> = f
             .get("exited")
             .map(|v| {
@@ -84,6 +91,12 @@ impl ContainerService {
             }
             if f.contains("status") && !f.get("status").any(|s| s == r.state.status().as_str()) {
                 continue;
+            }
+            if f.contains("health") {
+                let h = r.health.as_ref().map_or("none", |h| h.status().as_str());
+                if !f.get("health").any(|x| x == h) {
+                    continue;
+                }
             }
             let exited_match = r.state.status() == Status::Exited
                 && r.state.started_at() != 0

@@ -36,10 +36,14 @@ pub struct ContainerRecord {
     /// Set by an explicit stop, so `unless-stopped` does not bring it back.
     #[serde(default)]
     pub stopped_by_user: bool,
+    /// The healthcheck's verdict, for a container with a probe that has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<super::health_state::HealthState>,
     /// Binds, volumes and tmpfs mounts, resolved at create (empty in records written before
     /// volumes existed: see [`ContainerRecord::mount_records`]).
     #[serde(default)]
     pub mounts: Vec<super::mounts::MountRecord>,
+
     /// The networks it is on, the network mode's first (what `NetworkingConfig` and
     /// `network connect` asked for).
     #[serde(default)]
@@ -108,7 +112,14 @@ impl ContainerRecord {
             error: s.error().to_string(),
             started_at: clock::rfc3339(s.started_at()),
             finished_at: clock::rfc3339(s.finished_at()),
+            health: self.health.as_ref().map(|h| h.to_api()),
         }
+    }
+
+    /// The `ps` STATUS column: the state, with the health verdict of a running container.
+    pub fn describe(&self) -> String {
+        self.state
+            .describe(self.health.as_ref().map(|h| h.status().ps()))
     }
 
     /// The whole inspect body. `sizes` are (rw, root fs) when asked for.
@@ -120,6 +131,9 @@ impl ContainerRecord {
         if host_config.log_config.r#type.is_empty() {
             host_config.log_config.r#type = "json-file".into();
         }
+        if host_config.runtime.is_empty() {
+            host_config.runtime = crate::runtimes::BUILTIN.into();
+        }
         ContainerInspect {
             id: self.id.clone(),
             created: clock::rfc3339(self.created),
@@ -130,7 +144,9 @@ impl ContainerRecord {
             resolv_conf_path: paths.resolv().display().to_string(),
             hostname_path: paths.hostname().display().to_string(),
             hosts_path: paths.hosts().display().to_string(),
-            log_path: paths.log(&self.id).display().to_string(),
+            log_path: super::logdriver::log_path(self, paths)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             name: format!("/{}", self.name),
             restart_count: self.restart_count,
             driver: "overlay2".into(),
@@ -177,7 +193,7 @@ impl ContainerRecord {
             size_root_fs: sizes.map(|s| s.1),
             labels: self.config.labels.clone().unwrap_or_default(),
             state: self.state.status().as_str().to_string(),
-            status: self.state.describe(),
+            status: self.describe(),
             host_config: SummaryHostConfig {
                 network_mode: self.network_mode().to_string(),
             },

@@ -47,9 +47,12 @@ impl ContainerService {
                     )));
                 }
                 let exits = rx.borrow().exits;
-                if let Some(s) = inner.shim.clone() {
+                if inner.shim.is_some() {
                     drop(inner);
-                    s.kill(libc::SIGKILL).await.ok();
+                    // As `kill`: the `kill` event, and a paused container thawed to die.
+                    if let Err(e) = self.signal(&c.id, libc::SIGKILL).await {
+                        tracing::debug!(container_id = %c.id, error = %e, "kill before removal");
+                    }
                     let _ = tokio::time::timeout(
                         Duration::from_secs(30),
                         rx.wait_for(|o| o.exits > exits || o.removed),
@@ -117,8 +120,10 @@ impl ContainerService {
         for p in inner.pending_attach.drain(..) {
             p.close();
         }
+        inner.health_monitor = None;
         // An auto-removed container goes from its exit straight here, without a teardown.
         self.detach_volumes(&inner.record).await;
+
         // Ports, addresses and DNS records go now; the namespace with the cleanup.
         self.networks.detach(&c.id).await;
         self.spawn_cleanup(cleanup::Leftovers {

@@ -142,7 +142,9 @@ mod tests {
             state: RunState::default(),
             restart_count: 0,
             stopped_by_user: false,
+            health: None,
             mounts: Vec::new(),
+
             networks: Vec::new(),
             networks_recorded: true,
         }

@@ -50,6 +50,11 @@ impl ContainerService {
                         }
                         inner.shim = Some(handle.clone());
                         self.spawn_monitor(c.clone(), handle);
+                        // Probes go on where they were; a paused container resumes them at
+                        // unpause.
+                        if rec.state.status() == Status::Running {
+                            self.start_health_monitor(&c, &mut inner, false);
+                        }
                         tracing::info!(container_id = %rec.id, "reattached to running container");
                     }
                     Err(recorded) => {

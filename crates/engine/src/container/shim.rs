@@ -318,8 +318,15 @@ pub(crate) async fn launch(
     cfg: &EngineConfig,
     paths: &Paths,
     r: &ContainerRecord,
-    log: runtime::logfile::LogConfig,
+    log: Option<runtime::logfile::LogConfig>,
 ) -> Result<Shim> {
+    let runtime = match cfg.runtimes.resolve(&r.host_config.runtime)?.1 {
+        crate::runtimes::Runtime::Builtin => None,
+        crate::runtimes::Runtime::Oci { path, args } => Some(runtime::shim::OciRuntime {
+            path: path.clone(),
+            args: args.clone(),
+        }),
+    };
     let console_size = r
         .host_config
         .console_size
@@ -340,8 +347,9 @@ pub(crate) async fn launch(
             open_stdin: r.config.open_stdin,
             stdin_once: r.config.stdin_once,
             console_size,
-            log: Some(log),
+            log,
             seccomp_cache: Some(cfg.exec_root.join("seccomp")),
+            runtime,
         },
     };
     match runtime::shim::spawn(opts).await {

@@ -113,7 +113,12 @@ impl ContainerService {
         root?;
         network?;
         lap("mounted, network and bundle");
-        let log = self.log_config(&c.id);
+        let log = super::logdriver::shim_config(
+            &inner.record,
+            &paths,
+            self.cfg.log_max_size,
+            self.cfg.log_max_files,
+        )?;
         let handle = shim::launch(&self.cfg, &paths, &inner.record, log).await?;
         let handle = Arc::new(handle);
         lap("shim created");
@@ -138,6 +143,7 @@ impl ContainerService {
         inner.record.state.start(&c.id, pid)?;
         inner.shim = Some(handle.clone());
         self.spawn_monitor(c.clone(), handle);
+        self.start_health_monitor(c, inner, true);
         Ok(())
     }
 
@@ -212,6 +218,7 @@ impl ContainerService {
         }
         inner.record.state.exit(exit);
         inner.shim = None;
+        inner.health_monitor = None;
         self.execs.container_exited(&c.id);
         let restarting = self.schedule_restart(&mut inner, &exit);
         let auto_remove = inner.record.host_config.auto_remove && !restarting;
@@ -231,15 +238,10 @@ impl ContainerService {
             o.exit_code = exit.code;
         });
         drop(inner);
-        let mut attrs = std::collections::BTreeMap::new();
-        attrs.insert("exitCode".to_string(), exit.code.to_string());
-        attrs.insert("name".to_string(), record.name.clone());
-        attrs.insert("image".to_string(), record.image.clone());
         if exit.oom_killed {
-            self.events
-                .publish("container", "oom", &c.id, Default::default());
+            self.publish(&record, "oom");
         }
-        self.events.publish("container", "die", &c.id, attrs);
+        self.publish_with(&record, "die", &[("exitCode", exit.code.to_string())]);
         tracing::debug!(container_id = %c.id, code = exit.code, at = %clock::rfc3339(exit.at), "exited");
         if auto_remove {
             let opts = super::RemoveOptions {

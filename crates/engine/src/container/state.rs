@@ -4,9 +4,9 @@
 //!            start                 exit
 //! Created ─────────► Running ─────────────► Exited ──start──► Running …
 //!    │                 │  ▲                  │  ▲
-//!    │   (pause/unpause, later)   restart_pending  cancel_restart
+//!    │          pause  │  │ unpause   restart_pending  cancel_restart
 //!    │                 ▼  │                  ▼  │
-//!    │               Paused               Restarting (waiting out the back-off)
+//!    │               Paused ──exit──►     Restarting (waiting out the back-off)
 //!    │
 //!    └── begin_removal (Created/Exited/Dead) ──► Removing ──mark_dead──► Dead
 //!                                              └──removal_interrupted──► Exited (restore)
@@ -170,6 +170,33 @@ impl RunState {
         Ok(())
     }
 
+    /// Running → Paused (the cgroup is frozen), with dockerd's refusals.
+    pub fn pause(&mut self, id: &str) -> Result<()> {
+        match self.status {
+            Status::Running => {
+                self.status = Status::Paused;
+                Ok(())
+            }
+            Status::Paused => Err(Error::Conflict(format!("Container {id} is already paused"))),
+            Status::Restarting => Err(Error::Conflict(format!(
+                "Container {id} is restarting, wait until the container is running"
+            ))),
+            _ => Err(Error::Conflict(format!("Container {id} is not running"))),
+        }
+    }
+
+    /// Paused → Running (the cgroup is thawed), with dockerd's refusals.
+    pub fn unpause(&mut self, id: &str) -> Result<()> {
+        match self.status {
+            Status::Paused => {
+                self.status = Status::Running;
+                Ok(())
+            }
+            s if s.is_running() => Err(Error::Conflict(format!("Container {id} is not paused"))),
+            _ => Err(Error::Conflict(format!("Container {id} is not running"))),
+        }
+    }
+
     /// Running/Paused → Exited.
     pub fn exit(&mut self, exit: Exit) {
         self.status = Status::Exited;
@@ -254,13 +281,20 @@ impl RunState {
         }
     }
 
-    /// The `ps` STATUS column (moby's `State.String`).
-    pub fn describe(&self) -> String {
+    /// The `ps` STATUS column (moby's `State.String`); `health` is the healthcheck's word for
+    /// a container that has one (`healthy`, `health: starting` …).
+    pub fn describe(&self, health: Option<&str>) -> String {
         match self.status {
-            Status::Running => format!(
-                "Up {}",
-                clock::human_duration(clock::since(self.started_at))
-            ),
+            Status::Running => match health {
+                Some(h) => format!(
+                    "Up {} ({h})",
+                    clock::human_duration(clock::since(self.started_at))
+                ),
+                None => format!(
+                    "Up {}",
+                    clock::human_duration(clock::since(self.started_at))
+                ),
+            },
             Status::Paused => format!(
                 "Up {} (Paused)",
                 clock::human_duration(clock::since(self.started_at))
@@ -291,10 +325,10 @@ mod tests {
     #[test]
     fn lifecycle_transitions() {
         let mut s = RunState::default();
-        assert_eq!(s.describe(), "Created");
+        assert_eq!(s.describe(None), "Created");
         s.start("c1", 42).unwrap();
         assert_eq!(s.status, Status::Running);
-        assert!(s.describe().starts_with("Up "));
+        assert!(s.describe(None).starts_with("Up "));
         assert!(matches!(s.start("c1", 43), Err(Error::NotModified(..))));
         assert!(s.begin_removal("c1").is_err());
         s.exit(Exit {
@@ -306,10 +340,50 @@ mod tests {
             (s.status, s.exit_code, s.pid, s.oom_killed),
             (Status::Exited, 3, 0, true)
         );
-        assert!(s.describe().starts_with("Exited (3) "), "{}", s.describe());
+        assert!(
+            s.describe(None).starts_with("Exited (3) "),
+            "{}",
+            s.describe(None)
+        );
         s.start("c1", 44).unwrap();
         assert!(!s.oom_killed);
         assert_eq!(s.exit_code, 0);
+    }
+
+    #[test]
+    fn pause_and_unpause() {
+        let mut s = RunState::default();
+        assert_eq!(
+            s.pause("c").unwrap_err().to_string(),
+            "Container c is not running"
+        );
+        s.start("c", 1).unwrap();
+        assert_eq!(
+            s.unpause("c").unwrap_err().to_string(),
+            "Container c is not paused"
+        );
+        s.pause("c").unwrap();
+        assert_eq!(s.status(), Status::Paused);
+        assert!(s.status().is_running());
+        assert!(
+            s.describe(None).ends_with("(Paused)"),
+            "{}",
+            s.describe(None)
+        );
+        assert_eq!(
+            s.pause("c").unwrap_err().to_string(),
+            "Container c is already paused"
+        );
+        assert!(matches!(s.check_start("c"), Err(Error::Conflict(_))));
+        s.unpause("c").unwrap();
+        assert_eq!(s.status(), Status::Running);
+        s.pause("c").unwrap();
+        s.exit(Exit {
+            code: 137,
+            oom_killed: false,
+            at: 1,
+        });
+        assert_eq!(s.status(), Status::Exited, "a paused container can die");
     }
 
     #[test]

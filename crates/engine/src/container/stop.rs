@@ -1,6 +1,9 @@
 //! `stop`, `restart` and `kill`. Stop sends the stop signal, waits up to the timeout for the
 //! exit, then sends SIGKILL — without holding the container's mutex while it waits, so the
-//! monitor can record the exit.
+//! monitor can record the exit. Each signal sent is a `kill` event, as dockerd's; a paused
+//! container is thawed after the signal so that it can act on it (a frozen task dies of
+//! SIGKILL only once thawed). `kill` with SIGKILL returns once the exit is recorded, so an
+//! inspect right after shows the container stopped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,6 +11,9 @@ use std::time::Duration;
 use super::state::Status;
 use super::{ContainerService, Observed};
 use crate::error::{Error, ErrorKind, Result};
+
+/// How long `kill` with SIGKILL waits for the exit to be recorded.
+const KILL_WAIT: Duration = Duration::from_secs(10);
 
 /// Options of stop and restart.
 #[derive(Debug, Clone, Default)]
@@ -113,11 +119,13 @@ impl ContainerService {
             inner.record.stopped_by_user = true;
             if let Some(shim) = inner.shim.clone() {
                 // An error here means the process is already gone: the exit is on its way.
-                if let Err(e) = shim.kill(signal).await {
-                    tracing::debug!(container_id = %c.id, error = %e, "stop signal");
+                match shim.kill(signal).await {
+                    Ok(()) => self.publish_kill(&inner.record, signal),
+                    Err(e) => tracing::debug!(container_id = %c.id, error = %e, "stop signal"),
                 }
             }
         }
+        self.resume_if_paused(&c).await?;
         let exited = |o: &Observed| o.exits > exits_before || o.removed;
         if timeout >= 0 {
             let exited_in_time = tokio::time::timeout(
@@ -156,7 +164,8 @@ impl ContainerService {
         Ok(())
     }
 
-    /// Sends a signal (default SIGKILL) to a running container's process.
+    /// Sends a signal (default SIGKILL) to a running container's process; with SIGKILL,
+    /// returns once the exit is recorded (at most [`KILL_WAIT`]), as dockerd does.
     #[tracing::instrument(skip(self))]
     pub async fn kill(self: &Arc<Self>, key: &str, signal: Option<&str>) -> Result<()> {
         let c = self.get(key)?;
@@ -164,34 +173,78 @@ impl ContainerService {
             Some(s) => parse_signal(s)?,
             None => libc::SIGKILL,
         };
+        let mut rx = c.observe();
+        let exits_before = rx.borrow().exits;
         self.signal(&c.id, sig).await?;
-        let mut attrs = std::collections::BTreeMap::new();
-        attrs.insert("signal".to_string(), sig.to_string());
-        attrs.insert("name".to_string(), c.view().name.clone());
-        self.events.publish("container", "kill", &c.id, attrs);
+        if sig == libc::SIGKILL {
+            let exited = tokio::time::timeout(
+                KILL_WAIT,
+                rx.wait_for(|o| o.exits > exits_before || o.removed || !o.status.is_running()),
+            )
+            .await;
+            if exited.is_err() {
+                return Err(Error::Conflict(format!(
+                    "tried to kill container {}, but did not receive an exit event",
+                    c.id
+                )));
+            }
+        }
         Ok(())
     }
 
-    async fn signal(&self, id: &str, sig: i32) -> Result<()> {
+    /// The `kill` event of a signal sent to a container.
+    fn publish_kill(&self, r: &super::record::ContainerRecord, sig: i32) {
+        self.publish_with(r, "kill", &[("signal", sig.to_string())]);
+    }
+
+    /// Signals a running (or paused: it is thawed after) container's init and emits `kill`.
+    pub(crate) async fn signal(self: &Arc<Self>, id: &str, sig: i32) -> Result<()> {
         let c = self.get(id)?;
         let not_running = || Error::Conflict(format!("Container {} is not running", c.id));
-        let shim = {
+        let (shim, record) = {
             let inner = c.inner.lock().await;
-            if inner.record.state.status() != Status::Running
-                && inner.record.state.status() != Status::Paused
-            {
+            let status = inner.record.state.status();
+            if status != Status::Running && status != Status::Paused {
                 return Err(not_running());
             }
-            inner.shim.clone()
+            (inner.shim.clone(), inner.record.clone())
         };
-        match shim {
-            // The process may have exited before its exit was recorded: same answer.
-            Some(s) => s.kill(sig).await.map_err(|e| match e.kind() {
-                ErrorKind::Conflict | ErrorKind::NotFound => not_running(),
-                _ => e,
-            }),
-            None => Err(not_running()),
+        let Some(s) = shim else {
+            return Err(not_running());
+        };
+        // The process may have exited before its exit was recorded: same answer.
+        s.kill(sig).await.map_err(|e| match e.kind() {
+            ErrorKind::Conflict | ErrorKind::NotFound => not_running(),
+            _ => e,
+        })?;
+        self.publish_kill(&record, sig);
+        let stop_signal = record
+            .config
+            .stop_signal
+            .as_deref()
+            .and_then(|s| parse_signal(s).ok())
+            .unwrap_or(libc::SIGTERM);
+        if sig == libc::SIGKILL || sig == stop_signal {
+            self.resume_if_paused(&c).await?;
         }
+        Ok(())
+    }
+
+    /// A paused container that was sent its stop signal or SIGKILL is thawed so that it can
+    /// act on it, and is running again (dockerd resumes it the same way).
+    async fn resume_if_paused(self: &Arc<Self>, c: &Arc<super::Container>) -> Result<()> {
+        let mut inner = c.inner.lock().await;
+        let mut next = inner.record.state.clone();
+        if next.unpause(&c.id).is_err() {
+            return Ok(());
+        }
+        self.thaw(&c.id).await?;
+        inner.record.state = next;
+        let record = inner.record.clone();
+        self.persist(c, &record).await?;
+        drop(inner);
+        self.publish(&record, "unpause");
+        Ok(())
     }
 }
 

@@ -1,5 +1,7 @@
 //! `POST /images/create?fromSrc=-`: a root filesystem tarball (plain, gzip, zstd or xz) becomes
 //! a one-layer image, in one pass through the store, with `--change` and `--message` applied.
+//! `fromSrc=<URL>` (`docker import http://…/rootfs.tar`) downloads the tarball (HTTP or
+//! HTTPS; a URL without a scheme is HTTP, as dockerd reads it) and imports it as it arrives.
 //! A plain or gzip tarball is the layer's blob as received (as dockerd, which compresses only
 //! when pushing); other compressions are stored gzip-compressed.
 
@@ -30,7 +32,69 @@ pub struct ImportOptions {
     pub platform: Option<String>,
 }
 
+/// A download for `docker import <URL>` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportUrlError {
+    #[error("invalid URL {url:?}: only http and https are supported")]
+    Scheme { url: String },
+    #[error("failed to GET {url}: {source}")]
+    Get {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("failed to GET {url} with status {status}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+    },
+}
+
+impl ImportUrlError {
+    /// A URL that is wrong or names nothing is the client's; a server that fails is not.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ImportUrlError::Scheme { .. } => ErrorKind::InvalidArgument,
+            ImportUrlError::Status { status, .. } if status.as_u16() == 404 => ErrorKind::NotFound,
+            ImportUrlError::Status { status, .. } if status.is_client_error() => {
+                ErrorKind::InvalidArgument
+            }
+            _ => ErrorKind::Unavailable,
+        }
+    }
+}
+
 impl ImageService {
+    /// Imports the tarball at `url`; returns the new image's id.
+    #[tracing::instrument(skip(self, opts))]
+    pub async fn import_url(&self, url: &str, opts: ImportOptions) -> Result<String> {
+        use futures_util::TryStreamExt;
+        let url = if url.contains("://") {
+            url.to_string()
+        } else {
+            format!("http://{url}")
+        };
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(ImportUrlError::Scheme { url }.into());
+        }
+        let resp = reqwest::get(&url)
+            .await
+            .map_err(|source| ImportUrlError::Get {
+                url: url.clone(),
+                source,
+            })?;
+        if !resp.status().is_success() {
+            return Err(ImportUrlError::Status {
+                url,
+                status: resp.status(),
+            }
+            .into());
+        }
+        let body = resp.bytes_stream().map_err(std::io::Error::other);
+        self.import(tokio_util::io::StreamReader::new(body), opts)
+            .await
+    }
+
     /// Imports a tarball read from `body`; returns the new image's id (`sha256:…`).
     #[tracing::instrument(skip(self, body))]
     pub async fn import<R>(&self, body: R, opts: ImportOptions) -> Result<String>

@@ -30,7 +30,7 @@ mod sources;
 pub use channel::ChannelStream;
 pub use commit::{CheckedCommit, CommitOptions, ContainerLayer};
 pub use fetch::FetchError;
-pub use import::ImportOptions;
+pub use import::{ImportOptions, ImportUrlError};
 pub use load::LoadError;
 pub use pull::PullOptions;
 pub use push::PushOptions;

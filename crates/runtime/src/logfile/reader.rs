@@ -1,4 +1,5 @@
-//! The engine's side: reads json-file logs back for `docker logs`.
+//! The engine's side: reads logs back for `docker logs`, json-file or local, the rotated
+//! files plain or gzip-compressed.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -6,7 +7,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::time::SystemTime;
 
-use super::{LogConfig, LogEntry, LogError, Record};
+use super::{local, LogConfig, LogEntry, LogError, LogFormat, Record};
 use api_types::time::parse_system_time;
 
 /// Which entries `docker logs` wants.
@@ -32,7 +33,52 @@ fn parse_line(line: &[u8]) -> Option<LogEntry> {
         stream: rec.stream,
         time: parse_system_time(&rec.time)?,
         line: rec.log.into_owned().into_bytes(),
+        attrs: rec
+            .attrs
+            .map(|a| a.into_owned().into_iter().collect())
+            .unwrap_or_default(),
     })
+}
+
+/// The complete entries at the start of `data` in `format`, and how many bytes they used.
+fn parse(format: LogFormat, data: &[u8]) -> (Vec<LogEntry>, usize) {
+    match format {
+        LogFormat::Local => local::decode_frames(data),
+        LogFormat::JsonFile => {
+            let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let entries = data[..complete]
+                .split(|&b| b == b'\n')
+                .filter_map(parse_line)
+                .collect();
+            (entries, complete)
+        }
+    }
+}
+
+/// The content of rotated file `n`, compressed or not; `None` when it does not exist.
+fn read_rotated(cfg: &LogConfig, n: u32) -> Result<Option<Vec<u8>>, LogError> {
+    let gz = cfg.compressed_file(n);
+    let mut data = Vec::new();
+    match File::open(&gz) {
+        Ok(f) => {
+            flate2::read::GzDecoder::new(f)
+                .read_to_end(&mut data)
+                .map_err(|source| LogError::Io { path: gz, source })?;
+            return Ok(Some(data));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(source) => return Err(LogError::Io { path: gz, source }),
+    }
+    let path = cfg.file(n);
+    match File::open(&path) {
+        Ok(mut f) => {
+            f.read_to_end(&mut data)
+                .map_err(|source| LogError::Io { path, source })?;
+            Ok(Some(data))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(LogError::Io { path, source }),
+    }
 }
 
 /// Reads the history of a log (oldest rotated file first) filtered by `opts`, and returns a
@@ -51,19 +97,12 @@ pub fn read(cfg: &LogConfig, opts: &ReadOptions) -> Result<(Vec<LogEntry>, LogFo
         out.push_back(e);
     };
     for n in (1..cfg.max_files.max(1)).rev() {
-        let path = cfg.file(n);
-        let mut data = Vec::new();
-        match File::open(&path) {
-            Ok(mut f) => f.read_to_end(&mut data).map_err(|source| LogError::Io {
-                path: path.clone(),
-                source,
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(source) => return Err(LogError::Io { path, source }),
+        let Some(data) = read_rotated(cfg, n)? else {
+            continue;
         };
-        for e in data
-            .split(|&b| b == b'\n')
-            .filter_map(parse_line)
+        for e in parse(cfg.format, &data)
+            .0
+            .into_iter()
             .filter(|e| opts.wants(e))
         {
             push(&mut out, e);
@@ -170,13 +209,9 @@ impl LogFollower {
             path: self.cfg.path.clone(),
             source,
         })?;
-        let complete = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        for line in data[..complete].split(|&b| b == b'\n') {
-            if let Some(e) = parse_line(line).filter(|e| self.opts.wants(e)) {
-                out.push(e);
-            }
-        }
-        self.partial = data[complete..].to_vec();
+        let (entries, used) = parse(self.cfg.format, &data);
+        out.extend(entries.into_iter().filter(|e| self.opts.wants(e)));
+        self.partial = data[used..].to_vec();
         Ok(())
     }
 }

@@ -48,6 +48,8 @@
 //!   client slows the process down (back-pressure) rather than losing output. Unasked streams
 //!   are `/dev/null`.
 //! - `exec-resize` (`exec_id`, `width`, `height`) → `{}`: TIOCSWINSZ on the exec's pty.
+//! - `exec-kill` (`exec_id`, `signal`) → `{}`: signals the exec through its pidfd (a
+//!   healthcheck probe past its timeout is killed so); Conflict once it exited.
 //! - `exec-wait` (`exec_id`) → `{"exec":{"pid":…,"exit_code":…}}` once the exec exited (at
 //!   once if it has; the last 256 unclaimed exit codes are kept). When the container exits,
 //!   its execs die with it (the pid namespace ends) and their waiters get their codes before
@@ -131,6 +133,20 @@ pub struct ShimConfig {
     /// compiled once rather than in every container's init; `None` compiles in each init.
     #[serde(default)]
     pub seccomp_cache: Option<PathBuf>,
+    /// An external OCI runtime to run the container with; `None` is the built-in
+    /// libcontainer one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<OciRuntime>,
+}
+
+/// An external OCI runtime binary with runc's command line (`runc`, `crun`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OciRuntime {
+    /// The binary.
+    pub path: PathBuf,
+    /// Global arguments given before the subcommand.
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// A terminal size.
@@ -201,6 +217,13 @@ pub enum Request {
     ExecWait {
         /// The exec's id.
         exec_id: String,
+    },
+    /// Send a signal to a running exec.
+    ExecKill {
+        /// The exec's id.
+        exec_id: String,
+        /// The signal number.
+        signal: i32,
     },
 }
 

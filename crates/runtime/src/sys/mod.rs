@@ -406,6 +406,22 @@ pub fn dup_onto(fd: BorrowedFd<'_>, target: RawFd) -> Result<(), SysError> {
         .map_err(call("dup2"))
 }
 
+/// Makes this process a child subreaper (PR_SET_CHILD_SUBREAPER, prctl(2)): orphaned
+/// descendants — a container's init once the external runtime that created it exits — become
+/// its children, so it can reap them and learn their exit status.
+pub fn set_child_subreaper() -> Result<(), SysError> {
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes an integer argument; no memory is passed.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(SysError::Call {
+            call: "prctl(PR_SET_CHILD_SUBREAPER)",
+            source: nix::errno::Errno::last(),
+        })
+    }
+}
+
 /// Starts a new session (setsid), leaving the spawner's process group and terminal.
 pub fn new_session() -> Result<(), SysError> {
     nix::unistd::setsid().map(drop).map_err(call("setsid"))

@@ -47,6 +47,15 @@ impl ShimHandle {
         self.call(&req).await.map(drop)
     }
 
+    /// Sends `signal` to a running exec.
+    pub async fn exec_kill(&self, exec_id: &str, signal: i32) -> Result<(), ShimError> {
+        let req = Request::ExecKill {
+            exec_id: exec_id.to_string(),
+            signal,
+        };
+        self.call(&req).await.map(drop)
+    }
+
     /// Waits for an exec to exit and returns its exit status (128 + signal when killed).
     pub async fn exec_wait(&self, exec_id: &str) -> Result<i32, ShimError> {
         let req = Request::ExecWait {

@@ -1,10 +1,15 @@
-//! The few cgroup reads and removals berth does itself (libcontainer creates and fills the
-//! cgroups): the OOM-kill counter behind `State.OOMKilled`, and removal of a container's cgroup
-//! (and of test parents) on cgroup v1, hybrid and v2 hosts.
+//! What berth does with cgroups itself (the runtime — libcontainer, runc — creates and fills
+//! them): the OOM-kill counter behind `State.OOMKilled`, resource usage for `docker stats`
+//! ([`stats`]), new limits for `docker update` ([`resources`]), and removal of a container's
+//! cgroup (and of test parents), on cgroup v1, hybrid and v2 hosts. Freezing is
+//! [`crate::freezer`]'s.
 //!
 //! A **cgroup path** is the spec's `linux.cgroupsPath`, e.g. `/berth/<id>`: on v1 it exists under
 //! every controller's hierarchy (`/sys/fs/cgroup/<ctrl>/berth/<id>`), on v2 once under
 //! `/sys/fs/cgroup`.
+
+pub mod resources;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 
