@@ -63,7 +63,7 @@ t0=$(now_ns)
 curl -sf --unix-socket "$SOCK" -X POST -K "$W/urls" -o /dev/null || die "tagging failed"
 t1=$(now_ns)
 printf '%-34s %9.2f ms for %d tags\n' "make $E tag events" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print (b-a)/1e6}')" "$E"
-until=$(date +%s)
+until=$(( $(date +%s) + 1 ))  # --until is whole seconds: include the last one
 got=$($B events --since 0 --until "$until" --filter event=tag | wc -l)
 [ "$got" -ge "$E" ] || die "replay returned $got events, expected at least $E"
 measure "berth events --since replay ($got)" "$N" $B events --since 0 --until "$until"
