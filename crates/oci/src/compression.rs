@@ -94,8 +94,8 @@ pub fn decompress<'a, R: Read + Send + 'a>(
 }
 
 /// Reads up to the magic's length from `r` and detects the compression; the bytes read come
-/// back to be replayed in front of the rest.
-fn peek<R: Read>(r: &mut R) -> Result<(Compression, Cursor<Vec<u8>>), CompressionError> {
+/// back to be replayed in front of the rest (`head.chain(r)`).
+pub fn peek<R: Read>(r: &mut R) -> Result<(Compression, Cursor<Vec<u8>>), CompressionError> {
     let mut head = [0u8; MAGIC_LEN];
     let mut n = 0;
     while n < MAGIC_LEN {

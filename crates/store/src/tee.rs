@@ -78,11 +78,24 @@ pub(crate) fn stored<R: Read>(
     store: &Store,
     lease: &crate::Lease,
     reader: R,
-    mut w: IngestWriter,
+    w: IngestWriter,
     blob: &Descriptor,
     dir: &Path,
     diff_id: &Digest,
 ) -> Result<(ApplyStats, Compression), StoreError> {
+    let (unpacked, w) = copied(reader, w, |tee| verified_local(tee, dir, diff_id))?;
+    store.commit_ingest(lease, w, Some(blob.size), Some(&blob.digest))?;
+    Ok(unpacked)
+}
+
+/// Runs `f` on `reader` while a second thread writes every byte read through `w`; then reads
+/// the rest (whatever follows a compressed stream is part of the blob too). Returns `f`'s
+/// result and the writer, everything written.
+fn copied<R: Read, T>(
+    reader: R,
+    mut w: IngestWriter,
+    f: impl FnOnce(&mut Tee<R>) -> Result<T, StoreError>,
+) -> Result<(T, IngestWriter), StoreError> {
     let (tx, mut rx) = pipe(8);
     std::thread::scope(|s| {
         let writer = s.spawn(move || -> io::Result<_> {
@@ -95,15 +108,13 @@ pub(crate) fn stored<R: Read>(
             inner: reader,
             out: Some(tx),
         };
-        let unpacked = verified_local(&mut tee, dir, diff_id);
-        // Whatever follows the compressed stream is part of the blob too.
+        let out = f(&mut tee);
         let drained = drain(&mut tee);
         tee.finish();
         let w = joined("storing layer blob", writer.join())?;
-        let unpacked = unpacked?;
+        let out = out?;
         drained?;
-        store.commit_ingest(lease, w, Some(blob.size), Some(&blob.digest))?;
-        Ok(unpacked)
+        Ok((out, w))
     })
 }
 
@@ -119,24 +130,8 @@ pub(crate) fn tarball<R: Read + Send>(
     keep: bool,
     dir: &Path,
 ) -> Result<Compressed, StoreError> {
-    let mut head = [0u8; 8];
-    let mut n = 0;
-    while n < head.len() {
-        match reader.read(&mut head[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(source) => {
-                return Err(StoreError::Io {
-                    op: "reading",
-                    path: "layer stream".into(),
-                    source,
-                })
-            }
-        }
-    }
-    let format = compression::detect(&head[..n]);
-    let whole = io::Cursor::new(head[..n].to_vec()).chain(reader);
+    let (format, head) = compression::peek(&mut reader)?;
+    let whole = head.chain(reader);
     match format {
         Compression::None | Compression::Gzip if keep => kept(store, lease, whole, w, format, dir),
         _ => compressed(store, lease, whole, w, level, dir),
@@ -149,47 +144,28 @@ fn kept<R: Read + Send>(
     store: &Store,
     lease: &crate::Lease,
     reader: R,
-    mut w: IngestWriter,
+    w: IngestWriter,
     format: Compression,
     dir: &Path,
 ) -> Result<Compressed, StoreError> {
-    let (tx, mut rx) = pipe(8);
-    std::thread::scope(|s| {
-        let writer = s.spawn(move || -> io::Result<_> {
-            while let Some(chunk) = rx.next_chunk() {
-                w.write_all(&chunk)?;
-            }
-            Ok(w)
-        });
-        let mut tee = Tee {
-            inner: reader,
-            out: Some(tx),
-        };
-        let unpacked = (|| {
-            let dec = compression::decoder(format, &mut tee)?;
-            let mut tar = HashingReader::new(dec, Algorithm::Sha256);
-            let stats = apply(&mut tar, dir, &ApplyOptions::default())?;
-            // The diff ID is the digest of the whole decompressed stream (what a puller of the
-            // blob computes), end-of-archive padding included.
-            drain(&mut tar)?;
-            let (_, diff_id, tar_size) = tar.finish();
-            Ok::<_, StoreError>((stats, diff_id, tar_size))
-        })();
-        // Whatever follows the compressed stream is part of the blob too.
-        let drained = drain(&mut tee);
-        tee.finish();
-        let w = joined("storing layer blob", writer.join())?;
-        let (stats, diff_id, tar_size) = unpacked?;
-        drained?;
-        let blob = store.commit_ingest(lease, w, None, None)?;
-        Ok(Compressed {
-            blob,
-            stored: format,
-            diff_id,
-            tar_size,
-            input: format,
-            stats,
-        })
+    let ((stats, diff_id, tar_size), w) = copied(reader, w, |tee| {
+        let dec = compression::decoder(format, tee)?;
+        let mut tar = HashingReader::new(dec, Algorithm::Sha256);
+        let stats = apply(&mut tar, dir, &ApplyOptions::default())?;
+        // The diff ID is the digest of the whole decompressed stream (what a puller of the
+        // blob computes), end-of-archive padding included.
+        drain(&mut tar)?;
+        let (_, diff_id, tar_size) = tar.finish();
+        Ok((stats, diff_id, tar_size))
+    })?;
+    let blob = store.commit_ingest(lease, w, None, None)?;
+    Ok(Compressed {
+        blob,
+        stored: format,
+        diff_id,
+        tar_size,
+        input: format,
+        stats,
     })
 }
 
