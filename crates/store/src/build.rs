@@ -85,7 +85,15 @@ impl Store {
         parent: Option<&Digest>,
     ) -> Result<BuildSnapshot, StoreError> {
         let key = format!("build/{}", lease::new_id());
-        self.prepare_leased_deferred(lease, &key, parent, Kind::Active)?;
+        let parent = parent.map(Digest::as_str);
+        self.prepare_snapshot(
+            Some(lease),
+            &key,
+            parent,
+            Labels::new(),
+            Kind::Active,
+            false,
+        )?;
         self.build_snapshot(key)
     }
 
@@ -96,32 +104,9 @@ impl Store {
         top: Option<&Digest>,
     ) -> Result<BuildSnapshot, StoreError> {
         let key = format!("build-view/{}", lease::new_id());
-        self.prepare_leased_deferred(lease, &key, top, Kind::View)?;
+        let top = top.map(Digest::as_str);
+        self.prepare_snapshot(Some(lease), &key, top, Labels::new(), Kind::View, false)?;
         self.build_snapshot(key)
-    }
-
-    /// A snapshot record and its lease entry in one non-durable transaction, then its
-    /// directories (see [`crate::MetaDb::write_deferred`]: a crash loses the record, and the
-    /// next start's sweep the directories).
-    fn prepare_leased_deferred(
-        &self,
-        lease: &Lease,
-        key: &str,
-        parent: Option<&Digest>,
-        kind: Kind,
-    ) -> Result<(), StoreError> {
-        let _g = self.gc_read();
-        let sn = &self.inner.snapshots;
-        let rec = self.inner.db.write_deferred(|tx| {
-            let rec = sn.create_record(tx, key, parent.map(Digest::as_str), Labels::new(), kind)?;
-            lease::add(tx, lease.id(), Resource::Snapshot(key.to_string()))?;
-            Ok::<_, StoreError>(rec)
-        })?;
-        if let Err(e) = sn.make_dirs(&rec) {
-            self.discard_snapshot(key);
-            return Err(e.into());
-        }
-        Ok(())
     }
 
     /// Removes a build snapshot that is not committed (a step that failed, a view, the

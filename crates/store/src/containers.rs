@@ -106,7 +106,8 @@ impl Store {
         // Work in progress: its record need not reach the disk before the init layer is
         // written. The commit below makes it durable; a crash before leaves a directory
         // without a record, which recovery removes.
-        let trec = self.prepare_deferred(&tmp, image_top.map(Digest::as_str))?;
+        let parent = image_top.map(Digest::as_str);
+        let trec = self.prepare_snapshot(None, &tmp, parent, Labels::new(), Kind::Active, false)?;
         let fs_dir = self
             .inner
             .snapshots

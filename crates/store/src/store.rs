@@ -356,8 +356,8 @@ impl Store {
         Ok(self.inner.snapshots.usage(chain_id.as_str())?.size)
     }
 
-    /// Creates an active snapshot under `lease` (the record and the lease entry in one
-    /// transaction) and its directories.
+    /// An active snapshot `key` on `parent`, held by `lease` if given: its record (and lease
+    /// entry) committed durably, then its directories; the record is withdrawn if they fail.
     pub(crate) fn prepare_leased(
         &self,
         lease: Option<&Lease>,
@@ -365,35 +365,36 @@ impl Store {
         parent: Option<&str>,
         labels: Labels,
     ) -> Result<SnapRecord, StoreError> {
+        self.prepare_snapshot(lease, key, parent, labels, Kind::Active, true)
+    }
+
+    /// `prepare_leased` for a snapshot of `kind`, its record committed durably or (`durable`
+    /// false, for work in progress) without waiting for the disk: see
+    /// `MetaDb::write_deferred` — a crash loses the record, and the next start's sweep the
+    /// directories.
+    pub(crate) fn prepare_snapshot(
+        &self,
+        lease: Option<&Lease>,
+        key: &str,
+        parent: Option<&str>,
+        labels: Labels,
+        kind: Kind,
+        durable: bool,
+    ) -> Result<SnapRecord, StoreError> {
         let _g = self.gc_read();
         let sn = &self.inner.snapshots;
-        let rec = self.inner.db.write(|tx| {
-            let rec = sn.create_record(tx, key, parent, labels, Kind::Active)?;
+        let record = |tx: &mut crate::WriteTx| {
+            let rec = sn.create_record(tx, key, parent, labels, kind)?;
             if let Some(l) = lease {
                 lease::add(tx, l.id(), Resource::Snapshot(key.to_string()))?;
             }
             Ok::<_, StoreError>(rec)
-        })?;
-        if let Err(e) = sn.make_dirs(&rec) {
-            self.discard_snapshot(key);
-            return Err(e.into());
-        }
-        Ok(rec)
-    }
-
-    /// An active snapshot for work in progress, recorded without waiting for the disk (see
-    /// `MetaDb::write_deferred`): the caller's next durable commit writes it.
-    pub(crate) fn prepare_deferred(
-        &self,
-        key: &str,
-        parent: Option<&str>,
-    ) -> Result<SnapRecord, StoreError> {
-        let _g = self.gc_read();
-        let sn = &self.inner.snapshots;
-        let rec = self
-            .inner
-            .db
-            .write_deferred(|tx| sn.create_record(tx, key, parent, Labels::new(), Kind::Active))?;
+        };
+        let rec = if durable {
+            self.inner.db.write(record)?
+        } else {
+            self.inner.db.write_deferred(record)?
+        };
         if let Err(e) = sn.make_dirs(&rec) {
             self.discard_snapshot(key);
             return Err(e.into());
