@@ -497,7 +497,15 @@ fn remove_cgroup_tree(dir: &Path) {
             }
         }
     }
-    let _ = std::fs::remove_dir(dir);
+    // A container process still exiting keeps its cgroup busy for a moment: retry (bounded).
+    for _ in 0..100 {
+        match std::fs::remove_dir(dir) {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            _ => return,
+        }
+    }
 }
 
 /// The last `n` lines of `s`.
