@@ -298,6 +298,8 @@ impl ContentStore {
             blobs: self.root.join("blobs"),
             file,
             digester,
+            hashing: true,
+            unhashed: 0,
             committed: false,
         })
     }
@@ -376,6 +378,10 @@ pub struct IngestWriter {
     blobs: PathBuf,
     file: File,
     digester: Digester,
+    /// False once the caller hashes the bytes itself ([`IngestWriter::hashed_by_caller`]):
+    /// What it writes from then on is only counted, in `unhashed`.
+    hashing: bool,
+    unhashed: u64,
     committed: bool,
 }
 
@@ -387,11 +393,12 @@ impl IngestWriter {
 
     /// Bytes written so far (including those from before a resume).
     pub fn offset(&self) -> u64 {
-        self.digester.bytes()
+        self.digester.bytes() + self.unhashed
     }
 
-    /// Digest of the bytes written so far.
+    /// Digest of the bytes written so far (not for a writer [`IngestWriter::hashed_by_caller`]).
     pub fn digest(&self) -> Digest {
+        debug_assert!(self.hashing, "digest of a writer hashed by its caller");
         self.digester.digest()
     }
 
@@ -416,7 +423,24 @@ impl IngestWriter {
             .seek(SeekFrom::Start(0))
             .map_err(io_err("seeking", &p))?;
         self.digester = Digester::new(Algorithm::Sha256);
+        self.hashing = true;
+        self.unhashed = 0;
         Ok(())
+    }
+
+    /// Stops hashing what is written: the caller hashes exactly the same bytes itself (a plain
+    /// tar kept as received is its own diff ID, already hashed by the unpacker) and commits
+    /// with [`IngestWriter::commit_hashed`]. Saves hashing every byte twice. Only at offset 0.
+    pub fn hashed_by_caller(&mut self) {
+        debug_assert_eq!(self.offset(), 0, "hashed_by_caller after data was written");
+        self.hashing = false;
+    }
+
+    /// Commits data whose sha256 `digest` and `size` the caller computed over exactly the
+    /// bytes it wrote ([`IngestWriter::hashed_by_caller`]); the size is checked.
+    /// The digest is trusted: only a caller that hashed those very bytes may use this.
+    pub fn commit_hashed(self, size: u64, digest: &Digest) -> Result<BlobInfo, ContentError> {
+        self.commit_inner(Some(size), Some(digest), true)
     }
 
     /// Verifies and moves the data into the blob store. `expected_size` and `expected`
@@ -454,21 +478,26 @@ impl IngestWriter {
                 });
             }
         }
+        let rehash = |algo: Algorithm| -> Result<Digest, ContentError> {
+            let mut f = File::open(&data).map_err(io_err("opening", &data))?;
+            let mut d = Digester::new(algo);
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f.read(&mut buf).map_err(io_err("reading", &data))?;
+                if n == 0 {
+                    break;
+                }
+                d.update(&buf[..n]);
+            }
+            Ok(d.finish())
+        };
         let digest = match expected {
             // A sha512 expectation needs the data hashed again with that algorithm.
-            Some(want) if want.algorithm() != Algorithm::Sha256 => {
-                let mut f = File::open(&data).map_err(io_err("opening", &data))?;
-                let mut d = Digester::new(want.algorithm());
-                let mut buf = vec![0u8; 1 << 20];
-                loop {
-                    let n = f.read(&mut buf).map_err(io_err("reading", &data))?;
-                    if n == 0 {
-                        break;
-                    }
-                    d.update(&buf[..n]);
-                }
-                d.finish()
-            }
+            Some(want) if want.algorithm() != Algorithm::Sha256 => rehash(want.algorithm())?,
+            // Hashed by the caller over the same bytes: its digest is the blob's.
+            Some(want) if !self.hashing => want.clone(),
+            // Not hashed here and no digest given: hash what was written.
+            None if !self.hashing => rehash(Algorithm::Sha256)?,
             _ => self.digester.digest(),
         };
         if let Some(want) = expected {
@@ -500,7 +529,11 @@ impl IngestWriter {
 impl Write for IngestWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.digester.update(&buf[..n]);
+        if self.hashing {
+            self.digester.update(&buf[..n]);
+        } else {
+            self.unhashed += n as u64;
+        }
         Ok(n)
     }
 
@@ -544,6 +577,37 @@ mod tests {
         assert!(s.delete(&want).unwrap());
         assert_eq!(s.info(&want).unwrap_err().kind(), ErrorKind::NotFound);
         assert!(!s.delete(&want).unwrap());
+    }
+
+    #[test]
+    fn a_writer_hashed_by_its_caller_counts_and_checks_the_size() {
+        let (_d, s) = store();
+        let data = b"plain tar bytes".repeat(100);
+        let want = Digest::sha256_of(&data);
+        let mut w = s.writer("caller", None).unwrap();
+        w.hashed_by_caller();
+        w.write_all(&data).unwrap();
+        assert_eq!(w.offset(), data.len() as u64);
+        let e = w.commit_hashed(data.len() as u64 + 1, &want).unwrap_err();
+        assert!(matches!(e, ContentError::SizeMismatch { .. }), "{e}");
+        assert!(s.info(&want).is_err(), "nothing committed");
+
+        let mut w = s.writer("caller2", None).unwrap();
+        w.hashed_by_caller();
+        w.write_all(&data).unwrap();
+        let info = w.commit_hashed(data.len() as u64, &want).unwrap();
+        assert_eq!(info.digest, want);
+        assert_eq!(s.read(&want).unwrap(), data);
+
+        // Committed without the caller's digest, the data is hashed after all.
+        let other = b"other bytes".to_vec();
+        let mut w = s.writer("caller3", None).unwrap();
+        w.hashed_by_caller();
+        w.write_all(&other).unwrap();
+        assert_eq!(
+            w.commit(None, None).unwrap().digest,
+            Digest::sha256_of(&other)
+        );
     }
 
     #[test]

@@ -312,6 +312,21 @@ impl Store {
         Ok(info)
     }
 
+    /// [`Store::commit_ingest`] for a writer whose bytes the caller hashed itself
+    /// ([`IngestWriter::hashed_by_caller`]): `size` and `digest` are what it computed.
+    pub(crate) fn commit_ingest_hashed(
+        &self,
+        lease: &Lease,
+        w: IngestWriter,
+        size: u64,
+        digest: &Digest,
+    ) -> Result<BlobInfo, StoreError> {
+        let _g = self.gc_read();
+        let info = w.commit_hashed(size, digest)?;
+        lease.add_unlocked(Resource::Blob(info.digest.clone()))?;
+        Ok(info)
+    }
+
     /// When the blob exists, puts it under `lease` (so GC keeps it) and returns its info.
     pub fn lease_blob(
         &self,

@@ -144,10 +144,15 @@ fn kept<R: Read + Send>(
     store: &Store,
     lease: &crate::Lease,
     reader: R,
-    w: IngestWriter,
+    mut w: IngestWriter,
     format: Compression,
     dir: &Path,
 ) -> Result<Compressed, StoreError> {
+    // A plain tar is its own diff ID: the writer thread need not hash it a second time.
+    let plain = format == Compression::None;
+    if plain {
+        w.hashed_by_caller();
+    }
     let ((stats, diff_id, tar_size), w) = copied(reader, w, |tee| {
         let dec = compression::decoder(format, tee)?;
         let mut tar = HashingReader::new(dec, Algorithm::Sha256);
@@ -158,7 +163,11 @@ fn kept<R: Read + Send>(
         let (_, diff_id, tar_size) = tar.finish();
         Ok((stats, diff_id, tar_size))
     })?;
-    let blob = store.commit_ingest(lease, w, None, None)?;
+    let blob = if plain {
+        store.commit_ingest_hashed(lease, w, tar_size, &diff_id)?
+    } else {
+        store.commit_ingest(lease, w, None, None)?
+    };
     Ok(Compressed {
         blob,
         stored: format,
