@@ -37,6 +37,62 @@ pub fn from_reader<R: AsyncRead + Send + Sync + 'static>(reader: R) -> ReqBody {
     StreamBody::new(stream).boxed()
 }
 
+/// Bytes per chunk of [`from_file`].
+const FILE_CHUNK: usize = 1 << 20;
+
+/// A request body streamed from a regular file: a thread of its own reads it in 1 MiB chunks
+/// straight into the buffers the body sends (no hop through tokio's blocking pool per read, and
+/// no copy between buffers). The thread stops when the file ends, a read fails, or the request
+/// is dropped.
+pub fn from_file(file: std::fs::File) -> ReqBody {
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
+    let reader = move || {
+        let mut file = file;
+        loop {
+            let mut chunk = Vec::with_capacity(FILE_CHUNK);
+            let item = match io::Read::read_to_end(
+                &mut io::Read::take(&mut file, FILE_CHUNK as u64),
+                &mut chunk,
+            ) {
+                Ok(0) => return,
+                Ok(_) => Ok(Bytes::from(chunk)),
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.blocking_send(item).is_err() || failed {
+                return;
+            }
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("upload".into())
+        .spawn(reader);
+    let first = spawned.err();
+    let stream = futures_util::stream::unfold((rx, first), |(mut rx, first)| async move {
+        if let Some(e) = first {
+            return Some((Err(e), (rx, None)));
+        }
+        let item = rx.recv().await?;
+        Some((item.map(Frame::data), (rx, None)))
+    });
+    StreamBody::new(stream).boxed()
+}
+
+/// What an upload (import, load) sends: any reader, or a file read as [`from_file`] does.
+pub struct Upload(pub(crate) ReqBody);
+
+impl Upload {
+    /// Streams `reader` (stdin, a pipe).
+    pub fn reader<R: AsyncRead + Send + Sync + 'static>(reader: R) -> Upload {
+        Upload(from_reader(reader))
+    }
+
+    /// Streams a regular file.
+    pub fn file(file: std::fs::File) -> Upload {
+        Upload(from_file(file))
+    }
+}
+
 /// Reads a whole response body.
 pub async fn collect(body: Incoming) -> Result<Bytes> {
     body.collect()

@@ -1,13 +1,13 @@
 //! Image endpoints: import and pull (`POST /images/create`), list, inspect, tag, delete,
 //! history.
 
+use crate::body::Upload;
 use api_types::filters::Filters;
 use api_types::{
     HistoryResponseItem, ImageDeleteResponseItem, ImageInspect, ImageSummary, JsonMessage,
 };
 use bytes::Bytes;
 use hyper::Method;
-use tokio::io::AsyncRead;
 
 use crate::body::{self, BodyReader, JsonStream};
 use crate::error::{Error, Result};
@@ -54,14 +54,11 @@ pub struct ListImagesOptions {
 impl Client {
     /// `POST /images/create?fromSrc=-…` with `tar` as the body; the progress stream ends
     /// with the new image id as a `status`.
-    pub async fn image_import<R>(
+    pub async fn image_import(
         &self,
         opts: &ImportOptions,
-        tar: R,
-    ) -> Result<JsonStream<JsonMessage>>
-    where
-        R: AsyncRead + Send + Sync + 'static,
-    {
+        tar: Upload,
+    ) -> Result<JsonStream<JsonMessage>> {
         let mut q = Query::new()
             .set("fromSrc", opts.from_src.clone())
             .opt("repo", opts.repo.as_deref())
@@ -73,13 +70,7 @@ impl Client {
         }
         let headers = [("Content-Type", "application/x-tar")];
         let resp = self
-            .send(
-                Method::POST,
-                "/images/create",
-                q,
-                body::from_reader(tar),
-                &headers,
-            )
+            .send(Method::POST, "/images/create", q, tar.0, &headers)
             .await?;
         Ok(JsonStream::new(BodyReader::new(resp.into_body())))
     }

@@ -2,13 +2,13 @@
 //! commit, changes (diff), export, save, load, image prune, system df, and the prunes of
 //! `docker system prune`.
 
+use crate::body::Upload;
 use api_types::filters::Filters;
 use api_types::{
     BuildCachePruneResponse, ContainerChange, ContainerConfig, DiskUsage, IdResponse,
     ImagePruneResponse, JsonMessage,
 };
 use hyper::Method;
-use tokio::io::AsyncRead;
 
 use crate::body::{self, BodyReader, JsonStream};
 use crate::error::{Error, Result};
@@ -87,20 +87,11 @@ impl Client {
     }
 
     /// `POST /images/load?quiet=`: the archive is the body; the answer is a progress stream.
-    pub async fn image_load<R>(&self, tar: R, quiet: bool) -> Result<JsonStream<JsonMessage>>
-    where
-        R: AsyncRead + Send + Sync + 'static,
-    {
+    pub async fn image_load(&self, tar: Upload, quiet: bool) -> Result<JsonStream<JsonMessage>> {
         let q = Query::new().set("quiet", if quiet { "1" } else { "0" });
         let headers = [("Content-Type", "application/x-tar")];
         let resp = self
-            .send(
-                Method::POST,
-                "/images/load",
-                q,
-                body::from_reader(tar),
-                &headers,
-            )
+            .send(Method::POST, "/images/load", q, tar.0, &headers)
             .await?;
         Ok(JsonStream::new(BodyReader::new(resp.into_body())))
     }

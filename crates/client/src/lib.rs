@@ -44,7 +44,7 @@ use serde::Serialize;
 use tokio::sync::OnceCell;
 
 pub use attach::{AttachConn, AttachOptions, AttachReader, AttachWriter};
-pub use body::{BodyReader, JsonStream};
+pub use body::{BodyReader, JsonStream, Upload};
 pub use build::ImageBuildOptions;
 pub use container::{
     ListContainersOptions, LogsOptions, RemoveOptions, StopOptions, WaitCondition, WaitHandle,

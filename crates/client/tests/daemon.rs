@@ -10,7 +10,7 @@ use berth_tests::Daemon;
 use client::image::collect_progress;
 use client::{
     AttachOptions, Client, Demux, ErrorKind, EventsOptions, ImportOptions, ListContainersOptions,
-    ListImagesOptions, LogsOptions, RemoveOptions, StdStream, StopOptions, WaitCondition,
+    ListImagesOptions, LogsOptions, RemoveOptions, StdStream, StopOptions, Upload, WaitCondition,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -20,16 +20,14 @@ const T: Duration = Duration::from_secs(30);
 async fn setup() -> (Daemon, Client) {
     let d = Daemon::start().expect("start berthd");
     let c = Client::unix(&d.socket);
-    let tar = tokio::fs::File::open(berth_tests::busybox_tar(d.root.path()).unwrap())
-        .await
-        .unwrap();
+    let tar = std::fs::File::open(berth_tests::busybox_tar(d.root.path()).unwrap()).unwrap();
     let opts = ImportOptions {
         from_src: "-".into(),
         repo: Some("busybox:latest".into()),
         changes: vec!["CMD [\"sh\"]".into()],
         ..Default::default()
     };
-    let msgs = collect_progress(c.image_import(&opts, tar).await.unwrap())
+    let msgs = collect_progress(c.image_import(&opts, Upload::file(tar)).await.unwrap())
         .await
         .unwrap();
     let last = msgs

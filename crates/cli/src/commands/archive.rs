@@ -5,6 +5,7 @@ use crate::args::{LoadArgs, SaveArgs};
 use crate::error::CliError;
 use crate::opts::kvfile::io_reason;
 use crate::stream::terminal::{stdin_is_tty, stdout_is_tty};
+use client::Upload;
 
 /// `berth save`: the archive to `-o FILE` or to stdout (never a terminal).
 pub async fn save(ctx: &Ctx, args: SaveArgs) -> Result<(), CliError> {
@@ -30,13 +31,14 @@ pub async fn load(ctx: &Ctx, args: LoadArgs) -> Result<(), CliError> {
                     "requested load from stdin, but stdin is empty",
                 ));
             }
-            ctx.client.image_load(tokio::io::stdin(), quiet).await?
+            ctx.client
+                .image_load(Upload::reader(tokio::io::stdin()), quiet)
+                .await?
         }
         Some(path) => {
-            let f = tokio::fs::File::open(path)
-                .await
+            let f = std::fs::File::open(path)
                 .map_err(|e| CliError::new(format!("open {path}: {}", io_reason(&e))))?;
-            ctx.client.image_load(f, quiet).await?
+            ctx.client.image_load(Upload::file(f), quiet).await?
         }
     };
     show_progress(stream).await

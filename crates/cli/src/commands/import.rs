@@ -1,7 +1,7 @@
 //! `berth import file|URL|- [REPOSITORY[:TAG]]`: the tar is streamed as the request body
 //! (or, for a URL, fetched by the daemon); progress and the new image ID go to stdout.
 
-use client::ImportOptions;
+use client::{ImportOptions, Upload};
 
 use super::Ctx;
 use crate::args::ImportArgs;
@@ -25,17 +25,18 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), CliError> {
     };
     let stream = if args.source == "-" {
         ctx.client
-            .image_import(&opts("-"), tokio::io::stdin())
+            .image_import(&opts("-"), Upload::reader(tokio::io::stdin()))
             .await?
     } else if args.source.starts_with("http://") || args.source.starts_with("https://") {
         ctx.client
-            .image_import(&opts(&args.source), tokio::io::empty())
+            .image_import(&opts(&args.source), Upload::reader(tokio::io::empty()))
             .await?
     } else {
-        let file = tokio::fs::File::open(&args.source)
-            .await
+        let file = std::fs::File::open(&args.source)
             .map_err(|e| CliError::new(format!("open {}: {}", args.source, io_reason(&e))))?;
-        ctx.client.image_import(&opts("-"), file).await?
+        ctx.client
+            .image_import(&opts("-"), Upload::file(file))
+            .await?
     };
     show_progress(stream).await
 }
