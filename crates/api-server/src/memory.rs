@@ -4,7 +4,8 @@
 //! keeps free pages in each thread's arena), so the daemon's resident set stays at its peak
 //! long after the work. When the last such request ends — its response body finished or
 //! dropped, which for a streamed pull is long after the handler returned — the heap is trimmed
-//! once, on a blocking thread. There is no timer: nothing runs while the daemon is idle.
+//! once, on a blocking thread, and the code those requests ran is unmapped (it stays in the
+//! page cache). There is no timer: nothing runs while the daemon is idle.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -61,13 +62,35 @@ impl Drop for Heavy {
     }
 }
 
+/// Gives back what the daemon's start touched (restore, network setup): called once the
+/// daemon serves, so an idle daemon carries neither that heap nor that code.
+pub fn trim_after_startup() {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn_blocking(trim);
+        }
+        Err(_) => trim(),
+    }
+}
+
+/// Trims the heap, then drops the page-table entries of the code and constants that ran
+/// (`runtime::sys::trim_file_mappings`: they stay in the page cache, and what runs next faults
+/// back in). The resident set is then what the daemon holds, not what it last executed.
 fn trim() {
     let t0 = std::time::Instant::now();
     let released = runtime::sys::trim_heap();
+    let unmapped = match runtime::sys::trim_file_mappings() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::debug!(error = %e, "dropping code pages");
+            0
+        }
+    };
     tracing::debug!(
         released,
+        unmapped,
         elapsed_us = t0.elapsed().as_micros() as u64,
-        "heap trimmed after heavy requests"
+        "heap and code pages trimmed"
     );
 }
 

@@ -300,6 +300,7 @@ async fn main() -> Result<()> {
     let mut server = tokio::spawn(api_server::serve(listener, engine, async {
         let _ = stop_rx.await;
     }));
+    api_server::memory::trim_after_startup();
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

@@ -17,7 +17,9 @@ pub fn rss_kib(pid: i32) -> Option<u64> {
 /// relocated, pages is skipped), returning how many bytes were covered. The pages stay in the
 /// page cache, shared with every other process; only what runs afterwards is mapped again. The
 /// shim calls it once the container is created, so its resident set stops carrying the code
-/// libcontainer ran (and the kernel's fault-around) for the container's whole life.
+/// libcontainer ran (and the kernel's fault-around) for the container's whole life; the daemon
+/// calls it when it goes idle after requests that ran a lot of code (a pull, a load, an
+/// import). Safe with other threads running: they fault back in what they execute.
 pub fn trim_file_mappings() -> Result<usize, SysError> {
     use nix::sys::mman::{madvise, MmapAdvise};
     let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|e| SysError::Call {
@@ -61,8 +63,9 @@ pub fn trim_file_mappings() -> Result<usize, SysError> {
         // SAFETY: the range is one whole mapping from /proc/self/smaps: file-backed, not
         // writable, and without anonymous pages — every resident page is an unmodified page of
         // the file. Dropping the page-table entries loses nothing; each page faults back in
-        // unchanged. The shim is single-threaded, so the mapping cannot gain anonymous pages
-        // between the read and the call.
+        // unchanged. The mapping is not writable, so no thread can give it anonymous pages
+        // between the read and the call (that would take an mprotect, which neither the shim
+        // nor the daemon ever calls on their own mappings).
         unsafe { madvise(ptr, end - start, MmapAdvise::MADV_DONTNEED) }
             .map_err(call("madvise(MADV_DONTNEED)"))?;
         total += end - start;
