@@ -234,13 +234,24 @@ impl ShimHandle {
         }
     }
 
+    /// A request whose reply line is all the shim sends on the connection: read in bulk.
     async fn call(&self, req: &Request) -> Result<Response, ShimError> {
-        self.request(req).await.map(|(_, r)| r)
+        self.exchange(req, false).await.map(|(_, r)| r)
     }
 
-    /// One request: connect, send the line, read the reply line byte by byte (so an attach
-    /// stream's first bytes stay in the socket for the caller).
+    /// A request whose reply line a stream follows (attach, exec): the line is read byte by
+    /// byte, so the stream's first bytes stay in the socket for the caller.
     async fn request(&self, req: &Request) -> Result<(UnixStream, Response), ShimError> {
+        self.exchange(req, true).await
+    }
+
+    /// One request: connect, send the line, read the reply line (`exact`: without reading
+    /// past it).
+    async fn exchange(
+        &self,
+        req: &Request,
+        exact: bool,
+    ) -> Result<(UnixStream, Response), ShimError> {
         let io = |source| ShimError::Io {
             state_dir: self.state_dir.clone(),
             source,
@@ -271,10 +282,22 @@ impl ShimHandle {
         let mut line = serde_json::to_vec(req).map_err(|e| io(std::io::Error::other(e)))?;
         line.push(b'\n');
         conn.write_all(&line).await.map_err(io)?;
-        let mut reply = Vec::with_capacity(64);
+        let mut reply = Vec::with_capacity(if exact { 64 } else { 512 });
+        let mut chunk = [0u8; 512];
         loop {
-            let b = match conn.read_u8().await {
-                Ok(b) => b,
+            let read = if exact {
+                conn.read_u8().await.map(|b| {
+                    chunk[0] = b;
+                    1
+                })
+            } else {
+                conn.read(&mut chunk).await.and_then(|n| match n {
+                    0 => Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    n => Ok(n),
+                })
+            };
+            let n = match read {
+                Ok(n) => n,
                 // The shim went away mid-request (it exited, or was killed).
                 Err(e)
                     if matches!(
@@ -288,10 +311,13 @@ impl ShimHandle {
                 }
                 Err(e) => return Err(io(e)),
             };
-            if b == b'\n' {
-                break;
+            match chunk[..n].iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    reply.extend_from_slice(&chunk[..end]);
+                    break;
+                }
+                None => reply.extend_from_slice(&chunk[..n]),
             }
-            reply.push(b);
             if reply.len() > 1 << 20 {
                 return Err(self.protocol("reply line too long"));
             }
