@@ -85,6 +85,46 @@ fn always_restarts_until_stopped() {
     d.docker_ok(&["rm", "-f", &id]);
 }
 
+/// `rm -f` of a running container whose policy would restart it after the kill: the removal
+/// wins (dockerd cancels the restart before killing), and nothing of it keeps running.
+#[test]
+fn force_removal_is_not_undone_by_the_restart_policy() {
+    let d = daemon();
+    for policy in ["always", "on-failure:3", "unless-stopped"] {
+        let id = d.docker_ok(&["run", "-d", "--restart", policy, "busybox", "sleep", "1000"]);
+        let out = d.docker(&["rm", "-f", &id]);
+        assert!(
+            out.status.success(),
+            "{policy}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Past the first restart back-off (100 ms): still gone, and no process left.
+        std::thread::sleep(Duration::from_millis(400));
+        assert_eq!(d.docker_ok(&["ps", "-aq"]), "", "{policy}");
+        let procs: usize = berth_tests::daemon::cgroup_dirs(&d.cgroup_parent)
+            .iter()
+            .map(|dir| {
+                std::fs::read_dir(dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| {
+                        std::fs::read_to_string(e.path().join("cgroup.procs"))
+                            .unwrap_or_default()
+                            .lines()
+                            .count()
+                    })
+                    .sum::<usize>()
+            })
+            .sum();
+        assert_eq!(
+            procs, 0,
+            "{policy}: processes left in the container cgroups"
+        );
+    }
+}
+
 #[test]
 fn always_container_killed_while_daemon_down_comes_back() {
     let mut d = daemon();

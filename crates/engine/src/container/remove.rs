@@ -65,6 +65,12 @@ impl ContainerService {
         if rx.borrow().removed {
             return Ok(());
         }
+        // The kill may have scheduled a restart (`always`, `on-failure`…): a forced removal
+        // cancels it, as dockerd stops the restart manager before it kills. The waiting restart
+        // then finds nothing to restart.
+        if opts.force && inner.record.state.status() == Status::Restarting && inner.shim.is_none() {
+            inner.record.state.cancel_restart();
+        }
         if inner.record.state.status().is_running() {
             return Err(Error::Conflict(format!(
                 "could not kill running container {}, cannot remove",
