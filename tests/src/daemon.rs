@@ -442,6 +442,9 @@ impl Daemon {
             }
             let _ = self.stop();
         }
+        // Containers outlive their daemon (live restore): those a test left behind — its
+        // daemon killed and not restarted, or a removal that failed — must not outlive the test.
+        self.kill_leftover_processes();
         let bridges = std::mem::take(&mut self.known_bridges);
         if std::mem::take(&mut self.data_tmpfs) {
             // Container rootfs mounts under it first, then the tmpfs itself.
@@ -468,6 +471,64 @@ impl Daemon {
         }
         self.net.clean(&bridges);
     }
+}
+
+impl Daemon {
+    /// Kills, by PID, what this daemon started and left running: the processes in its
+    /// cgroup parent (its containers'), then the shims whose state dirs are under its exec root
+    /// (checked against their command line, so a reused PID is left alone). Bounded.
+    fn kill_leftover_processes(&self) {
+        let kill = |pid: i32| {
+            // SAFETY: kill(2) with a PID read just now, of a process of this test.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        };
+        for _ in 0..50 {
+            let pids: Vec<i32> = cgroup_dirs(&self.cgroup_parent)
+                .iter()
+                .flat_map(|d| cgroup_procs(d))
+                .collect();
+            if pids.is_empty() {
+                break;
+            }
+            eprintln!(
+                "berth test fixture: killing {} leftover container process(es) of {}",
+                pids.len(),
+                self.root.path().display()
+            );
+            pids.into_iter().for_each(kill);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let shims = self.exec_root.join("shims");
+        let dirs = std::fs::read_dir(&shims).into_iter().flatten().flatten();
+        for e in dirs {
+            let Ok(pid) = std::fs::read_to_string(e.path().join("shim.pid")) else {
+                continue;
+            };
+            let Ok(pid) = pid.trim().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let dir = e.path().to_string_lossy().into_owned();
+            if String::from_utf8_lossy(&cmdline).contains(&dir) {
+                kill(pid);
+            }
+        }
+    }
+}
+
+/// The PIDs in a cgroup directory and the cgroups under it.
+fn cgroup_procs(dir: &Path) -> Vec<i32> {
+    let mut out: Vec<i32> = std::fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.path().is_dir() {
+            out.extend(cgroup_procs(&e.path()));
+        }
+    }
+    out
 }
 
 /// The directories a cgroup path has in every mounted hierarchy (v1 controllers and v2).
