@@ -122,6 +122,22 @@ fn save_and_load_print_like_docker() {
     std::fs::write(&junk, b"this is not a tar archive at all, not even close").unwrap();
     let out = same(&d, &["load", "-i", junk.to_str().unwrap()]);
     assert!(out.is_empty(), "{out}");
+    // A directory: both clients fail naming the read (their "error during connect" prefixes
+    // differ: docker prints the URL it dialled).
+    let dir = scratch(&d, "a-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.to_str().unwrap();
+    for args in [vec!["load", "-i", p], vec!["import", p, "from-dir:1"]] {
+        for cli in ["berth", "docker"] {
+            let out = run(&d, cli, &args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!out.status.success(), "{cli} {args:?}");
+            assert!(
+                err.contains(&format!("read {p}: is a directory")),
+                "{cli} {args:?}: {err}"
+            );
+        }
+    }
     // The archive is the same bytes through either client.
     let b = d.berth(&["save", "busybox"]);
     let k = d.docker(&["save", "busybox"]);

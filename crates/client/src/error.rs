@@ -26,7 +26,7 @@ pub enum Error {
     #[error("{message}")]
     Status { status: u16, message: String },
     /// The HTTP exchange itself failed (connection reset, malformed response).
-    #[error("error during connect: {method} {path}: {source}")]
+    #[error("error during connect: {method} {path}: {}", chain(.source))]
     Http {
         method: &'static str,
         path: String,
@@ -136,4 +136,17 @@ mod tests {
             "unable to upgrade to tcp, received 200"
         );
     }
+}
+
+/// `e` and its causes, `: `-separated (hyper's "error from user's Body stream" says what
+/// failed only in its source).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }

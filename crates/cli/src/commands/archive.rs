@@ -3,7 +3,6 @@
 use super::{import::show_progress, outfile, Ctx};
 use crate::args::{LoadArgs, SaveArgs};
 use crate::error::CliError;
-use crate::opts::kvfile::io_reason;
 use crate::stream::terminal::{stdin_is_tty, stdout_is_tty};
 use client::Upload;
 
@@ -36,8 +35,7 @@ pub async fn load(ctx: &Ctx, args: LoadArgs) -> Result<(), CliError> {
                 .await?
         }
         Some(path) => {
-            let f = std::fs::File::open(path)
-                .map_err(|e| CliError::new(format!("open {path}: {}", io_reason(&e))))?;
+            let f = super::import::open_upload(path)?;
             ctx.client.image_load(Upload::file(f), quiet).await?
         }
     };

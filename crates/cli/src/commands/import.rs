@@ -32,13 +32,23 @@ pub async fn import(ctx: &Ctx, args: ImportArgs) -> Result<(), CliError> {
             .image_import(&opts(&args.source), Upload::reader(tokio::io::empty()))
             .await?
     } else {
-        let file = std::fs::File::open(&args.source)
-            .map_err(|e| CliError::new(format!("open {}: {}", args.source, io_reason(&e))))?;
+        let file = open_upload(&args.source)?;
         ctx.client
             .image_import(&opts("-"), Upload::file(file))
             .await?
     };
     show_progress(stream).await
+}
+
+/// Opens a file to upload (import, load), refusing what cannot be read as one with the docker
+/// CLI's words (`open PATH: …`, `read PATH: is a directory`).
+pub fn open_upload(path: &str) -> Result<std::fs::File, CliError> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| CliError::new(format!("open {path}: {}", io_reason(&e))))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(CliError::new(format!("read {path}: is a directory")));
+    }
+    Ok(file)
 }
 
 /// Prints a progress stream on stdout; its error message becomes the command's error.
