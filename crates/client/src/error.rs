@@ -110,6 +110,19 @@ impl Error {
 /// Result alias for the client.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `e` and its causes, `: `-separated (hyper's "error from user's Body stream" says what
+/// failed only in its source).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,17 +149,4 @@ mod tests {
             "unable to upgrade to tcp, received 200"
         );
     }
-}
-
-/// `e` and its causes, `: `-separated (hyper's "error from user's Body stream" says what
-/// failed only in its source).
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
