@@ -300,6 +300,7 @@ impl ContentStore {
             digester,
             hashing: true,
             unhashed: 0,
+            behind: Default::default(),
             committed: false,
         })
     }
@@ -382,6 +383,8 @@ pub struct IngestWriter {
     /// What it writes from then on is only counted, in `unhashed`.
     hashing: bool,
     unhashed: u64,
+    /// Starts write-back as the blob streams in, so the `fsync` at commit finds little left.
+    behind: oci::layer::WriteBehind,
     committed: bool,
 }
 
@@ -534,6 +537,8 @@ impl Write for IngestWriter {
         } else {
             self.unhashed += n as u64;
         }
+        let at = self.offset();
+        self.behind.wrote(std::os::fd::AsFd::as_fd(&self.file), at);
         Ok(n)
     }
 

@@ -18,7 +18,7 @@ use tar::EntryType;
 use super::apply::{
     clean, entry_name, errno, io_err, ApplyError, ApplyOptions, ApplyStats, WhiteoutMode,
 };
-use super::fsutil::{file_type, lstat_at, remove_at, remove_children, Root};
+use super::fsutil::{file_type, lstat_at, remove_at, remove_children, Root, WriteBehind};
 use super::meta::{numeric, read_meta, Meta};
 use super::path::{join, CleanPath};
 use super::{OPAQUE_XATTR, WHITEOUT_META_PREFIX, WHITEOUT_OPAQUE, WHITEOUT_PREFIX};
@@ -212,6 +212,7 @@ impl Applier {
         let mut file = File::from(fd);
         let expected = e.size();
         let mut written = 0u64;
+        let mut behind = WriteBehind::default();
         loop {
             let n = match e.read(&mut self.buf) {
                 Ok(0) => break,
@@ -228,6 +229,7 @@ impl Applier {
             file.write_all(&self.buf[..n])
                 .map_err(io_err(raw, "writing file"))?;
             written += n as u64;
+            behind.wrote(file.as_fd(), written);
         }
         // The tar crate ends an entry's data quietly at the end of the stream; a short file
         // means a truncated layer.

@@ -32,6 +32,7 @@ pub use apply::{apply, ApplyError, ApplyOptions, ApplyStats, WhiteoutMode};
 pub use changes::{changes, Change, ChangeKind};
 pub use copy::{copy_tree, CopyError, CopyStats};
 pub use diff::{archive_entry, diff, DiffError, DiffStats};
+pub use fsutil::WriteBehind;
 
 /// Prefix of a whiteout entry in a layer tar.
 pub const WHITEOUT_PREFIX: &str = ".wh.";
