@@ -65,6 +65,20 @@ pub struct Shim {
     /// When to unmap the code that creating or starting the container ran (see `trim_memory`),
     /// unless the container has exited by then.
     trim_at: Option<Instant>,
+    /// While the container is created and not started: when to give up waiting for `start`
+    /// (the daemon died between the two) and kill it.
+    start_by: Option<Instant>,
+}
+
+/// A `poll` timeout in ms (-1: none) shortened to wake up at `at`, if given.
+fn sooner(timeout: i32, at: Option<Instant>) -> i32 {
+    let Some(at) = at else { return timeout };
+    let t = at.saturating_duration_since(Instant::now()).as_millis() as i32 + 1;
+    if timeout < 0 || t < timeout {
+        t
+    } else {
+        timeout
+    }
 }
 
 fn werr(message: impl Into<String>, kind: ErrorKind) -> WireError {
@@ -88,6 +102,9 @@ impl Shim {
             ),
             None => None,
         };
+        let start_limit = cfg
+            .start_limit_ms
+            .map_or(shim::START_LIMIT, Duration::from_millis);
         let launched = crate::create_container(state_dir, &cfg, plan.launch)?;
         let pid = launched.pid();
         let mut master = None;
@@ -122,6 +139,7 @@ impl Shim {
             exit: None,
             execs: Default::default(),
             trim_at: Some(Instant::now() + TRIM_DELAY),
+            start_by: Some(Instant::now() + start_limit),
         })
     }
 
@@ -145,20 +163,29 @@ impl Shim {
                 Some(t) if timeout < 0 || t < timeout => t,
                 _ => timeout,
             };
-            let timeout = match self.trim_at {
-                Some(at) => {
-                    let t = at.saturating_duration_since(Instant::now()).as_millis() as i32 + 1;
-                    if timeout < 0 || t < timeout {
-                        t
-                    } else {
-                        timeout
-                    }
-                }
-                None => timeout,
-            };
+            let timeout = sooner(timeout, self.trim_at);
+            let timeout = sooner(timeout, self.start_by);
             self.poll_once(timeout);
             self.execs.complete();
             self.trim_when_due();
+            self.give_up_start_when_due();
+        }
+    }
+
+    /// A container still created when its start limit passes is killed: no daemon is coming
+    /// to start it, and nothing of it may be left waiting forever. Its exit (137) is recorded
+    /// as any other, and the shim cleans up and exits.
+    fn give_up_start_when_due(&mut self) {
+        match self.start_by {
+            Some(_) if self.status != Status::Created || self.exit.is_some() => {
+                self.start_by = None
+            }
+            Some(at) if Instant::now() >= at => {
+                self.start_by = None;
+                eprintln!("berth-shim: no start within the limit: killing the created container");
+                let _ = sys::pidfd_send_signal(self.pidfd.as_fd(), libc::SIGKILL);
+            }
+            _ => {}
         }
     }
 

@@ -157,6 +157,44 @@ async fn kill_and_wait() {
     );
 }
 
+/// A created container nobody starts (its daemon died between create and start) is killed
+/// when the start limit passes; the shim records the exit, cleans up and exits.
+#[tokio::test]
+async fn a_container_never_started_is_killed_at_the_start_limit() {
+    let f = Fixture::new("nostart");
+    let spec = f.spec(&["sleep", "1000"]);
+    let cfg = runtime::shim::ShimConfig {
+        start_limit_ms: Some(300),
+        ..f.config(&spec)
+    };
+    let h = f.spawn_with(&spec, cfg).await.unwrap();
+    assert_eq!(
+        h.state().await.unwrap().status,
+        runtime::shim::Status::Created
+    );
+    let rec = with_timeout(h.wait()).await.unwrap();
+    assert_eq!(rec.exit_code, 137);
+    assert!(runtime::shim::lock::wait_released(
+        &f.state_dir,
+        std::time::Duration::from_secs(10)
+    ));
+    assert!(!runtime::sys::process_alive(h.pid()), "the init is gone");
+    // The shim exits after releasing its lock (or stays a zombie of this test): bounded poll.
+    let shim_pid = h.shim_pid();
+    let gone = |pid: i32| {
+        !runtime::sys::process_alive(pid)
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    };
+    for _ in 0..500 {
+        if gone(shim_pid) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(gone(shim_pid), "the shim is gone");
+}
+
 #[tokio::test]
 async fn init_reaps_and_forwards_the_exit_code() {
     let f = Fixture::new("init");

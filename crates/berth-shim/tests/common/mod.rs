@@ -96,6 +96,7 @@ impl Fixture {
             log: Some(LogConfig::with_defaults(self.log_path.clone())),
             seccomp_cache: Some(self.dir.path().join("seccomp")),
             runtime: None,
+            start_limit_ms: None,
         }
     }
 

@@ -350,6 +350,7 @@ pub(crate) async fn launch(
             log,
             seccomp_cache: Some(cfg.exec_root.join("seccomp")),
             runtime,
+            start_limit_ms: None,
         },
     };
     match runtime::shim::spawn(opts).await {

@@ -137,7 +137,15 @@ pub struct ShimConfig {
     /// libcontainer one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<OciRuntime>,
+    /// How long the created container may wait for `start` before the shim kills it and
+    /// exits (its daemon died between the two); `None` is [`START_LIMIT`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_limit_ms: Option<u64>,
 }
+
+/// How long a created container waits for `start` by default. The daemon sends it right after
+/// the shim answers, within the same API request.
+pub const START_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// An external OCI runtime binary with runc's command line (`runc`, `crun`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
