@@ -29,7 +29,7 @@ use crate::db::{MetaError, WriteTx};
 use crate::images::{self, ImageRecord, LayerRecord};
 use crate::layers::chain_of;
 use crate::lease::{self, Lease, Resource};
-use crate::snapshot::overlay::{commit_record, SnapRecord, TABLE};
+use crate::snapshot::overlay::{SnapRecord, TABLE};
 use crate::snapshot::{Info, Kind, Labels, Mount, SnapshotError, Snapshotter, Usage};
 use crate::store::{check_layers, container_key, NewImage, Store, StoreError, OWNER_LABEL};
 
@@ -202,25 +202,8 @@ impl Store {
             return Ok(None);
         };
         let chain_id = chain_of(parent, &blob.digest);
-        let committed = {
-            let _g = self.gc_read();
-            self.inner.db.write_deferred(|tx| {
-                match commit_record(tx, chain_id.as_str(), key, Labels::new()) {
-                    Ok(()) => {}
-                    Err(SnapshotError::AlreadyExists { .. }) => return Ok(false),
-                    Err(e) => return Err(StoreError::from(e)),
-                }
-                lease::add(tx, lease.id(), Resource::Snapshot(chain_id.to_string()))?;
-                Ok(true)
-            })?
-        };
-        if !committed {
-            // The same files were committed before (a --no-cache rebuild of a COPY).
-            self.discard_snapshot(key);
-            if !self.lease_snapshot(lease, chain_id.as_str())? {
-                return Err(StoreError::MissingLayer { chain_id });
-            }
-        }
+        // The same files may have been committed before (a --no-cache rebuild of a COPY).
+        self.commit_or_adopt(lease, key, &chain_id, false)?;
         Ok(Some(self.layer_record(blob, parent)?))
     }
 

@@ -467,17 +467,36 @@ impl Store {
                 source,
             })?;
         }
+        self.commit_or_adopt(lease, key, chain_id, true)?;
+        self.layer_size(chain_id)
+    }
+
+    /// Records the active snapshot `key` as the committed layer `chain_id` under `lease`
+    /// (durably, or as a deferred commit), or — when the same layer was committed first — drops
+    /// `key` and leases the existing one.
+    pub(crate) fn commit_or_adopt(
+        &self,
+        lease: &Lease,
+        key: &str,
+        chain_id: &Digest,
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        let record = |tx: &mut _| {
+            match commit_record(tx, chain_id.as_str(), key, Labels::new()) {
+                Ok(()) => {}
+                Err(SnapshotError::AlreadyExists { .. }) => return Ok(false),
+                Err(e) => return Err(StoreError::from(e)),
+            }
+            lease::add(tx, lease.id(), Resource::Snapshot(chain_id.to_string()))?;
+            Ok(true)
+        };
         let committed = {
             let _g = self.gc_read();
-            self.inner.db.write(|tx| {
-                match commit_record(tx, chain_id.as_str(), key, Labels::new()) {
-                    Ok(()) => {}
-                    Err(SnapshotError::AlreadyExists { .. }) => return Ok(false),
-                    Err(e) => return Err(StoreError::from(e)),
-                }
-                lease::add(tx, lease.id(), Resource::Snapshot(chain_id.to_string()))?;
-                Ok(true)
-            })?
+            if durable {
+                self.inner.db.write(record)?
+            } else {
+                self.inner.db.write_deferred(record)?
+            }
         };
         if !committed {
             self.discard_snapshot(key);
@@ -487,7 +506,7 @@ impl Store {
                 });
             }
         }
-        self.layer_size(chain_id)
+        Ok(())
     }
 
     /// Makes the active snapshot `key` (recorded without a parent) a child of the committed
