@@ -53,18 +53,18 @@ impl Drop for Heavy {
         if HEAVY_IN_FLIGHT.fetch_sub(1, Ordering::SeqCst) != 1 {
             return;
         }
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn_blocking(trim);
-            }
-            Err(_) => trim(),
-        }
+        trim_soon();
     }
 }
 
 /// Gives back what the daemon's start touched (restore, network setup): called once the
 /// daemon serves, so an idle daemon carries neither that heap nor that code.
 pub fn trim_after_startup() {
+    trim_soon();
+}
+
+/// [`trim`] on a blocking thread (inline outside a runtime).
+fn trim_soon() {
     match tokio::runtime::Handle::try_current() {
         Ok(rt) => {
             rt.spawn_blocking(trim);
