@@ -29,7 +29,7 @@ impl ContainerService {
         let mut rx = c.observe();
         {
             let mut inner = c.inner.lock().await;
-            if inner.record.state.status() == Status::Restarting && inner.shim.is_none() {
+            if awaiting_restart(&inner) {
                 if !opts.force {
                     return Err(Error::Conflict(format!(
                         "cannot remove container \"/{}\": container is restarting: stop the container before removing or force remove",
@@ -68,7 +68,7 @@ impl ContainerService {
         // The kill may have scheduled a restart (`always`, `on-failure`…): a forced removal
         // cancels it, as dockerd stops the restart manager before it kills. The waiting restart
         // then finds nothing to restart.
-        if opts.force && inner.record.state.status() == Status::Restarting && inner.shim.is_none() {
+        if opts.force && awaiting_restart(&inner) {
             inner.record.state.cancel_restart();
         }
         if inner.record.state.status().is_running() {
@@ -193,4 +193,9 @@ impl ContainerService {
             space_reclaimed: reclaimed,
         })
     }
+}
+
+/// Whether the container waits out a restart back-off: exited, nothing runs, a restart is due.
+fn awaiting_restart(inner: &super::Inner) -> bool {
+    inner.record.state.status() == Status::Restarting && inner.shim.is_none()
 }
