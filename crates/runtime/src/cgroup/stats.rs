@@ -551,13 +551,20 @@ mod tests {
         for d in &dirs {
             std::fs::create_dir_all(d).unwrap();
         }
+        // It waits for a line on stdin before its loop, so that the CPU it burns is spent in
+        // the cgroup whatever the moves into each hierarchy cost.
         let mut child = std::process::Command::new("sh")
             .arg("-c")
-            .arg("i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 5")
+            .arg("read go; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 5")
+            .stdin(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         for d in &dirs {
             let _ = std::fs::write(d.join("cgroup.procs"), child.id().to_string());
+        }
+        {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(b"go\n").unwrap();
         }
         std::thread::sleep(std::time::Duration::from_millis(300));
         let u = read(&h, &path);
