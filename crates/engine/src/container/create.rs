@@ -21,6 +21,9 @@ impl ContainerService {
         req: ContainerCreateRequest,
     ) -> Result<ContainerCreateResponse> {
         checks::check_create_request(&req)?;
+        // Most creates are a `run`, whose start follows within milliseconds: the grace period
+        // the start's cgroup move needs can begin now (see `runtime::cgroup::prime_migration`).
+        tokio::task::spawn_blocking(runtime::cgroup::prime_migration);
         let ContainerCreateRequest {
             config: user_config,
             mut host_config,

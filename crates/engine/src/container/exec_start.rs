@@ -351,6 +351,9 @@ impl ContainerService {
         };
         let bundle = paths.dir.clone();
         let t0 = std::time::Instant::now();
+        // The exec's process is moved into the container's cgroup too: start the grace period
+        // that move needs now (see `runtime::cgroup::prime_migration`).
+        tokio::task::spawn_blocking(runtime::cgroup::prime_migration);
         let process = tokio::task::spawn_blocking(move || {
             let base = spec_exec::container_process(&bundle)?;
             spec_exec::process(&base, &espec)

@@ -66,6 +66,10 @@ impl ContainerService {
     async fn launch(self: &Arc<Self>, c: &Arc<Container>, inner: &mut Inner) -> Result<()> {
         let t0 = std::time::Instant::now();
         let lap = |what: &str| tracing::debug!(container_id = %c.id, elapsed_us = t0.elapsed().as_micros() as u64, "start: {what}");
+        // The runtime will move the container's first process into its cgroup, which waits out
+        // an RCU grace period unless one has just passed: start it now, so that it passes while
+        // the rootfs is mounted and the shim spawned (see `prime_migration`).
+        tokio::task::spawn_blocking(runtime::cgroup::prime_migration);
         let paths = self.paths(&c.id);
         // The network namespace is made while the rootfs is mounted and the bundle written
         // (building the spec reads the image's /etc/passwd and /etc/group in the rootfs).
