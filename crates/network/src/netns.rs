@@ -50,11 +50,12 @@ impl NetnsError {
     }
 }
 
+/// Whether a network namespace is mounted at `path`: the file is then nsfs's, not that of the
+/// directory's filesystem. One `statfs`, where reading mountinfo cost every start a table that
+/// grows with each running container.
 fn is_mountpoint(path: &Path) -> bool {
-    let Some(s) = path.to_str() else { return false };
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .map(|mi| mi.lines().any(|l| l.split(' ').nth(4) == Some(s)))
-        .unwrap_or(false)
+    nix::sys::statfs::statfs(path)
+        .is_ok_and(|fs| fs.filesystem_type() == nix::sys::statfs::NSFS_MAGIC)
 }
 
 /// Creates a network namespace with `lo` up and bind-mounts it at `path` (the file is created;
