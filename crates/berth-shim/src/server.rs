@@ -12,7 +12,7 @@ use runtime::logfile::{LogWriter, Stream};
 use runtime::shim::{
     self, ExitRecord, Request, Response, ShimConfig, ShimState, Status, WireError,
 };
-use runtime::{cgroup, sys, ErrorKind};
+use runtime::{cgroup, launcher, sys, ErrorKind};
 
 use crate::stdio::{Output, ProcessIo};
 
@@ -564,7 +564,11 @@ impl Shim {
             let _ = send_line(&mut w, &resp);
         }
         // The exit is known; what is left is cleanup, off the waiters' critical path.
-        if let Err(e) = crate::delete_container(&self.cfg, &self.root) {
+        let deleted = match &self.cfg.runtime {
+            Some(_) => crate::delete_container(&self.cfg, &self.root),
+            None => launcher::delete_exited(&self.cfg.id, &self.root, &self.cfg.cgroups_path),
+        };
+        if let Err(e) = deleted {
             eprintln!("berth-shim: {e}");
         }
         let _ = cgroup::remove(&self.cfg.cgroups_path);

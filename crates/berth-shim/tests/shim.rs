@@ -150,6 +150,13 @@ async fn kill_and_wait() {
         !f.state_dir.join(runtime::shim::SOCKET_FILE).exists(),
         "the socket goes before wait is answered"
     );
+    assert!(
+        !f.state_dir
+            .join(runtime::shim::RUNTIME_ROOT_DIR)
+            .join(&f.id)
+            .exists(),
+        "the runtime's state of the container is removed"
+    );
     assert_eq!(
         with_timeout(h.wait()).await.unwrap(),
         rec,
@@ -193,6 +200,29 @@ async fn a_container_never_started_is_killed_at_the_start_limit() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(gone(shim_pid), "the shim is gone");
+}
+
+/// In the host's pid namespace the init's death kills nothing else: the cleanup kills what is
+/// left in the container's cgroup before removing it.
+#[tokio::test]
+async fn what_outlives_a_host_pid_init_is_killed_with_its_cgroup() {
+    let f = Fixture::new("hostpid");
+    let spec = runtime::spec::ContainerSpec {
+        pid_ns: runtime::spec::Namespace::Host,
+        ..f.spec(&["sh", "-c", "sleep 1000 & echo $!"])
+    };
+    let (code, out, _) = f.run(&spec).await;
+    assert_eq!(code, 0);
+    let pid: i32 = out.trim().parse().expect("the sleeper's host pid");
+    assert!(runtime::shim::lock::wait_released(
+        &f.state_dir,
+        std::time::Duration::from_secs(10)
+    ));
+    let gone = !runtime::sys::process_alive(pid)
+        || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+    assert!(gone, "the sleeper {pid} was left running");
+    assert!(runtime::cgroup::procs(&spec.cgroups_path).is_empty());
+    assert_eq!(runtime::cgroup::oom_kill_count(&spec.cgroups_path), None);
 }
 
 #[tokio::test]

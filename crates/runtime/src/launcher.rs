@@ -210,6 +210,26 @@ pub fn delete(id: &str, root: &Path) -> Result<(), LaunchError> {
     c.delete(true).map_err(|e| fail(chain(&e)))
 }
 
+/// Removes what [`create`] left of a container whose init has exited and been reaped: whatever
+/// is still in its cgroup (processes of a container sharing the host's pid namespace) is
+/// killed, the cgroup and the runtime state are removed.
+///
+/// This is [`delete`] without its detour: libcontainer re-reads the state, builds a cgroup
+/// manager (on cgroup v1 that reads mountinfo once per controller) and looks for hooks, which
+/// berth's specs never have.
+pub fn delete_exited(id: &str, root: &Path, cgroups_path: &str) -> Result<(), LaunchError> {
+    let fail = |e: std::io::Error| LaunchError::Delete {
+        id: id.to_string(),
+        message: e.to_string(),
+    };
+    crate::cgroup::kill_all(cgroups_path, std::time::Duration::from_secs(10)).map_err(fail)?;
+    crate::cgroup::remove(cgroups_path).map_err(fail)?;
+    match std::fs::remove_dir_all(root.join(id)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(fail(e)),
+        _ => Ok(()),
+    }
+}
+
 /// Runs the container's command like runc does, with runc's error wording.
 #[derive(Clone)]
 struct BerthExecutor;
