@@ -104,6 +104,8 @@ fn flag_display(argv: &[String], clap_arg: &str) -> String {
             None => break,
         }
     }
+    // Subcommands get their arguments when built (they are deferred, see `args`).
+    cmd.build();
     let short = cmd
         .get_arguments()
         .find(|a| a.get_long() == Some(long.as_str()))
@@ -274,6 +276,20 @@ mod tests {
         assert!(e
             .message
             .ends_with("Run 'berth container ls --help' for more information"));
+        // A flag with a shorthand is named by both, also in a command whose arguments are
+        // built only when it runs (deferred).
+        for (line, name) in [
+            ("berth ps -n x", "\"-n, --last\""),
+            ("berth container stop -t x c", "\"-t, --timeout\""),
+        ] {
+            let e = err(line);
+            assert!(
+                e.message
+                    .starts_with(&format!("invalid argument \"x\" for {name} flag")),
+                "{line}: {}",
+                e.message
+            );
+        }
         let e = err("berth run --rm=maybe busybox");
         assert_eq!(e.code, 125);
         assert!(

@@ -67,6 +67,7 @@ pub struct Cli {
 
 /// Top-level commands (and the `container`/`image`/`system` management groups).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Create and run a new container from an image
     #[command(override_usage = "berth run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
@@ -212,38 +213,53 @@ pub enum Command {
 
 /// `berth container …`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ContainerCommand {
+    /// Create and run a new container from an image
     #[command(override_usage = "berth container run [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Run(RunArgs),
+    /// Create a new container
     #[command(override_usage = "berth container create [OPTIONS] IMAGE [COMMAND] [ARG...]")]
     Create(CreateArgs),
+    /// Start one or more stopped containers
     #[command(override_usage = "berth container start [OPTIONS] CONTAINER [CONTAINER...]")]
     Start(StartArgs),
+    /// Stop one or more running containers
     #[command(override_usage = "berth container stop [OPTIONS] CONTAINER [CONTAINER...]")]
     Stop(StopArgs),
+    /// Restart one or more containers
     #[command(override_usage = "berth container restart [OPTIONS] CONTAINER [CONTAINER...]")]
     Restart(StopArgs),
+    /// Kill one or more running containers
     #[command(override_usage = "berth container kill [OPTIONS] CONTAINER [CONTAINER...]")]
     Kill(KillArgs),
+    /// Remove one or more containers
     #[command(visible_alias = "remove")]
     #[command(override_usage = "berth container rm [OPTIONS] CONTAINER [CONTAINER...]")]
     Rm(RmArgs),
+    /// List containers
     #[command(visible_aliases = ["ps", "list"])]
     #[command(override_usage = "berth container ls [OPTIONS]")]
     Ls(PsArgs),
+    /// Fetch the logs of a container
     #[command(override_usage = "berth container logs [OPTIONS] CONTAINER")]
     Logs(LogsArgs),
+    /// Block until one or more containers stop, then print their exit codes
     #[command(override_usage = "berth container wait CONTAINER [CONTAINER...]")]
     Wait(WaitArgs),
+    /// Display detailed information on one or more containers
     #[command(override_usage = "berth container inspect [OPTIONS] CONTAINER [CONTAINER...]")]
     Inspect(TypedInspectArgs),
+    /// Attach local standard input, output, and error streams to a running container
     #[command(override_usage = "berth container attach [OPTIONS] CONTAINER")]
     Attach(AttachArgs),
     /// Execute a command in a running container
     #[command(override_usage = "berth container exec [OPTIONS] CONTAINER COMMAND [ARG...]")]
     Exec(ExecArgs),
+    /// Display the running processes of a container
     #[command(override_usage = "berth container top CONTAINER [ps OPTIONS]")]
     Top(TopArgs),
+    /// Rename a container
     #[command(override_usage = "berth container rename CONTAINER NEW_NAME")]
     Rename(RenameArgs),
     /// Display a live stream of container(s) resource usage statistics
@@ -261,12 +277,16 @@ pub enum ContainerCommand {
     /// Remove all stopped containers
     #[command(override_usage = "berth container prune [OPTIONS]")]
     Prune(PruneArgs),
+    /// Create a new image from a container's changes
     #[command(override_usage = "berth container commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]")]
     Commit(CommitArgs),
+    /// Inspect changes to files or directories on a container's filesystem
     #[command(override_usage = "berth container diff CONTAINER")]
     Diff(DiffArgs),
+    /// Export a container's filesystem as a tar archive
     #[command(override_usage = "berth container export [OPTIONS] CONTAINER")]
     Export(ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
     #[command(
         override_usage = "berth container cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       berth container cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
     )]
@@ -278,30 +298,41 @@ pub enum ContainerCommand {
 
 /// `berth image …`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ImageCommand {
+    /// Import the contents from a tarball to create a filesystem image
     #[command(override_usage = "berth image import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]")]
     Import(ImportArgs),
+    /// List images
     #[command(visible_alias = "list")]
     #[command(override_usage = "berth image ls [OPTIONS] [REPOSITORY[:TAG]]")]
     Ls(ImagesArgs),
+    /// Display detailed information on one or more images
     #[command(override_usage = "berth image inspect [OPTIONS] IMAGE [IMAGE...]")]
     Inspect(TypedInspectArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     #[command(override_usage = "berth image tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]")]
     Tag(TagArgs),
+    /// Remove one or more images
     #[command(visible_aliases = ["rmi", "remove"])]
     #[command(override_usage = "berth image rm [OPTIONS] IMAGE [IMAGE...]")]
     Rm(RmiArgs),
+    /// Show the history of an image
     #[command(override_usage = "berth image history [OPTIONS] IMAGE")]
     History(HistoryArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
     #[command(override_usage = "berth image save [OPTIONS] IMAGE [IMAGE...]")]
     Save(SaveArgs),
+    /// Load an image from a tar archive or STDIN
     #[command(override_usage = "berth image load [OPTIONS]")]
     Load(LoadArgs),
     /// Remove unused images
     #[command(override_usage = "berth image prune [OPTIONS]")]
     Prune(ImagePruneArgs),
+    /// Download an image from a registry
     #[command(override_usage = "berth image pull [OPTIONS] NAME[:TAG|@DIGEST]")]
     Pull(PullArgs),
+    /// Upload an image to a registry
     #[command(override_usage = "berth image push [OPTIONS] NAME[:TAG]")]
     Push(PushArgs),
     /// Build an image from a Dockerfile
@@ -311,9 +342,12 @@ pub enum ImageCommand {
 
 /// `berth system …`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum SystemCommand {
+    /// Display system-wide information
     #[command(override_usage = "berth system info [OPTIONS]")]
     Info(InfoArgs),
+    /// Get real time events from the server
     #[command(override_usage = "berth system events [OPTIONS]")]
     Events(EventsArgs),
     /// Show docker disk usage
@@ -324,7 +358,7 @@ pub enum SystemCommand {
     Prune(SystemPruneArgs),
 }
 
-/// Flags shared by `run` and `create` that shape the container (docker's `addFlags`).
+// Flags shared by `run` and `create` that shape the container (docker's `addFlags`).
 #[derive(Debug, Args, Default, Clone)]
 pub struct ContainerFlags {
     /// Attach to STDIN, STDOUT or STDERR
@@ -583,7 +617,7 @@ pub struct ContainerFlags {
     pub args: Vec<String>,
 }
 
-/// `run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+// `run [OPTIONS] IMAGE [COMMAND] [ARG...]`.
 #[derive(Debug, Args, Clone)]
 #[command(disable_help_flag = true)]
 pub struct RunArgs {
@@ -600,7 +634,7 @@ pub struct RunArgs {
     pub flags: ContainerFlags,
 }
 
-/// `create [OPTIONS] IMAGE [COMMAND] [ARG...]`.
+// `create [OPTIONS] IMAGE [COMMAND] [ARG...]`.
 #[derive(Debug, Args, Clone)]
 #[command(disable_help_flag = true)]
 pub struct CreateArgs {
@@ -608,7 +642,7 @@ pub struct CreateArgs {
     pub flags: ContainerFlags,
 }
 
-/// `start [OPTIONS] CONTAINER [CONTAINER...]`.
+// `start [OPTIONS] CONTAINER [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct StartArgs {
     /// Attach STDOUT/STDERR and forward signals
@@ -624,7 +658,7 @@ pub struct StartArgs {
     pub containers: Vec<String>,
 }
 
-/// `stop`/`restart [OPTIONS] CONTAINER [CONTAINER...]`.
+// `stop`/`restart [OPTIONS] CONTAINER [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct StopArgs {
     /// Signal to send to the container
@@ -644,7 +678,7 @@ pub struct StopArgs {
     pub containers: Vec<String>,
 }
 
-/// `kill [OPTIONS] CONTAINER [CONTAINER...]`.
+// `kill [OPTIONS] CONTAINER [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct KillArgs {
     /// Signal to send to the container
@@ -654,7 +688,7 @@ pub struct KillArgs {
     pub containers: Vec<String>,
 }
 
-/// `rm [OPTIONS] CONTAINER [CONTAINER...]`.
+// `rm [OPTIONS] CONTAINER [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct RmArgs {
     /// Force the removal of a running container (uses SIGKILL)
@@ -670,7 +704,7 @@ pub struct RmArgs {
     pub containers: Vec<String>,
 }
 
-/// `ps [OPTIONS]`.
+// `ps [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct PsArgs {
     /// Show all containers (default shows just running)
@@ -699,7 +733,7 @@ pub struct PsArgs {
     pub size: Option<bool>,
 }
 
-/// `logs [OPTIONS] CONTAINER`.
+// `logs [OPTIONS] CONTAINER`.
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Show extra details provided to logs
@@ -724,14 +758,14 @@ pub struct LogsArgs {
     pub container: String,
 }
 
-/// `wait CONTAINER [CONTAINER...]`.
+// `wait CONTAINER [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
-/// `inspect [OPTIONS] NAME|ID [NAME|ID...]`.
+// `inspect [OPTIONS] NAME|ID [NAME|ID...]`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// Format output using a custom template
@@ -747,7 +781,7 @@ pub struct InspectArgs {
     pub names: Vec<String>,
 }
 
-/// `container inspect`/`image inspect [OPTIONS] NAME [NAME...]`.
+// `container inspect`/`image inspect [OPTIONS] NAME [NAME...]`.
 #[derive(Debug, Args)]
 pub struct TypedInspectArgs {
     /// Format output using a custom template
@@ -760,7 +794,7 @@ pub struct TypedInspectArgs {
     pub names: Vec<String>,
 }
 
-/// `attach [OPTIONS] CONTAINER`.
+// `attach [OPTIONS] CONTAINER`.
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// Override the key sequence for detaching a container
@@ -776,7 +810,7 @@ pub struct AttachArgs {
     pub container: String,
 }
 
-/// `exec [OPTIONS] CONTAINER COMMAND [ARG...]`: flags end at the container name.
+// `exec [OPTIONS] CONTAINER COMMAND [ARG...]`: flags end at the container name.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// Detached mode: run command in the background
@@ -811,7 +845,7 @@ pub struct ExecArgs {
     pub args: Vec<String>,
 }
 
-/// `top CONTAINER [ps OPTIONS]`.
+// `top CONTAINER [ps OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct TopArgs {
     #[arg(value_name = "CONTAINER")]
@@ -824,14 +858,14 @@ pub struct TopArgs {
     pub ps_args: Vec<String>,
 }
 
-/// `rename CONTAINER NEW_NAME`.
+// `rename CONTAINER NEW_NAME`.
 #[derive(Debug, Args)]
 pub struct RenameArgs {
     pub container: String,
     pub new_name: String,
 }
 
-/// `container prune [OPTIONS]`.
+// `container prune [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct PruneArgs {
     /// Provide filter values (e.g. "until=<timestamp>")
@@ -842,7 +876,7 @@ pub struct PruneArgs {
     pub force: bool,
 }
 
-/// `import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]`.
+// `import [OPTIONS] file|URL|- [REPOSITORY[:TAG]]`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Apply Dockerfile instruction to the created image
@@ -860,7 +894,7 @@ pub struct ImportArgs {
     pub reference: Option<String>,
 }
 
-/// `images [OPTIONS] [REPOSITORY[:TAG]]`.
+// `images [OPTIONS] [REPOSITORY[:TAG]]`.
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
     /// Show all images (default hides intermediate images)
@@ -885,14 +919,14 @@ pub struct ImagesArgs {
     pub reference: Option<String>,
 }
 
-/// `tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]`.
+// `tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]`.
 #[derive(Debug, Args)]
 pub struct TagArgs {
     pub source: String,
     pub target: String,
 }
 
-/// `rmi [OPTIONS] IMAGE [IMAGE...]`.
+// `rmi [OPTIONS] IMAGE [IMAGE...]`.
 #[derive(Debug, Args)]
 pub struct RmiArgs {
     /// Force removal of the image
@@ -905,7 +939,7 @@ pub struct RmiArgs {
     pub images: Vec<String>,
 }
 
-/// `history [OPTIONS] IMAGE`.
+// `history [OPTIONS] IMAGE`.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
     /// Format output using a custom template
@@ -923,7 +957,7 @@ pub struct HistoryArgs {
     pub image: String,
 }
 
-/// `version [OPTIONS]`.
+// `version [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct VersionArgs {
     /// Format output using a custom template
@@ -931,7 +965,7 @@ pub struct VersionArgs {
     pub format: Option<String>,
 }
 
-/// `info [OPTIONS]`.
+// `info [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// Format output using a custom template
@@ -939,7 +973,7 @@ pub struct InfoArgs {
     pub format: Option<String>,
 }
 
-/// `events [OPTIONS]`.
+// `events [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct EventsArgs {
     /// Filter output based on conditions provided

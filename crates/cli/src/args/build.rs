@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 
 use super::go_bool;
 
-/// `build [OPTIONS] PATH | URL | -`.
+// `build [OPTIONS] PATH | URL | -`.
 #[derive(Debug, Args, Clone)]
 pub struct BuildArgs {
     /// Name and optionally a tag in the "name:tag" format
@@ -102,7 +102,7 @@ pub struct BuildArgs {
     pub context: String,
 }
 
-/// `builder prune [OPTIONS]`.
+// `builder prune [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct BuilderPruneArgs {
     /// Remove all unused build cache, not just dangling ones
@@ -121,6 +121,7 @@ pub struct BuilderPruneArgs {
 
 /// `berth builder …`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum BuilderCommand {
     /// Build an image from a Dockerfile
     #[command(override_usage = "berth builder build [OPTIONS] PATH | URL | -")]

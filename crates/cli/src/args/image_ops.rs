@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::go_bool;
 
-/// `commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]`.
+// `commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]`.
 #[derive(Debug, Args)]
 pub struct CommitArgs {
     /// Author (e.g., "John Hannibal Smith <hannibal@a-team.com>")
@@ -27,14 +27,14 @@ pub struct CommitArgs {
     pub reference: Option<String>,
 }
 
-/// `diff CONTAINER`.
+// `diff CONTAINER`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     #[arg(value_name = "CONTAINER")]
     pub container: String,
 }
 
-/// `export [OPTIONS] CONTAINER`.
+// `export [OPTIONS] CONTAINER`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Write to a file, instead of STDOUT
@@ -44,7 +44,7 @@ pub struct ExportArgs {
     pub container: String,
 }
 
-/// `save [OPTIONS] IMAGE [IMAGE...]`.
+// `save [OPTIONS] IMAGE [IMAGE...]`.
 #[derive(Debug, Args)]
 pub struct SaveArgs {
     /// Write to a file, instead of STDOUT
@@ -57,7 +57,7 @@ pub struct SaveArgs {
     pub images: Vec<String>,
 }
 
-/// `load [OPTIONS]`.
+// `load [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// Read from tar archive file, instead of STDIN
@@ -71,7 +71,7 @@ pub struct LoadArgs {
     pub platform: Option<String>,
 }
 
-/// `image prune [OPTIONS]`.
+// `image prune [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct ImagePruneArgs {
     /// Remove all unused images, not just dangling ones
@@ -85,7 +85,7 @@ pub struct ImagePruneArgs {
     pub force: bool,
 }
 
-/// `system df [OPTIONS]`.
+// `system df [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct DfArgs {
     /// Format output using a custom template
@@ -96,7 +96,7 @@ pub struct DfArgs {
     pub verbose: bool,
 }
 
-/// `system prune [OPTIONS]`.
+// `system prune [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct SystemPruneArgs {
     /// Remove all unused images not just dangling ones

@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 
 /// `berth network …`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum NetworkCommand {
     /// Create a network
     #[command(override_usage = "berth network create [OPTIONS] NETWORK")]
@@ -30,7 +31,7 @@ pub enum NetworkCommand {
     Rm(NetworkRmArgs),
 }
 
-/// `network create [OPTIONS] NETWORK`.
+// `network create [OPTIONS] NETWORK`.
 #[derive(Debug, Args)]
 pub struct NetworkCreateArgs {
     /// Enable manual container attachment
@@ -88,7 +89,7 @@ pub struct NetworkCreateArgs {
     pub name: String,
 }
 
-/// `network connect [OPTIONS] NETWORK CONTAINER`.
+// `network connect [OPTIONS] NETWORK CONTAINER`.
 #[derive(Debug, Args)]
 pub struct NetworkConnectArgs {
     /// Add network-scoped alias for the container
@@ -123,7 +124,7 @@ pub struct NetworkConnectArgs {
     pub container: String,
 }
 
-/// `network disconnect [OPTIONS] NETWORK CONTAINER`.
+// `network disconnect [OPTIONS] NETWORK CONTAINER`.
 #[derive(Debug, Args)]
 pub struct NetworkDisconnectArgs {
     /// Force the container to disconnect from a network
@@ -135,7 +136,7 @@ pub struct NetworkDisconnectArgs {
     pub container: String,
 }
 
-/// `network inspect [OPTIONS] NETWORK [NETWORK...]`.
+// `network inspect [OPTIONS] NETWORK [NETWORK...]`.
 #[derive(Debug, Args)]
 pub struct NetworkInspectArgs {
     /// Format output using a custom template
@@ -148,7 +149,7 @@ pub struct NetworkInspectArgs {
     pub names: Vec<String>,
 }
 
-/// `network ls [OPTIONS]`.
+// `network ls [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct NetworkLsArgs {
     /// Provide filter values (e.g. "driver=bridge")
@@ -165,7 +166,7 @@ pub struct NetworkLsArgs {
     pub quiet: bool,
 }
 
-/// `network rm NETWORK [NETWORK...]`.
+// `network rm NETWORK [NETWORK...]`.
 #[derive(Debug, Args)]
 pub struct NetworkRmArgs {
     /// Do not error if the network does not exist
@@ -175,7 +176,7 @@ pub struct NetworkRmArgs {
     pub networks: Vec<String>,
 }
 
-/// `port CONTAINER [PRIVATE_PORT[/PROTO]]`.
+// `port CONTAINER [PRIVATE_PORT[/PROTO]]`.
 #[derive(Debug, Args)]
 pub struct PortArgs {
     #[arg(value_name = "CONTAINER")]

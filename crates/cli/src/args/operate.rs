@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-/// `stats [OPTIONS] [CONTAINER...]`.
+// `stats [OPTIONS] [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Show all containers (default shows just running)
@@ -22,14 +22,14 @@ pub struct StatsArgs {
     pub containers: Vec<String>,
 }
 
-/// `pause`/`unpause CONTAINER [CONTAINER...]`.
+// `pause`/`unpause CONTAINER [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct PauseArgs {
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
 
-/// `update [OPTIONS] CONTAINER [CONTAINER...]`.
+// `update [OPTIONS] CONTAINER [CONTAINER...]`.
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// Block IO (relative weight), between 10 and 1000, or 0 to disable (default 0)

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-/// `pull [OPTIONS] NAME[:TAG|@DIGEST]`.
+// `pull [OPTIONS] NAME[:TAG|@DIGEST]`.
 #[derive(Debug, Args)]
 pub struct PullArgs {
     /// Download all tagged images in the repository
@@ -21,7 +21,7 @@ pub struct PullArgs {
     pub name: String,
 }
 
-/// `push [OPTIONS] NAME[:TAG]`.
+// `push [OPTIONS] NAME[:TAG]`.
 #[derive(Debug, Args)]
 pub struct PushArgs {
     /// Push all tags of an image to the repository
@@ -40,7 +40,7 @@ pub struct PushArgs {
     pub name: String,
 }
 
-/// `search [OPTIONS] TERM`.
+// `search [OPTIONS] TERM`.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// Filter output based on conditions provided
@@ -59,7 +59,7 @@ pub struct SearchArgs {
     pub term: String,
 }
 
-/// `login [OPTIONS] [SERVER]`.
+// `login [OPTIONS] [SERVER]`.
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// Password
@@ -75,7 +75,7 @@ pub struct LoginArgs {
     pub server: Option<String>,
 }
 
-/// `logout [SERVER]`.
+// `logout [SERVER]`.
 #[derive(Debug, Args)]
 pub struct LogoutArgs {
     #[arg(value_name = "SERVER")]

@@ -167,3 +167,35 @@ fn dash_dash_after_the_image() {
         vec!["busybox", "--", "ls"]
     );
 }
+
+/// Subcommands' arguments are built only when invoked (`defer`), which keeps the process that
+/// runs one command from building all of them. Each subcommand still describes itself in the
+/// docker CLI's words, at every level, and its flags are there once built.
+#[test]
+fn every_subcommand_has_a_description_and_its_flags_once_built() {
+    use clap::CommandFactory;
+    fn walk(cmd: &mut clap::Command, path: &str, seen: &mut usize) {
+        cmd.build();
+        for sub in cmd.get_subcommands_mut() {
+            let name = format!("{path} {}", sub.get_name());
+            if sub.get_name() == "help" {
+                continue;
+            }
+            let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+            assert!(
+                !about.is_empty() && !about.starts_with('`'),
+                "{name}: description {about:?}"
+            );
+            *seen += 1;
+            walk(sub, &name, seen);
+        }
+    }
+    let mut cli = Cli::command();
+    let mut seen = 0;
+    walk(&mut cli, "berth", &mut seen);
+    assert!(seen > 80, "{seen} subcommands");
+    let run = cli.find_subcommand_mut("container").unwrap();
+    let run = run.find_subcommand_mut("run").unwrap();
+    run.build();
+    assert!(run.get_arguments().any(|a| a.get_long() == Some("publish")));
+}

@@ -4,6 +4,7 @@ use clap::{Args, Subcommand};
 
 /// `berth volume …`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum VolumeCommand {
     /// Create a volume
     #[command(override_usage = "berth volume create [OPTIONS] [VOLUME]")]
@@ -24,7 +25,7 @@ pub enum VolumeCommand {
     Rm(VolumeRmArgs),
 }
 
-/// `volume create [OPTIONS] [VOLUME]`.
+// `volume create [OPTIONS] [VOLUME]`.
 #[derive(Debug, Args)]
 pub struct VolumeCreateArgs {
     /// Specify volume driver name
@@ -43,7 +44,7 @@ pub struct VolumeCreateArgs {
     pub volume: Option<String>,
 }
 
-/// `volume inspect [OPTIONS] VOLUME [VOLUME...]`.
+// `volume inspect [OPTIONS] VOLUME [VOLUME...]`.
 #[derive(Debug, Args)]
 pub struct VolumeInspectArgs {
     /// Format output using a custom template
@@ -53,7 +54,7 @@ pub struct VolumeInspectArgs {
     pub names: Vec<String>,
 }
 
-/// `volume ls [OPTIONS]`.
+// `volume ls [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct VolumeLsArgs {
     /// Provide filter values (e.g. "dangling=true")
@@ -67,7 +68,7 @@ pub struct VolumeLsArgs {
     pub quiet: bool,
 }
 
-/// `volume prune [OPTIONS]`.
+// `volume prune [OPTIONS]`.
 #[derive(Debug, Args)]
 pub struct VolumePruneArgs {
     /// Remove all unused volumes, not just anonymous ones
@@ -81,7 +82,7 @@ pub struct VolumePruneArgs {
     pub force: bool,
 }
 
-/// `volume rm [OPTIONS] VOLUME [VOLUME...]`.
+// `volume rm [OPTIONS] VOLUME [VOLUME...]`.
 #[derive(Debug, Args)]
 pub struct VolumeRmArgs {
     /// Force the removal of one or more volumes
@@ -91,7 +92,7 @@ pub struct VolumeRmArgs {
     pub names: Vec<String>,
 }
 
-/// `cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-` and the reverse.
+// `cp [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-` and the reverse.
 #[derive(Debug, Args)]
 pub struct CpArgs {
     /// Archive mode (copy all uid/gid information)
