@@ -565,13 +565,18 @@ impl Shim {
         }
         // The exit is known; what is left is cleanup, off the waiters' critical path.
         let deleted = match &self.cfg.runtime {
-            Some(_) => crate::delete_container(&self.cfg, &self.root),
+            Some(_) => {
+                let deleted = crate::delete_container(&self.cfg, &self.root);
+                // An external runtime may leave the cgroup (or some hierarchies of it) behind.
+                let _ = cgroup::remove(&self.cfg.cgroups_path);
+                deleted
+            }
+            // Removes the cgroup too.
             None => launcher::delete_exited(&self.cfg.id, &self.root, &self.cfg.cgroups_path),
         };
         if let Err(e) = deleted {
             eprintln!("berth-shim: {e}");
         }
-        let _ = cgroup::remove(&self.cfg.cgroups_path);
         std::process::exit(0)
     }
 }
