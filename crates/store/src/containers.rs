@@ -9,7 +9,7 @@ use oci::Digest;
 use crate::layers::{Content, ImportOptions, Unpack, UnpackedLayer};
 use crate::lease::{self, Lease};
 use crate::pipe::pipe;
-use crate::snapshot::overlay::commit_record;
+use crate::snapshot::overlay::{commit_record, SnapRecord, TABLE};
 use crate::snapshot::{Kind, Labels, Mount, SnapshotError, Snapshotter, Usage};
 use crate::store::{container_key, Store, StoreError, OWNER_LABEL};
 use crate::{MetaError, WriteTx};
@@ -17,9 +17,26 @@ use crate::{MetaError, WriteTx};
 /// Prefix of the committed init layers' names.
 const INIT_PREFIX: &str = "container-init/";
 
-/// Name of container `id`'s init layer.
-fn init_key(id: &str) -> String {
+/// Name of the init layer shared by every container of the image whose top layer is
+/// `image_top` (`container-init/sha256:…`, or `container-init/scratch` for an image without
+/// layers). Its content depends only on that image's layers, so one per image serves all its
+/// containers: a container costs one snapshot, not two.
+fn shared_init_key(image_top: Option<&Digest>) -> String {
+    match image_top {
+        Some(d) => format!("{INIT_PREFIX}{d}"),
+        None => format!("{INIT_PREFIX}scratch"),
+    }
+}
+
+/// Name of container `id`'s own init layer, as berth made them before they were shared
+/// per image: removed with the container.
+fn legacy_init_key(id: &str) -> String {
     format!("{INIT_PREFIX}{id}")
+}
+
+/// The init layer [`Store::gc`] keeps while an image with top layer `top` exists.
+pub(crate) fn init_root(top: &Digest) -> String {
+    shared_init_key(Some(top))
 }
 
 /// Writes the init layer into `dir` over the image layers `lowers` (nearest first): the three
@@ -72,11 +89,12 @@ impl Store {
     /// Creates container `id`'s rw layer on top of the layer `image_top` (an image's top chain
     /// ID; `None` for an image without layers) and returns the mounts of its root filesystem.
     ///
-    /// Between the two sits the container's **init layer** (Docker's `<id>-init`): the empty
-    /// files and directories the runtime mounts over (`/etc/hosts`, `/etc/hostname`,
-    /// `/etc/resolv.conf`, and `/proc`, `/sys`, `/dev` when the image lacks them). Without it
-    /// the runtime would create them in the rw layer, and `docker diff` and `docker commit`
-    /// would report and keep them.
+    /// Between the two sits the image's **init layer** (Docker's `<id>-init`, made once per
+    /// image instead of once per container): the empty files and directories the runtime
+    /// mounts over (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`, and `/proc`, `/sys`,
+    /// `/dev` when the image lacks them). Without it the runtime would create them in the rw
+    /// layer, and `docker diff` and `docker commit` would report and keep them. It lives as
+    /// long as the image (a GC root with it).
     pub fn prepare_container_layer(
         &self,
         id: &str,
@@ -101,64 +119,83 @@ impl Store {
         let mut labels = Labels::new();
         labels.insert(OWNER_LABEL.to_string(), "container".to_string());
         let key = container_key(id);
-        let init = init_key(id);
-        let tmp = format!("extract/{}", lease::new_id());
-        // Work in progress: its record need not reach the disk before the init layer is
-        // written. The commit below makes it durable; a crash before leaves a directory
-        // without a record, which recovery removes.
-        let parent = image_top.map(Digest::as_str);
-        let trec = self.prepare_snapshot(None, &tmp, parent, Labels::new(), Kind::Active, false)?;
-        let fs_dir = self
-            .inner
-            .snapshots
-            .root()
-            .join(trec.id.to_string())
-            .join("fs");
-        let lowers = self
-            .inner
-            .snapshots
-            .parent_dirs(&tmp)
-            .map_err(StoreError::from)?;
-        if let Err(source) = write_init_layer(&fs_dir, &lowers) {
-            self.discard_snapshot(&tmp);
-            return Err(StoreError::Io {
-                op: "writing the init layer",
-                path: fs_dir,
-                source,
-            }
-            .into());
-        }
+        let init = shared_init_key(image_top);
         let sn = &self.inner.snapshots;
-        // The init layer is committed and the rw layer recorded on it in one transaction:
-        // a committed layer without a child would be garbage to a concurrent collection.
-        let rec = {
-            let _g = self.gc_read();
-            self.inner.db.write(|tx| {
-                commit_record(tx, &init, &tmp, Labels::new()).map_err(StoreError::from)?;
-                let rec = sn
-                    .create_record(tx, &key, Some(&init), labels, Kind::Active)
-                    .map_err(StoreError::from)?;
-                record(tx)?;
-                Ok::<_, E>(rec)
-            })
+        // With the image's init layer in place (every container but its first), the
+        // container is one transaction. GC may not remove that layer between the look and
+        // the transaction: the GC lock is held across both.
+        let mut guard = Some(self.gc_read());
+        let fresh = if sn.exists(&init).map_err(StoreError::from)? {
+            None
+        } else {
+            guard = None;
+            Some(self.write_init_snapshot(image_top)?)
         };
-        let rec = match rec {
-            Ok(r) => r,
+        let _g = guard.unwrap_or_else(|| self.gc_read());
+        let done = self.inner.db.write(|tx| {
+            // A concurrent first container of the same image may have committed its own.
+            let used = match &fresh {
+                Some(tmp) if tx.raw_get::<SnapRecord>(TABLE, &init)?.is_none() => {
+                    commit_record(tx, &init, tmp, Labels::new()).map_err(StoreError::from)?;
+                    true
+                }
+                _ => false,
+            };
+            let rec = sn
+                .create_record(tx, &key, Some(&init), labels, Kind::Active)
+                .map_err(StoreError::from)?;
+            record(tx)?;
+            Ok::<_, E>((rec, used))
+        });
+        drop(_g);
+        let rec = match done {
+            Ok((rec, used)) => {
+                if let (Some(tmp), false) = (&fresh, used) {
+                    self.discard_snapshot(tmp);
+                }
+                rec
+            }
             Err(e) => {
-                self.discard_snapshot(&tmp);
+                if let Some(tmp) = &fresh {
+                    self.discard_snapshot(tmp);
+                }
                 return Err(e);
             }
         };
         if let Err(e) = sn.make_dirs(&rec) {
             self.discard_snapshot(&key);
-            self.discard_snapshot(&init);
             return Err(StoreError::from(e).into());
         }
-        Ok(self
-            .inner
-            .snapshots
-            .mounts(&key)
-            .map_err(StoreError::from)?)
+        Ok(sn.mounts(&key).map_err(StoreError::from)?)
+    }
+
+    /// Writes an init layer over the image layer `image_top` into a new active snapshot and
+    /// returns that snapshot's key. Its record need not reach the disk before the files are
+    /// written: the commit that makes it the image's init layer is durable, and a crash before
+    /// leaves an active snapshot owned by nothing, which recovery removes.
+    fn write_init_snapshot(&self, image_top: Option<&Digest>) -> Result<String, StoreError> {
+        let tmp = format!("extract/{}", lease::new_id());
+        let parent = image_top.map(Digest::as_str);
+        let rec = self.prepare_snapshot(None, &tmp, parent, Labels::new(), Kind::Active, false)?;
+        let sn = &self.inner.snapshots;
+        let fs_dir = sn.root().join(rec.id.to_string()).join("fs");
+        let written = sn
+            .parent_dirs(&tmp)
+            .map_err(StoreError::from)
+            .and_then(|lowers| {
+                write_init_layer(&fs_dir, &lowers).map_err(|source| StoreError::Io {
+                    op: "writing the init layer",
+                    path: fs_dir.clone(),
+                    source,
+                })
+            });
+        match written {
+            Ok(()) => Ok(tmp),
+            Err(e) => {
+                self.discard_snapshot(&tmp);
+                Err(e)
+            }
+        }
     }
 
     /// The mounts of container `id`'s root filesystem.
@@ -219,11 +256,12 @@ impl Store {
             .map_err(|e| self.container_err(id, e))
     }
 
-    /// Removes the container's rw layer and its init layer (the container must be stopped and
-    /// unmounted).
+    /// Removes the container's rw layer (the container must be stopped and unmounted). The
+    /// image's init layer stays for its other containers; a container's own init layer (made
+    /// by an earlier berth) goes with it.
     pub fn remove_container_layer(&self, id: &str) -> Result<(), StoreError> {
         let sn = &self.inner.snapshots;
-        let (key, init) = (container_key(id), init_key(id));
+        let (key, own_init) = (container_key(id), legacy_init_key(id));
         // Both records in one commit, not waiting for the disk: this is cleanup after the
         // container's own record is gone, and layers a crash brings back are owned by no
         // container, which start-up recovery removes (directories already gone are fine).
@@ -231,11 +269,13 @@ impl Store {
             .inner
             .db
             .write_deferred(|tx| {
+                let parent = tx
+                    .raw_get::<SnapRecord>(TABLE, &key)?
+                    .and_then(|r| r.parent);
                 let rw = sn.remove_record(tx, &key)?;
-                let init = match sn.remove_record(tx, &init) {
-                    Ok(i) => Some(i),
-                    Err(SnapshotError::NotFound { .. }) => None,
-                    Err(e) => return Err(e),
+                let init = match parent {
+                    Some(p) if p == own_init => Some(sn.remove_record(tx, &own_init)?),
+                    _ => None,
                 };
                 Ok((rw, init))
             })

@@ -1,8 +1,8 @@
 //! Garbage collection, mark and sweep (containerd's `core/metadata/gc.go` in miniature).
 //!
-//! Roots: every image (its config, manifest and layer blobs, its layers' snapshots), every
-//! live lease (its blobs, snapshots and ingests), every active snapshot and view (containers'
-//! rw layers and unpacks in flight). Snapshots are kept with their whole parent chain. What is
+//! Roots: every image (its config, manifest and layer blobs, its layers' snapshots, the init
+//! layer its containers share), every live lease (its blobs, snapshots and ingests), every
+//! active snapshot and view (containers' rw layers and unpacks in flight). Snapshots are kept with their whole parent chain. What is
 //! not reachable is removed: committed snapshots (children first), blobs, ingests older than
 //! the configured age, and directories without a record (debris of a crash).
 //!
@@ -98,6 +98,10 @@ fn mark<R: Reader>(
         for l in &img.layers {
             marks.blobs.insert(l.blob.digest.clone());
             roots.push(l.chain_id.to_string());
+        }
+        // The image's init layer, shared by its containers, lives as long as the image.
+        if let Some(top) = img.layers.last() {
+            roots.push(crate::containers::init_root(&top.chain_id));
         }
     }
     for r in leased {

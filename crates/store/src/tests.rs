@@ -320,6 +320,99 @@ fn images_containers_commit_and_diff_end_to_end() {
 }
 
 #[test]
+fn containers_of_an_image_share_its_init_layer_until_the_image_goes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    let lease = s.lease().unwrap();
+    let base = import_layer(
+        &s,
+        &lease,
+        &tar_of(&[("etc/", b""), ("etc/passwd", b"root")])[..],
+        None,
+        &ImportOptions::default(),
+    )
+    .unwrap();
+    let img = make_image(&s, &lease, vec![base.layer.clone()], Some("app:1"));
+    lease.release().unwrap();
+    let init = format!("container-init/{}", base.layer.chain_id);
+    for c in ["c1", "c2", "c3"] {
+        s.prepare_container_layer(c, img.top_chain_id()).unwrap();
+        let info = s.snapshotter().stat(&format!("container/{c}")).unwrap();
+        assert_eq!(info.parent.as_deref(), Some(init.as_str()));
+        // The init layer's files are mount targets, not the container's changes.
+        assert!(s.container_changes(c).unwrap().is_empty());
+        let lowers = s
+            .snapshotter()
+            .parent_dirs(&format!("container/{c}"))
+            .unwrap();
+        assert!(lowers[0].join("etc/hostname").is_file());
+        assert!(lowers[0].join("proc").is_dir());
+    }
+    // Image layer, one init layer, three rw layers.
+    assert_eq!(snapshot_count(&s), 5);
+    for c in ["c1", "c2", "c3"] {
+        s.remove_container_layer(c).unwrap();
+    }
+    // The init layer stays for the image's next container, and is not garbage.
+    assert!(s.snapshotter().exists(&init).unwrap());
+    assert!(
+        s.garbage().unwrap().is_empty(),
+        "{:?}",
+        s.garbage().unwrap()
+    );
+    s.gc().unwrap();
+    assert!(s.snapshotter().exists(&init).unwrap());
+    // It goes with the image.
+    s.untag(&Reference::parse_tagged("app:1").unwrap()).unwrap();
+    s.delete_image(&img.id, false).unwrap();
+    s.gc().unwrap();
+    assert_eq!(snapshot_count(&s), 0);
+    assert!(s.snapshotter().dir_ids().unwrap().is_empty());
+}
+
+#[test]
+fn a_container_with_its_own_init_layer_removes_it() {
+    // Containers made before init layers were shared have `container-init/<id>` of their own.
+    let tmp = tempfile::tempdir().unwrap();
+    let s = open(tmp.path());
+    s.prepare_snapshot(None, "extract/x", None, Labels::new(), Kind::Active, true)
+        .unwrap();
+    let sn = s.snapshotter();
+    let mut owner = Labels::new();
+    owner.insert(
+        crate::store::OWNER_LABEL.to_string(),
+        "container".to_string(),
+    );
+    let rec = s
+        .inner
+        .db
+        .write(|tx| {
+            crate::snapshot::overlay::commit_record(
+                tx,
+                "container-init/old",
+                "extract/x",
+                Labels::new(),
+            )?;
+            sn.create_record(
+                tx,
+                "container/old",
+                Some("container-init/old"),
+                owner,
+                Kind::Active,
+            )
+        })
+        .unwrap();
+    sn.make_dirs(&rec).unwrap();
+    s.prepare_container_layer("new", None).unwrap();
+    s.remove_container_layer("old").unwrap();
+    let mut keys = Vec::new();
+    sn.walk(&mut |i| keys.push(i.key.clone())).unwrap();
+    keys.sort();
+    assert_eq!(keys, ["container-init/scratch", "container/new"]);
+    assert_eq!(sn.dir_ids().unwrap().len(), 2);
+}
+
+#[test]
 fn unpack_verifies_the_diff_id_and_leaves_nothing_on_mismatch() {
     let tmp = tempfile::tempdir().unwrap();
     let s = open(tmp.path());
@@ -518,7 +611,7 @@ fn a_crash_mid_import_leaves_nothing_visible_after_reopen() {
     assert_eq!(
         keys,
         vec![
-            "container-init/keep".to_string(),
+            "container-init/scratch".to_string(),
             "container/keep".to_string()
         ]
     );
