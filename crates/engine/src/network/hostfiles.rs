@@ -114,10 +114,15 @@ pub(crate) fn hosts(
 }
 
 /// Writes `hosts` and `resolv.conf` into a container's directory (in place: a running
-/// container's bind mounts see the new content).
+/// container's bind mounts see the new content). A file that already holds its content (a
+/// container without addresses, whose start finds what its create wrote) is left alone: a
+/// read costs less than truncating and rewriting it.
 pub(crate) fn write(dir: &Path, hosts: &str, resolv: &str) -> Result<()> {
     for (name, content) in [("hosts", hosts), ("resolv.conf", resolv)] {
         let p = dir.join(name);
+        if std::fs::read(&p).is_ok_and(|old| old == content.as_bytes()) {
+            continue;
+        }
         std::fs::write(&p, content).map_err(|e| NetError::file(&p, e))?;
     }
     Ok(())
@@ -189,6 +194,32 @@ mod tests {
             ..Default::default()
         };
         assert!(resolv(&cfg, &hc, ResolvKind::Host).is_err());
+    }
+
+    #[test]
+    fn write_rewrites_in_place_only_what_changed() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "h1\n", "r1\n").unwrap();
+        let (hosts, resolv) = (dir.path().join("hosts"), dir.path().join("resolv.conf"));
+        let past = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1 << 30);
+        for p in [&hosts, &resolv] {
+            let f = std::fs::File::options().write(true).open(p).unwrap();
+            f.set_modified(past).unwrap();
+        }
+        let inode = std::fs::metadata(&hosts).unwrap().ino();
+        write(dir.path(), "h1\n", "r2\n").unwrap();
+        // Unchanged: not touched.
+        assert_eq!(std::fs::metadata(&hosts).unwrap().modified().unwrap(), past);
+        // Changed: rewritten, in the same file (a bind mount of it sees the new content).
+        assert_eq!(std::fs::read_to_string(&resolv).unwrap(), "r2\n");
+        assert_ne!(
+            std::fs::metadata(&resolv).unwrap().modified().unwrap(),
+            past
+        );
+        write(dir.path(), "h2\n", "r2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&hosts).unwrap(), "h2\n");
+        assert_eq!(std::fs::metadata(&hosts).unwrap().ino(), inode);
     }
 
     #[test]
