@@ -145,6 +145,10 @@ pub(crate) async fn reap(cfg: &EngineConfig, id: &str) -> Result<bool> {
     let path = cgroups_path(cfg, id);
     let id = id.to_string();
     tokio::task::spawn_blocking(move || {
+        // The usual case: the shim removed the cgroup with the container.
+        if !runtime::cgroup::exists(&path) {
+            return Ok(false);
+        }
         let killed = !runtime::cgroup::procs(&path).is_empty();
         runtime::cgroup::kill_all(&path, REAP_LIMIT)
             .map_err(|e| Error::io(format!("container {id}: killing its processes"), e))?;

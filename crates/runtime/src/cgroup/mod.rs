@@ -69,6 +69,11 @@ pub fn disable_oom_killer(path: &str) -> std::io::Result<()> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", file.display())))
 }
 
+/// Whether the cgroup `path` exists in any hierarchy of this host.
+pub fn exists(path: &str) -> bool {
+    dirs(path).iter().any(|d| d.exists())
+}
+
 /// The host pids of every process in the cgroup `path` (every hierarchy, children included),
 /// sorted and without duplicates. Exited processes are not listed, even before they are
 /// reaped.
@@ -337,7 +342,9 @@ mod tests {
         kill_all(&path, std::time::Duration::from_secs(10)).unwrap();
         assert!(procs(&path).is_empty());
         let _ = child.wait();
+        assert!(exists(&path));
         remove(&path).unwrap();
+        assert!(!exists(&path));
         assert!(
             kill_all(&path, std::time::Duration::ZERO).is_ok(),
             "a missing cgroup is empty"
