@@ -79,7 +79,9 @@ impl ContainerService {
         }
         inner.record.state.begin_removal(&c.id)?;
         // Whatever the shim did or did not do, nothing of the container may outlive its
-        // removal (a shim killed by hand leaves its processes to nobody).
+        // removal (a shim killed by hand leaves its processes to nobody). A live shim is still
+        // cleaning up after the exit it reported: let it finish first.
+        super::shim::wait_finished(&self.cfg, &c.id).await;
         if let Err(e) = super::shim::reap(&self.cfg, &c.id).await {
             inner.record.state.mark_dead();
             let rec = inner.record.clone();

@@ -383,6 +383,20 @@ pub(crate) async fn reconnect(
     }
 }
 
+/// Waits (at most 10 s, on a blocking thread) until the container's shim has exited: it kills
+/// what is left in the container's cgroup and removes it after reporting the exit, so that a
+/// removal that waits finds nothing left to do, instead of doing the same work beside it.
+pub(crate) async fn wait_finished(cfg: &EngineConfig, id: &str) {
+    let dir = state_dir(cfg, id);
+    let released = tokio::task::spawn_blocking(move || {
+        runtime::shim::lock::wait_released(&dir, std::time::Duration::from_secs(10))
+    })
+    .await;
+    if !matches!(released, Ok(true)) {
+        tracing::warn!(container_id = %id, "the shim is still cleaning up; removing without it");
+    }
+}
+
 /// Removes a container's shim state dir once its exit has been recorded. The shim answers
 /// `wait` before its own cleanup: this waits (briefly, blocking) until it has exited.
 pub(crate) fn forget(cfg: &EngineConfig, id: &str) {

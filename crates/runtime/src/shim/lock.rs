@@ -21,15 +21,30 @@ pub fn acquire(state_dir: &Path, limit: Duration) -> std::io::Result<Flock<File>
         .write(true)
         .open(state_dir.join(LOCK_FILE))?;
     let deadline = Instant::now() + limit;
+    let mut pause = Backoff::default();
     loop {
         match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(guard) => return Ok(guard),
             Err((f, Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
                 file = f;
-                std::thread::sleep(Duration::from_millis(1));
+                pause.sleep();
             }
             Err((_, e)) => return Err(e.into()),
         }
+    }
+}
+
+/// Pauses between tries: a shim's cleanup usually ends within a millisecond, so the first
+/// pauses are short (50 µs, doubling up to 1 ms).
+#[derive(Default)]
+struct Backoff(u32);
+
+impl Backoff {
+    fn sleep(&mut self) {
+        std::thread::sleep(
+            Duration::from_micros(50 << self.0.min(4)).min(Duration::from_millis(1)),
+        );
+        self.0 += 1;
     }
 }
 
@@ -42,12 +57,13 @@ pub fn wait_released(state_dir: &Path, limit: Duration) -> bool {
     };
     let deadline = Instant::now() + limit;
     let mut file = file;
+    let mut pause = Backoff::default();
     loop {
         match Flock::lock(file, FlockArg::LockSharedNonblock) {
             Ok(_) => return true,
             Err((f, Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
                 file = f;
-                std::thread::sleep(Duration::from_millis(1));
+                pause.sleep();
             }
             Err(_) => return false,
         }
