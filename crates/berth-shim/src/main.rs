@@ -5,8 +5,9 @@
 //! Single-threaded, no async runtime. The protocol is documented in `runtime::shim`.
 //!
 //! Usage: `berth-shim <state-dir>` where `<state-dir>/shim.json` holds a `runtime::shim::ShimConfig`.
-//! The process forks: the parent prints one `SpawnReply` JSON line once the container is
-//! created (or failed) and exits; the child, in its own session, lives on as the shim.
+//! The process forks and the parent exits; the child, in its own session, prints one
+//! `SpawnReply` JSON line on the stdout it was given once the container is created (or failed),
+//! and lives on as the shim. Errors before the fork are reported by the parent, the same way.
 
 mod exec;
 mod server;
@@ -39,8 +40,10 @@ fn main() {
         }
     };
     let (listener, cfg, lock) = reply;
-    let (r, w) = match sys::pipe() {
-        Ok(p) => p,
+    // The child answers on this process's stdout itself (a copy of it survives the child's
+    // redirection of its stdio), so this process exits at once, off the daemon's path.
+    let report = match sys::dup(sys::stdio_fd(1)) {
+        Ok(fd) => fd,
         Err(e) => fail_early(&e.to_string()),
     };
     // Still single-threaded here: the fork is safe, and the child may do anything.
@@ -48,31 +51,12 @@ fn main() {
         Ok(sys::Forked::Parent { .. }) => {
             // Dropping the guard would unlock it for the child too (same open file).
             std::mem::forget(lock);
-            drop(w);
-            // One line, not EOF: the created-but-not-started init still holds the write end
-            // (libcontainer only marks fds close-on-exec).
-            let mut out = Vec::new();
-            let _ = std::io::BufRead::read_until(
-                &mut std::io::BufReader::new(std::fs::File::from(r)),
-                b'\n',
-                &mut out,
-            );
-            let reply: SpawnReply = serde_json::from_slice(&out).unwrap_or(SpawnReply {
-                pid: None,
-                shim_pid: None,
-                error: Some(WireError {
-                    message: "shim died while creating the container".into(),
-                    kind: ErrorKind::Internal.into(),
-                }),
-            });
-            print_reply(&reply);
-            std::process::exit(if reply.error.is_some() { 1 } else { 0 });
+            std::process::exit(0);
         }
         Ok(sys::Forked::Child) => {
-            drop(r);
             // Held until this process exits (it never returns from `child`).
             let _lock = lock;
-            child(&state_dir, cfg, listener, w)
+            child(&state_dir, cfg, listener, report)
         }
         Err(e) => fail_early(&e.to_string()),
     }
@@ -217,8 +201,8 @@ fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: Owne
     }
 }
 
-/// Points 0 and 1 at /dev/null and 2 at `shim.log`, so the daemon's pipes close (the spawn
-/// reply's EOF) and nothing of the daemon's terminal is held.
+/// Points 0 and 1 at /dev/null and 2 at `shim.log`, so that nothing of the daemon's pipes or
+/// terminal is held but the spawn reply's copy.
 fn redirect_stdio(state_dir: &Path) {
     if let Ok(null) = std::fs::OpenOptions::new()
         .read(true)

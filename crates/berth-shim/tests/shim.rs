@@ -239,3 +239,30 @@ async fn init_reaps_and_forwards_the_exit_code() {
         "PID 1 must be the init: {out:?}"
     );
 }
+
+/// The process the daemon runs forks the shim and exits at once; the shim answers the spawn
+/// on the stdout it inherited. A shim that dies before answering is an error, not a hang.
+#[tokio::test]
+async fn the_spawn_reply_comes_from_the_shim_itself() {
+    let f = Fixture::new("reply");
+    let spec = f.spec(&["true"]);
+    let h = f.spawn(&spec).await.unwrap();
+    // The reply names the container's init and the shim, which lives on.
+    let (init, shim) = (h.pid(), h.shim_pid());
+    assert!(init > 0 && std::path::Path::new(&format!("/proc/{shim}")).exists());
+    h.start().await.unwrap();
+    assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 0);
+
+    let dead = f.dir.path().join("dead-shim");
+    std::fs::write(&dead, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&dead, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let f = Fixture::new("reply-dead");
+    let e = with_timeout(f.spawn_binary(&dead, &spec, f.config(&spec)))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("shim died while creating the container"),
+        "{e}"
+    );
+}

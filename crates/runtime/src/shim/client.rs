@@ -89,19 +89,35 @@ pub async fn spawn(opts: SpawnOptions) -> Result<ShimHandle, ShimError> {
     tokio::fs::write(opts.state_dir.join(CONFIG_FILE), cfg)
         .await
         .map_err(io)?;
-    let out = tokio::process::Command::new(&opts.shim_binary)
+    let mut child = tokio::process::Command::new(&opts.shim_binary)
         .arg(&opts.state_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(false)
-        .output()
-        .await
+        .spawn()
         .map_err(|source| ShimError::Spawn {
             binary: opts.shim_binary.clone(),
             source,
         })?;
-    let line = out.stdout.split(|&b| b == b'\n').next().unwrap_or_default();
+    // One line, not EOF: the created-but-not-started init still holds the write end
+    // (libcontainer only marks fds close-on-exec).
+    let mut line = Vec::new();
+    if let Some(out) = child.stdout.take() {
+        let mut out = tokio::io::BufReader::new(out);
+        tokio::io::AsyncBufReadExt::read_until(&mut out, b'\n', &mut line)
+            .await
+            .map_err(io)?;
+    }
+    // The process run exits right after it forks the shim (or after reporting an early error).
+    let _ = child.wait().await;
+    if line.is_empty() {
+        return Err(ShimError::Shim {
+            message: "shim died while creating the container".into(),
+            kind: ErrorKind::Internal,
+        });
+    }
+    let line = line.strip_suffix(b"\n").unwrap_or(&line);
     let reply: SpawnReply = serde_json::from_slice(line).map_err(|e| ShimError::Protocol {
         state_dir: opts.state_dir.clone(),
         detail: format!("spawn reply {:?}: {e}", String::from_utf8_lossy(line)),

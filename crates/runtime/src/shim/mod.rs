@@ -14,11 +14,13 @@
 //! | `libcontainer/` | libcontainer | runtime state; deleted after exit |
 //!
 //! # Spawning
-//! The daemon writes `shim.json` and runs `berth-shim <state-dir>`. That process forks: the
-//! child starts a new session (so it is no child of the daemon and outlives it), creates the
-//! container — **created, not started**: init waits — and reports to the parent, which prints one
-//! JSON line, [`SpawnReply`], on stdout and exits (0 on success). The daemon therefore only reaps
-//! a short-lived process, and knows the init pid before `start`.
+//! The daemon writes `shim.json` and runs `berth-shim <state-dir>`. That process forks and
+//! exits at once; the child starts a new session (so it is no child of the daemon and outlives
+//! it), creates the container — **created, not started**: init waits — and prints one JSON
+//! line, [`SpawnReply`], on the stdout it inherited. The daemon reads that line (not up to EOF:
+//! the waiting init holds a copy of the pipe until it execs), reaps the short-lived process, and
+//! knows the init pid before `start`. Errors found before the fork are printed the same way by
+//! the process run; a shim that dies before its line is reported as such.
 //!
 //! # The control socket
 //! Each request is a new connection to `shim.sock`. The client writes one JSON line, a
