@@ -564,3 +564,26 @@ fn the_init_runs_with_dockers_capabilities_under_its_seccomp_filter() {
         "true",
     ]);
 }
+
+/// `berth` and `berth-shim` run at every container start: they are linked as plain
+/// executables, not PIEs (their `build.rs`), so the loader has nothing of theirs to relocate.
+#[test]
+fn the_cli_and_the_shim_are_not_position_independent() {
+    use std::io::Read;
+    for name in ["berth", "berth-shim"] {
+        let path = berth_tests::bin(name);
+        let mut header = [0u8; 18];
+        std::fs::File::open(&path)
+            .and_then(|mut f| f.read_exact(&mut header))
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        assert_eq!(
+            &header[..4],
+            b"\x7fELF",
+            "{} is not an ELF file",
+            path.display()
+        );
+        // e_type: 2 is an executable, 3 a shared object (which a PIE is).
+        let e_type = u16::from_le_bytes([header[16], header[17]]);
+        assert_eq!(e_type, 2, "{} is position-independent", path.display());
+    }
+}
