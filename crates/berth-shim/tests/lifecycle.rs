@@ -26,10 +26,14 @@ async fn shim_survives_a_killed_spawner_and_reconnects() {
         serde_json::to_vec(&cfg).unwrap(),
     )
     .unwrap();
-    // A stand-in "daemon": a shell that spawns the shim, then would live on.
+    // A stand-in "daemon": a shell that spawns the shim, then would live on (without the
+    // pipe, so that a shim that never answers gives EOF here instead of a hang).
     let mut daemon = std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!("{SHIM} {}; exec sleep 1000", f.state_dir.display()))
+        .arg(format!(
+            "{SHIM} {}; exec sleep 1000 >/dev/null",
+            f.state_dir.display()
+        ))
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
