@@ -75,10 +75,16 @@ fn fail_early(msg: &str) -> ! {
 }
 
 fn print_reply(reply: &SpawnReply) {
-    let mut out = std::io::stdout().lock();
-    let _ = serde_json::to_writer(&mut out, reply);
-    let _ = out.write_all(b"\n");
-    let _ = out.flush();
+    write_reply(&mut std::io::stdout().lock(), reply);
+}
+
+/// Writes the spawn reply as one JSON line, in one write (the daemon reads up to the newline).
+fn write_reply(out: &mut impl Write, reply: &SpawnReply) {
+    if let Ok(mut line) = serde_json::to_vec(reply) {
+        line.push(b'\n');
+        let _ = out.write_all(&line);
+        let _ = out.flush();
+    }
 }
 
 fn prepare_config(state_dir: &Path) -> Result<ShimConfig, WireError> {
@@ -179,15 +185,14 @@ fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: Owne
                 shim_pid: Some(std::process::id() as i32),
                 error: None,
             };
-            let _ = serde_json::to_writer(&mut report, &reply);
-            let _ = report.write_all(b"\n");
+            write_reply(&mut report, &reply);
             drop(report);
             shim.run()
         }
         Err(e) => {
             eprintln!("berth-shim: {}", e.message);
             let _ = std::fs::remove_file(state_dir.join(shim::SOCKET_FILE));
-            let _ = serde_json::to_writer(
+            write_reply(
                 &mut report,
                 &SpawnReply {
                     pid: None,
@@ -195,7 +200,6 @@ fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: Owne
                     error: Some(e),
                 },
             );
-            let _ = report.write_all(b"\n");
             std::process::exit(1)
         }
     }

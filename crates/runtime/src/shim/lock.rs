@@ -35,15 +35,13 @@ pub fn acquire(state_dir: &Path, limit: Duration) -> std::io::Result<Flock<File>
 }
 
 /// Pauses between tries: a shim's cleanup usually ends within a millisecond, so the first
-/// pauses are short (50 µs, doubling up to 1 ms).
+/// pauses are short: 50 µs, doubling up to 800 µs.
 #[derive(Default)]
 struct Backoff(u32);
 
 impl Backoff {
     fn sleep(&mut self) {
-        std::thread::sleep(
-            Duration::from_micros(50 << self.0.min(4)).min(Duration::from_millis(1)),
-        );
+        std::thread::sleep(Duration::from_micros(50 << self.0.min(4)));
         self.0 += 1;
     }
 }
