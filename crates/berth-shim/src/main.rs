@@ -55,8 +55,7 @@ fn main() {
         }
         Ok(sys::Forked::Child) => {
             // Held until this process exits (it never returns from `child`).
-            let _lock = lock;
-            child(&state_dir, cfg, listener, report)
+            child(&state_dir, cfg, listener, report, &lock)
         }
         Err(e) => fail_early(&e.to_string()),
     }
@@ -127,8 +126,8 @@ fn prepare(state_dir: &Path) -> Result<(UnixListener, ShimConfig, StateLock), Wi
     Ok((listener, cfg, lock))
 }
 
-/// The guard of `shim.lock`.
-type StateLock = nix::fcntl::Flock<std::fs::File>;
+/// The guard of the state dir's lock (`shim.pid`).
+type StateLock = shim::lock::Guard;
 
 /// A restarted container reuses its state dir: drop the previous run's socket and exit record,
 /// and the runtime state (and cgroup, and any process left in it) of a shim that was killed
@@ -136,13 +135,17 @@ type StateLock = nix::fcntl::Flock<std::fs::File>;
 fn clear_previous_run(state_dir: &Path, cfg: &ShimConfig) {
     let _ = std::fs::remove_file(state_dir.join(shim::SOCKET_FILE));
     let _ = std::fs::remove_file(state_dir.join(shim::EXIT_FILE));
-    let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
-    if root.join(&cfg.id).exists() {
-        if let Err(e) = delete_container(cfg, &root) {
-            eprintln!("berth-shim: clearing the previous run: {e}");
+    // The runtime's root is the state dir; shims of earlier versions used a subdirectory.
+    let legacy = state_dir.join(shim::LEGACY_RUNTIME_ROOT_DIR);
+    for root in [state_dir, legacy.as_path()] {
+        if root.join(&cfg.id).exists() {
+            if let Err(e) = delete_container(cfg, root) {
+                eprintln!("berth-shim: clearing the previous run: {e}");
+            }
+            let _ = std::fs::remove_dir_all(root.join(&cfg.id));
         }
-        let _ = std::fs::remove_dir_all(root.join(&cfg.id));
     }
+    let _ = std::fs::remove_dir_all(&legacy);
 }
 
 /// Removes the runtime's state of the container (and its cgroup), with the runtime that
@@ -163,7 +166,13 @@ pub(crate) fn start_container(cfg: &ShimConfig, root: &Path) -> Result<(), launc
 }
 
 /// The long-lived shim: detach, create the container, report, serve.
-fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: OwnedFd) -> ! {
+fn child(
+    state_dir: &Path,
+    cfg: ShimConfig,
+    listener: UnixListener,
+    report: OwnedFd,
+    lock: &StateLock,
+) -> ! {
     let _ = sys::new_session();
     if cfg.runtime.is_some() {
         // An external runtime exits once the container exists: its init (and each exec)
@@ -173,10 +182,9 @@ fn child(state_dir: &Path, cfg: ShimConfig, listener: UnixListener, report: Owne
         }
     }
     redirect_stdio(state_dir);
-    let _ = std::fs::write(
-        state_dir.join(shim::PID_FILE),
-        std::process::id().to_string(),
-    );
+    if let Err(e) = shim::lock::record_pid(lock, std::process::id()) {
+        eprintln!("berth-shim: recording the pid: {e}");
+    }
     let mut report = std::fs::File::from(report);
     match server::Shim::create(state_dir, cfg, listener) {
         Ok(shim) => {
@@ -281,15 +289,17 @@ pub(crate) fn create_container(
     cfg: &ShimConfig,
     launch: Stdio,
 ) -> Result<launcher::Launched, WireError> {
-    let root = state_dir.join(shim::RUNTIME_ROOT_DIR);
+    // The state dir is the runtime's root, and the init's spec copy goes there too.
+    let root = state_dir;
     // The runtime starts the init now: it must inherit the default SIGPIPE disposition.
     let _ = sys::set_sigpipe_ignored(false);
     let res = match &cfg.runtime {
-        Some(rt) => launcher::oci::create(rt, &cfg.id, &cfg.bundle, &root, launch),
+        Some(rt) => launcher::oci::create(rt, &cfg.id, &cfg.bundle, root, launch),
         None => launcher::create(
             &cfg.id,
             &cfg.bundle,
-            &root,
+            root,
+            state_dir,
             launch,
             cfg.seccomp_cache.as_deref(),
         ),

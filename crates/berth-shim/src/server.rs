@@ -128,7 +128,7 @@ impl Shim {
             cfg,
             listener,
             pid,
-            root: state_dir.join(shim::RUNTIME_ROOT_DIR),
+            root: state_dir.to_owned(),
             pidfd,
             status: Status::Created,
             io: ProcessIo::new(master, plan.stdin, plan.stdout, plan.stderr),

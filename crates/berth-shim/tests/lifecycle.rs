@@ -341,7 +341,17 @@ async fn a_restart_reuses_the_state_dir_and_a_live_shim_is_not_replaced() {
 
 #[tokio::test]
 async fn a_killed_shims_leftovers_are_cleared_by_the_next_run() {
-    let f = Fixture::new("crashed");
+    killed_shim_leftovers_are_cleared(Fixture::new("crashed"), false).await;
+}
+
+/// The same, when the killed shim was of an earlier berth: its runtime state is under
+/// `libcontainer/` and it locked `shim.lock`.
+#[tokio::test]
+async fn a_killed_older_shims_leftovers_are_cleared_by_the_next_run() {
+    killed_shim_leftovers_are_cleared(Fixture::new("crashed-old"), true).await;
+}
+
+async fn killed_shim_leftovers_are_cleared(f: Fixture, legacy_layout: bool) {
     let h = f.spawn(&f.spec(&["sleep", "100"])).await.unwrap();
     h.start().await.unwrap();
     let (old_init, shim_pid) = (h.pid(), h.shim_pid());
@@ -364,6 +374,12 @@ async fn a_killed_shims_leftovers_are_cleared_by_the_next_run() {
     // The daemon finds no shim and no exit record.
     let gone = ShimHandle::connect(&f.state_dir).await.unwrap_err();
     assert_eq!(gone.kind(), runtime::ErrorKind::NotFound);
+    let legacy = f.state_dir.join(runtime::shim::LEGACY_RUNTIME_ROOT_DIR);
+    if legacy_layout {
+        std::fs::create_dir(&legacy).unwrap();
+        std::fs::rename(f.state_dir.join(&f.id), legacy.join(&f.id)).unwrap();
+        std::fs::write(f.state_dir.join("shim.lock"), "").unwrap();
+    }
 
     let h = f.spawn(&f.spec(&["sh", "-c", "exit 2"])).await.unwrap();
     let stat = std::fs::read_to_string(format!("/proc/{old_init}/stat")).unwrap_or_default();
@@ -371,6 +387,7 @@ async fn a_killed_shims_leftovers_are_cleared_by_the_next_run() {
         stat.is_empty() || stat.contains(") Z "),
         "the orphaned container was killed: {stat}"
     );
+    assert!(!legacy.exists(), "the old runtime root is removed");
     h.start().await.unwrap();
     assert_eq!(with_timeout(h.wait()).await.unwrap().exit_code, 2);
 }

@@ -151,10 +151,7 @@ async fn kill_and_wait() {
         "the socket goes before wait is answered"
     );
     assert!(
-        !f.state_dir
-            .join(runtime::shim::RUNTIME_ROOT_DIR)
-            .join(&f.id)
-            .exists(),
+        !f.state_dir.join(&f.id).exists(),
         "the runtime's state of the container is removed"
     );
     assert_eq!(

@@ -124,11 +124,14 @@ pub struct Launched {
 
 /// Creates the container of `bundle` (its `config.json`) with state under `root`: the init
 /// process exists, in its namespaces and cgroup, waiting to be started. With `seccomp_cache`,
-/// the init's seccomp filter comes compiled from that directory (see [`init_filter`]).
+/// the init's seccomp filter comes compiled from that directory (see [`init_filter`]), and the
+/// spec the init is created from is written as `scratch/config.json` (a directory of this
+/// container's own, not `bundle`: `scratch` may be `root`).
 pub fn create(
     id: &str,
     bundle: &Path,
     root: &Path,
+    scratch: &Path,
     stdio: Stdio,
     seccomp_cache: Option<&Path>,
 ) -> Result<Launched, LaunchError> {
@@ -146,9 +149,8 @@ pub fn create(
         }
     };
     std::fs::create_dir_all(root).map_err(|e| err(&e))?;
-    let scratch = root.join(format!("{id}.init"));
     let filter = match seccomp_cache {
-        Some(cache) => init_filter::prepare(bundle, &scratch, cache).unwrap_or_else(|e| {
+        Some(cache) => init_filter::prepare(bundle, scratch, cache).unwrap_or_else(|e| {
             // libcontainer compiles the profile itself, as without a cache.
             eprintln!("berth-shim: precompiled seccomp filter: {e}");
             None

@@ -64,6 +64,12 @@ pub(super) fn prepare(
             spec.set_root(Some(root));
         }
     }
+    if scratch == bundle {
+        return Err(format!(
+            "the init's spec copy would replace {}",
+            path.display()
+        ));
+    }
     std::fs::create_dir_all(scratch).map_err(|e| format!("create {}: {e}", scratch.display()))?;
     let out = scratch.join("config.json");
     spec.save(&out)

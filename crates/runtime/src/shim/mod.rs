@@ -6,12 +6,17 @@
 //! |---|---|---|
 //! | `shim.json` | daemon, before spawning | [`ShimConfig`] |
 //! | `shim.sock` | shim | the control socket below; removed when the shim exits |
-//! | `shim.pid` | shim | the shim's pid |
-//! | `shim.lock` | shim | flock held for the shim's whole life ([`lock`]) |
+//! | `shim.pid` | shim | the shim's pid; flock held for the shim's whole life ([`lock`]) |
 //! | `exit.json` | shim, atomically (temp + rename), before it answers `wait` | [`ExitRecord`] |
 //! | `shim.log` | shim | the shim's own diagnostics (its stderr) |
 //! | `console.sock` | shim | libcontainer's console socket (TTY only, during create) |
-//! | `libcontainer/` | libcontainer | runtime state; deleted after exit |
+//! | `config.json` | shim | the spec libcontainer creates the init from, when it differs from the bundle's (see `launcher::create`) |
+//! | `<id>/` | libcontainer | runtime state (the state dir is the runtime's root); deleted after exit |
+//!
+//! Each start creates as few files as it can: on a filesystem without a journal (ext4 in
+//! no-journal mode), every new inode costs a scan past the recently deleted ones. Shims of
+//! earlier berth versions kept the runtime's root in `libcontainer/` and locked `shim.lock`;
+//! both are still honoured when found.
 //!
 //! # Spawning
 //! The daemon writes `shim.json` and runs `berth-shim <state-dir>`. That process forks and
@@ -77,7 +82,7 @@
 //! The shim drains the output, writes the log's last partial lines, reads the cgroup's
 //! `oom_kill` counter, writes `exit.json`, removes `shim.sock`, ends attach streams and answers
 //! waiters; then it deletes the libcontainer state and the cgroup (killing any leftover) and
-//! exits, releasing `shim.lock`: the next shim in the same state dir, and the daemon before it
+//! exits, releasing its lock: the next shim in the same state dir, and the daemon before it
 //! removes the dir, wait for that ([`lock::wait_released`]). A daemon that was down meanwhile
 //! finds `exit.json` ([`read_exit_record`]).
 
@@ -99,7 +104,7 @@ use crate::ErrorKind;
 pub const CONFIG_FILE: &str = "shim.json";
 /// The control socket.
 pub const SOCKET_FILE: &str = "shim.sock";
-/// The shim's pid.
+/// The shim's pid, and its lock ([`lock`]).
 pub const PID_FILE: &str = "shim.pid";
 /// The exit record.
 pub const EXIT_FILE: &str = "exit.json";
@@ -107,8 +112,8 @@ pub const EXIT_FILE: &str = "exit.json";
 pub const LOG_FILE: &str = "shim.log";
 /// libcontainer's console socket (TTY containers).
 pub const CONSOLE_SOCKET_FILE: &str = "console.sock";
-/// libcontainer's state root.
-pub const RUNTIME_ROOT_DIR: &str = "libcontainer";
+/// libcontainer's state root of shims before the state dir was the root.
+pub const LEGACY_RUNTIME_ROOT_DIR: &str = "libcontainer";
 
 /// What the shim needs to run one container.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
