@@ -587,3 +587,41 @@ fn the_cli_and_the_shim_are_not_position_independent() {
         assert_eq!(e_type, 2, "{} is position-independent", path.display());
     }
 }
+
+/// `berth run -d` does not register the wait docker's CLI sends and drops unread; with `--rm`
+/// it does, to see a container whose start failed removed before it exits.
+#[test]
+fn a_detached_run_registers_a_wait_only_with_rm() {
+    let d = daemon();
+    // The daemon logs a request once it has answered it: look until `start`'s line is there.
+    let requests_for = |id: &str| {
+        let start = format!("/containers/{id}/start");
+        for _ in 0..100 {
+            let log = d.log_text();
+            if log.contains(&start) {
+                let wait = format!("/containers/{id}/wait");
+                return log.lines().filter(|l| l.contains(&wait)).count();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no start request logged for {id}:\n{}", d.log_text());
+    };
+    let out = d.berth(&["run", "-d", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(requests_for(stdout(&out).trim()), 0, "waits of run -d");
+
+    let args = [
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "gone",
+        "busybox",
+        "no-such-command",
+    ];
+    let out = d.berth(&args);
+    assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
+    let ps = d.berth(&["ps", "-aq", "--filter", "name=gone"]);
+    assert_eq!(stdout(&ps), "", "removed before the CLI exited");
+    assert_eq!(requests_for(stdout(&out).trim()), 1, "waits of run -d --rm");
+}

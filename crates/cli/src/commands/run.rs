@@ -1,6 +1,7 @@
 //! `berth run`, in docker's order: create (pulling if needed), forward signals, attach,
-//! register the wait (`next-exit`, or `removed` with `--rm`), start, size the TTY, then
-//! wait for the stream and the exit status. The CLI exits with the container's status.
+//! register the wait (`next-exit`, or `removed` with `--rm`; a detached run without `--rm`
+//! needs none), start, size the TTY, then wait for the stream and the exit status. The CLI
+//! exits with the container's status.
 
 use client::{AttachOptions, Client, WaitCondition};
 use tokio::sync::watch;
@@ -81,18 +82,25 @@ pub async fn run(ctx: &Ctx, args: RunArgs) -> Result<(), CliError> {
     } else {
         WaitCondition::NextExit
     };
-    let mut status = wait_status(client, &id, condition, true).await;
+    // A detached run needs the status only to see an auto-removed container whose start
+    // failed go before it exits. docker registers the wait in every case and drops it unread;
+    // skipping it saves a request on `run -d`'s path.
+    let mut status = if attach || auto_remove {
+        Some(wait_status(client, &id, condition, true).await)
+    } else {
+        None
+    };
     if let Err(e) = client.container_start(&id).await {
         if let Some(s) = streamer.take() {
             let _ = cancel_tx.send(true);
             let _ = s.await;
         }
-        if auto_remove {
-            let _ = (&mut status).await;
+        if let (true, Some(status)) = (auto_remove, status.as_mut()) {
+            let _ = status.await;
         }
         return Err(to_status_error(&e.to_string(), "run"));
     }
-    let Some(mut streamer) = streamer else {
+    let (Some(mut streamer), Some(mut status)) = (streamer, status) else {
         return Ok(());
     };
     if tty && stdout_is_tty() {
