@@ -594,7 +594,7 @@ fn the_cli_and_the_shim_are_not_position_independent() {
 fn a_detached_run_registers_a_wait_only_with_rm() {
     let d = daemon();
     // The daemon logs a request once it has answered it: look until `start`'s line is there.
-    let requests_for = |id: &str| {
+    let waits_of = |id: &str| {
         let start = format!("/containers/{id}/start");
         for _ in 0..100 {
             let log = d.log_text();
@@ -608,7 +608,7 @@ fn a_detached_run_registers_a_wait_only_with_rm() {
     };
     let out = d.berth(&["run", "-d", "busybox", "true"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(requests_for(stdout(&out).trim()), 0, "waits of run -d");
+    assert_eq!(waits_of(stdout(&out).trim()), 0, "waits of run -d");
 
     let args = [
         "run",
@@ -623,5 +623,5 @@ fn a_detached_run_registers_a_wait_only_with_rm() {
     assert_eq!(out.status.code(), Some(127), "{}", stderr(&out));
     let ps = d.berth(&["ps", "-aq", "--filter", "name=gone"]);
     assert_eq!(stdout(&ps), "", "removed before the CLI exited");
-    assert_eq!(requests_for(stdout(&out).trim()), 1, "waits of run -d --rm");
+    assert_eq!(waits_of(stdout(&out).trim()), 1, "waits of run -d --rm");
 }

@@ -27,8 +27,7 @@ pub type Guard = Flock<File>;
 /// process's forks).
 pub fn acquire(state_dir: &Path, limit: Duration) -> std::io::Result<Guard> {
     let deadline = Instant::now() + limit;
-    let legacy = deadline.saturating_duration_since(Instant::now());
-    if !wait_file_released(&state_dir.join(LEGACY_LOCK_FILE), legacy) {
+    if !wait_file_released(&state_dir.join(LEGACY_LOCK_FILE), limit) {
         return Err(Errno::EWOULDBLOCK.into());
     }
     let mut file = std::fs::OpenOptions::new()
